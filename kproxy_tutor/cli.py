@@ -1,0 +1,78 @@
+"""The typer application: global options and the list of command modules.
+
+Help texts are evaluated when the app is built, after the language is resolved, so every
+``--help`` reads in the learner's language. Command modules import their heavy dependencies
+inside the command functions, which keeps ``kproxy-tutor --help`` fast.
+"""
+
+
+import importlib
+from typing import Annotated
+
+import typer
+
+from kproxy_tutor import __version__
+from kproxy_tutor.i18n import _
+
+#: Each module has ``register(app)``; the order here is the order in ``--help``.
+COMMAND_MODULES = (
+    "kproxy_tutor.commands.learn",
+    "kproxy_tutor.commands.progress",
+    "kproxy_tutor.commands.lang",
+    "kproxy_tutor.commands.dev",
+)
+
+
+def build_app() -> typer.Typer:
+    app = typer.Typer(
+        name="kproxy-tutor",
+        help=_(
+            "An interactive tutor that teaches how kube-proxy works: lessons, self-check quizzes "
+            "and a sandbox cluster whose rules are the ones real kube-proxy writes.\n\n"
+            "Start with: kproxy-tutor learn"
+        ),
+        no_args_is_help=True,
+        rich_markup_mode="rich",
+        context_settings={"help_option_names": ["-h", "--help"]},
+        pretty_exceptions_enable=False,
+    )
+
+    def version_callback(value: bool) -> None:
+        if value:
+            typer.echo(f"kproxy-tutor {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def main(
+        lang: Annotated[
+            str | None,
+            typer.Option(
+                "--lang",
+                metavar="ru|en",
+                help=_("Language of the tutor (ru or en). Also: KPROXY_TUTOR_LANG, `kproxy-tutor lang`."),
+            ),
+        ] = None,
+        plain: Annotated[
+            bool,
+            typer.Option(
+                "--plain",
+                help=_("Plain output: no colour, boxes or animation; numbered prompts (screen readers, scripts)."),
+            ),
+        ] = False,
+        debug: Annotated[
+            bool, typer.Option("--debug", help=_("Show the full traceback of an internal error."))
+        ] = False,
+        version: Annotated[
+            bool,
+            typer.Option(
+                "--version", callback=version_callback, is_eager=True, help=_("Show the version and exit.")
+            ),
+        ] = False,
+    ) -> None:
+        # --lang, --plain and --debug are read before the app is built (see entry.py),
+        # because they decide the language of this very help text.
+        return None
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(app)
+    return app

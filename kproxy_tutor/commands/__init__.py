@@ -1,0 +1,1 @@
+"""CLI command modules: each has ``register(app)`` and keeps heavy imports inside its functions."""

@@ -1,0 +1,115 @@
+"""Program entry: read the global options, resolve the language, run the app inside one error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+from kproxy_tutor.errors import ExitCode, TutorError
+
+GLOBAL_FLAGS = ("--plain", "--debug")
+
+
+def split_global_options(argv: Sequence[str]) -> tuple[dict[str, str | bool], list[str]]:
+    """Take ``--lang X``/``--lang=X``, ``--plain`` and ``--debug`` from anywhere before ``--``.
+
+    They may be typed before or after the command (``kproxy-tutor learn --lang en``).
+    """
+    found: dict[str, str | bool] = {}
+    rest: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            found["lang"] = args[i + 1]
+            i += 2
+            continue
+        if arg.startswith("--lang="):
+            found["lang"] = arg.split("=", 1)[1]
+        elif arg in GLOBAL_FLAGS:
+            found[arg[2:]] = True
+        else:
+            rest.append(arg)
+        i += 1
+    return found, rest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``kproxy-tutor`` with ``argv`` (default: sys.argv[1:]) and return its exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    options, rest = split_global_options(args)
+    debug = bool(options.get("debug")) or os.environ.get("KPROXY_TUTOR_DEBUG", "") not in ("", "0")
+    code = _run(options, rest, debug)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def _run(options: dict[str, str | bool], rest: list[str], debug: bool) -> int:
+    from kproxy_tutor import i18n, runtime
+    from kproxy_tutor.progress import saved_language
+    from kproxy_tutor.ui import errors as error_ui
+    from kproxy_tutor.ui.console import detect
+
+    try:
+        display = detect(plain=bool(options.get("plain")))
+        lang_option = options.get("lang")
+        try:
+            lang = i18n.resolve(
+                str(lang_option) if lang_option else None, os.environ, saved_language()
+            )
+        except TutorError as exc:
+            i18n.set_language(i18n.resolve(None, {k: v for k, v in os.environ.items()
+                                                  if k != "KPROXY_TUTOR_LANG"}, saved_language()))
+            error_ui.report(exc)
+            return int(exc.exit_code)
+        i18n.set_language(lang)
+        runtime.start(runtime.Run(lang=lang, plain=display.plain, debug=debug))
+        return _invoke(rest)
+    except TutorError as exc:
+        error_ui.report(exc)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        error_ui.report_interrupted()
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`kproxy-tutor rules | head`): not an error of ours.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        except OSError:
+            pass
+        return int(ExitCode.OK)
+    except Exception as exc:  # the boundary: never a raw traceback unless asked
+        return error_ui.report_internal(exc, debug)
+    finally:
+        error_ui.report_quarantine()
+
+
+def _invoke(args: list[str]) -> int:
+    import typer
+    import typer.main
+
+    from kproxy_tutor.cli import build_app
+    from kproxy_tutor.ui import errors as error_ui
+    from kproxy_tutor.ui.typer_i18n import localize_params, localize_typer
+
+    localize_typer()
+    command = typer.main.get_command(build_app())
+    localize_params(command)
+    from typer._click import exceptions as click_exc
+
+    try:
+        result = command.main(args=args, prog_name="kproxy-tutor", standalone_mode=False)
+    except click_exc.UsageError as exc:
+        return error_ui.report_usage(exc, command)
+    except typer.Abort:
+        error_ui.report_interrupted()
+        return int(ExitCode.INTERRUPTED)
+    if isinstance(result, int):
+        return result
+    return int(ExitCode.OK)

@@ -1,0 +1,1 @@
+"""Terminal presentation: console factory, glyphs, prompts and rich renderables."""

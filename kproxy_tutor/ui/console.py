@@ -1,0 +1,106 @@
+"""The one console factory: colour, plain mode, narrow widths and encodings that lack Unicode."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: One-character fallbacks keep diagrams aligned on terminals that cannot show Unicode.
+ASCII_FALLBACK = str.maketrans(
+    {
+        "→": ">", "←": "<", "↓": "v", "↑": "^", "↔": "-",
+        "─": "-", "│": "|", "┌": "+", "┐": "+", "└": "+", "┘": "+",
+        "├": "+", "┤": "+", "┬": "+", "┴": "+", "┼": "+",
+        "✓": "+", "✗": "x", "•": "*", "…": ".", "—": "-", "–": "-",
+        "«": '"', "»": '"', "“": '"', "”": '"', "’": "'", "▶": ">", "█": "#", "░": ".",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Display:
+    """How output may look on this terminal; decided once per run by :func:`detect`."""
+
+    plain: bool = False  # --plain: no colour, no boxes, no animation, linear text
+    color: bool = True
+    unicode: bool = True  # the output encoding can show arrows and box drawing
+    interactive: bool = True  # a terminal: animation and arrow-key menus are possible
+
+    @property
+    def boxes(self) -> bool:
+        return not self.plain
+
+    @property
+    def animate(self) -> bool:
+        return self.interactive and not self.plain
+
+
+_display = Display()
+
+
+def _encoding_has_unicode(stream: TextIO) -> bool:
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        "→┌─│".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def detect(plain: bool = False, stream: TextIO | None = None) -> Display:
+    """Decide the display from the flags and environment (NO_COLOR, TERM=dumb, encoding, tty)."""
+    global _display
+    stream = stream or sys.stdout
+    term = os.environ.get("TERM", "")
+    dumb = term in ("dumb", "unknown")
+    is_tty = bool(getattr(stream, "isatty", lambda: False)())
+    env_plain = os.environ.get("KPROXY_TUTOR_PLAIN", "") not in ("", "0")
+    plain = plain or env_plain
+    _display = Display(
+        plain=plain,
+        color=not (plain or dumb or "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""),
+        unicode=_encoding_has_unicode(stream),
+        interactive=is_tty and not dumb,
+    )
+    # Last line of defence: a glyph we did not map must not crash the print.
+    for s in (sys.stdout, sys.stderr):
+        reconfigure = getattr(s, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="replace")
+            except (ValueError, OSError):  # pragma: no cover - closed or unusual streams
+                pass
+    return _display
+
+
+def display() -> Display:
+    return _display
+
+
+def glyphs(text: str) -> str:
+    """``text`` with arrows and box characters replaced when the output cannot show them."""
+    return text if _display.unicode else text.translate(ASCII_FALLBACK)
+
+
+def make_console(stderr: bool = False, width: int | None = None, file: TextIO | None = None) -> Console:
+    """A rich Console honouring the detected display."""
+    from rich.console import Console
+
+    d = _display
+    return Console(
+        stderr=stderr,
+        file=file,
+        width=width,
+        no_color=not d.color,
+        color_system=None if d.plain else "auto",
+        highlight=False,
+        emoji=False,
+        safe_box=True,
+        force_interactive=False if not d.animate else None,
+        markup=True,
+    )

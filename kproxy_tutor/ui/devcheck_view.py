@@ -1,0 +1,22 @@
+"""Show the problems found by `dev check`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import typer
+
+from kproxy_tutor.devcheck import Problem
+from kproxy_tutor.i18n import _, ngettext
+
+
+def print_report(problems: Sequence[Problem]) -> None:
+    for problem in problems:
+        text = _(problem.message).format(**dict(problem.params))
+        typer.echo(f"{problem.where}: {text}", err=True)
+    if problems:
+        typer.echo(
+            ngettext("{n} problem found.", "{n} problems found.", len(problems)).format(n=len(problems)), err=True
+        )
+    else:
+        typer.echo(_("All content and catalogs are in order."))

@@ -1,0 +1,140 @@
+"""Error output: one line in the learner's language on stderr, with the documented exit code."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+import traceback
+from typing import Any
+
+from kproxy_tutor.errors import ExitCode, TutorError
+from kproxy_tutor.i18n import _
+from kproxy_tutor.ui.console import glyphs
+
+
+def _emit(line: str) -> None:
+    try:
+        sys.stderr.write(glyphs(line) + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed: nothing more we can do
+        pass
+
+
+def message_of(exc: TutorError) -> str:
+    """The translated, formatted text of ``exc`` (without location)."""
+    template = _(exc.message)
+    try:
+        return template.format(**exc.params)
+    except (KeyError, IndexError, ValueError):  # a translation with a wrong placeholder
+        return exc.message.format(**exc.params)
+
+
+def report(exc: TutorError) -> None:
+    text = message_of(exc)
+    if exc.location:
+        text = f"{exc.location}: {text}"
+    _emit(_("Error: {message}").format(message=text))
+
+
+def report_interrupted() -> None:
+    _emit(_("Interrupted. Your progress so far is saved."))
+
+
+def report_quarantine() -> None:
+    from kproxy_tutor.store import QUARANTINED
+
+    for notice in QUARANTINED:
+        if notice.reason == "newer":
+            text = _(
+                "{path} was written by a newer version of kproxy-tutor; it was kept as {kept} "
+                "and a fresh one was started."
+            )
+        else:
+            text = _("{path} was damaged; it was kept as {kept} and a fresh one was started.")
+        _emit(_("Warning: {message}").format(message=text.format(path=notice.original, kept=notice.moved_to)))
+    QUARANTINED.clear()
+
+
+def report_internal(exc: BaseException, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(exc)
+    else:
+        _emit(
+            _("Internal error: {kind}: {detail}. Run again with --debug to see the traceback.").format(
+                kind=type(exc).__name__, detail=str(exc) or "-"
+            )
+        )
+    return int(ExitCode.INTERNAL)
+
+
+def _help_hint(exc: Any) -> str:
+    ctx = getattr(exc, "ctx", None)
+    path = ctx.command_path if ctx is not None else "kproxy-tutor"
+    return _("See: {command} --help").format(command=path)
+
+
+def _command_names(ctx: Any) -> list[str]:
+    command = getattr(ctx, "command", None)
+    return sorted(getattr(command, "commands", {}) or {})
+
+
+def usage_message(exc: Any) -> str:
+    """Our translation of a click usage error (typer's own messages are English only)."""
+    from typer._click import exceptions as ce
+
+    if isinstance(exc, ce.NoSuchOption):
+        text = _("No such option: {option}.").format(option=exc.option_name)
+        if exc.possibilities:
+            text += " " + _("Did you mean {suggestion}?").format(suggestion=", ".join(sorted(exc.possibilities)))
+        return text
+    if isinstance(exc, ce.MissingParameter):
+        param = exc.param
+        name = param.opts[0] if param is not None and param.opts else (param.name if param else "?")
+        if param is not None and getattr(param, "param_type_name", "") == "argument":
+            return _("Missing argument {name}.").format(name=(param.name or name).upper())
+        return _("Missing option {name}.").format(name=name)
+    if isinstance(exc, ce.BadParameter):
+        param = exc.param
+        name = (param.opts[0] if param is not None and param.opts else getattr(param, "name", "")) or "?"
+        match = re.search(r"'([^']*)' is not a valid (integer|float)", exc.message)
+        if match:
+            return _("Invalid value for {name}: {value!r} is not a number.").format(name=name, value=match[1])
+        match = re.search(r"'([^']*)' is not one of (.*)\.", exc.message)
+        if match:
+            return _("Invalid value for {name}: {value!r}; choose one of {choices}.").format(
+                name=name, value=match[1], choices=match[2].replace("'", "")
+            )
+        return _("Invalid value for {name}: {detail}").format(name=name, detail=exc.message)
+    if isinstance(exc, ce.BadOptionUsage):
+        match = re.match(r"Option '([^']+)' requires an argument", exc.message)
+        if match:
+            return _("Option {option} needs a value.").format(option=match[1])
+        match = re.match(r"Option '([^']+)' does not take a value", exc.message)
+        if match:
+            return _("Option {option} does not take a value.").format(option=match[1])
+    match = re.match(r"No such command '([^']*)'", exc.message)
+    if match:
+        text = _("Unknown command {name!r}.").format(name=match[1])
+        close = difflib.get_close_matches(match[1], _command_names(exc.ctx), n=1)
+        if close:
+            text += " " + _("Did you mean {suggestion!r}?").format(suggestion=close[0])
+        return text
+    match = re.match(r"Got unexpected extra arguments? \((.*)\)", exc.message)
+    if match:
+        return _("Unexpected extra argument: {args}.").format(args=match[1])
+    if exc.message.startswith("Missing command"):
+        return _("Missing command.")
+    return exc.message
+
+
+def report_usage(exc: Any, command: Any) -> int:
+    from typer._click import exceptions as ce
+
+    if isinstance(exc, ce.NoArgsIsHelpError):
+        # `kproxy-tutor` (or a command group) with nothing after it: show its help.
+        ctx = exc.ctx
+        sys.stdout.write(ctx.get_help() if ctx is not None else command.get_help(command.make_context("kproxy-tutor", [])))
+        return int(ExitCode.OK)
+    _emit(_("Error: {message}").format(message=usage_message(exc)) + " " + _help_hint(exc))
+    return int(ExitCode.USAGE)

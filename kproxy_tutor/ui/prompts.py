@@ -1,0 +1,197 @@
+"""One prompter interface: arrow-key menus in a terminal, numbered prompts otherwise, scripts in tests."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol, TextIO
+
+from kproxy_tutor.errors import N_, Interrupted, UsageError
+from kproxy_tutor.i18n import _
+from kproxy_tutor.ui.console import glyphs
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of a menu: ``value`` is returned, ``title`` is shown."""
+
+    value: str
+    title: str
+
+
+class Prompter(Protocol):
+    """Ask the learner something. Ctrl-C and end of input raise :class:`Interrupted`."""
+
+    interactive: bool
+
+    def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str: ...
+
+    def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]: ...
+
+    def text(self, message: str, default: str = "") -> str: ...
+
+    def confirm(self, message: str, default: bool = False) -> bool: ...
+
+
+class QuestionaryPrompter:
+    """Arrow-key menus (questionary) for a learner at a real terminal."""
+
+    interactive = True
+
+    def __init__(self, input: object | None = None, output: object | None = None) -> None:  # noqa: A002
+        self._io = {k: v for k, v in (("input", input), ("output", output)) if v is not None}
+
+    def _ask(self, question: object) -> object:
+        try:
+            answer = question.unsafe_ask()  # type: ignore[attr-defined]
+        except (KeyboardInterrupt, EOFError) as exc:
+            raise Interrupted() from exc
+        if answer is None:
+            raise Interrupted()
+        return answer
+
+    def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
+        import questionary
+
+        q_choices = [questionary.Choice(title=glyphs(c.title), value=c.value) for c in choices]
+        question = questionary.select(
+            message, choices=q_choices, default=default, instruction=_("(arrows, Enter)"), **self._io
+        )
+        return str(self._ask(question))
+
+    def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
+        import questionary
+
+        q_choices = [questionary.Choice(title=glyphs(c.title), value=c.value) for c in choices]
+        question = questionary.checkbox(
+            message, choices=q_choices, instruction=_("(arrows, Space to mark, Enter)"), **self._io
+        )
+        return [str(v) for v in self._ask(question)]  # type: ignore[attr-defined]
+
+    def text(self, message: str, default: str = "") -> str:
+        import questionary
+
+        return str(self._ask(questionary.text(message, default=default, **self._io)))
+
+    def confirm(self, message: str, default: bool = False) -> bool:
+        import questionary
+
+        return bool(self._ask(questionary.confirm(message, default=default, **self._io)))
+
+
+class PlainPrompter:
+    """Numbered prompts read line by line: screen readers, --plain, pipes and scripts."""
+
+    def __init__(self, stdin: TextIO | None = None, stdout: TextIO | None = None) -> None:
+        self._in = stdin or sys.stdin
+        self._out = stdout or sys.stdout
+        self.interactive = bool(getattr(self._in, "isatty", lambda: False)())
+
+    def _write(self, text: str) -> None:
+        self._out.write(glyphs(text))
+        self._out.flush()
+
+    def _readline(self, prompt: str) -> str:
+        self._write(prompt)
+        try:
+            line = self._in.readline()
+        except KeyboardInterrupt as exc:
+            raise Interrupted() from exc
+        if not line:  # end of input
+            raise Interrupted()
+        return line.rstrip("\r\n")
+
+    def _numbered(self, message: str, choices: Sequence[Choice]) -> None:
+        self._write(message + "\n")
+        for i, choice in enumerate(choices, 1):
+            self._write(f"  {i}. {choice.title}\n")
+
+    def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
+        self._numbered(message, choices)
+        values = [c.value for c in choices]
+        while True:
+            answer = self._readline(_("Number: ")).strip()
+            if not answer and default is not None:
+                return default
+            if answer.isdigit() and 1 <= int(answer) <= len(choices):
+                return choices[int(answer) - 1].value
+            if answer in values:
+                return answer
+            self._write(_("Please type a number from 1 to {n}.").format(n=len(choices)) + "\n")
+
+    def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
+        self._numbered(message, choices)
+        while True:
+            answer = self._readline(_("Numbers separated by spaces: ")).replace(",", " ").split()
+            if all(a.isdigit() and 1 <= int(a) <= len(choices) for a in answer):
+                picked = sorted({int(a) for a in answer})
+                return [choices[i - 1].value for i in picked]
+            self._write(_("Please type numbers from 1 to {n}.").format(n=len(choices)) + "\n")
+
+    def text(self, message: str, default: str = "") -> str:
+        answer = self._readline(f"{message} ")
+        return answer if answer.strip() else default
+
+    def confirm(self, message: str, default: bool = False) -> bool:
+        hint = _("[Y/n]") if default else _("[y/N]")
+        yes = {"y", "yes", "д", "да"}
+        no = {"n", "no", "н", "нет"}
+        while True:
+            answer = self._readline(f"{message} {hint} ").strip().lower()
+            if not answer:
+                return default
+            if answer in yes:
+                return True
+            if answer in no:
+                return False
+
+
+class ScriptedPrompter:
+    """Answers given in advance (tests, answer files). Running out of answers is end of input."""
+
+    interactive = False
+
+    def __init__(self, answers: Iterable[object]) -> None:
+        self._answers = list(answers)
+        self.asked: list[str] = []
+
+    def _next(self, message: str) -> object:
+        self.asked.append(message)
+        if not self._answers:
+            raise Interrupted()
+        answer = self._answers.pop(0)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
+        answer = str(self._next(message))
+        if answer not in [c.value for c in choices]:
+            raise AssertionError(f"scripted answer {answer!r} is not among {[c.value for c in choices]}")
+        return answer
+
+    def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
+        return [str(v) for v in self._next(message)]  # type: ignore[attr-defined]
+
+    def text(self, message: str, default: str = "") -> str:
+        return str(self._next(message))
+
+    def confirm(self, message: str, default: bool = False) -> bool:
+        return bool(self._next(message))
+
+
+def make_prompter(plain: bool = False) -> Prompter:
+    """Menus only when both stdin and stdout are terminals; numbered prompts otherwise."""
+    if not plain and sys.stdin.isatty() and sys.stdout.isatty():
+        return QuestionaryPrompter()
+    return PlainPrompter()
+
+
+def confirm_destructive(prompter: Prompter, message: str, yes: bool) -> bool:
+    """Ask before destroying something; default No. Without a terminal, only ``--yes`` agrees."""
+    if yes:
+        return True
+    if not prompter.interactive:
+        raise UsageError(N_("This would delete data: confirm with --yes when running without a terminal."))
+    return prompter.confirm(message, default=False)

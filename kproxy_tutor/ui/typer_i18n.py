@@ -1,0 +1,72 @@
+"""Translate the strings typer and its vendored click print themselves (panel titles, usage, help)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kproxy_tutor.i18n import _
+
+
+def _typer_strings() -> dict[str, str]:
+    # Each literal below is one that typer prints; listing them here puts them in our catalog.
+    return {
+        "Show this message and exit.": _("Show this message and exit."),
+        "Install completion for the current shell.": _("Install completion for the current shell."),
+        "Show completion for the current shell, to copy it or customize the installation.": _(
+            "Show completion for the current shell, to copy it or customize the installation."
+        ),
+        "Install completion for the specified shell.": _("Install completion for the specified shell."),
+        "Show completion for the specified shell, to copy it or customize the installation.": _(
+            "Show completion for the specified shell, to copy it or customize the installation."
+        ),
+    }
+
+
+def localize_typer() -> None:
+    """Point typer's help strings at the current language; call before any help is rendered."""
+    import typer.rich_utils as ru
+    from typer._click import core as click_core
+    from typer._click import formatting
+
+    ru.ARGUMENTS_PANEL_TITLE = _("Arguments")
+    ru.OPTIONS_PANEL_TITLE = _("Options")
+    ru.COMMANDS_PANEL_TITLE = _("Commands")
+    ru.ERRORS_PANEL_TITLE = _("Error")
+    ru.ABORTED_TEXT = _("Aborted.")
+    ru.DEFAULT_STRING = _("[default: {}]")
+    ru.ENVVAR_STRING = _("[env var: {}]")
+    ru.REQUIRED_LONG_STRING = _("[required]")
+    ru.DEPRECATED_STRING = _("(deprecated) ")
+    ru.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+
+    original_write_usage = formatting.HelpFormatter.write_usage
+    if not getattr(original_write_usage, "_localized", False):
+
+        def write_usage(self: Any, prog: str, args: str = "", prefix: str | None = None) -> None:
+            original_write_usage(self, prog, args, _("Usage: ") if prefix is None else prefix)
+
+        write_usage._localized = True  # type: ignore[attr-defined]
+        formatting.HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
+
+    original_get_help_option = click_core.Command.get_help_option
+    if not getattr(original_get_help_option, "_localized", False):
+
+        def get_help_option(self: Any, ctx: Any) -> Any:
+            option = original_get_help_option(self, ctx)
+            strings = _typer_strings()
+            if option is not None and option.help in strings:
+                option.help = strings[option.help]
+            return option
+
+        get_help_option._localized = True  # type: ignore[attr-defined]
+        click_core.Command.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+def localize_params(command: Any) -> None:
+    """Translate typer's own option help texts (shell completion) throughout a click command tree."""
+    strings = _typer_strings()
+    for param in getattr(command, "params", []):
+        if getattr(param, "help", None) in strings:
+            param.help = strings[param.help]
+    for sub in getattr(command, "commands", {}).values():
+        localize_params(sub)
