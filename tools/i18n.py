@@ -38,14 +38,31 @@ def locked() -> Iterator[None]:
 
 
 def pybabel(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", *args],
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def extract(output: Path) -> None:
-    pybabel("extract", "-F", "babel.cfg", "--no-default-keywords", *KEYWORDS, "--no-location",
-            "--sort-output", "--project", "kproxy-tutor", "--copyright-holder", "kproxy-tutor authors",
-            "-o", str(output), "kproxy_tutor")
+    pybabel(
+        "extract",
+        "-F",
+        "babel.cfg",
+        "--no-default-keywords",
+        *KEYWORDS,
+        "--no-location",
+        "--sort-output",
+        "--project",
+        "kproxy-tutor",
+        "--copyright-holder",
+        "kproxy-tutor authors",
+        "-o",
+        str(output),
+        "kproxy_tutor",
+    )
 
 
 def sync() -> None:
@@ -54,8 +71,18 @@ def sync() -> None:
         for lang in LANGS:
             po = LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
             if po.exists():
-                pybabel("update", "-i", str(POT), "-o", str(po), "-l", lang, "--no-fuzzy-matching",
-                        "--ignore-obsolete", "--width=100")
+                pybabel(
+                    "update",
+                    "-i",
+                    str(POT),
+                    "-o",
+                    str(po),
+                    "-l",
+                    lang,
+                    "--no-fuzzy-matching",
+                    "--ignore-obsolete",
+                    "--width=100",
+                )
             else:
                 po.parent.mkdir(parents=True, exist_ok=True)
                 pybabel("init", "-i", str(POT), "-o", str(po), "-l", lang)

@@ -1,0 +1,1 @@
+"""Lesson and quiz content: schema, loading with file:line errors, and checks."""
