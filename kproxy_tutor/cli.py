@@ -5,7 +5,6 @@ Help texts are evaluated when the app is built, after the language is resolved, 
 inside the command functions, which keeps ``kproxy-tutor --help`` fast.
 """
 
-
 import importlib
 from typing import Annotated
 
@@ -56,7 +55,9 @@ def build_app() -> typer.Typer:
             bool,
             typer.Option(
                 "--plain",
-                help=_("Plain output: no colour, boxes or animation; numbered prompts (screen readers, scripts)."),
+                help=_(
+                    "Plain output: no colour, boxes or animation; numbered prompts (screen readers, scripts)."
+                ),
             ),
         ] = False,
         debug: Annotated[

@@ -42,9 +42,13 @@ def check_catalogs() -> list[Problem]:
             entry = catalog.get(message.id)
             where = f"{po.name} ({lang})"
             if entry is None:
-                problems.append(Problem(where, N_("Message not in catalog: {msgid}"), (("msgid", str(message.id)),)))
+                problems.append(
+                    Problem(where, N_("Message not in catalog: {msgid}"), (("msgid", str(message.id)),))
+                )
             elif entry.fuzzy:
-                problems.append(Problem(where, N_("Fuzzy translation: {msgid}"), (("msgid", str(message.id)),)))
+                problems.append(
+                    Problem(where, N_("Fuzzy translation: {msgid}"), (("msgid", str(message.id)),))
+                )
             elif lang != "en" and (
                 not entry.string or (isinstance(entry.string, tuple) and not all(entry.string))
             ):

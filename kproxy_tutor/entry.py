@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -60,12 +61,13 @@ def _run(options: dict[str, str | bool], rest: list[str], debug: bool) -> int:
         display = detect(plain=bool(options.get("plain")))
         lang_option = options.get("lang")
         try:
-            lang = i18n.resolve(
-                str(lang_option) if lang_option else None, os.environ, saved_language()
-            )
+            lang = i18n.resolve(str(lang_option) if lang_option else None, os.environ, saved_language())
         except TutorError as exc:
-            i18n.set_language(i18n.resolve(None, {k: v for k, v in os.environ.items()
-                                                  if k != "KPROXY_TUTOR_LANG"}, saved_language()))
+            i18n.set_language(
+                i18n.resolve(
+                    None, {k: v for k, v in os.environ.items() if k != "KPROXY_TUTOR_LANG"}, saved_language()
+                )
+            )
             error_ui.report(exc)
             return int(exc.exit_code)
         i18n.set_language(lang)
@@ -79,10 +81,8 @@ def _run(options: dict[str, str | bool], rest: list[str], debug: bool) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         # The reader went away (`kproxy-tutor rules | head`): not an error of ours.
-        try:
+        with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        except OSError:
-            pass
         return int(ExitCode.OK)
     except Exception as exc:  # the boundary: never a raw traceback unless asked
         return error_ui.report_internal(exc, debug)

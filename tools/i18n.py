@@ -88,7 +88,7 @@ def sync() -> None:
                 pybabel("init", "-i", str(POT), "-o", str(po), "-l", lang)
 
 
-def _read(lang: str):  # noqa: ANN202
+def _read(lang: str):
     from babel.messages.pofile import read_po
 
     with open(LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as fh:

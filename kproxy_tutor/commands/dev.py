@@ -1,6 +1,5 @@
 """`kproxy-tutor dev`: tools for content authors and translators."""
 
-
 import typer
 
 from kproxy_tutor.i18n import _

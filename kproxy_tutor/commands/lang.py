@@ -1,6 +1,5 @@
 """`kproxy-tutor lang`: show or save the tutor's language."""
 
-
 from typing import Annotated
 
 import typer
@@ -18,7 +17,8 @@ def register(app: typer.Typer) -> None:
     )
     def lang_command(
         language: Annotated[
-            str | None, typer.Argument(metavar="LANG", help=_("Language to save: ru or en."), show_default=False)
+            str | None,
+            typer.Argument(metavar="LANG", help=_("Language to save: ru or en."), show_default=False),
         ] = None,
     ) -> None:
         from kproxy_tutor import i18n, runtime
@@ -27,7 +27,9 @@ def register(app: typer.Typer) -> None:
 
         if language is None:
             current = i18n.current_language()
-            typer.echo(_("Current language: {name} ({code})").format(name=i18n.NATIVE_NAMES[current], code=current))
+            typer.echo(
+                _("Current language: {name} ({code})").format(name=i18n.NATIVE_NAMES[current], code=current)
+            )
             typer.echo(_("Available languages:"))
             for code in i18n.SUPPORTED:
                 typer.echo(glyphs(f"  {code}  {i18n.NATIVE_NAMES[code]}"))

@@ -1,6 +1,5 @@
 """`kproxy-tutor learn` and `kproxy-tutor lessons`: read the lessons."""
 
-
 import typer
 
 from kproxy_tutor.errors import N_, ContentError

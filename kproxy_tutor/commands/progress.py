@@ -1,6 +1,5 @@
 """`kproxy-tutor progress`: show the learner's progress, or reset it after asking."""
 
-
 from typing import Annotated
 
 import typer

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ def detect(plain: bool = False, stream: TextIO | None = None) -> Display:
     plain = plain or env_plain
     _display = Display(
         plain=plain,
-        color=not (plain or dumb or "NO_COLOR" in os.environ and os.environ["NO_COLOR"] != ""),
+        color=not (plain or dumb or ("NO_COLOR" in os.environ and os.environ["NO_COLOR"] != "")),
         unicode=_encoding_has_unicode(stream),
         interactive=is_tty and not dumb,
     )
@@ -71,10 +72,8 @@ def detect(plain: bool = False, stream: TextIO | None = None) -> Display:
     for s in (sys.stdout, sys.stderr):
         reconfigure = getattr(s, "reconfigure", None)
         if reconfigure is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):  # closed or unusual streams
                 reconfigure(errors="replace")
-            except (ValueError, OSError):  # pragma: no cover - closed or unusual streams
-                pass
     return _display
 
 

@@ -16,7 +16,8 @@ def print_report(problems: Sequence[Problem]) -> None:
         typer.echo(f"{problem.where}: {text}", err=True)
     if problems:
         typer.echo(
-            ngettext("{n} problem found.", "{n} problems found.", len(problems)).format(n=len(problems)), err=True
+            ngettext("{n} problem found.", "{n} problems found.", len(problems)).format(n=len(problems)),
+            err=True,
         )
     else:
         typer.echo(_("All content and catalogs are in order."))

@@ -86,7 +86,9 @@ def usage_message(exc: Any) -> str:
     if isinstance(exc, ce.NoSuchOption):
         text = _("No such option: {option}.").format(option=exc.option_name)
         if exc.possibilities:
-            text += " " + _("Did you mean {suggestion}?").format(suggestion=", ".join(sorted(exc.possibilities)))
+            text += " " + _("Did you mean {suggestion}?").format(
+                suggestion=", ".join(sorted(exc.possibilities))
+            )
         return text
     if isinstance(exc, ce.MissingParameter):
         param = exc.param
@@ -134,7 +136,9 @@ def report_usage(exc: Any, command: Any) -> int:
     if isinstance(exc, ce.NoArgsIsHelpError):
         # `kproxy-tutor` (or a command group) with nothing after it: show its help.
         ctx = exc.ctx
-        sys.stdout.write(ctx.get_help() if ctx is not None else command.get_help(command.make_context("kproxy-tutor", [])))
+        sys.stdout.write(
+            ctx.get_help() if ctx is not None else command.get_help(command.make_context("kproxy-tutor", []))
+        )
         return int(ExitCode.OK)
     _emit(_("Error: {message}").format(message=usage_message(exc)) + " " + _help_hint(exc))
     return int(ExitCode.USAGE)

@@ -25,7 +25,9 @@ def print_progress(summary: ProgressSummary) -> None:
         if lesson.best_score is not None:
             line += "; " + _("best quiz score {percent}%").format(percent=round(lesson.best_score * 100))
         if lesson.exercises_total:
-            line += "; " + _("exercises {done}/{total}").format(done=lesson.exercises_done, total=lesson.exercises_total)
+            line += "; " + _("exercises {done}/{total}").format(
+                done=lesson.exercises_done, total=lesson.exercises_total
+            )
         console.print(glyphs(line), markup=False, overflow="fold")
     if summary.review_due:
         n = summary.review_due
@@ -37,4 +39,8 @@ def print_progress(summary: ProgressSummary) -> None:
             ).format(n=n),
             markup=False,
         )
-    console.print(_("Progress is kept in {path}").format(path=state_dir() / "progress.json"), markup=False, overflow="fold")
+    console.print(
+        _("Progress is kept in {path}").format(path=state_dir() / "progress.json"),
+        markup=False,
+        overflow="fold",
+    )

@@ -39,7 +39,7 @@ class QuestionaryPrompter:
 
     interactive = True
 
-    def __init__(self, input: object | None = None, output: object | None = None) -> None:  # noqa: A002
+    def __init__(self, input: object | None = None, output: object | None = None) -> None:
         self._io = {k: v for k, v in (("input", input), ("output", output)) if v is not None}
 
     def _ask(self, question: object) -> object:
