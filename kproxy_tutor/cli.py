@@ -6,6 +6,7 @@ inside the command functions, which keeps ``kproxy-tutor --help`` fast.
 """
 
 import importlib
+import shutil
 from typing import Annotated
 
 import typer
@@ -22,7 +23,10 @@ COMMAND_MODULES = (
 )
 
 
-def build_app() -> typer.Typer:
+def build_app(rich_help: bool = True) -> typer.Typer:
+    """The app; ``rich_help=False`` gives linear help (plain mode, narrow terminals)."""
+    # Linear help wraps to the real width (click would otherwise never go below 50 columns).
+    width_settings = {} if rich_help else {"terminal_width": max(shutil.get_terminal_size().columns - 1, 30)}
     app = typer.Typer(
         name="kproxy-tutor",
         help=_(
@@ -31,8 +35,8 @@ def build_app() -> typer.Typer:
             "Start with: kproxy-tutor learn"
         ),
         no_args_is_help=True,
-        rich_markup_mode="rich",
-        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode="rich" if rich_help else None,
+        context_settings={"help_option_names": ["-h", "--help"], **width_settings},
         pretty_exceptions_enable=False,
     )
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
 from kproxy_tutor.errors import ExitCode, TutorError
 
 GLOBAL_FLAGS = ("--plain", "--debug")
+RICH_HELP_MIN_WIDTH = 60
 
 
 def split_global_options(argv: Sequence[str]) -> tuple[dict[str, str | bool], list[str]]:
@@ -96,10 +98,14 @@ def _invoke(args: list[str]) -> int:
 
     from kproxy_tutor.cli import build_app
     from kproxy_tutor.ui import errors as error_ui
+    from kproxy_tutor.ui.console import display
     from kproxy_tutor.ui.typer_i18n import localize_params, localize_typer
 
     localize_typer()
-    command = typer.main.get_command(build_app())
+    # Rich help tables cut long words with an ellipsis below about 60 columns; there, and in
+    # plain mode, typer's linear help is used instead: it wraps and never truncates.
+    rich_help = display().boxes and shutil.get_terminal_size().columns >= RICH_HELP_MIN_WIDTH
+    command = typer.main.get_command(build_app(rich_help=rich_help))
     localize_params(command)
     from typer._click import exceptions as click_exc
 

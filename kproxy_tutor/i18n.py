@@ -16,6 +16,8 @@ SUPPORTED = ("ru", "en")
 DEFAULT = "ru"
 #: Names of the languages in their own language, for `kproxy-tutor lang`.
 NATIVE_NAMES = {"ru": "Русский", "en": "English"}
+#: The same names for output encodings that cannot show Cyrillic.
+ASCII_NAMES = {"ru": "Russkiy", "en": "English"}
 LOCALE_ENV_VARS = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 
 _current = DEFAULT
@@ -135,6 +137,10 @@ def translations(lang: str) -> _gettext.NullTranslations:
             result = _gettext.GNUTranslations(fh)
     _translations[lang] = result
     return result
+
+
+def language_name(code: str, unicode: bool = True) -> str:
+    return (NATIVE_NAMES if unicode else ASCII_NAMES)[code]
 
 
 def set_language(lang: str) -> None:

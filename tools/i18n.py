@@ -39,7 +39,7 @@ def locked() -> Iterator[None]:
 
 def pybabel(*args: str) -> None:
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", *args],
+        [sys.executable, "-m", "babel.messages.frontend", "-q", *args],
         check=True,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,

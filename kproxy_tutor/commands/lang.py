@@ -23,19 +23,24 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         from kproxy_tutor import i18n, runtime
         from kproxy_tutor.progress import settings_store
-        from kproxy_tutor.ui.console import glyphs
+        from kproxy_tutor.ui.console import display
 
+        unicode = display().unicode
         if language is None:
             current = i18n.current_language()
             typer.echo(
-                _("Current language: {name} ({code})").format(name=i18n.NATIVE_NAMES[current], code=current)
+                _("Current language: {name} ({code})").format(
+                    name=i18n.language_name(current, unicode), code=current
+                )
             )
             typer.echo(_("Available languages:"))
             for code in i18n.SUPPORTED:
-                typer.echo(glyphs(f"  {code}  {i18n.NATIVE_NAMES[code]}"))
+                typer.echo(f"  {code}  {i18n.language_name(code, unicode)}")
             return
         code = i18n.check_supported(language, "lang")
         settings_store().update(lambda data: data.__setitem__("lang", code))
         i18n.set_language(code)
         runtime.current().lang = code
-        typer.echo(_("Language saved: {name} ({code}).").format(name=i18n.NATIVE_NAMES[code], code=code))
+        typer.echo(
+            _("Language saved: {name} ({code}).").format(name=i18n.language_name(code, unicode), code=code)
+        )

@@ -11,6 +11,13 @@ def _typer_strings() -> dict[str, str]:
     # Each literal below is one that typer prints; listing them here puts them in our catalog.
     return {
         "Show this message and exit.": _("Show this message and exit."),
+        "default: {default}": _("default: {default}"),
+        "env var: {var}": _("env var: {var}"),
+        "required": _("required"),
+        "(dynamic)": _("(dynamic)"),
+        "Aborted!": _("Aborted!"),
+        "Missing command.": _("Missing command."),
+        "No such command {name!r}.": _("No such command {name!r}."),
         "Install completion for the current shell.": _("Install completion for the current shell."),
         "Show completion for the current shell, to copy it or customize the installation.": _(
             "Show completion for the current shell, to copy it or customize the installation."
@@ -24,10 +31,14 @@ def _typer_strings() -> dict[str, str]:
 
 def localize_typer() -> None:
     """Point typer's help strings at the current language; call before any help is rendered."""
+    import typer.core
     import typer.rich_utils as ru
     from typer._click import core as click_core
     from typer._click import formatting
 
+    # typer.core looks its strings up at render time through the global gettext domain,
+    # which has no Russian catalog: route them through ours.
+    typer.core._ = _  # type: ignore[attr-defined]
     ru.ARGUMENTS_PANEL_TITLE = _("Arguments")
     ru.OPTIONS_PANEL_TITLE = _("Options")
     ru.COMMANDS_PANEL_TITLE = _("Commands")
@@ -48,6 +59,11 @@ def localize_typer() -> None:
         write_usage._localized = True  # type: ignore[attr-defined]
         formatting.HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
 
+    # Never split a word at a hyphen: "kube-proxy" and "--proxy-mode" must stay whole.
+    from typer._click import _textwrap
+
+    _textwrap.TextWrapper.break_on_hyphens = False
+
     original_get_help_option = click_core.Command.get_help_option
     if not getattr(original_get_help_option, "_localized", False):
 
@@ -65,6 +81,10 @@ def localize_typer() -> None:
 def localize_params(command: Any) -> None:
     """Translate typer's own option help texts (shell completion) throughout a click command tree."""
     strings = _typer_strings()
+    help_text = getattr(command, "help", None)
+    if help_text and not getattr(command, "short_help", None):
+        # Linear help would cut a command's summary to 45 characters with "..."; keep it whole.
+        command.short_help = help_text.split("\n\n")[0]
     for param in getattr(command, "params", []):
         if getattr(param, "help", None) in strings:
             param.help = strings[param.help]
