@@ -17,6 +17,7 @@ from kproxy_tutor.i18n import _
 #: Each module has ``register(app)``; the order here is the order in ``--help``.
 COMMAND_MODULES = (
     "kproxy_tutor.commands.learn",
+    "kproxy_tutor.commands.quiz",
     "kproxy_tutor.commands.progress",
     "kproxy_tutor.commands.lang",
     "kproxy_tutor.commands.dev",
@@ -35,6 +36,7 @@ def build_app(rich_help: bool = True) -> typer.Typer:
             "Start with: kproxy-tutor learn"
         ),
         no_args_is_help=True,
+        suggest_commands=False,  # our error boundary suggests, in the learner's language
         rich_markup_mode="rich" if rich_help else None,
         context_settings={"help_option_names": ["-h", "--help"], **width_settings},
         pretty_exceptions_enable=False,

@@ -115,7 +115,9 @@ def usage_message(exc: Any) -> str:
         match = re.match(r"Option '([^']+)' does not take a value", exc.message)
         if match:
             return _("Option {option} does not take a value.").format(option=match[1])
-    match = re.match(r"No such command '([^']*)'", exc.message)
+    # typer words this one itself (through our catalog), so match its translated template.
+    pattern = re.escape(_("No such command {name!r}.")).replace(re.escape("{name!r}"), "'([^']*)'")
+    match = re.match(pattern, exc.message)
     if match:
         text = _("Unknown command {name!r}.").format(name=match[1])
         close = difflib.get_close_matches(match[1], _command_names(exc.ctx), n=1)
