@@ -1,0 +1,1 @@
+"""Self-check quizzes: question types, pure grading, sessions and the review queue."""

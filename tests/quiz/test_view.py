@@ -1,0 +1,94 @@
+"""The quiz screens: prompts for each question type and the feedback after an answer."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from rich.console import Console
+
+from kproxy_tutor.quiz.grading import grade
+from kproxy_tutor.quiz.model import MultipleChoice, Numeric, QuizChoice, TrueFalse
+from kproxy_tutor.quiz.session import Answer, AskedQuestion
+from kproxy_tutor.ui.prompts import PlainPrompter, QuestionaryPrompter
+from kproxy_tutor.ui.quiz_view import QuizView
+
+
+def bi(text: str) -> dict[str, str]:
+    return {"ru": f"{text} ru", "en": f"{text} en"}
+
+
+TF = TrueFalse("tf", "l", bi("prompt"), bi("explain"), answer=False)
+NUM = Numeric("num", "l", bi("prompt"), bi("explain"), answer=0.25, tolerance=0.001)
+MULTI = MultipleChoice(
+    "multi",
+    "l",
+    bi("prompt"),
+    bi("explain"),
+    options=tuple(QuizChoice(c, bi(f"text {c}"), bi(f"why {c}")) for c in "abcd"),
+    answer=frozenset({"a", "b"}),
+)
+
+
+def recording_console() -> Console:
+    return Console(file=io.StringIO(), width=80, color_system=None, record=True)
+
+
+def test_truefalse_with_arrow_keys(lang: Callable[[str], None]) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    lang("ru")
+    with create_pipe_input() as pipe:
+        pipe.send_text("\x1b[B\r")  # down to "Неверно", Enter
+        view = QuizView(QuestionaryPrompter(input=pipe, output=DummyOutput()), console=recording_console())
+        assert view.answer(AskedQuestion(TF, 1, 1)) is False
+
+
+def test_number_is_asked_again_until_it_is_a_number(lang: Callable[[str], None]) -> None:
+    lang("ru")
+    out = io.StringIO()
+    console = recording_console()
+    view = QuizView(PlainPrompter(stdin=io.StringIO("треть\n0,25\n"), stdout=out), console=console)
+    assert view.answer(AskedQuestion(NUM, 1, 1)) == "0,25"
+    assert "Введите число, например 0,25 или 1/4." in console.export_text()
+    assert out.getvalue().count("Ваш ответ (число):") == 2
+
+
+def test_multiple_feedback_explains_every_choice_in_the_order_shown(lang: Callable[[str], None]) -> None:
+    lang("en")
+    console = recording_console()
+    view = QuizView(PlainPrompter(stdin=io.StringIO(""), stdout=io.StringIO()), console=console)
+    asked = AskedQuestion(MULTI, 1, 1, ("d", "c", "b", "a"))
+    response = frozenset({"a", "c"})
+    view.feedback(Answer(asked, response, grade(MULTI, response)))
+    text = console.export_text()
+    assert "✗ Wrong." in text  # (1 right - 1 wrong) / 2 = 0: no credit, so not "partly right"
+    lines = [line.strip() for line in text.splitlines()]
+    labels = [line for line in lines if line.startswith(("✓", "✗")) and ":" in line]
+    assert labels == [
+        "✓ not marked, and wrong: text d en",
+        "✗ marked, but wrong: text c en",
+        "✗ not marked, but right: text b en",
+        "✓ marked, and right: text a en",
+    ]
+    assert "why c en" in lines and "explain en" in lines
+
+
+@pytest.mark.parametrize(("plain", "expected"), [(True, "`code`"), (False, "code")])
+def test_code_spans(plain: bool, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kproxy_tutor.ui.console import Display
+
+    monkeypatch.setattr("kproxy_tutor.ui.quiz_view.display", lambda: Display(plain=plain))
+    view = QuizView(PlainPrompter(stdin=io.StringIO(""), stdout=io.StringIO()), console=recording_console())
+    assert view.rich_text("a `code` b").plain == f"a {expected} b"
+
+
+def test_partly_right_shows_the_credit(lang: Callable[[str], None]) -> None:
+    lang("ru")
+    console = recording_console()
+    view = QuizView(PlainPrompter(stdin=io.StringIO(""), stdout=io.StringIO()), console=console)
+    response = frozenset({"a"})
+    view.feedback(Answer(AskedQuestion(MULTI, 1, 1, ("a", "b", "c", "d")), response, grade(MULTI, response)))
+    assert "Частично верно (50 %)." in console.export_text()
