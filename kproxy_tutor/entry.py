@@ -8,7 +8,7 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from kproxy_tutor.errors import ExitCode, TutorError
+from kproxy_tutor.errors import ExitCode, Interrupted, TutorError
 
 GLOBAL_FLAGS = ("--plain", "--debug")
 RICH_HELP_MIN_WIDTH = 60
@@ -75,6 +75,9 @@ def _run(options: dict[str, str | bool], rest: list[str], debug: bool) -> int:
         i18n.set_language(lang)
         runtime.start(runtime.Run(lang=lang, plain=display.plain, debug=debug))
         return _invoke(rest)
+    except Interrupted:
+        error_ui.report_interrupted()
+        return int(ExitCode.INTERRUPTED)
     except TutorError as exc:
         error_ui.report(exc)
         return int(exc.exit_code)

@@ -1,12 +1,72 @@
-"""`kproxy-tutor learn` and `kproxy-tutor lessons`: read the lessons."""
+"""`kproxy-tutor learn` and `kproxy-tutor lessons`: read the lessons and see where you are."""
+
+from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
-from kproxy_tutor.errors import N_, ContentError
 from kproxy_tutor.i18n import _
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("learn", help=_("Read the lessons, resuming where you stopped."))
-    def learn() -> None:
-        raise ContentError(N_("No lessons are installed yet."))
+    @app.command(
+        "learn",
+        help=_(
+            "Read the lessons step by step, resuming where you stopped. LESSON opens a lesson by its "
+            "number or id (kproxy-tutor learn 4, kproxy-tutor learn modes). Your place is saved at "
+            "every step. Without a terminal (output to a pipe or a file) the whole lesson is printed."
+        ),
+    )
+    def learn(
+        lesson: Annotated[
+            str | None,
+            typer.Argument(
+                metavar=_("LESSON"),
+                help=_("Lesson number or id (default: where you stopped, else lesson 1)."),
+                show_default=False,
+            ),
+        ] = None,
+    ) -> None:
+        open_lesson(lesson)
+
+    @app.command("lessons", help=_("List the lessons with your progress and best quiz scores."))
+    def lessons() -> None:
+        from kproxy_tutor.app import progress_summary
+        from kproxy_tutor.ui.lessons_list import print_lessons
+
+        print_lessons(progress_summary())
+
+
+def is_interactive(plain: bool) -> bool:
+    """Menus need a terminal for output; in plain mode they also need typed input from a terminal."""
+    import sys
+
+    if not sys.stdout.isatty():
+        return False
+    return not (plain and not sys.stdin.isatty())
+
+
+def open_lesson(key: str | None) -> None:
+    from kproxy_tutor import lesson_progress, runtime
+    from kproxy_tutor.content.loader import load_course
+    from kproxy_tutor.lesson_nav import Place
+    from kproxy_tutor.ui.console import make_console
+
+    course = load_course()
+    if key is None:
+        place = lesson_progress.resume_place(course)
+    else:
+        number = course.find(key)
+        place = Place(number, lesson_progress.saved_step(course, number))
+    plain = runtime.current().plain
+    console = make_console()
+    if not is_interactive(plain):
+        from kproxy_tutor.ui.lesson_session import print_whole_lesson
+
+        print_whole_lesson(course, place.lesson, console)
+        return
+    from kproxy_tutor.ui.lesson_session import LessonSession
+    from kproxy_tutor.ui.prompts import make_prompter
+
+    LessonSession(course, place, make_prompter(plain=plain), console).run()

@@ -1,0 +1,126 @@
+"""The lesson schema as dataclasses: what a loaded lesson looks like to the engine and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: A text a learner reads, in every language: ``{"ru": "…", "en": "…"}``.
+Bilingual = Mapping[str, str]
+
+LANGUAGES = ("ru", "en")
+#: Languages a code block may be tagged with (the renderer has a highlighter for each).
+CODE_LANGS = ("bash", "yaml", "json", "text", "iptables", "nft", "ipvsadm", "ini")
+#: Longest diagram line, so a diagram fits in 80 columns with a margin.
+DIAGRAM_MAX_WIDTH = 76
+#: Besides ASCII and Cyrillic, only these single-width glyphs, each with a one-character ASCII fallback.
+DIAGRAM_EXTRA_CHARS = frozenset("→←↓↑↔─│┌┐└┘├┤┬┴┼")
+
+
+@dataclass(frozen=True)
+class TextBlock:
+    """Prose in the Markdown subset (paragraphs, lists, **bold**, *italic*, `code`)."""
+
+    text: Bilingual
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """A command, manifest or rule dump; language-neutral code has the same text in both languages."""
+
+    code: Bilingual
+    lang: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class DiagramBlock:
+    """A monospace drawing, printed exactly as written."""
+
+    diagram: Bilingual
+    caption: Bilingual | None = None
+    line: int = 0
+    #: Line of the first drawing line per language, so `dev check` can name the exact line.
+    first_lines: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TableBlock:
+    """Columns per language; each cell is bilingual (a plain string is the same in both)."""
+
+    columns: Mapping[str, tuple[str, ...]]
+    rows: tuple[tuple[Bilingual, ...], ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class UpdateBlock:
+    """Where the course is outdated: the current state of things, and where that is documented."""
+
+    text: Bilingual
+    source: str
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class NoteBlock:
+    """A side note: a tip or a warning."""
+
+    text: Bilingual
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class SeeBlock:
+    """A cross-reference to another lesson, or to one of its steps."""
+
+    lesson: str
+    step: str | None = None
+    line: int = 0
+
+
+Block = TextBlock | CodeBlock | DiagramBlock | TableBlock | UpdateBlock | NoteBlock | SeeBlock
+
+
+@dataclass(frozen=True)
+class Step:
+    """One screen of a lesson."""
+
+    id: str
+    title: Bilingual
+    blocks: tuple[Block, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """A lesson file: ``number`` is its place in course.yaml (1-based), ``slug`` its file name stem."""
+
+    id: str
+    title: Bilingual
+    summary: Bilingual
+    steps: tuple[Step, ...]
+    number: int = 0
+    slug: str = ""
+    path: Path | None = None
+    #: Sandbox exercises of this lesson; empty until exercise steps exist (app.progress_summary counts them).
+    exercises: tuple[object, ...] = field(default=())
+
+    def step_index(self, step_id: str) -> int | None:
+        """Position of the step with ``step_id``, or None."""
+        for index, step in enumerate(self.steps):
+            if step.id == step_id:
+                return index
+        return None
+
+
+@dataclass(frozen=True)
+class LessonEntry:
+    """One line of course.yaml: where the lesson is, before it is parsed."""
+
+    number: int
+    slug: str
+    path: Path
+    line: int = 0
