@@ -1,0 +1,115 @@
+"""Compile the sandbox cluster into what kube-proxy's IPVS mode programs: virtual servers, real servers, kube-ipvs0 addresses.
+
+Follows upstream ``pkg/proxy/ipvs/proxier.go``: one virtual server per Service IP:port
+(ClusterIP, each external IP, each LoadBalancer IP, each node IP for a NodePort), forwarding
+method NAT ("Masq"), weight 1, ClientIP affinity as persistence. Real servers follow
+``syncEndpoint``: Local traffic policy uses local endpoints, or all endpoints when the node has
+none (upstream k/k PR #97081).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.changes import (
+    EndpointsChangeTracker,
+    EndpointsMap,
+    ServiceChangeTracker,
+    ServicePortMap,
+)
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.serviceport import ServicePortInfo
+from kproxy_tutor.sandbox.topology import categorize_endpoints
+
+DUMMY_DEVICE = "kube-ipvs0"
+DEFAULT_SCHEDULER = "rr"
+
+
+@dataclass(slots=True)
+class RealServer:
+    address: str
+    port: int
+    weight: int = 1
+    active: int = 0
+    inactive: int = 0
+
+
+@dataclass(slots=True)
+class VirtualServer:
+    protocol: str
+    address: str
+    port: int
+    scheduler: str = DEFAULT_SCHEDULER
+    #: Persistence timeout in seconds (ClientIP session affinity), or None.
+    persistent: int | None = None
+    real_servers: list[RealServer] = field(default_factory=list)
+    service: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.protocol, self.address, self.port)
+
+
+@dataclass(slots=True)
+class IpvsState:
+    virtual_servers: list[VirtualServer]
+    #: Addresses bound to kube-ipvs0 (every ClusterIP, external IP and LoadBalancer IP).
+    bound_addresses: list[str]
+
+
+def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
+    return [RealServer(e.ip, e.port) for e in sorted(endpoints, key=lambda e: e.endpoint)]
+
+
+class IpvsProxier:
+    """IPVS-mode kube-proxy for one node (IPv4)."""
+
+    def __init__(self, cluster: Cluster, node_name: str | None = None, scheduler: str = DEFAULT_SCHEDULER) -> None:
+        name = node_name or cluster.config.hostname_override or next(iter(cluster.nodes), "")
+        if not name:
+            raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
+        self.node = cluster.node(name)
+        self.scheduler = scheduler or DEFAULT_SCHEDULER
+        self.service_changes = ServiceChangeTracker()
+        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.svc_port_map = ServicePortMap()
+        self.endpoints_map = EndpointsMap()
+        cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
+
+    def sync(self) -> IpvsState:
+        self.svc_port_map.update_from(self.service_changes)
+        self.endpoints_map.update_from(self.endpoints_changes)
+        servers: list[VirtualServer] = []
+        bound: set[str] = set()
+        for name in sorted(self.svc_port_map):
+            servers += self._service_port(self.svc_port_map[name], self.endpoints_map.get(name, ()), bound)
+        servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
+        return IpvsState(servers, sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split("."))))
+
+    def _service_port(self, svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], bound: set[str]) -> list[VirtualServer]:
+        cat = categorize_endpoints(endpoints, svc, self.node.name, dict(self.node.labels))
+
+        def chosen(only_local: bool) -> list[RealServer]:
+            if only_local and cat.local:
+                return _real_servers(cat.local)
+            return _real_servers(cat.cluster)
+
+        persistent = svc.sticky_max_age_seconds if svc.client_ip_affinity else None
+        proto = svc.protocol.upper()
+        spn = svc.name_string
+
+        def server(ip: str, port: int, only_local: bool) -> VirtualServer:
+            return VirtualServer(proto, ip, port, self.scheduler, persistent, chosen(only_local), spn)
+
+        out = [server(svc.cluster_ip, svc.port, svc.internal_policy_local)]
+        bound.add(svc.cluster_ip)
+        for ip in (*svc.external_ips, *svc.load_balancer_vips):
+            out.append(server(ip, svc.port, svc.external_policy_local))
+            bound.add(ip)
+        if svc.node_port:
+            for ip in self.node.internal_ips:
+                if ":" not in ip:
+                    out.append(server(ip, svc.node_port, svc.external_policy_local))
+        return out

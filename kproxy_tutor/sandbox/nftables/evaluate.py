@@ -1,0 +1,318 @@
+"""Walk a packet through kube-proxy's nftables table: hooks by priority, map lookups, numgen, marks, DNAT, masquerade.
+
+Outcomes and steps are the same values the iptables tracer uses (``sandbox/packet.py``). Only
+the first packet of a new connection is walked (``ct state new`` is true): later packets are
+translated by conntrack without consulting the nat chains. ``numgen`` draws from a seeded
+generator, or from given choices, so ``possible_outcomes`` can try every endpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
+from kproxy_tutor.sandbox.nftables.ruleset import NftChain, NftRule, NftTable
+from kproxy_tutor.sandbox.nftables.statements import (
+    Address,
+    AnonSet,
+    CtState,
+    Dnat,
+    FibLocal,
+    MarkSet,
+    MarkTest,
+    Masquerade,
+    Match,
+    NumgenVmap,
+    SetRef,
+    SetUpdate,
+    Verdict,
+    VmapLookup,
+    Word,
+)
+from kproxy_tutor.sandbox.packet import (
+    MarkSetter,
+    MasqueradeReason,
+    Outcome,
+    OutcomeKind,
+    Packet,
+    RouteKind,
+    SourceKind,
+    StepKind,
+    Trace,
+    TraceStep,
+)
+
+_HOOKS = {SourceKind.NODE: ("output",), SourceKind.POD: ("prerouting",), SourceKind.EXTERNAL: ("prerouting",)}
+_MAX_DEPTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """What the evaluator needs to know about the node: its addresses and the Pods' interface."""
+
+    name: str
+    local_ips: frozenset[str]
+    pod_interface: str = "cni0"
+    #: Pod IP → (node name, "namespace/name"), to name where a DNATed packet ends up.
+    pods: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+class _Final(Exception):
+    """DROP or REJECT: ends the walk."""
+
+    def __init__(self, kind: str, chain: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.chain = chain
+
+
+@dataclass(slots=True)
+class _Walk:
+    packet: Packet
+    in_interface: str
+    choose: Callable[[int], int]
+    steps: list[TraceStep] = field(default_factory=list)
+    examined: int = 0
+    dnat: tuple[str, int] | None = None
+    masquerade: bool = False
+    setters: list[MarkSetter] = field(default_factory=list)
+    draws: list[int] = field(default_factory=list)
+
+
+class NftEvaluator:
+    def __init__(self, table: NftTable, node: NodeView, seed: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.table = table
+        self.node = node
+        self.random = random.Random(seed)
+        self.clock = clock
+        #: Dynamic affinity sets: set name → {client IP: expiry time}.
+        self.affinity: dict[str, dict[str, float]] = {}
+        self._base = {hook: sorted((c for c in table.chains.values() if c.base is not None and c.base.hook == hook),
+                                   key=lambda c: c.base.priority)  # type: ignore[union-attr]
+                      for hook in ("prerouting", "input", "forward", "output", "postrouting")}
+
+    # Public ---------------------------------------------------------------------------------
+    def evaluate(self, packet: Packet, source: str, choices: list[int] | None = None) -> Trace:
+        """The first packet of a new connection from ``source`` (a SourceKind)."""
+        forced = iter(choices or ())
+
+        def choose(mod: int) -> int:
+            picked = next(forced, None)
+            return picked % mod if picked is not None else self.random.randrange(mod)
+
+        walk = _Walk(packet, self._interface(source), choose)
+        outcome = self._run(walk, source)
+        return Trace(packet=packet, outcome=outcome, steps=tuple(walk.steps), rules_examined=walk.examined,
+                     source_node=self.node.name)
+
+    def possible_outcomes(self, packet: Packet, source: str) -> list[Outcome]:
+        """Every outcome the random choices allow (affinity state is left as it was)."""
+        saved = {name: dict(clients) for name, clients in self.affinity.items()}
+        mods: list[int] = []
+
+        def record(mod: int) -> int:
+            mods.append(mod)
+            return 0
+
+        self._run(_Walk(packet, self._interface(source), record), source)
+        outcomes = []
+        for combo in itertools.product(*(range(m) for m in mods)):
+            self.affinity = {name: dict(clients) for name, clients in saved.items()}
+            outcomes.append(self.evaluate(packet, source, list(combo)).outcome)
+        self.affinity = saved
+        return outcomes
+
+    def _interface(self, source: str) -> str:
+        return self.node.pod_interface if source == SourceKind.POD else ("lo" if source == SourceKind.NODE else "eth0")
+
+    # Walk -----------------------------------------------------------------------------------
+    def _run(self, walk: _Walk, source: str) -> Outcome:
+        try:
+            hooks = list(_HOOKS[source])
+            for hook in hooks:
+                self._hook(walk, hook)
+            local = walk.packet.dst_ip in self.node.local_ips
+            route = RouteKind.LOCAL if local else (RouteKind.POD if self._pod_here(walk.packet.dst_ip) else RouteKind.NODE)
+            walk.steps.append(TraceStep(StepKind.ROUTE, self.node.name, detail={"route": route}, packet=walk.packet))
+            if source != SourceKind.NODE:
+                self._hook(walk, "input" if local else "forward")
+            elif local:
+                self._hook(walk, "input")
+            if not local:
+                self._hook(walk, "postrouting")
+        except _Final as final:
+            kind = OutcomeKind.REJECTED if final.kind == "reject" else OutcomeKind.DROPPED
+            walk.steps.append(TraceStep(StepKind.VERDICT, self.node.name, table=self.table.name, chain=final.chain,
+                                        detail={"verdict": final.kind.upper()}))
+            return Outcome(kind, masquerade=False, mark_setters=tuple(walk.setters), table=self.table.name,
+                           chain=final.chain)
+        packet = walk.packet
+        endpoint = f"{packet.dst_ip}:{packet.dst_port}"
+        owner = self.node.pods.get(packet.dst_ip)
+        kind = OutcomeKind.DELIVERED if walk.dnat is not None else OutcomeKind.NOT_SERVICE
+        walk.steps.append(TraceStep(StepKind.DELIVER, self.node.name, packet=packet))
+        return Outcome(kind, endpoint=endpoint, endpoint_node=owner[0] if owner else None,
+                       endpoint_pod=owner[1] if owner else None, masquerade=walk.masquerade,
+                       snat_source=packet.src_ip if walk.masquerade else None, mark_setters=tuple(walk.setters))
+
+    def _pod_here(self, ip: str) -> bool:
+        owner = self.node.pods.get(ip)
+        return owner is not None and owner[0] == self.node.name
+
+    def _hook(self, walk: _Walk, hook: str) -> None:
+        for chain in self._base.get(hook, ()):
+            walk.steps.append(TraceStep(StepKind.HOOK, self.node.name, hook=hook, table=self.table.name, chain=chain.name))
+            self._chain(walk, chain, 0, "")
+
+    def _chain(self, walk: _Walk, chain: NftChain, depth: int, caller: str) -> str | None:
+        """Run a chain; returns ``accept`` to end the base chain, None to fall back to the caller."""
+        if depth > _MAX_DEPTH:
+            raise SandboxInputError(N_("The nftables rules loop: chain {chain} is entered too deeply."), chain=chain.name)
+        walk.steps.append(TraceStep(StepKind.CHAIN, self.node.name, table=self.table.name, chain=chain.name))
+        for rule in chain.rules:
+            walk.examined += 1
+            result = self._rule(walk, chain, rule, depth)
+            if result == "next":
+                continue
+            if result in ("return", None):
+                return None
+            return result
+        return None
+
+    def _rule(self, walk: _Walk, chain: NftChain, rule: NftRule, depth: int) -> str | None:
+        packet = walk.packet
+        for statement in rule.statements:
+            if isinstance(statement, (Match, FibLocal, CtState, MarkTest)):
+                if not self._matches(walk, statement):
+                    return "next"
+                continue
+            walk.steps.append(TraceStep(StepKind.RULE, self.node.name, table=self.table.name, chain=chain.name,
+                                        detail={"nft_rule": rule.listing()}))
+            if isinstance(statement, VmapLookup):
+                key = tuple(self._key(packet, k) for k in statement.keys)
+                nft_set = self.table.sets.get(statement.map_name)
+                element = nft_set.lookup(key) if nft_set is not None else None
+                if element is None or element.value is None:
+                    return "next"
+                kind, _, target = element.value.partition(" ")
+                return self._verdict(walk, chain, rule, Verdict(kind, target), depth)
+            if isinstance(statement, NumgenVmap):
+                index = walk.choose(statement.mod)
+                walk.draws.append(index)
+                return self._verdict(walk, chain, rule, Verdict("goto", statement.chains[index]), depth)
+            if isinstance(statement, MarkSet):
+                walk.packet = packet = packet.replace(mark=statement.apply(packet.mark))
+                walk.steps.append(TraceStep(StepKind.MARK, self.node.name, chain=chain.name, detail={"mark": packet.mark}))
+                continue
+            if isinstance(statement, Dnat):
+                walk.packet = packet = packet.replace(dst_ip=statement.ip, dst_port=statement.port)
+                walk.dnat = (statement.ip, statement.port)
+                walk.steps.append(TraceStep(StepKind.DNAT, self.node.name, chain=chain.name, packet=packet))
+                return "accept"
+            if isinstance(statement, Masquerade):
+                walk.masquerade = True
+                source = sorted(ip for ip in self.node.local_ips if not ip.startswith("127."))
+                walk.packet = packet = packet.replace(src_ip=source[0] if source else packet.src_ip)
+                walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, chain=chain.name, packet=packet))
+                return "accept"
+            if isinstance(statement, SetUpdate):
+                timeout = self.table.sets[statement.set_name].timeout or 0
+                self.affinity.setdefault(statement.set_name, {})[packet.src_ip] = self.clock() + timeout
+                continue
+            if isinstance(statement, Verdict):
+                return self._verdict(walk, chain, rule, statement, depth)
+            raise SandboxInputError(N_("Cannot evaluate this nftables rule: {rule}"), rule=rule.listing())
+        return "next"
+
+    def _verdict(self, walk: _Walk, chain: NftChain, rule: NftRule, verdict: Verdict, depth: int) -> str | None:
+        if verdict.kind in ("drop", "reject"):
+            raise _Final(verdict.kind, chain.name)
+        if verdict.kind in ("accept", "return"):
+            return verdict.kind
+        target = self.table.chains.get(verdict.chain)
+        if target is None:
+            raise SandboxInputError(N_("Chain {chain} does not exist."), chain=verdict.chain)
+        if target.name == "mark-for-masquerade":
+            walk.setters.append(MarkSetter(_reason(chain.name, rule), self.table.name, chain.name, None))  # type: ignore[arg-type]
+        result = self._chain(walk, target, depth + 1, chain.name)
+        if verdict.kind == "goto":
+            # goto does not come back: the calling chain ends with the target's result.
+            return result or "return"
+        return result if result == "accept" else "next"
+
+    def _matches(self, walk: _Walk, statement: Match | FibLocal | CtState | MarkTest) -> bool:
+        packet = walk.packet
+        if isinstance(statement, CtState):
+            return "new" in statement.states
+        if isinstance(statement, MarkTest):
+            return statement.matches(packet.mark)
+        if isinstance(statement, FibLocal):
+            ip = packet.src_ip if statement.field == "saddr" else packet.dst_ip
+            return ip in self.node.local_ips
+        field = statement.field
+        value = statement.value
+        if field in ("ip saddr", "ip daddr"):
+            ip = packet.src_ip if field == "ip saddr" else packet.dst_ip
+            found = self._contains(value, ip)
+        elif field == "iifname":
+            name = value.text if isinstance(value, Word) else ""
+            found = walk.in_interface.startswith(name[:-1]) if name.endswith("*") else walk.in_interface == name
+        elif field == "meta l4proto":
+            found = isinstance(value, Word) and value.text == packet.protocol
+        elif field.endswith(" dport"):
+            found = field.split()[0] == packet.protocol and isinstance(value, Word) and value.text == str(packet.dst_port)
+        else:
+            raise SandboxInputError(N_("Cannot evaluate this nftables match: {rule}"), rule=statement.listing())
+        return found != statement.negated
+
+    def _contains(self, value: object, ip: str) -> bool:
+        address = parse_ip_sloppy(ip)
+        if address is None:
+            return False
+        if isinstance(value, Address):
+            return address in value.network
+        if isinstance(value, AnonSet):
+            return any(address in n for n in value.items)
+        if isinstance(value, SetRef):
+            dynamic = self.affinity.get(value.name)
+            if dynamic is not None or value.name.startswith("affinity-"):
+                expiry = (dynamic or {}).get(ip)
+                return expiry is not None and expiry > self.clock()
+            nft_set = self.table.sets.get(value.name)
+            return nft_set is not None and nft_set.lookup((ip,)) is not None
+        return False
+
+    @staticmethod
+    def _key(packet: Packet, key: str) -> str:
+        return {"ip daddr": packet.dst_ip, "ip saddr": packet.src_ip, "meta l4proto": packet.protocol,
+                "th dport": str(packet.dst_port)}[key]
+
+
+def _reason(chain: str, rule: NftRule) -> str:
+    """Which kube-proxy rule asked for masquerading tells why."""
+    if chain.startswith("endpoint-"):
+        return MasqueradeReason.HAIRPIN
+    if chain.startswith("external-"):
+        return MasqueradeReason.LOCAL_SOURCE if any(isinstance(s, FibLocal) for s in rule.statements) else MasqueradeReason.EXTERNAL
+    if chain.startswith(("service-", "local-")):
+        negated = any(isinstance(s, Match) and s.negated for s in rule.statements)
+        return MasqueradeReason.OFF_CLUSTER if negated else MasqueradeReason.MASQUERADE_ALL
+    return MasqueradeReason.OTHER
+
+
+
+def node_view(cluster: object, node_name: str) -> NodeView:
+    """The NodeView of a sandbox cluster's node: its IPs (plus localhost) and where each Pod IP lives."""
+    from kproxy_tutor.sandbox.cluster import Cluster
+
+    assert isinstance(cluster, Cluster)
+    node = cluster.node(node_name)
+    config = cluster.config
+    interface = config.bridge_interface or (config.interface_name_prefix + "0" if config.interface_name_prefix else "cni0")
+    pods = {p.pod_ip: (p.node_name, f"{p.namespace}/{p.name}") for p in cluster.pods.values() if p.pod_ip}
+    return NodeView(node_name, frozenset((*node.internal_ips, "127.0.0.1")), interface, pods)

@@ -1,0 +1,137 @@
+"""``NftProxier.sync()``: compile the sandbox cluster into kube-proxy's ``table ip kube-proxy`` for one node.
+
+Mirrors upstream ``pkg/proxy/nftables/proxier.go``: the same change trackers and endpoint
+categorisation as the iptables mode, one table per IP family (IPv4 here), NodePorts on the
+node's primary IPs unless ``nodePortAddresses`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.changes import (
+    EndpointsChangeTracker,
+    EndpointsMap,
+    ServiceChangeTracker,
+    ServicePortMap,
+)
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.model import ProxyConfig
+from kproxy_tutor.sandbox.nftables.base import base_table
+from kproxy_tutor.sandbox.nftables.ruleset import NftTable
+from kproxy_tutor.sandbox.nftables.servicerules import NftContext, ServicePortObjects, build_service_port
+from kproxy_tutor.sandbox.nftables.statements import Address, Match, Word, to_network
+from kproxy_tutor.sandbox.serviceport import ServicePortName
+
+
+@dataclass(slots=True)
+class NftSyncResult:
+    full: bool
+    table: NftTable
+    updated_services: set[tuple[str, str]] = field(default_factory=set)
+
+
+def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | None:
+    """(pod traffic, other traffic) as upstream's ``IfLocalNFT``/``IfNotLocalNFT`` spell them."""
+    mode = config.detect_local_mode
+    if mode in ("ClusterCIDR", "NodeCIDR"):
+        cidr = config.cluster_cidr if mode == "ClusterCIDR" else pod_cidr
+        if not cidr:
+            return None
+        network = to_network(cidr.split(",")[0].strip())
+        return Match("ip saddr", Address(network)), Match("ip saddr", Address(network), True)
+    if mode == "BridgeInterface" and config.bridge_interface:
+        name = config.bridge_interface
+    elif mode == "InterfaceNamePrefix" and config.interface_name_prefix:
+        name = config.interface_name_prefix + "*"
+    else:
+        return None
+    return Match("iifname", Word(name)), Match("iifname", Word(name), True)
+
+
+def node_port_ips(values: tuple[str, ...], node_ips: tuple[str, ...]) -> list[str] | None:
+    """The node IPs that accept NodePorts; None = every local address (a zero CIDR such as 0.0.0.0/0).
+
+    nftables mode reads an unset ``nodePortAddresses`` as ``primary`` (upstream
+    ``platformApplyDefaults``), and never accepts NodePorts on localhost.
+    """
+    ipv4 = [ip for ip in node_ips if ":" not in ip]
+    if not values:
+        return ipv4
+    selected: list[str] = []
+    for value in values:
+        if value == "primary":
+            selected += [ip for ip in ipv4 if ip not in selected]
+            continue
+        network = ipaddress.ip_network(value, strict=False)
+        if network.version != 4:
+            continue
+        if network.prefixlen == 0:
+            return None
+        selected += [ip for ip in ipv4 if ipaddress.ip_address(ip) in network and ip not in selected]
+    return selected
+
+
+class NftProxier:
+    """kube-proxy's nftables proxier for one node of a sandbox cluster (IPv4)."""
+
+    def __init__(self, cluster: Cluster, node_name: str | None = None) -> None:
+        config = cluster.config
+        name = node_name or config.hostname_override or next(iter(cluster.nodes), "")
+        if not name:
+            raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
+        node = cluster.node(name)
+        self.cluster = cluster
+        self.node_name = name
+        self.mark = 1 << config.masquerade_bit
+        self.node_port_ips = node_port_ips(config.node_port_addresses, node.internal_ips)
+        self.service_cidrs = tuple(to_network(c.strip()) for c in cluster.network.service_cidr.split(",")
+                                   if ":" not in c)
+        self.context = NftContext(
+            node_name=name,
+            node_labels=tuple(sorted(node.labels.items())),
+            node_ip=node.internal_ips[0] if node.internal_ips else None,
+            masquerade_all=config.masquerade_all,
+            detector=local_detector(config, node.pod_cidr),
+        )
+        self.service_changes = ServiceChangeTracker()
+        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.svc_port_map = ServicePortMap()
+        self.endpoints_map = EndpointsMap()
+        self.need_full_sync = True
+        self.table = NftTable()
+        self._cache: dict[ServicePortName, tuple[object, object, ServicePortObjects]] = {}
+        cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
+
+    def sync(self) -> NftSyncResult:
+        """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync)."""
+        full = self.need_full_sync
+        updated = self.svc_port_map.update_from(self.service_changes).updated_services
+        updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
+        table = base_table(self.mark, self.service_cidrs, self.node_port_ips)
+        seen: dict[str, set[tuple[str, ...]]] = {name: set() for name in table.sets}
+        for name in sorted(self.svc_port_map):
+            info = self.svc_port_map[name]
+            endpoints = self.endpoints_map.get(name, ())
+            cached = self._cache.get(name)
+            if cached is None or cached[0] is not info or cached[1] is not endpoints:
+                objects = build_service_port(self.context, info, endpoints)
+                self._cache[name] = (info, endpoints, objects)
+            else:
+                objects = cached[2]
+            for nft_set in objects.sets:
+                table.sets[nft_set.name] = nft_set
+            for chain in objects.chains:
+                table.chains[chain.name] = chain
+            for set_name, element in objects.elements:
+                # A multi-port Service names its ClusterIP once per port; a set holds it once.
+                if element.key not in seen[set_name]:
+                    seen[set_name].add(element.key)
+                    table.sets[set_name].elements.append(element)
+        for name in [n for n in self._cache if n not in self.svc_port_map]:
+            del self._cache[name]
+        self.table = table
+        self.need_full_sync = False
+        return NftSyncResult(full, table, updated)
