@@ -1,0 +1,85 @@
+"""`kproxy-tutor sandbox`: the embedded mini-cluster shell (interactive, or a script of commands)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kproxy_tutor.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "sandbox",
+        help=_(
+            "Open the sandbox shell: create Deployments and Services with kubectl-like commands, watch "
+            "kube-proxy receive the API events and rewrite its iptables rules, and send requests through "
+            "them with curl. Type help inside for the commands. Without a terminal (or with --script) the "
+            "commands are read from stdin (or FILE) and each is echoed before its output."
+        ),
+    )
+    def sandbox_command(
+        scenario: Annotated[
+            str | None,
+            typer.Option(
+                "--scenario", metavar="NAME", help=_("Start from a scenario (see --list-scenarios).")
+            ),
+        ] = None,
+        node: Annotated[
+            str | None,
+            typer.Option("--node", metavar="NAME", help=_("The node whose rules you look at first.")),
+        ] = None,
+        list_scenarios: Annotated[
+            bool, typer.Option("--list-scenarios", help=_("List the scenarios and exit."))
+        ] = False,
+        script: Annotated[
+            str | None,
+            typer.Option(
+                "--script", metavar="FILE", help=_("Run the commands in FILE (- for stdin) and exit.")
+            ),
+        ] = None,
+        keep_going: Annotated[
+            bool,
+            typer.Option(
+                "--keep-going",
+                help=_("In a script, go on after a failed command (the exit code is still 4)."),
+            ),
+        ] = False,
+    ) -> int:
+        return run_sandbox(scenario, node, list_scenarios, script, keep_going)
+
+
+def run_sandbox(
+    scenario: str | None, node: str | None, list_scenarios: bool, script: str | None, keep_going: bool
+) -> int:
+    import sys
+
+    from kproxy_tutor.errors import ExitCode
+    from kproxy_tutor.shell.output import ScenarioList
+    from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario
+    from kproxy_tutor.shell.session import Session
+    from kproxy_tutor.ui.console import make_console
+    from kproxy_tutor.ui.shell_repl import run_interactive, run_script
+    from kproxy_tutor.ui.shell_view import ShellView
+
+    console = make_console()
+    if list_scenarios:
+        scenarios = all_scenarios()
+        view = ShellView(console)
+        view.scenarios(ScenarioList(tuple((s.name, s.title, s.description) for s in scenarios)))
+        return int(ExitCode.OK)
+    chosen = find_scenario(scenario) if scenario else None
+    session = Session(chosen, node)
+    if script is not None or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        view = ShellView(console, make_console(stderr=True))
+        if script is None or script == "-":
+            return run_script(session, sys.stdin, view, keep_going)
+        from kproxy_tutor.sandbox.manifests import read_source
+
+        text, _source = read_source(script)
+        return run_script(session, text.splitlines(), view, keep_going)
+    view = ShellView(console)
+    if chosen is not None:
+        view.scenario_intro(chosen.title, chosen.description)
+    return run_interactive(session, view)

@@ -1,0 +1,136 @@
+"""YAML documents for the shell: the sandbox header of saved files and scenarios, and ``kubectl apply`` into a live cluster.
+
+A saved file or a scenario is real Kubernetes manifests plus one ``kproxy-tutor/v1`` document
+(``kind: Scenario`` or ``kind: SandboxState``) the shell reads itself; that document is blanked
+out (line numbers kept) before the rest goes to the sandbox's manifest loader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox import manifest_objects as convert
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.manifest_objects import Fields
+from kproxy_tutor.sandbox.manifests import SANDBOX_API
+
+Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The order ``apply`` creates kinds in: Services before the Pods they select, as the loader does.
+APPLY_ORDER = ("Node", "Service", "EndpointSlice", "Deployment", "Pod")
+HEADER_KINDS = ("Scenario", "SandboxState")
+
+
+@dataclass
+class Document:
+    data: dict[str, Any]
+    kind: str
+    location: str
+    first_line: int
+    last_line: int
+
+
+def _yaml_error(error: yaml.YAMLError, source: str) -> SandboxInputError:
+    mark = getattr(error, "problem_mark", None)
+    location = f"{source}:{mark.line + 1}" if mark is not None else source
+    problem = getattr(error, "problem", None) or str(error)
+    return SandboxInputError(N_("This is not valid YAML: {problem}."), location=location, problem=problem)
+
+
+def documents(text: str, source: str) -> list[Document]:
+    """Every non-empty YAML document of ``text`` with its kind and line span."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=Loader))
+    except yaml.YAMLError as error:
+        raise _yaml_error(error, source) from None
+    except RecursionError:
+        raise SandboxInputError(
+            N_("This is not valid YAML: {problem}."), location=source, problem="nested too deeply"
+        ) from None
+    constructor = Loader("")
+    out = []
+    for node in nodes:
+        if node is None:
+            continue
+        location = f"{source}:{node.start_mark.line + 1}"
+        try:
+            value = constructor.construct_document(node)
+        except (yaml.YAMLError, RecursionError, TypeError, ValueError) as error:
+            raise SandboxInputError(
+                N_("This is not valid YAML: {problem}."),
+                location=location,
+                problem=str(error).splitlines()[0],
+            ) from None
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise SandboxInputError(
+                N_("Expected a Kubernetes object (a mapping with apiVersion and kind)."), location=location
+            )
+        kind = value.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise SandboxInputError(N_("This object has no kind."), location=location)
+        out.append(Document(value, kind, location, node.start_mark.line, node.end_mark.line))
+    return out
+
+
+def split_header(text: str, source: str) -> tuple[dict[str, Any] | None, str]:
+    """The sandbox header document (or None) and ``text`` with that document blanked out."""
+    for document in documents(text, source):
+        if document.data.get("apiVersion") == SANDBOX_API and document.kind in HEADER_KINDS:
+            lines = text.splitlines(keepends=True)
+            for i in range(document.first_line, min(document.last_line + 1, len(lines))):
+                lines[i] = "\n" if not lines[i].startswith("---") else lines[i]
+            return document.data, "".join(lines)
+    return None, text
+
+
+def apply_documents(cluster: Cluster, text: str, source: str) -> list[tuple[str, str, str]]:
+    """Create or update every object of ``text`` in ``cluster``; returns (kind, namespace, name) applied.
+
+    Unknown kinds are refused, as the API server refuses them: the sandbox only has the kinds
+    kube-proxy cares about. Callers run this on a detached copy first, so it is all or nothing.
+    """
+    docs = documents(text, source)
+    if not docs:
+        raise SandboxInputError(N_("No objects found: the YAML is empty."), location=source)
+    for document in docs:
+        if document.kind not in APPLY_ORDER:
+            raise SandboxInputError(
+                N_("The sandbox has no kind {kind!r}; it knows {kinds}."),
+                location=document.location,
+                kind=document.kind,
+                kinds=", ".join(APPLY_ORDER),
+            )
+    appliers: dict[str, Callable[[Fields, str], Any]] = {
+        "Node": lambda f, loc: cluster.add_node(convert.to_node(f), loc),
+        "Service": lambda f, loc: cluster.apply_service(convert.to_service(f, loc), loc),
+        "EndpointSlice": lambda f, loc: cluster.apply_endpoint_slice(convert.to_endpoint_slice(f, loc), loc),
+        "Deployment": lambda f, loc: cluster.apply_deployment(convert.to_deployment(f), loc),
+        "Pod": lambda f, loc: cluster.apply_pod(convert.to_pod(f), loc),
+    }
+    applied = []
+    for kind in APPLY_ORDER:
+        for document in (d for d in docs if d.kind == kind):
+            fields = Fields(document.data, kind, document.location)
+            try:
+                appliers[kind](fields, document.location)
+            except SandboxInputError as error:
+                if error.location is None:
+                    error.location = document.location
+                raise
+            except (TypeError, ValueError, AttributeError, KeyError) as error:
+                raise SandboxInputError(
+                    N_("Invalid {kind}: {problem}."),
+                    location=document.location,
+                    kind=kind,
+                    problem=str(error),
+                ) from None
+            meta = document.data.get("metadata") or {}
+            namespace = meta.get("namespace", "default") if kind != "Node" else ""
+            applied.append((kind, str(namespace), str(meta.get("name", ""))))
+    return applied

@@ -1,0 +1,367 @@
+"""The shell's command grammar: every command's words, arguments, flags and help, as data.
+
+The parser, tab completion and ``help`` all read this one table, so a command added here is
+parsed, completed and documented at once. Help texts are gettext msgids marked with ``N_``;
+the UI translates them when it shows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kproxy_tutor.errors import N_
+
+#: What a value is, for validation and completion.
+NAME = "name"  # a new object name (no completion)
+DEPLOYMENT = "deployment"
+POD = "pod"
+SERVICE = "service"
+NODE = "node"
+CHAIN = "chain"
+FILE = "file"
+SCENARIO = "scenario"
+COMMAND = "command"
+TARGET = "target"  # curl's SERVICE[:PORT], an IP:PORT or a DNS name
+COUNT = "count"  # a whole number >= 0
+POSITIVE = "positive"  # a whole number >= 1
+PORT = "port"
+TEXT = "text"
+LABEL = "label"  # k=v or k-
+PROTOCOL_CHOICES = ("TCP", "UDP", "SCTP")
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
+
+
+@dataclass(frozen=True)
+class Arg:
+    metavar: str
+    kind: str = NAME
+    choices: tuple[str, ...] = ()
+    optional: bool = False
+    #: Takes all remaining positional words (at least one unless optional).
+    many: bool = False
+
+
+@dataclass(frozen=True)
+class Flag:
+    names: tuple[str, ...]
+    dest: str
+    kind: str = TEXT
+    choices: tuple[str, ...] = ()
+    #: A switch takes no value.
+    switch: bool = False
+    required: bool = False
+    metavar: str = ""
+
+    @property
+    def display(self) -> str:
+        return self.names[-1] if self.names[-1].startswith("--") else self.names[0]
+
+
+@dataclass(frozen=True)
+class Command:
+    words: tuple[str, ...]
+    summary: str
+    usage: str
+    args: tuple[Arg, ...] = ()
+    flags: tuple[Flag, ...] = ()
+    #: Longer explanation (a msgid) shown by ``help COMMAND``.
+    details: str = ""
+    examples: tuple[str, ...] = ()
+
+    #: The words as one string, the key of the handler table.
+    @property
+    def name(self) -> str:
+        return " ".join(self.words)
+
+    def flag(self, token: str) -> Flag | None:
+        for flag in self.flags:
+            if token in flag.names:
+                return flag
+        return None
+
+
+NAMESPACE = Flag(("-n", "--namespace"), "namespace", NAME, metavar="NAMESPACE")
+OUTPUT = Flag(("-o", "--output"), "output", TEXT, choices=("wide", "yaml"), metavar="wide|yaml")
+ALL_NAMESPACES = Flag(("-A", "--all-namespaces"), "all_namespaces", switch=True)
+
+#: Resource words kubectl accepts for the same thing, where a command word names a kind.
+WORD_ALIASES = {
+    "deploy": "deployment",
+    "deployments": "deployment",
+    "po": "pod",
+    "pods": "pod",
+    "svc": "service",
+    "services": "service",
+}
+#: The same for the RESOURCE of ``kubectl get``.
+RESOURCE_ALIASES = {
+    "pod": "pods",
+    "po": "pods",
+    "service": "services",
+    "svc": "services",
+    "endpointslice": "endpointslices",
+    "node": "nodes",
+    "no": "nodes",
+    "deployment": "deployments",
+    "deploy": "deployments",
+}
+
+COMMANDS: tuple[Command, ...] = (
+    Command(
+        ("kubectl", "create", "deployment"),
+        N_("Create a Deployment: its Pods get IPs on the worker nodes."),
+        "kubectl create deployment NAME --image IMAGE [--replicas N] [--port PORT] [-n NAMESPACE]",
+        (Arg("NAME"),),
+        (
+            Flag(("--image",), "image", TEXT, required=True, metavar="IMAGE"),
+            Flag(("--replicas",), "replicas", COUNT, metavar="N"),
+            Flag(("--port",), "port", PORT, metavar="PORT"),
+            NAMESPACE,
+        ),
+        N_(
+            "The Pods are labelled app=NAME, as kubectl does, so 'kubectl expose deployment NAME' finds them."
+        ),
+        ("kubectl create deployment web --image nginx --replicas 3 --port 80",),
+    ),
+    Command(
+        ("kubectl", "run"),
+        N_("Create a single Pod (for example a client to send requests from)."),
+        "kubectl run NAME --image IMAGE [--port PORT] [--labels k=v,...] [-n NAMESPACE]",
+        (Arg("NAME"),),
+        (
+            Flag(("--image",), "image", TEXT, required=True, metavar="IMAGE"),
+            Flag(("--port",), "port", PORT, metavar="PORT"),
+            Flag(("--labels", "-l"), "labels", TEXT, metavar="k=v,..."),
+            NAMESPACE,
+        ),
+        N_("Without --labels the Pod is labelled run=NAME, as kubectl does."),
+        ("kubectl run client --image busybox",),
+    ),
+    *(
+        Command(
+            ("kubectl", "expose", kind),
+            N_("Create a Service that selects the Pods of a Deployment or the labels of a Pod."),
+            f"kubectl expose {kind} NAME --port PORT [--target-port PORT] [--type ClusterIP|NodePort|LoadBalancer] "
+            "[--name NAME] [--protocol TCP|UDP|SCTP] [-n NAMESPACE]",
+            (Arg("NAME", DEPLOYMENT if kind == "deployment" else POD),),
+            (
+                Flag(("--port",), "port", PORT, required=True, metavar="PORT"),
+                Flag(("--target-port",), "target_port", TEXT, metavar="PORT"),
+                Flag(("--type",), "type", TEXT, choices=SERVICE_TYPES, metavar="TYPE"),
+                Flag(("--name",), "name", NAME, metavar="NAME"),
+                Flag(("--protocol",), "protocol", TEXT, choices=PROTOCOL_CHOICES, metavar="PROTOCOL"),
+                NAMESPACE,
+            ),
+            N_(
+                "The API server gives the Service a ClusterIP (and a NodePort for NodePort and "
+                "LoadBalancer); the EndpointSlice controller lists the Pods it selects. Watch what "
+                "kube-proxy does with both: 'watch on' first."
+            ),
+            (f"kubectl expose {kind} web --port 80 --type NodePort",),
+        )
+        for kind in ("deployment", "pod")
+    ),
+    Command(
+        ("kubectl", "scale", "deployment"),
+        N_("Change the number of a Deployment's Pods."),
+        "kubectl scale deployment NAME --replicas N [-n NAMESPACE]",
+        (Arg("NAME", DEPLOYMENT),),
+        (Flag(("--replicas",), "replicas", COUNT, required=True, metavar="N"), NAMESPACE),
+        N_(
+            "Each new Pod becomes an endpoint: kube-proxy adds a KUBE-SEP chain and rewrites the probabilities."
+        ),
+        ("kubectl scale deployment web --replicas 4",),
+    ),
+    *(
+        Command(
+            ("kubectl", "delete", kind),
+            N_("Delete a Pod, Service or Deployment."),
+            f"kubectl delete {kind} NAME [-n NAMESPACE]",
+            (Arg("NAME", kind),),
+            (NAMESPACE,),
+            N_("A Pod that belongs to a Deployment is replaced by a new one, as in a real cluster."),
+            (f"kubectl delete {kind} web",),
+        )
+        for kind in (POD, SERVICE, DEPLOYMENT)
+    ),
+    Command(
+        ("kubectl", "label", "pod"),
+        N_("Add, change (with --overwrite) or remove (k-) labels of a Pod."),
+        "kubectl label pod NAME k=v|k- ... [--overwrite] [-n NAMESPACE]",
+        (Arg("NAME", POD), Arg("LABEL", LABEL, many=True)),
+        (Flag(("--overwrite",), "overwrite", switch=True), NAMESPACE),
+        N_("A Pod whose labels stop matching a Service's selector leaves its EndpointSlice."),
+        ("kubectl label pod client app=web", "kubectl label pod client app-"),
+    ),
+    Command(
+        ("kubectl", "apply"),
+        N_("Create or update objects from Kubernetes YAML (a file, or pasted after 'kubectl apply -f -')."),
+        "kubectl apply -f FILE|-",
+        (),
+        (Flag(("-f", "--filename"), "filename", FILE, required=True, metavar="FILE"),),
+        N_(
+            "With -f - type or paste the YAML on the next lines and end it with a line that says EOF. "
+            "Several documents separated by --- are applied all together or not at all."
+        ),
+        ("kubectl apply -f service.yaml", "kubectl apply -f -"),
+    ),
+    Command(
+        ("kubectl", "get"),
+        N_("List Pods, Services, EndpointSlices or Nodes."),
+        "kubectl get pods|services|endpointslices|nodes [NAME] [-o wide|yaml] [-n NAMESPACE] [-A]",
+        (
+            Arg("RESOURCE", TEXT, choices=("pods", "services", "endpointslices", "nodes", "deployments")),
+            Arg("NAME", TEXT, optional=True),
+        ),
+        (OUTPUT, NAMESPACE, ALL_NAMESPACES),
+        "",
+        ("kubectl get pods -o wide", "kubectl get endpointslices", "kubectl get svc db-service -o yaml"),
+    ),
+    Command(
+        ("kubectl", "describe", "service"),
+        N_("Show a Service with its ports and endpoints."),
+        "kubectl describe service NAME [-n NAMESPACE]",
+        (Arg("NAME", SERVICE),),
+        (NAMESPACE,),
+        "",
+        ("kubectl describe svc db-service",),
+    ),
+    Command(
+        ("pod",),
+        N_("Sandbox only: make a Pod ready, not ready or terminating (its endpoint changes)."),
+        "pod NAME ready|not-ready|terminating [-n NAMESPACE]",
+        (Arg("NAME", POD), Arg("STATE", TEXT, choices=("ready", "not-ready", "terminating"))),
+        (NAMESPACE,),
+        N_(
+            "A real Pod turns not ready when its readiness probe fails and terminating when it is deleted; "
+            "kube-proxy then stops sending new connections to it (terminating endpoints are used only when "
+            "nothing else is left)."
+        ),
+        ("pod web-1 not-ready",),
+    ),
+    Command(
+        ("iptables-save",),
+        N_("Print the node's rules as iptables-save does."),
+        "iptables-save [-t TABLE] [-c]",
+        (),
+        (
+            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
+            Flag(("-c", "--counters"), "counters", switch=True),
+        ),
+        N_("Counters (-c) come from the requests you sent with curl on this node."),
+        ("iptables-save -t nat",),
+    ),
+    Command(
+        ("iptables",),
+        N_("List a chain with packet counters, as iptables -L -n -v does (or -S for rule specs)."),
+        "iptables [-t TABLE] -L|-S [CHAIN] [-n] [-v] [-x] [--line-numbers]",
+        (Arg("CHAIN", CHAIN, optional=True),),
+        (
+            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
+            Flag(("-L", "--list"), "list", switch=True),
+            Flag(("-S", "--list-rules"), "list_rules", switch=True),
+            Flag(("-n", "--numeric"), "numeric", switch=True),
+            Flag(("-v", "--verbose"), "verbose", switch=True),
+            Flag(("-x", "--exact"), "exact", switch=True),
+            Flag(("--line-numbers",), "line_numbers", switch=True),
+        ),
+        N_(
+            "The pkts and bytes columns count the first packet of every connection curl opened through this "
+            "node. When kube-proxy rewrites a chain, its counters start again from zero, as on a real node."
+        ),
+        ("iptables -t nat -L KUBE-SERVICES -n -v", "iptables -t nat -nvL KUBE-SVC-PKJNZ2BPYAP7WCVG"),
+    ),
+    Command(
+        ("conntrack", "-L"),
+        N_("List the node's connection-tracking entries (the connections curl opened)."),
+        "conntrack -L",
+        (),
+        (),
+        "",
+        ("conntrack -L",),
+    ),
+    Command(
+        ("curl",),
+        N_("Send requests to a Service and show the way each one took through the rules."),
+        "curl SERVICE[:PORT]|IP:PORT [--from POD|node/NAME|external] [-n N] [--brief]",
+        (Arg("TARGET", TARGET),),
+        (
+            Flag(("--from",), "source", POD, metavar="POD"),
+            Flag(("-n", "--count"), "count", POSITIVE, metavar="N"),
+            Flag(("--brief",), "brief", switch=True),
+        ),
+        N_(
+            "SERVICE may be a name (db-service, db-service.default, db-service.default.svc.cluster.local) "
+            "or an address: a ClusterIP, or a node IP with a NodePort. --from is a Pod, node/NAME (a process "
+            "on that node) or external (a client outside the cluster); without it the request comes from the "
+            "node you are looking at."
+        ),
+        ("curl db-service:5432 --from web", "curl 192.168.0.11:30080 --from external -n 4"),
+    ),
+    Command(
+        ("watch",),
+        N_("After every change, show the events kube-proxy received and the rules its sync changed."),
+        "watch on|off",
+        (Arg("STATE", TEXT, choices=("on", "off"), optional=True),),
+        (),
+        "",
+        ("watch on",),
+    ),
+    Command(
+        ("node",),
+        N_("Choose the node whose rules, counters and connections you look at."),
+        "node [NAME]",
+        (Arg("NAME", NODE, optional=True),),
+        (),
+        N_("Every node runs its own kube-proxy with its own rules; without NAME the nodes are listed."),
+        ("node worker-2",),
+    ),
+    Command(
+        ("scenario",),
+        N_("List the scenarios, or replace the sandbox with one of them."),
+        "scenario [NAME]",
+        (Arg("NAME", SCENARIO, optional=True),),
+        (),
+        "",
+        ("scenario db-service",),
+    ),
+    Command(
+        ("save",),
+        N_("Save the sandbox as Kubernetes YAML manifests."),
+        "save FILE",
+        (Arg("FILE", FILE),),
+        (),
+        "",
+        ("save my-cluster.yaml",),
+    ),
+    Command(
+        ("load",),
+        N_("Replace the sandbox with the objects of a YAML file (saved or written by hand)."),
+        "load FILE",
+        (Arg("FILE", FILE),),
+        (),
+        "",
+        ("load my-cluster.yaml",),
+    ),
+    Command(("reset",), N_("Start again from the scenario you began with (or an empty cluster)."), "reset"),
+    Command(
+        ("help",),
+        N_("List the commands, or explain one."),
+        "help [COMMAND]",
+        (Arg("COMMAND", COMMAND, optional=True, many=True),),
+        (),
+        "",
+        ("help", "help kubectl expose"),
+    ),
+    Command(("exit",), N_("Leave the sandbox (Ctrl-D does the same)."), "exit"),
+)
+
+#: Words that mean the same command.
+COMMAND_ALIASES = {"quit": ("exit",), "?": ("help",)}
+
+
+def command_named(name: str) -> Command:
+    for command in COMMANDS:
+        if command.name == name:
+            return command
+    raise KeyError(name)

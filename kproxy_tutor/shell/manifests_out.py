@@ -1,0 +1,199 @@
+"""Write sandbox objects back as Kubernetes manifests (``kubectl get -o yaml``, ``save``).
+
+Only the fields the sandbox keeps are written, in the API's spelling; reading the result with
+the sandbox's manifest loader gives the same objects back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from kproxy_tutor.sandbox.endpointslices import CONTROLLER_NAME
+from kproxy_tutor.sandbox.model import (
+    DEFAULT_AFFINITY_TIMEOUT,
+    SERVICE_NAME_LABEL,
+    ContainerPort,
+    Deployment,
+    EndpointSlice,
+    Node,
+    Pod,
+    Service,
+)
+
+
+def _metadata(name: str, namespace: str | None = None, labels: Any = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    if labels:
+        meta["labels"] = dict(labels)
+    return meta
+
+
+def _ports(ports: tuple[ContainerPort, ...]) -> list[dict[str, Any]]:
+    out = []
+    for port in ports:
+        item: dict[str, Any] = {"containerPort": port.container_port}
+        if port.name:
+            item["name"] = port.name
+        if port.protocol != "TCP":
+            item["protocol"] = port.protocol
+        out.append(item)
+    return out
+
+
+def _container(name: str, ports: tuple[ContainerPort, ...], image: str = "") -> dict[str, Any]:
+    container: dict[str, Any] = {"name": name, "image": image or name}
+    if ports:
+        container["ports"] = _ports(ports)
+    return container
+
+
+def node_manifest(node: Node) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": _metadata(node.name, None, node.labels),
+    }
+    if node.pod_cidr:
+        data["spec"] = {"podCIDR": node.pod_cidr}
+    if node.internal_ips:
+        data["status"] = {"addresses": [{"type": "InternalIP", "address": ip} for ip in node.internal_ips]}
+    return data
+
+
+def pod_manifest(pod: Pod, image: str = "") -> dict[str, Any]:
+    metadata = _metadata(pod.name, pod.namespace, pod.labels)
+    if pod.terminating:
+        # The sandbox has no clock; any timestamp marks the Pod as being deleted.
+        metadata["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata,
+        "spec": {
+            "nodeName": pod.node_name,
+            "containers": [_container(pod.name.split("-")[0], pod.ports, image)],
+        },
+        "status": {
+            "podIP": pod.pod_ip,
+            "conditions": [{"type": "Ready", "status": "True" if pod.ready else "False"}],
+        },
+    }
+
+
+def deployment_manifest(deployment: Deployment, image: str = "") -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": _metadata(deployment.name, deployment.namespace),
+        "spec": {
+            "replicas": deployment.replicas,
+            "selector": {"matchLabels": dict(deployment.selector)},
+            "template": {
+                "metadata": {"labels": dict(deployment.template_labels)},
+                "spec": {"containers": [_container(deployment.name, deployment.ports, image)]},
+            },
+        },
+    }
+
+
+def service_manifest(service: Service) -> dict[str, Any]:
+    spec: dict[str, Any] = {"type": service.type}
+    if service.cluster_ip:
+        spec["clusterIP"] = service.cluster_ip
+    if service.selector is not None:
+        spec["selector"] = dict(service.selector)
+    ports = []
+    for port in service.ports:
+        item: dict[str, Any] = {}
+        if port.name:
+            item["name"] = port.name
+        item["protocol"] = port.protocol
+        item["port"] = port.port
+        item["targetPort"] = port.target_port if port.target_port is not None else port.port
+        if port.node_port:
+            item["nodePort"] = port.node_port
+        ports.append(item)
+    spec["ports"] = ports
+    if service.external_ips:
+        spec["externalIPs"] = list(service.external_ips)
+    if service.session_affinity != "None":
+        spec["sessionAffinity"] = service.session_affinity
+        if service.session_affinity_timeout != DEFAULT_AFFINITY_TIMEOUT:
+            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": service.session_affinity_timeout}}
+    if service.type in ("NodePort", "LoadBalancer"):
+        spec["externalTrafficPolicy"] = service.external_traffic_policy
+    if service.internal_traffic_policy != "Cluster":
+        spec["internalTrafficPolicy"] = service.internal_traffic_policy
+    if service.health_check_node_port:
+        spec["healthCheckNodePort"] = service.health_check_node_port
+    if service.load_balancer_source_ranges:
+        spec["loadBalancerSourceRanges"] = list(service.load_balancer_source_ranges)
+    data: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": _metadata(service.name, service.namespace, service.labels),
+        "spec": spec,
+    }
+    ingress = [
+        {k: v for k, v in (("ip", i.ip), ("hostname", i.hostname), ("ipMode", i.ip_mode)) if v}
+        for i in service.load_balancer_ingress
+    ]
+    if ingress:
+        data["status"] = {"loadBalancer": {"ingress": ingress}}
+    return data
+
+
+def endpoint_slice_manifest(slice_: EndpointSlice) -> dict[str, Any]:
+    labels = {SERVICE_NAME_LABEL: slice_.service_name}
+    if slice_.managed_by:
+        labels["endpointslice.kubernetes.io/managed-by"] = slice_.managed_by
+    endpoints = []
+    for endpoint in slice_.endpoints:
+        item: dict[str, Any] = {"addresses": list(endpoint.addresses)}
+        conditions = {
+            key: value
+            for key, value in (
+                ("ready", endpoint.conditions.ready),
+                ("serving", endpoint.conditions.serving),
+                ("terminating", endpoint.conditions.terminating),
+            )
+            if value is not None
+        }
+        if conditions:
+            item["conditions"] = conditions
+        if endpoint.node_name:
+            item["nodeName"] = endpoint.node_name
+        if endpoint.zone:
+            item["zone"] = endpoint.zone
+        endpoints.append(item)
+    ports = []
+    for port in slice_.ports:
+        entry: dict[str, Any] = {}
+        if port.name is not None:
+            entry["name"] = port.name
+        if port.port is not None:
+            entry["port"] = port.port
+        entry["protocol"] = port.protocol
+        ports.append(entry)
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": _metadata(slice_.name, slice_.namespace, labels),
+        "addressType": slice_.address_type,
+        "endpoints": endpoints,
+        "ports": ports,
+    }
+
+
+def is_derived(slice_: EndpointSlice) -> bool:
+    """Slices the controller made from a selector are rebuilt on load and need not be saved."""
+    return slice_.managed_by == CONTROLLER_NAME
+
+
+def dump_yaml(documents: list[dict[str, Any]]) -> str:
+    """YAML documents separated by ``---``, keys in the order given (as kubectl prints them)."""
+    return "---\n".join(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False) for doc in documents)

@@ -1,0 +1,124 @@
+"""kube-proxy's side of the shell: ``iptables-save``, ``iptables -L/-S``, ``conntrack -L`` and ``curl``."""
+
+from __future__ import annotations
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.iptables import render_save
+from kproxy_tutor.sandbox.packet import StepKind, Trace
+from kproxy_tutor.shell.listing import list_rules, list_specs
+from kproxy_tutor.shell.output import Output, TraceReport, Verbatim
+from kproxy_tutor.shell.parser import Invocation
+from kproxy_tutor.shell.session import Session
+
+#: Where ``curl --from external`` comes from: an address of TEST-NET-3 (RFC 5737), outside the cluster.
+EXTERNAL_CLIENT_IP = "203.0.113.10"
+EXTERNAL_WORDS = ("external", "outside", "internet")
+
+
+def iptables_save(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    ruleset = session.proxier.kernel.ruleset
+    table = invocation.text("table")
+    counters = invocation.switch("counters")
+    if counters:
+        ruleset = session.counters[session.node].counted(ruleset)
+    return [Verbatim(render_save(ruleset, [table] if table else None, counters=counters))]
+
+
+def iptables(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    listing, specs = invocation.switch("list"), invocation.switch("list_rules")
+    if listing == specs:
+        raise SandboxInputError(
+            N_("Say what iptables should do: -L lists a chain, -S prints its rules as commands.")
+        )
+    table = invocation.text("table", "filter")
+    chain = invocation.args.get("CHAIN")
+    chain = chain if isinstance(chain, str) else None
+    ruleset = session.proxier.kernel.ruleset
+    counters = session.counters[session.node]
+    if specs:
+        return [Verbatim(list_specs(ruleset, table, chain, counters, invocation.switch("verbose")))]
+    text = list_rules(
+        ruleset,
+        table,
+        chain,
+        counters,
+        verbose=invocation.switch("verbose"),
+        numeric=invocation.switch("numeric"),
+        exact=invocation.switch("exact"),
+        line_numbers=invocation.switch("line_numbers"),
+    )
+    return [Verbatim(text)]
+
+
+def conntrack(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    entries = []
+    if session.has_traffic:
+        kernel = session.tracer().tracer.kernel(session.node)
+        entries = kernel.conntrack.entries()
+    lines = []
+    for entry in entries:
+        protocol, src, sport, dst, dport = entry.original
+        _, rsrc, rsport, rdst, rdport = entry.reply
+        number = {"tcp": 6, "udp": 17, "sctp": 132}.get(protocol, 0)
+        # conntrack prints: protocol, number, seconds left, TCP state, original tuple, reply tuple, flags.
+        if entry.seen_reply:
+            timeout, state, unreplied, assured = (
+                ("431999 ESTABLISHED " if protocol == "tcp" else "119 "),
+                "",
+                "",
+                "[ASSURED] ",
+            )
+        else:
+            timeout, state, unreplied, assured = (
+                ("119 SYN_SENT " if protocol == "tcp" else "29 "),
+                "",
+                "[UNREPLIED] ",
+                "",
+            )
+        lines.append(
+            f"{protocol:<8} {number} {timeout}{state}src={src} dst={dst} sport={sport} dport={dport} {unreplied}"
+            f"src={rsrc} dst={rdst} sport={rsport} dport={rdport} {assured}mark=0 use=1\n"
+        )
+    # conntrack-tools prints the count on stderr, in English.
+    lines.append(f"conntrack v1.4.8 (conntrack-tools): {len(entries)} flow entries have been shown.\n")
+    return [Verbatim("".join(lines))]
+
+
+def client_text(session: Session, text: str) -> str:
+    """What the tracer takes for ``--from``: ``external`` becomes an outside address, ``node/NAME`` a node."""
+    if text in EXTERNAL_WORDS:
+        return EXTERNAL_CLIENT_IP
+    if text.startswith(("node/", "nodes/")):
+        return text.split("/", 1)[1]
+    return text
+
+
+def curl(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    from kproxy_tutor.errors import TutorError
+
+    target = invocation.arg("TARGET")
+    source = client_text(session, invocation.text("source") or session.node)
+    count = invocation.number("count", 1) or 1
+    tracer = session.tracer()
+    traces: list[Trace] = []
+    try:
+        client, destination = tracer.resolve(source, target, None, None)
+        for _ in range(count):
+            traces.append(tracer.connect(client, destination))
+    except TutorError as error:
+        # The tracer's errors are about the request line; report them as sandbox input errors.
+        raise SandboxInputError(error.message, **error.params) from None
+    for trace in traces:
+        _count(session, trace)
+    return [TraceReport(target, tuple(traces), invocation.switch("brief"))]
+
+
+def _count(session: Session, trace: Trace) -> None:
+    for step in trace.steps:
+        if step.node is None or step.node not in session.counters:
+            continue
+        counters = session.counters[step.node]
+        if step.kind == StepKind.RULE and step.rule is not None and step.rule_number is not None:
+            counters.count_rule(step.table or "filter", step.chain or "", step.rule_number, step.rule)
+        elif step.kind == StepKind.POLICY and step.chain is not None:
+            counters.count_policy(step.table or "filter", step.chain)

@@ -1,0 +1,76 @@
+"""What a shell command returns: plain values the UI turns into words and colours.
+
+Tool output (kubectl tables, iptables listings) is :class:`Verbatim`: it stays English, as the
+real tools print it. Everything meant for the learner is a :class:`Note` holding a msgid and its
+parameters, translated by the UI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kproxy_tutor.sandbox.iptables.diff import RuleDiff
+from kproxy_tutor.shell.events import WatchEvent
+
+
+@dataclass(frozen=True)
+class Verbatim:
+    """Text exactly as the real tool prints it (no translation, no wrapping)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A message for the learner: ``message`` is a msgid, formatted with ``params`` after translation.
+
+    With ``plural`` set, ``ngettext(message, plural, params["count"])`` picks the form.
+    """
+
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+    plural: str | None = None
+    #: "info", "success" or "warning": only the colour depends on it.
+    tone: str = "info"
+
+
+@dataclass(frozen=True)
+class WatchReport:
+    """What kube-proxy on ``node`` received from the API server and what its sync changed."""
+
+    node: str
+    events: tuple[WatchEvent, ...]
+    diff: RuleDiff
+    synced: bool
+    full: bool = False
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    """The traces of the requests ``curl`` sent (values from the sandbox's tracer)."""
+
+    target: str
+    traces: tuple[Any, ...]
+    brief: bool = False
+
+
+@dataclass(frozen=True)
+class HelpReport:
+    """``help`` (command None) or ``help COMMAND``."""
+
+    command: str | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioList:
+    #: (name, title {ru, en}, description {ru, en}) of every scenario.
+    scenarios: tuple[tuple[str, dict[str, str], dict[str, str]], ...]
+
+
+@dataclass(frozen=True)
+class ExitRequest:
+    pass
+
+
+Output = Verbatim | Note | WatchReport | TraceReport | HelpReport | ScenarioList | ExitRequest
