@@ -1,0 +1,95 @@
+"""Create and remove the lab's network namespaces, veth links, addresses and routes from a :class:`LabPlan`.
+
+Commands go to ``ip -batch`` so that a lab of a dozen Pods builds in a handful of processes.
+Every ``ip`` command here runs with ``-n NAMESPACE`` (inside one of the lab's namespaces) or
+is ``netns add|del`` of a name that starts with the lab's prefix; a veth is always created
+inside the node namespace with its peer moved straight into a Pod or the client namespace, so
+no interface ever appears in the caller's own namespace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from kproxy_tutor.lab.plan import UPLINK, HostPlan, LabPlan
+from kproxy_tutor.lab.system import in_netns, list_namespaces, run
+
+#: What a node with kube-proxy has: forwarding on; route_localnet for localhost NodePorts;
+#: rp_filter off because several veths share one gateway address; no ICMP redirects between
+#: Pods that all hang off one node. A real node also limits ICMP errors (about one a second per
+#: client after a burst); the lab lifts that limit so every REJECT answers at once.
+NODE_SYSCTLS = (
+    "net.ipv4.icmp_ratelimit=0",
+    "net.ipv4.icmp_msgs_burst=10000",
+    "net.ipv4.ip_forward=1",
+    "net.ipv4.conf.all.route_localnet=1",
+    "net.ipv4.conf.all.rp_filter=0",
+    "net.ipv4.conf.default.rp_filter=0",
+    "net.ipv4.conf.all.send_redirects=0",
+    "net.ipv4.conf.default.send_redirects=0",
+)
+
+
+def _batch(lines: Sequence[str], namespace: str | None = None, force: bool = False) -> None:
+    if not lines:
+        return
+    argv = ["ip"] + (["-n", namespace] if namespace else []) + (["-force"] if force else []) + ["-batch", "-"]
+    run(argv, stdin="\n".join(lines) + "\n", check=not force)
+
+
+def add_namespaces(names: Iterable[str]) -> None:
+    _batch([f"netns add {name}" for name in names])
+
+
+def _prefix_len(ip: str, network_hint: int = 24) -> str:
+    return str(ipaddress.ip_network(f"{ip}/{network_hint}", strict=False).prefixlen)
+
+
+def build_node(plan: LabPlan) -> None:
+    """The node namespace, its uplink to the client namespace, and the client's addresses."""
+    node, client = plan.node_namespace, plan.client_namespace
+    lines = ["link set lo up", f"link add {UPLINK} type veth peer name {UPLINK} netns {client}"]
+    lines += [f"addr add {ip}/{_prefix_len(ip)} dev {UPLINK}" for ip in plan.node_ips]
+    # Everything the node does not know goes "out" to the client namespace, which does not forward
+    # it: like a real node's default route, and no packet can leave the lab's namespaces.
+    lines += [f"link set {UPLINK} up", f"route add default via {plan.client_ip} dev {UPLINK}"]
+    _batch(lines, node)
+    in_netns(node, ["sysctl", "-q", "-w", *NODE_SYSCTLS])
+    _batch([
+        "link set lo up",
+        f"addr add {plan.client_ip}/{_prefix_len(plan.client_ip)} dev {UPLINK}",
+        f"link set {UPLINK} up",
+        f"route add default via {plan.node_ips[0]} dev {UPLINK}",
+    ], client)
+
+
+def add_hosts(plan: LabPlan, hosts: Sequence[HostPlan]) -> None:
+    """Wire Pod namespaces (already added) to the node: a veth each, the Pod IP as /32, routes both ways."""
+    node_lines = []
+    for host in hosts:
+        node_lines += [
+            f"link add {host.node_veth} type veth peer name {UPLINK} netns {host.namespace}",
+            f"addr add {host.gateway}/32 dev {host.node_veth}",
+            f"link set {host.node_veth} up",
+            f"route add {host.ip}/32 dev {host.node_veth} scope link",
+        ]
+    _batch(node_lines, plan.node_namespace)
+    for host in hosts:
+        _batch([
+            "link set lo up",
+            f"addr add {host.ip}/32 dev {UPLINK}",
+            f"link set {UPLINK} up",
+            f"route add {host.gateway} dev {UPLINK} scope link",
+            f"route add default via {host.gateway} dev {UPLINK}",
+        ], host.namespace)
+
+
+def delete_namespaces(names: Iterable[str]) -> None:
+    """Remove the namespaces that exist; the veths inside them go with them."""
+    existing = set(list_namespaces())
+    _batch([f"netns del {name}" for name in names if name in existing], force=True)
+
+
+def namespaces_with_prefix(prefix: str) -> list[str]:
+    return [name for name in list_namespaces() if name.startswith(prefix)]

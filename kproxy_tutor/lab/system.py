@@ -1,0 +1,97 @@
+"""What the lab needs from the machine (Linux, root, ``ip``/``iptables``/``nft``) and the one way it runs commands.
+
+Every command that touches networking runs through :func:`in_netns`, i.e. ``ip netns exec
+NAME …`` inside one of the lab's own namespaces; the only commands run in the caller's
+namespace are ``ip netns add|del|list|pids`` and ``ip -n NAME link add … netns OTHER``,
+which create or remove the lab's namespaces and links and change nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from kproxy_tutor.errors import N_, StateError, UsageError
+
+#: Seconds any one command may take; netfilter restores of big payloads finish well within it.
+COMMAND_TIMEOUT = 30.0
+
+#: Tool → the Debian package that ships it.
+PACKAGES = {
+    "ip": "iproute2",
+    "iptables": "iptables",
+    "iptables-restore": "iptables",
+    "iptables-save": "iptables",
+    "nft": "nftables",
+}
+
+
+def check_environment(mode: str = "iptables") -> None:
+    """Refuse (with a message in the learner's language) when the lab cannot run here."""
+    if not sys.platform.startswith("linux"):
+        raise UsageError(N_("The kernel lab needs Linux: it builds a small node from network namespaces."))
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        raise UsageError(
+            N_("The kernel lab needs root, because it creates network namespaces. Run it with sudo.")
+        )
+    tools = ["ip", "iptables", "iptables-restore", "iptables-save"] if mode == "iptables" else ["ip", "nft"]
+    missing = [tool for tool in tools if shutil.which(tool) is None]
+    if missing:
+        packages = sorted({PACKAGES[tool] for tool in missing})
+        raise UsageError(
+            N_("The kernel lab needs {tools}, which is not installed. On Debian or Ubuntu: apt-get install {packages}"),
+            tools=", ".join(missing),
+            packages=" ".join(packages),
+        )
+
+
+def have_tool(name: str) -> bool:
+    return shutil.which(name) is not None
+
+
+def run(
+    argv: Sequence[str],
+    stdin: str | None = None,
+    check: bool = True,
+    timeout: float = COMMAND_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command with a time limit; a failure becomes a StateError naming the command."""
+    try:
+        result = subprocess.run(
+            list(argv), input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise StateError(
+            N_("The command {command} did not finish within {seconds} s."),
+            command=" ".join(argv),
+            seconds=int(timeout),
+        ) from None
+    except OSError as error:
+        raise StateError(N_("Cannot run {command}: {problem}."), command=argv[0], problem=str(error)) from None
+    if check and result.returncode != 0:
+        raise StateError(
+            N_("The command {command} failed: {problem}"),
+            command=" ".join(argv),
+            problem=(result.stderr or result.stdout).strip() or f"exit status {result.returncode}",
+        )
+    return result
+
+
+def in_netns(
+    namespace: str,
+    argv: Sequence[str],
+    stdin: str | None = None,
+    check: bool = True,
+    timeout: float = COMMAND_TIMEOUT,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` inside one of the lab's namespaces (never in the caller's own)."""
+    return run(["ip", "netns", "exec", namespace, *argv], stdin=stdin, check=check, timeout=timeout)
+
+
+def list_namespaces() -> list[str]:
+    """Names from ``ip netns list`` (the first word of each line; ids follow in parentheses)."""
+    result = run(["ip", "netns", "list"], check=False)
+    return [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
