@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+_CANONICAL_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\Z")
+
+
+def canonical_ipv4(text: str) -> str | None:
+    """``text`` if it is already a canonical IPv4 address, else its canonical form, else None (fast path)."""
+    if _CANONICAL_IPV4.match(text):
+        return text
+    ip = parse_ip_sloppy(text)
+    return str(ip) if ip is not None and ip.version == 4 else None
 
 
 @lru_cache(maxsize=65536)

@@ -34,7 +34,7 @@ class Node:
     name: str
     internal_ips: tuple[str, ...] = ()
     pod_cidr: str = ""
-    labels: MappingProxyType[str, str] = EMPTY_LABELS
+    labels: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_LABELS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +48,7 @@ class ContainerPort:
 class Pod:
     namespace: str
     name: str
-    labels: MappingProxyType[str, str] = EMPTY_LABELS
+    labels: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_LABELS)
     node_name: str = ""
     pod_ip: str = ""
     ready: bool = True
@@ -107,7 +107,7 @@ class Service:
     internal_traffic_policy: str = "Cluster"
     health_check_node_port: int = 0
     external_name: str = ""
-    labels: MappingProxyType[str, str] = EMPTY_LABELS
+    labels: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_LABELS)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -195,6 +195,8 @@ class ClusterNetwork:
     pod_cidr: str = "10.244.0.0/16"
     node_port_range: tuple[int, int] = (30000, 32767)
     dns_service_ip: str = "10.96.0.10"
+    #: False reproduces API objects as given (e.g. upstream test fixtures with nodePort 0).
+    allocate_node_ports: bool = True
 
 
 @dataclass(slots=True)

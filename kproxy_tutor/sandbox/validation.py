@@ -98,7 +98,10 @@ def check_ip(value: object, what: str, location: str | None = None) -> str:
     ip = parse_ip_sloppy(value) if isinstance(value, str) else None
     if ip is None:
         raise SandboxInputError(
-            N_("Invalid {what} {value!r}: this is not an IP address."), location=location, what=what, value=value
+            N_("Invalid {what} {value!r}: this is not an IP address."),
+            location=location,
+            what=what,
+            value=value,
         )
     return str(ip)
 
@@ -183,7 +186,9 @@ def check_service(service: Service, location: str | None = None) -> None:
     for policy in (service.external_traffic_policy, service.internal_traffic_policy):
         if policy not in ("Cluster", "Local"):
             raise SandboxInputError(
-                N_("Unsupported traffic policy {value!r}: use Cluster or Local."), location=location, value=policy
+                N_("Unsupported traffic policy {value!r}: use Cluster or Local."),
+                location=location,
+                value=policy,
             )
 
 
@@ -191,7 +196,9 @@ def check_service_port_name(name: str, location: str | None = None) -> None:
     """Service port names are DNS-1123 labels (they end up in SRV records)."""
     if name and (len(name) > 63 or not _DNS1123_LABEL.match(name)):
         raise SandboxInputError(
-            N_("Invalid Service port name {name!r}: use lower-case letters, digits and '-' (DNS-1123 label)."),
+            N_(
+                "Invalid Service port name {name!r}: use lower-case letters, digits and '-' (DNS-1123 label)."
+            ),
             location=location,
             name=name,
         )

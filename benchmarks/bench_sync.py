@@ -1,0 +1,196 @@
+"""Benchmark the iptables compiler: full and partial syncs, memory, loading a kubectl JSON dump, iptables-restore.
+
+Run: ``.venv/bin/python benchmarks/bench_sync.py [--services 1000,10000] [--endpoints 5]``.
+Prints absolute figures; where root and iptables-restore are available it also times
+``iptables-restore --test`` on the 1,000-Service payload inside a throwaway network namespace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
+from kproxy_tutor.sandbox.manifests import load_paths
+from kproxy_tutor.sandbox.model import (
+    ClusterNetwork,
+    Endpoint,
+    EndpointPort,
+    EndpointSlice,
+    Node,
+    NodeFacts,
+    Service,
+    ServicePort,
+)
+
+NODES = ("node-0", "node-1", "node-2", "node-3")
+
+
+def service_ip(i: int) -> str:
+    return f"10.96.{16 + i // 250}.{1 + i % 250}"
+
+
+def endpoint_ip(i: int, j: int) -> str:
+    n = i * 8 + j
+    return f"10.{1 + n // 62500}.{n // 250 % 250}.{2 + n % 250}"
+
+
+def build_cluster(services: int, endpoints: int) -> Cluster:
+    cluster = Cluster(network=ClusterNetwork(pod_cidr="10.0.0.0/8"), facts=NodeFacts())
+    for index, name in enumerate(NODES):
+        cluster.add_node(Node(name, (f"192.168.0.{10 + index}",)))
+    for i in range(services):
+        cluster.apply_service(Service(f"ns-{i % 50}", f"svc-{i}", cluster_ip=service_ip(i),
+                                      ports=(ServicePort(80, "http", target_port=8080),)))
+        cluster.apply_endpoint_slice(EndpointSlice(
+            f"ns-{i % 50}", f"svc-{i}-abcde", f"svc-{i}",
+            endpoints=tuple(Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)),
+            ports=(EndpointPort("http", 8080),)))
+    return cluster
+
+
+def kubectl_json(services: int, endpoints: int) -> dict:
+    """What ``kubectl get svc,endpointslices -A -o json`` prints for the same cluster."""
+    items: list[dict] = []
+    for name in NODES:
+        items.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+                      "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.0.{10 + NODES.index(name)}"}]}})
+    for i in range(services):
+        ns, name = f"ns-{i % 50}", f"svc-{i}"
+        items.append({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": ns, "uid": str(uuid.UUID(int=i)), "resourceVersion": str(1000 + i),
+                         "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"app": name}},
+            "spec": {"clusterIP": service_ip(i), "clusterIPs": [service_ip(i)], "internalTrafficPolicy": "Cluster",
+                     "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                     "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
+                     "selector": {"app": name}, "sessionAffinity": "None", "type": "ClusterIP"},
+            "status": {"loadBalancer": {}},
+        })
+        items.append({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": f"{name}-abcde", "namespace": ns, "generateName": f"{name}-",
+                         "labels": {"kubernetes.io/service-name": name,
+                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+            "endpoints": [{"addresses": [endpoint_ip(i, j)],
+                           "conditions": {"ready": True, "serving": True, "terminating": False},
+                           "nodeName": NODES[(i + j) % 4],
+                           "targetRef": {"kind": "Pod", "name": f"{name}-{j}", "namespace": ns}}
+                          for j in range(endpoints)],
+            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+        })
+    return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
+
+
+def timed(label: str, func):  # type: ignore[no-untyped-def]
+    gc.collect()
+    start = time.perf_counter()
+    value = func()
+    elapsed = time.perf_counter() - start
+    print(f"  {label:<46} {elapsed * 1000:9.1f} ms")
+    return value, elapsed
+
+
+def restore_test_in_netns(payload: str) -> float | None:
+    if os.geteuid() != 0 or not shutil.which("iptables-restore") or not shutil.which("ip"):
+        return None
+    name = f"kpt-bench-{uuid.uuid4().hex[:8]}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode != 0:
+        return None
+    try:
+        for chain in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"):
+            subprocess.run(["ip", "netns", "exec", name, "iptables", "-t", "nat", "-N", chain], capture_output=True)
+        for counter in ("localhost_nps_accepted_pkts", "ct_state_invalid_dropped_pkts"):
+            subprocess.run(["ip", "netns", "exec", name, "nfacct", "add", counter], capture_output=True)
+        start = time.perf_counter()
+        done = subprocess.run(["ip", "netns", "exec", name, "iptables-restore", "--noflush", "--test"],
+                              input=payload, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if done.returncode != 0:
+            print(f"  iptables-restore --test failed: {done.stderr.strip()[:200]}")
+            return None
+        return elapsed
+    finally:
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--services", default="1000,10000")
+    parser.add_argument("--endpoints", type=int, default=5)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.services.split(",")]
+    for size in sizes:
+        print(f"{size} Services x {args.endpoints} endpoints")
+        cluster, _ = timed("build cluster (model, not part of a sync)", lambda size=size: build_cluster(size, args.endpoints))
+        proxier = Proxier(cluster, "node-0")
+        result, full_time = timed("full sync", proxier.sync)
+        rules = sum(len(t.lines) for t in result.payload.tables)
+        print(f"  {'rules in payload':<46} {rules:9d}")
+        # One endpoint changes in one Service: a partial sync.
+        i = size // 2
+        old = cluster.endpoint_slices[(f"ns-{i % 50}", f"svc-{i}-abcde")]
+        changed = EndpointSlice(old.namespace, old.name, old.service_name,
+                                endpoints=(*old.endpoints[:-1], Endpoint(("10.250.0.1",), node_name="node-1")),
+                                ports=old.ports)
+        cluster.apply_endpoint_slice(changed)
+        partial, _partial_time = timed("partial sync (one endpoint changed)", proxier.sync)
+        assert not partial.full
+        restore, _ = timed("render restore payload", lambda result=result: render_restore(result.payload))
+        timed("render iptables-save view", lambda proxier=proxier: render_save(proxier.kernel.ruleset))
+        if size == 1000:
+            restore_time = restore_test_in_netns(restore)
+            if restore_time is not None:
+                print(f"  {'iptables-restore --test (same payload)':<46} {restore_time * 1000:9.1f} ms"
+                      f"   (our full sync = {full_time / restore_time:.2f}x of it)")
+            else:
+                print("  iptables-restore --test: skipped (needs root, ip and iptables-restore)")
+        del proxier, result, partial, cluster
+        gc.collect()
+        tracemalloc.start()
+        cluster = build_cluster(size, args.endpoints)
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        Proxier(cluster, "node-0").sync()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"  {'peak memory of a full sync (tracemalloc)':<46} {(peak - base) / 2**20:9.1f} MB"
+              f"   (cluster model itself: {base / 2**20:.1f} MB)")
+        del cluster
+        gc.collect()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "cluster.json"
+            path.write_text(json.dumps(kubectl_json(size, args.endpoints), separators=(",", ":")))
+            print(f"  {'kubectl-style JSON file':<46} {path.stat().st_size / 2**20:9.1f} MB")
+
+            def end_to_end(path: Path = path) -> str:
+                loaded = load_paths([str(path)])
+                proxier = Proxier(loaded.cluster, "node-0")
+                proxier.sync()
+                return render_save(proxier.kernel.ruleset)
+
+            timed("load JSON + full sync + render (end to end)", end_to_end)
+    print(f"peak RSS of this process: {resource_peak_mb():.0f} MB")
+
+
+def resource_peak_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+if __name__ == "__main__":
+    main()

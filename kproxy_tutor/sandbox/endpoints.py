@@ -1,0 +1,73 @@
+"""EndpointInfo and the endpoints of each service port, computed from EndpointSlices as upstream's EndpointSliceCache does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, join_host_port
+from kproxy_tutor.sandbox.model import EndpointSlice
+from kproxy_tutor.sandbox.serviceport import ServicePortName
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointInfo:
+    ip: str
+    port: int
+    is_local: bool
+    ready: bool
+    serving: bool
+    terminating: bool
+    zone_hints: frozenset[str] = frozenset()
+    node_hints: frozenset[str] = frozenset()
+    #: ``ip:port`` (``[ip]:port`` for IPv6), the string kube-proxy sorts, hashes and prints.
+    endpoint: str = ""
+
+    @staticmethod
+    def make(ip: str, port: int, is_local: bool, ready: bool, serving: bool, terminating: bool,
+             zone_hints: frozenset[str] = frozenset(), node_hints: frozenset[str] = frozenset()) -> EndpointInfo:
+        return EndpointInfo(ip, port, is_local, ready, serving, terminating, zone_hints, node_hints,
+                            join_host_port(ip, port))
+
+    def __str__(self) -> str:
+        return self.endpoint
+
+
+def slice_endpoints(
+    namespace: str, service_name: str, slices: Iterable[EndpointSlice], node_name: str
+) -> dict[ServicePortName, tuple[EndpointInfo, ...]]:
+    """Endpoints per service port for one Service, sorted by the ``ip:port`` string (lexicographic)."""
+    by_port: dict[ServicePortName, dict[str, EndpointInfo]] = {}
+    for slice_ in sorted(slices, key=lambda s: s.name):
+        if slice_.address_type != "IPv4":
+            continue
+        for slice_port in slice_.ports:
+            # Ports without a name or number are ignored, as upstream does.
+            if slice_port.name is None or not slice_port.port:
+                continue
+            name = ServicePortName(namespace, service_name, slice_port.name, slice_port.protocol)
+            found = by_port.setdefault(name, {})
+            for endpoint in slice_.endpoints:
+                if not endpoint.addresses:
+                    continue
+                ip = canonical_ipv4(endpoint.addresses[0])
+                if ip is None:
+                    continue
+                conditions = endpoint.conditions
+                info = EndpointInfo.make(
+                    ip=ip,
+                    port=slice_port.port,
+                    is_local=bool(node_name) and endpoint.node_name == node_name,
+                    ready=conditions.ready is None or conditions.ready,
+                    serving=conditions.serving is None or conditions.serving,
+                    terminating=bool(conditions.terminating),
+                    zone_hints=frozenset(endpoint.zone_hints),
+                    node_hints=frozenset(endpoint.node_hints),
+                )
+                key = info.endpoint
+                existing = found.get(key)
+                # The same IP may appear twice while a Pod moves between slices or its IP is
+                # reused; prefer the endpoint that is not terminating.
+                if existing is None or (existing.terminating and not info.terminating):
+                    found[key] = info
+    return {name: tuple(found[k] for k in sorted(found)) for name, found in by_port.items() if found}

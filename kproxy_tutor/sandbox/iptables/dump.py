@@ -1,0 +1,38 @@
+"""One call for "show me the rules": load manifests, sync a node's proxier, render one format, optionally one Service."""
+
+from __future__ import annotations
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.iptables.proxier import Proxier
+from kproxy_tutor.sandbox.iptables.render import render_restore, render_save
+from kproxy_tutor.sandbox.iptables.select import select_payload, select_ruleset, service_chains
+
+FORMATS = ("save", "restore")
+TABLES = ("filter", "nat", "mangle")
+
+
+def rules_text(cluster: Cluster, node: str | None = None, fmt: str = "save", table: str | None = None,
+               service: str | None = None) -> str:
+    """What ``kproxy-tutor rules`` prints: the node's tables after the first sync, or the payload of that sync."""
+    if fmt not in FORMATS:
+        raise SandboxInputError(N_("Unknown format {value!r}: use save or restore."), value=fmt)
+    if table is not None and table not in TABLES:
+        raise SandboxInputError(N_("Unknown table {value!r}: use nat, filter or mangle."), value=table)
+    proxier = Proxier(cluster, node)
+    result = proxier.sync()
+    tables = [table] if table else None
+    if service is None:
+        if fmt == "restore":
+            return render_restore(result.payload, tables)
+        return render_save(proxier.kernel.ruleset, tables)
+    namespace, sep, name = service.partition("/")
+    if not sep:
+        namespace, name = "default", service
+    if (namespace, name) not in cluster.services:
+        raise SandboxInputError(N_("There is no Service {namespace}/{name}."), namespace=namespace, name=name)
+    ports = [(str(n), n.protocol) for n in proxier.svc_port_map if n.service_key == (namespace, name)]
+    chains = service_chains(proxier.kernel.ruleset, ports)
+    if fmt == "restore":
+        return render_restore(select_payload(result.payload, namespace, name, chains), tables)
+    return render_save(select_ruleset(proxier.kernel.ruleset, namespace, name, chains), tables)

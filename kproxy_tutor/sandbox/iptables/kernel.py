@@ -1,0 +1,127 @@
+"""A node's netfilter state: apply iptables-restore payloads (``--noflush``) and single-rule edits, as the kernel would.
+
+A table is applied atomically: if anything is wrong (a rule for a chain that does not exist,
+a jump to a missing chain, deleting a chain that is still referenced), nothing changes and
+``RestoreError`` says why, like ``iptables-restore`` failing at COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Goto, Jump, Payload, PayloadTable, Rule, Ruleset
+
+
+class RestoreError(SandboxInputError):
+    """The payload would be refused by iptables-restore."""
+
+
+def _target_chain(rule: Rule) -> str | None:
+    target = rule.target
+    kind = type(target)
+    if kind is Jump or kind is Goto:
+        return target.chain  # type: ignore[union-attr]
+    return None
+
+
+def _targets(rules: list[Rule]) -> list[str]:
+    return [r.target.chain for r in rules if type(r.target) is Jump or type(r.target) is Goto]  # type: ignore[union-attr]
+
+
+class KernelState:
+    def __init__(self) -> None:
+        self.ruleset = Ruleset()
+        self._refs: dict[str, Counter[str]] = {}
+
+    def chain_names(self, table: str) -> set[str]:
+        existing = self.ruleset.tables.get(table)
+        return set(existing.chains) if existing is not None else set()
+
+    def ensure_chain(self, table: str, chain: str) -> None:
+        self.ruleset.table(table).chain(chain)
+
+    def ensure_rule(self, table: str, rule: Rule, prepend: bool = True) -> bool:
+        """``iptables -C`` then ``-I 1`` (or ``-A``) if missing; True when the rule was added."""
+        chain = self.ruleset.table(table).chain(rule.chain)
+        if rule in chain.rules:
+            return False
+        target = _target_chain(rule)
+        if target is not None and target not in self.ruleset.tables[table].chains:
+            raise RestoreError(N_("Chain {chain} does not exist."), chain=target)
+        if prepend:
+            chain.rules.insert(0, rule)
+        else:
+            chain.rules.append(rule)
+        if target is not None:
+            self._refs.setdefault(table, Counter())[target] += 1
+        return True
+
+    def apply(self, payload: Payload) -> None:
+        for table in payload.tables:
+            self._apply_table(table)
+
+    def _apply_table(self, payload: PayloadTable) -> None:
+        table = self.ruleset.table(payload.name)
+        refs = self._refs.setdefault(payload.name, Counter())
+        new_rules: dict[str, list[Rule]] = {name: [] for name in payload.declared}
+        deleted: list[str] = []
+        for line in payload.lines:
+            if isinstance(line, DeleteChain):
+                if line.chain not in new_rules and line.chain not in table.chains:
+                    raise RestoreError(N_("Cannot delete chain {chain}: it does not exist."), chain=line.chain)
+                deleted.append(line.chain)
+                continue
+            rules = new_rules.get(line.chain)
+            if rules is None:
+                if line.chain not in table.chains:
+                    raise RestoreError(
+                        N_("Rule for chain {chain}, which does not exist in table {table}."),
+                        chain=line.chain,
+                        table=payload.name,
+                    )
+                rules = new_rules[line.chain] = list(table.chains[line.chain].rules)
+            rules.append(line)
+
+        delta: Counter[str] = Counter()
+        fresh: list[Rule] = []
+        for name, rules in new_rules.items():
+            old = table.chains.get(name)
+            old_rules = old.rules if old is not None else []
+            if len(old_rules) == len(rules):
+                # Most rules of a rewritten chain are the very objects it held before; only
+                # the others can change references or point at missing chains.
+                changed = [(a, b) for a, b in zip(old_rules, rules, strict=True) if a is not b]
+                removed = [a for a, _ in changed]
+                added = [b for _, b in changed]
+            else:
+                removed, added = old_rules, rules
+            if removed:
+                delta.subtract(_targets(removed))
+            delta.update(_targets(added))
+            fresh.extend(added)
+        final = (set(table.chains) | set(new_rules)) - set(deleted)
+        for name in deleted:
+            chain = table.chains.get(name)
+            if chain is not None and chain.builtin:
+                raise RestoreError(N_("Cannot delete built-in chain {chain}."), chain=name)
+            if new_rules.get(name) or (name not in new_rules and chain is not None and chain.rules):
+                raise RestoreError(N_("Cannot delete chain {chain}: it is not empty."), chain=name)
+            if refs[name] + delta[name] > 0:
+                raise RestoreError(N_("Cannot delete chain {chain}: rules still jump to it."), chain=name)
+        for rule in fresh:
+            target = _target_chain(rule)
+            if target is not None and target not in final:
+                raise RestoreError(
+                    N_("Rule in chain {chain} jumps to {target}, which does not exist."),
+                    chain=rule.chain,
+                    target=target,
+                )
+
+        for name, rules in new_rules.items():
+            table.chain(name).rules = rules
+        for name in deleted:
+            table.chains.pop(name, None)
+        refs.update(delta)
+        for name in [n for n, count in refs.items() if count <= 0]:
+            del refs[name]

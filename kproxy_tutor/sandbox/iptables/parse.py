@@ -1,0 +1,236 @@
+"""Parse iptables-save output or iptables-restore input (ours or a real node's) into structured rules."""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.ipaddr import parse_cidr_sloppy, parse_ip_sloppy
+from kproxy_tutor.sandbox.iptables.parse_parts import (
+    MODULE_OPTIONS,
+    PartError,
+    build_match,
+    build_target,
+    int_value,
+)
+from kproxy_tutor.sandbox.iptables.rules import (
+    AddressMatch,
+    DeleteChain,
+    Goto,
+    InterfaceMatch,
+    Payload,
+    PayloadTable,
+    ProtocolMatch,
+    Rule,
+    Target,
+)
+
+_SOURCE = frozenset(("-s", "--source", "--src"))
+_DEST = frozenset(("-d", "--destination", "--dst"))
+_PROTO = frozenset(("-p", "--protocol"))
+_IN = frozenset(("-i", "--in-interface"))
+_OUT = frozenset(("-o", "--out-interface"))
+
+
+
+def tokenize(text: str) -> list[str]:
+    """Split like iptables-restore: whitespace separates, double quotes group, backslash escapes inside quotes."""
+    tokens: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in " \t":
+            i += 1
+            continue
+        buf = []
+        while i < n and text[i] not in " \t":
+            c = text[i]
+            if c == '"':
+                i += 1
+                while i < n and text[i] != '"':
+                    if text[i] == "\\" and i + 1 < n:
+                        i += 1
+                    buf.append(text[i])
+                    i += 1
+                if i >= n:
+                    raise PartError("unterminated quote")
+                i += 1
+            else:
+                buf.append(c)
+                i += 1
+        tokens.append("".join(buf))
+    return tokens
+
+
+@lru_cache(maxsize=65536)
+def _address(value: str, negated: bool) -> AddressMatch:
+    if "/" not in value:
+        ip = parse_ip_sloppy(value)
+        if ip is not None:
+            return AddressMatch.host(str(ip), negated)
+    network = parse_cidr_sloppy(value) if "/" in value else None
+    if network is None:
+        try:
+            network = ipaddress.ip_network(value, strict=False)  # e.g. 10.0.0.0/255.0.0.0
+        except ValueError:
+            raise PartError(f"bad address {value!r}") from None
+    return AddressMatch(str(network), negated)
+
+
+def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) -> Rule:
+    """Build a Rule from the tokens after ``-A CHAIN``, in any order iptables accepts."""
+    generic: dict[str, object] = {}
+    modules: list[tuple[str, list[tuple[bool, str, list[str]]], list[str]]] = []
+    target: Target | None = None
+    negate = False
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if tok == "!":
+            negate = True
+            i += 1
+            continue
+        if tok in ("-j", "--jump"):
+            if i + 1 >= n:
+                raise PartError("-j needs a target")
+            target = build_target(tokens[i + 1], tokens[i + 2 :])
+            break
+        takes_value = tok in ("-g", "--goto", "-m", "--match") or tok in _SOURCE or tok in _DEST
+        takes_value = takes_value or tok in _PROTO or tok in _IN or tok in _OUT
+        if takes_value and i + 1 >= n:
+            raise PartError(f"option {tok} needs a value")
+        if tok in ("-g", "--goto"):
+            target = Goto(tokens[i + 1])
+            i += 2
+            continue
+        if tok in ("-m", "--match"):
+            modules.append((tokens[i + 1], [], []))
+            i += 2
+            continue
+        if tok in _SOURCE or tok in _DEST:
+            generic["source" if tok in _SOURCE else "destination"] = _address(tokens[i + 1], negate)
+        elif tok in _PROTO:
+            generic["protocol"] = ProtocolMatch(tokens[i + 1].lower(), negate)
+        elif tok in _IN or tok in _OUT:
+            generic["in_interface" if tok in _IN else "out_interface"] = InterfaceMatch(tokens[i + 1], negate)
+        elif tok.startswith("-") and modules:
+            module = _owner(modules, tok)
+            arity = _arity(module[0], tok)
+            if arity is None:  # an option of an unmodelled module: take values up to the next option
+                end = i + 1
+                while end < n and tokens[end] != "!" and not (tokens[end].startswith("-") and len(tokens[end]) > 1
+                                                              and not tokens[end][1].isdigit()):
+                    end += 1
+                values = tokens[i + 1 : end]
+            else:
+                end = i + 1 + arity
+                values = tokens[i + 1 : end]
+                if len(values) < arity:
+                    raise PartError(f"option {tok} needs a value")
+            module[1].append((negate, tok, values))
+            module[2].extend((*(["!"] if negate else []), tok, *values))
+            negate = False
+            i = end
+            continue
+        else:
+            raise PartError(f"unknown option {tok!r}")
+        negate = False
+        i += 2
+    return Rule(
+        chain=chain,
+        source=generic.get("source"),  # type: ignore[arg-type]
+        destination=generic.get("destination"),  # type: ignore[arg-type]
+        in_interface=generic.get("in_interface"),  # type: ignore[arg-type]
+        out_interface=generic.get("out_interface"),  # type: ignore[arg-type]
+        protocol=generic.get("protocol"),  # type: ignore[arg-type]
+        matches=tuple(build_match(name, options, raw) for name, options, raw in modules),
+        target=target,
+        spelling=spelling,
+    )
+
+
+def _arity(module: str, option: str) -> int | None:
+    return MODULE_OPTIONS.get(module, {}).get(option)
+
+
+def _owner(
+    modules: list[tuple[str, list[tuple[bool, str, list[str]]], list[str]]], option: str
+) -> tuple[str, list[tuple[bool, str, list[str]]], list[str]]:
+    """The latest loaded module that knows ``option`` (iptables offers options to modules this way)."""
+    for module in reversed(modules):
+        if option in MODULE_OPTIONS.get(module[0], {}) or module[0] not in MODULE_OPTIONS:
+            return module
+    return modules[-1]
+
+
+def parse_payload(text: str, source: str = "<rules>") -> Payload:
+    """Read iptables-restore (or iptables-save) text as tables of declared chains and ``-A``/``-X`` lines."""
+    payload = Payload()
+    table: PayloadTable | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            if line.startswith("*"):
+                table = PayloadTable(line[1:])
+                payload.tables.append(table)
+                continue
+            if line == "COMMIT":
+                if table is None:
+                    raise PartError("COMMIT outside a table")
+                table = None
+                continue
+            if table is None:
+                raise PartError("line outside a table (missing *filter or *nat)")
+            if line.startswith(":"):
+                table.declared.append(line[1:].split()[0])
+                continue
+            counters = None
+            if line.startswith("["):
+                head, _, line = line.partition("] ")
+                packets, _, octets = head[1:].partition(":")
+                counters = (int_value(packets), int_value(octets))
+            command, _, rest = line.partition(" ")
+            if command in ("-A", "--append"):
+                chain, _, args = rest.partition(" ")
+                rule = parse_rule_args(chain, tokenize(args), spelling=args)
+                if counters is not None:
+                    rule = Rule(**{f: getattr(rule, f) for f in rule.__dataclass_fields__ if f != "counters"},
+                                counters=counters)
+                table.lines.append(rule)
+            elif command in ("-X", "--delete-chain"):
+                table.lines.append(DeleteChain(rest.strip()))
+            else:
+                raise PartError(f"unsupported command {command!r}")
+        except PartError as error:
+            raise SandboxInputError(
+                N_("Cannot read this iptables rule ({problem}): {line}"),
+                location=f"{source}:{number}",
+                problem=str(error),
+                line=line,
+            ) from None
+    if table is not None:
+        raise SandboxInputError(N_("Table {table} has no COMMIT line."), location=source, table=table.name)
+    return payload
+
+
+def declared_policies(text: str) -> dict[tuple[str, str], tuple[str, tuple[int, int]]]:
+    """``(table, chain) -> (policy, counters)`` from the ``:CHAIN POLICY [p:b]`` lines of a dump."""
+    result: dict[tuple[str, str], tuple[str, tuple[int, int]]] = {}
+    table = ""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("*"):
+            table = line[1:]
+        elif line.startswith(":"):
+            parts = line[1:].split()
+            policy = parts[1] if len(parts) > 1 else "-"
+            counters = (0, 0)
+            if len(parts) > 2 and parts[2].startswith("["):
+                packets, _, octets = parts[2].strip("[]").partition(":")
+                if packets.isdigit() and octets.isdigit():
+                    counters = (int(packets), int(octets))
+            result[(table, parts[0])] = (policy, counters)
+    return result

@@ -1,0 +1,250 @@
+"""``Proxier.sync()``: compile the cluster into kube-proxy's iptables payload for one node and apply it to that node.
+
+Follows upstream ``pkg/proxy/iptables/proxier.go``: full syncs on start-up and on demand,
+partial syncs otherwise (per-service chains rewritten only for changed Services), stale
+chains flushed and deleted, jump rules in built-in chains ensured on full syncs.
+"""
+
+from __future__ import annotations
+
+import gc
+import ipaddress
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.changes import (
+    EndpointsChangeTracker,
+    EndpointsMap,
+    ServiceChangeTracker,
+    ServicePortMap,
+)
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.iptables.diff import RuleDiff, diff_apply
+from kproxy_tutor.sandbox.iptables.fixed import (
+    fixed_filter_rules,
+    jump_rules,
+    nodeport_tail_rules,
+    postrouting_rules,
+)
+from kproxy_tutor.sandbox.iptables.kernel import KernelState
+from kproxy_tutor.sandbox.iptables.names import is_service_chain
+from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, PayloadTable, Rule
+from kproxy_tutor.sandbox.iptables.servicerules import (
+    LocalDetector,
+    ServicePortRules,
+    SyncContext,
+    build_service_port_rules,
+)
+from kproxy_tutor.sandbox.serviceport import ServicePortName
+
+LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000
+FILTER_CHAINS = ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL")
+NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
+
+
+@dataclass(slots=True)
+class SyncResult:
+    full: bool
+    payload: Payload
+    #: What the node's tables gained and lost with this payload (for the shell's watch mode).
+    diff: RuleDiff
+    updated_services: set[tuple[str, str]] = field(default_factory=set)
+
+
+class Proxier:
+    """kube-proxy's iptables proxier for one node of a sandbox cluster (IPv4)."""
+
+    def __init__(self, cluster: Cluster, node_name: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        config = cluster.config
+        name = node_name or config.hostname_override or next(iter(cluster.nodes), "")
+        if not name:
+            raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
+        node = cluster.node(name)
+        self.cluster = cluster
+        self.node_name = name
+        self.clock = clock
+        self.kernel = KernelState()
+        self.mark = 1 << config.masquerade_bit
+        # Go's "%#08x": eight hex digits after 0x, as real kube-proxy writes the mark.
+        self.mark_text = f"0x{self.mark:08x}"
+        node_ip = node.internal_ips[0] if node.internal_ips else None
+        node_port_cidrs = self._node_port_cidrs(config.node_port_addresses, node.internal_ips)
+        match_all = node_port_cidrs is None
+        loopback = ipaddress.ip_address("127.0.0.1")
+        contains_loopback = match_all or any(loopback in c for c in node_port_cidrs or ())
+        self.localhost_node_ports = config.localhost_node_ports and contains_loopback
+        self.node_port_ips: list[str] | None = None
+        if not match_all:
+            candidates = ["127.0.0.1", *node.internal_ips]
+            self.node_port_ips = [
+                ip for ip in candidates
+                if any(ipaddress.ip_address(ip) in c for c in node_port_cidrs or ())
+                and not (ip.startswith("127.") and not self.localhost_node_ports)
+            ]
+        self.facts = cluster.facts
+        self.sync_period = config.sync_period_seconds
+        self.context = SyncContext(
+            node_name=name,
+            node_labels=tuple(sorted(node.labels.items())),
+            node_ip=node_ip,
+            masquerade_all=config.masquerade_all,
+            detector=self._detector(config.detect_local_mode, config, node.pod_cidr),
+            localhost_node_ports=self.localhost_node_ports,
+            nfacct=cluster.facts.nfacct,
+        )
+        self.service_changes = ServiceChangeTracker()
+        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.svc_port_map = ServicePortMap()
+        self.endpoints_map = EndpointsMap()
+        self.need_full_sync = True
+        self.large_cluster_mode = False
+        self.last_cleanup: float | None = None
+        self._deferred_stale = False
+        self._cache: dict[ServicePortName, tuple[object, object, bool, ServicePortRules]] = {}
+        cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
+
+    @staticmethod
+    def _node_port_cidrs(values: tuple[str, ...], node_ips: tuple[str, ...]) -> list[ipaddress.IPv4Network] | None:
+        """None = all local addresses (unset, or a zero CIDR such as 0.0.0.0/0)."""
+        if not values:
+            return None
+        cidrs = []
+        for value in values:
+            if value == "primary":
+                cidrs.extend(ipaddress.ip_network(ip) for ip in node_ips if ":" not in ip)
+                continue
+            network = ipaddress.ip_network(value, strict=False)
+            if network.version != 4:
+                continue
+            if network.prefixlen == 0:
+                return None
+            cidrs.append(network)
+        return cidrs
+
+    @staticmethod
+    def _detector(mode: str, config: object, pod_cidr: str) -> LocalDetector | None:
+        if mode == "ClusterCIDR":
+            cidr = config.cluster_cidr  # type: ignore[attr-defined]
+            return LocalDetector.by_cidr(cidr) if cidr else None
+        if mode == "NodeCIDR":
+            return LocalDetector.by_cidr(pod_cidr) if pod_cidr else None
+        if mode == "BridgeInterface":
+            name = config.bridge_interface  # type: ignore[attr-defined]
+            return LocalDetector.by_interface(name) if name else None
+        if mode == "InterfaceNamePrefix":
+            prefix = config.interface_name_prefix  # type: ignore[attr-defined]
+            return LocalDetector.by_interface(f"{prefix}+") if prefix else None
+        return None
+
+    def force_full_sync(self) -> None:
+        """What the canary monitor or a topology change does: the next sync rewrites everything."""
+        self.need_full_sync = True
+
+    def sync(self) -> SyncResult:
+        """One ``syncProxyRules``: build the payload, apply it to the node, report what changed."""
+        # A sync allocates hundreds of thousands of small objects that all stay alive; the
+        # cyclic collector would rescan the growing heap again and again for nothing.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._sync()
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _sync(self) -> SyncResult:
+        full = self.need_full_sync
+        updated = self.svc_port_map.update_from(self.service_changes).updated_services
+        updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
+        endpoints_map = self.endpoints_map
+        total = sum(len(endpoints_map.get(name, ())) for name in self.svc_port_map)
+        self.large_cluster_mode = total > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
+        ctx = self.context
+        if ctx.large_cluster_mode != self.large_cluster_mode:
+            ctx = self.context = SyncContext(**{**{f: getattr(ctx, f) for f in ctx.__dataclass_fields__},
+                                                "large_cluster_mode": self.large_cluster_mode})
+        if full:
+            self._ensure_jump_rules()
+
+        filter_table = PayloadTable("filter", list(FILTER_CHAINS))
+        nat_table = PayloadTable("nat", list(NAT_CHAINS))
+        nat_table.lines.extend(postrouting_rules(self.mark_text, self.mark, self.facts.random_fully))
+        firewall = fixed_filter_rules(self.localhost_node_ports)
+        if firewall:
+            filter_table.declared.append("KUBE-FIREWALL")
+            filter_table.lines.extend(firewall)
+        active: set[str] | None = set() if full or self._deferred_stale else None
+        candidates: set[str] = set()
+        for name in self.svc_port_map.sorted_names():
+            info = self.svc_port_map[name]
+            endpoints = endpoints_map.get(name, ())
+            cached = self._cache.get(name)
+            rewrite = full or name.service_key in updated
+            if cached is None or cached[0] is not info or cached[1] is not endpoints or (
+                    rewrite and cached[2] != ctx.large_cluster_mode):
+                rules = build_service_port_rules(ctx, info, endpoints)
+                if cached is not None:
+                    candidates.update(cached[3].chains)
+                self._cache[name] = (info, endpoints, ctx.large_cluster_mode, rules)
+            else:
+                rules = cached[3]
+            filter_table.lines.extend(rules.filter_rules)
+            nat_table.lines.extend(rules.nat_rules)
+            if active is not None:
+                active.update(rules.chains)
+            elif rewrite:
+                candidates.difference_update(rules.chains)
+            if rewrite:
+                nat_table.declared.extend(rules.chains)
+                nat_table.lines.extend(rules.chain_rules)
+        if len(self._cache) != len(self.svc_port_map):
+            for name in [n for n in self._cache if n not in self.svc_port_map]:
+                candidates.update(self._cache.pop(name)[3].chains)
+
+        # Stale chains. A full sync scans the node's nat table like upstream (iptables-save);
+        # a partial sync only looks at the chains the rewritten Services had before, which is
+        # the same set because only those Services can have left chains behind.
+        existing = self.kernel.chain_names("nat")
+        if active is not None:
+            stale = {c for c in existing if is_service_chain(c) and c not in active}
+        else:
+            stale = candidates & existing
+        now = self.clock()
+        if not self.large_cluster_mode or self.last_cleanup is None or now - self.last_cleanup > self.sync_period:
+            ordered = sorted(stale)
+            nat_table.declared.extend(ordered)
+            nat_table.lines.extend(DeleteChain(c) for c in ordered)
+            self.last_cleanup = now
+            self._deferred_stale = False
+        elif stale:
+            # Large-cluster mode cleans up at most once per sync period; the next cleanup must scan.
+            self._deferred_stale = True
+        nat_table.lines.extend(nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports))
+        filter_table.lines.extend(fixed_filter_rules_forward(self))
+
+        payload = Payload([filter_table, nat_table])
+        diff = diff_apply(self.kernel, payload)
+        self.need_full_sync = False
+        return SyncResult(full, payload, diff, updated)
+
+    def _ensure_jump_rules(self) -> None:
+        for table, rule in jump_rules():
+            self.kernel.ensure_chain(table, rule.target.chain)  # type: ignore[union-attr]
+            self.kernel.ensure_rule(table, rule)
+        if self.facts.canary_chains:
+            for table in ("mangle", "nat", "filter"):
+                self.kernel.ensure_chain(table, "KUBE-PROXY-CANARY")
+
+    def rules_for_service(self, namespace: str, name: str) -> list[Rule]:
+        """Every rule of the node's tables that belongs to one Service (by chain or by comment)."""
+        from kproxy_tutor.sandbox.iptables.select import service_rules
+
+        return service_rules(self, namespace, name)
+
+
+def fixed_filter_rules_forward(proxier: Proxier) -> list[Rule]:
+    from kproxy_tutor.sandbox.iptables.fixed import forward_rules
+
+    return forward_rules(proxier.mark_text, proxier.mark, proxier.facts.nfacct, proxier.facts.tcp_be_liberal)

@@ -1,0 +1,224 @@
+"""Load real Kubernetes YAML/JSON (multi-document, ``kind: List``, kubectl dumps) into a sandbox Cluster.
+
+Errors name the file and line; unknown kinds become warnings and are skipped. JSON input
+(``kubectl get -o json``) goes through the ``json`` module; YAML through ``yaml.CSafeLoader``
+where available. Documents are composed first so every object keeps its line number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox import manifest_objects as convert
+from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
+from kproxy_tutor.sandbox.manifest_objects import Fields
+from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
+
+Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SANDBOX_API = "kproxy-tutor/v1"
+#: Nodes of the default cluster, used when the manifests define none (a kubeadm-like layout).
+DEFAULT_NODES = (
+    Node("control-plane", ("192.168.0.10",), labels=frozen_labels({CONTROL_PLANE_LABEL: ""})),
+    Node("worker-1", ("192.168.0.11",)),
+    Node("worker-2", ("192.168.0.12",)),
+)
+# EndpointSlices before Services: a Service whose slices are given never gets derived ones.
+_ORDER = ("Node", "EndpointSlice", "Service", "Deployment", "Pod")
+
+
+@dataclass(slots=True)
+class LoadResult:
+    cluster: Cluster
+    warnings: list[LoadWarning] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Object:
+    kind: str
+    data: dict[str, Any]
+    location: str
+
+
+def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
+    """Yield (python value, line) for every object, expanding ``kind: List`` items."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=Loader))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(error, "problem", None) or str(error)
+        raise SandboxInputError(N_("This is not valid YAML: {problem}."), location=line, problem=problem) from None
+    constructor = Loader("")
+    for node in nodes:
+        if node is None:
+            continue
+        try:
+            value = constructor.construct_document(node)
+        except (yaml.YAMLError, RecursionError, TypeError, ValueError) as error:
+            raise SandboxInputError(N_("This is not valid YAML: {problem}."), location=f"{source}:{node.start_mark.line + 1}",
+                                    problem=str(error).splitlines()[0]) from None
+        items = _list_items(node)
+        if isinstance(value, dict) and value.get("kind") == "List" and items is not None:
+            for item_node, item in zip(items, value.get("items") or [], strict=False):
+                yield item, item_node.start_mark.line + 1
+        else:
+            yield value, node.start_mark.line + 1
+
+
+def _list_items(node: Any) -> list[Any] | None:
+    if not isinstance(node, yaml.MappingNode):
+        return None
+    for key, value in node.value:
+        if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
+            return list(value.value)
+    return None
+
+
+def _objects(text: str, source: str) -> Iterator[_Object]:
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise SandboxInputError(N_("This is not valid JSON: {problem}."), location=f"{source}:{error.lineno}",
+                                    problem=error.msg) from None
+        except RecursionError:
+            raise SandboxInputError(N_("This is not valid JSON: {problem}."), location=source, problem="nested too deeply") from None
+        values = value if isinstance(value, list) else [value]
+        expanded: list[tuple[Any, int | None]] = []
+        for item in values:
+            if isinstance(item, dict) and item.get("kind") == "List":
+                items = item.get("items") or []
+                if not isinstance(items, list):
+                    raise SandboxInputError(N_("The items of a List must be a list."), location=source)
+                expanded.extend((sub, None) for sub in items)
+            else:
+                expanded.append((item, None))
+        documents: Iterable[tuple[Any, int | None]] = expanded
+    else:
+        documents = _yaml_documents(text, source)
+    for index, (value, line) in enumerate(documents):
+        location = f"{source}:{line}" if line is not None else f"{source} (object {index + 1})"
+        if not isinstance(value, dict):
+            raise SandboxInputError(N_("Expected a Kubernetes object (a mapping with apiVersion and kind)."), location=location)
+        kind = value.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise SandboxInputError(N_("This object has no kind."), location=location)
+        yield _Object(kind, value, location)
+
+
+def read_source(path: str) -> tuple[str, str]:
+    """(text, name) of a file, or of stdin for ``-``."""
+    if path == "-":
+        return sys.stdin.read(), "<stdin>"
+    try:
+        return Path(path).read_text(encoding="utf-8"), path
+    except FileNotFoundError:
+        raise SandboxInputError(N_("File not found: {path}."), path=path) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise SandboxInputError(N_("Cannot read {path}: {problem}."), path=path, problem=str(error)) from None
+
+
+def load_paths(paths: Iterable[str]) -> LoadResult:
+    return load_texts(read_source(path) for path in paths)
+
+
+def load_texts(sources: Iterable[tuple[str, str]]) -> LoadResult:
+    """Build a Cluster from (text, source name) pairs; raises SandboxInputError on anything invalid."""
+    # Loading creates a large number of long-lived objects; pausing the cyclic collector
+    # avoids rescanning them over and over (nothing here creates reference cycles).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(sources)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
+    warnings: list[LoadWarning] = []
+    objects: list[_Object] = []
+    for text, source in sources:
+        objects.extend(_objects(text, source))
+    settings = {"config": None, "facts": None, "network": None}
+    by_kind: dict[str, list[_Object]] = {kind: [] for kind in _ORDER}
+    for obj in objects:
+        _classify(obj, settings, by_kind, warnings)
+    cluster = Cluster(network=settings["network"], config=settings["config"], facts=settings["facts"])  # type: ignore[arg-type]
+    if not by_kind["Node"]:
+        for node in DEFAULT_NODES:
+            cluster.add_node(node)
+    appliers: dict[str, Callable[[_Object], object]] = {
+        "Node": lambda o: cluster.add_node(_guard(convert.to_node, o), o.location),
+        "Service": lambda o: cluster.apply_service(_guard(lambda f: convert.to_service(f, o.location), o), o.location),
+        "EndpointSlice": lambda o: cluster.apply_endpoint_slice(
+            _guard(lambda f: convert.to_endpoint_slice(f, o.location), o), o.location),
+        "Deployment": lambda o: cluster.apply_deployment(_guard(convert.to_deployment, o), o.location),
+        "Pod": lambda o: cluster.apply_pod(_guard(convert.to_pod, o), o.location),
+    }
+    for kind in _ORDER:
+        for obj in by_kind[kind]:
+            try:
+                appliers[kind](obj)
+            except SandboxInputError as error:
+                if error.location is None:
+                    error.location = obj.location
+                raise
+    return LoadResult(cluster, warnings)
+
+
+def _classify(obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_Object]], warnings: list[LoadWarning]) -> None:
+    api = obj.data.get("apiVersion")
+    if obj.kind in by_kind:
+        by_kind[obj.kind].append(obj)
+    elif obj.kind == "KubeProxyConfiguration":
+        settings["config"] = _guard(convert.to_proxy_config, obj)
+        mode = obj.data.get("mode") or "iptables"
+        if mode != "iptables":
+            warnings.append(LoadWarning(obj.location, N_("kube-proxy mode {mode!r} is set; the rules shown are iptables mode."),
+                                        {"mode": mode}))
+    elif obj.kind == "ConfigMap" and _is_kube_proxy_configmap(obj.data):
+        embedded = obj.data["data"]["config.conf"]
+        for inner in _objects(embedded, obj.location):
+            if inner.kind == "KubeProxyConfiguration":
+                settings["config"] = _guard(convert.to_proxy_config, inner)
+    elif obj.kind == "NodeFacts" and api == SANDBOX_API:
+        settings["facts"] = _guard(convert.to_node_facts, obj)
+    elif obj.kind == "ClusterNetwork" and api == SANDBOX_API:
+        settings["network"] = _guard(convert.to_cluster_network, obj)
+    else:
+        warnings.append(LoadWarning(obj.location, N_("Skipped {kind}: the sandbox does not use this kind."), {"kind": obj.kind}))
+
+
+def _is_kube_proxy_configmap(data: dict[str, Any]) -> bool:
+    meta = data.get("metadata") or {}
+    content = data.get("data")
+    return (isinstance(meta, dict) and meta.get("name") == "kube-proxy" and meta.get("namespace") == "kube-system"
+            and isinstance(content, dict) and isinstance(content.get("config.conf"), str))
+
+
+def _guard(converter: Callable[[Fields], Any], obj: _Object) -> Any:
+    """Run a converter; any shape it did not expect becomes a SandboxInputError at the object's line."""
+    try:
+        return converter(Fields(obj.data, obj.kind, obj.location))
+    except SandboxInputError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as error:
+        raise SandboxInputError(N_("Invalid {kind}: {problem}."), location=obj.location, kind=obj.kind,
+                                problem=str(error)) from None
+
+
+def replace_config(result: LoadResult, **changes: Any) -> None:
+    """Change kube-proxy settings of a loaded cluster (used by the shell and tests)."""
+    result.cluster.config = dataclasses.replace(result.cluster.config, **changes)

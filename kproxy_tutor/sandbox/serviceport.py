@@ -1,0 +1,130 @@
+"""ServicePortName and ServicePortInfo: one Service port as kube-proxy sees it (IPv4 family).
+
+Mirrors upstream ``pkg/proxy/serviceport.go`` and ``servicechangetracker.go``: addresses are
+parsed sloppily and printed canonically, filtered to the proxier's family, order kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from kproxy_tutor.sandbox.ipaddr import IPNetwork, parse_cidr_sloppy, parse_ip_sloppy
+from kproxy_tutor.sandbox.model import Service
+
+
+class ServicePortName(NamedTuple):
+    """(namespace, name, port name, protocol): the key of a service port; sorts in the sandbox's sync order.
+
+    A named tuple rather than a dataclass: it is hashed and sorted for every port on every sync.
+    """
+
+    namespace: str
+    name: str
+    port: str
+    protocol: str
+
+    def __str__(self) -> str:
+        base = f"{self.namespace}/{self.name}"
+        return f"{base}:{self.port}" if self.port else base
+
+    @property
+    def service_key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePortInfo:
+    name: ServicePortName
+    cluster_ip: str
+    port: int
+    protocol: str
+    node_port: int
+    external_ips: tuple[str, ...]
+    load_balancer_vips: tuple[str, ...]
+    load_balancer_source_ranges: tuple[IPNetwork, ...]
+    client_ip_affinity: bool
+    sticky_max_age_seconds: int
+    #: eTP=Local on an API-externally-accessible Service.
+    external_policy_local: bool
+    internal_policy_local: bool
+    health_check_node_port: int
+
+    @property
+    def name_string(self) -> str:
+        return str(self.name)
+
+    def externally_accessible(self) -> bool:
+        """Port-level: a NodePort, a LoadBalancer VIP or an externalIP reaches it from outside."""
+        return self.node_port != 0 or bool(self.load_balancer_vips) or bool(self.external_ips)
+
+    def uses_cluster_endpoints(self) -> bool:
+        return not self.internal_policy_local or self.externally_accessible()
+
+    def uses_local_endpoints(self) -> bool:
+        return self.internal_policy_local or (self.external_policy_local and self.externally_accessible())
+
+
+def _ipv4(values: tuple[str, ...]) -> tuple[str, ...]:
+    out = []
+    for value in values:
+        ip = parse_ip_sloppy(value.strip())
+        if ip is not None and ip.version == 4:
+            out.append(str(ip))
+    return tuple(out)
+
+
+def service_cluster_ip(service: Service) -> str | None:
+    """The IPv4 ClusterIP, or None when the Service is not proxied (headless, ExternalName, IPv6 only)."""
+    if service.type == "ExternalName":
+        return None
+    candidates = service.cluster_ips or (service.cluster_ip,)
+    for candidate in candidates:
+        if candidate in ("", "None"):
+            continue
+        ip = parse_ip_sloppy(candidate)
+        if ip is not None and ip.version == 4:
+            return str(ip)
+    return None
+
+
+def service_port_map(service: Service | None) -> dict[ServicePortName, ServicePortInfo]:
+    """All proxied ports of ``service`` (empty for None, headless and ExternalName Services)."""
+    if service is None:
+        return {}
+    cluster_ip = service_cluster_ip(service)
+    if cluster_ip is None:
+        return {}
+    external_ips = _ipv4(service.external_ips)
+    vips = _ipv4(
+        tuple(i.ip for i in service.load_balancer_ingress if i.ip and i.ip_mode != "Proxy")
+    )
+    ranges = []
+    for text in service.load_balancer_source_ranges:
+        network = parse_cidr_sloppy(text.strip())
+        if network is not None and network.version == 4:
+            ranges.append(network)
+    api_externally_accessible = service.type in ("LoadBalancer", "NodePort") or (
+        service.type == "ClusterIP" and bool(service.external_ips)
+    )
+    etp_local = api_externally_accessible and service.external_traffic_policy == "Local"
+    hc_port = service.health_check_node_port if service.type == "LoadBalancer" and etp_local else 0
+    result = {}
+    for port in service.ports:
+        name = ServicePortName(service.namespace, service.name, port.name, port.protocol)
+        result[name] = ServicePortInfo(
+            name=name,
+            cluster_ip=cluster_ip,
+            port=port.port,
+            protocol=port.protocol,
+            node_port=port.node_port,
+            external_ips=external_ips,
+            load_balancer_vips=vips,
+            load_balancer_source_ranges=tuple(ranges),
+            client_ip_affinity=service.session_affinity == "ClientIP",
+            sticky_max_age_seconds=service.session_affinity_timeout,
+            external_policy_local=etp_local,
+            internal_policy_local=service.internal_traffic_policy == "Local",
+            health_check_node_port=hc_port,
+        )
+    return result
