@@ -1,0 +1,137 @@
+"""`kproxy-tutor trace`: follow a request through kube-proxy's iptables rules, hook by hook, to the Pod and back."""
+
+from typing import Annotated
+
+import typer
+
+from kproxy_tutor.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "trace",
+        help=_(
+            "Follow one request through the iptables rules kube-proxy writes: DNS, every netfilter hook and "
+            "matching rule, DNAT to a Pod, masquerade (and why), delivery and the reply through conntrack. "
+            "Example: kproxy-tutor trace -f cluster.yaml --from client --to web:80"
+        ),
+    )
+    def trace_command(
+        source: Annotated[
+            str,
+            typer.Option("--from", metavar="POD|NODE|IP",
+                         help=_("Who sends: a Pod (NAME or NS/NAME), a node (a process on it) or an IP (outside the cluster).")),
+        ],
+        target: Annotated[
+            str,
+            typer.Option("--to", metavar="SERVICE[:PORT]|IP:PORT",
+                         help=_("Where to: a Service name (found through cluster DNS), IP:PORT or NODE:PORT.")),
+        ],
+        files: Annotated[
+            list[str] | None,
+            typer.Option("--file", "-f", metavar="FILE", help=_("Manifest file to load; repeat for more; - reads stdin.")),
+        ] = None,
+        rules: Annotated[
+            str | None,
+            typer.Option("--rules", metavar="DUMP",
+                         help=_("Trace through a real node's iptables-save output instead of compiled manifests.")),
+        ] = None,
+        node_ips: Annotated[
+            list[str] | None,
+            typer.Option("--node-ip", metavar="IP",
+                         help=_("With --rules: an address of that node (for -m addrtype LOCAL); repeat for more.")),
+        ] = None,
+        protocol: Annotated[
+            str | None, typer.Option("--proto", metavar="tcp|udp|sctp", help=_("Protocol (default: the Service port's, else tcp)."))
+        ] = None,
+        node: Annotated[
+            str | None,
+            typer.Option("--node", metavar="NAME",
+                         help=_("The node a client outside the cluster comes in on (for load-balancer and external IPs).")),
+        ] = None,
+        count: Annotated[
+            int, typer.Option("--count", "-n", min=1, max=1_000_000,
+                              help=_("Open N new connections and show how they spread over the endpoints."))
+        ] = 1,
+        seed: Annotated[
+            int | None, typer.Option("--seed", help=_("Seed of the random numbers -m statistic draws (same seed, same choices)."))
+        ] = None,
+        output: Annotated[
+            str | None, typer.Option("--output", "-o", metavar="json", help=_("json: the outcome and every step, for scripts."))
+        ] = None,
+    ) -> None:
+        import json
+        import random
+
+        from kproxy_tutor import runtime
+        from kproxy_tutor.errors import N_, UsageError
+        from kproxy_tutor.sandbox.trace.export import trace_data
+        from kproxy_tutor.ui.console import display, make_console
+
+        if output not in (None, "json"):
+            raise UsageError(N_("Unknown output format {value!r}: the only one is json."), value=output)
+        if (files is None) == (rules is None):
+            raise UsageError(N_("Give the cluster with -f FILE, or a node's rules with --rules DUMP (one of the two)."))
+        if node_ips and rules is None:
+            raise UsageError(N_("--node-ip goes with --rules (with -f the nodes' addresses come from the manifests)."))
+        if seed is None:
+            seed = random.SystemRandom().randrange(2**32)
+        session = _session(files, rules, node_ips or [], node, seed)
+        client, destination = session.resolve(source, target, protocol, node)
+        plain = runtime.current().plain
+        console = make_console()
+        if count > 1:
+            import gc
+
+            from kproxy_tutor.sandbox.trace.load import run_load
+
+            # Thousands of traces allocate many small objects; keep the collector from walking the
+            # whole (possibly 10,000-Service) cluster model again and again.
+            gc.collect()
+            gc.freeze()
+            from kproxy_tutor.ui.load_view import print_load
+
+            result = run_load(session.tracer, client, destination.ip, destination.port, destination.protocol, count)
+            if output == "json":
+                data = trace_data(result.first, client, destination, result) | {"seed": seed}
+                typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+                return
+            network = session.tracer.network
+
+            def pod_of(ip: str) -> str | None:
+                pod = network.pod_at(ip)
+                return pod.name if pod is not None else None
+
+            label = client.name or client.ip
+            print_load(console, result, pod_of, plain or not display().color, label, target)
+            return
+        trace = session.connect(client, destination)
+        if output == "json":
+            typer.echo(json.dumps(trace_data(trace, client, destination) | {"seed": seed}, ensure_ascii=False, indent=2))
+            return
+        from kproxy_tutor.ui.trace_view import print_trace
+
+        print_trace(console, trace, animate=display().animate and not plain)
+
+
+def _session(files: list[str] | None, rules: str | None, node_ips: list[str], node: str | None, seed: int):  # type: ignore[no-untyped-def]
+    from kproxy_tutor.sandbox.trace.session import TraceSession
+
+    if rules is not None:
+        from kproxy_tutor.errors import N_, UsageError
+        from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
+        from kproxy_tutor.sandbox.manifests import read_source
+        from kproxy_tutor.sandbox.trace.request import check_node_ips
+
+        text, name = read_source(rules)
+        ips = check_node_ips(node_ips)
+        if not ips:
+            raise UsageError(N_("With --rules, give the node's own addresses with --node-ip (they decide -m addrtype LOCAL)."))
+        return TraceSession.from_dump(parse_ruleset(text, name), ips, node or "node", seed)
+    from kproxy_tutor.sandbox.manifests import load_paths
+
+    loaded = load_paths(files or [])
+    for warning in loaded.warnings:
+        typer.echo(_("{location}: warning: ").format(location=warning.location)
+                   + _(warning.message).format(**warning.params), err=True)
+    return TraceSession.from_cluster(loaded.cluster, seed)

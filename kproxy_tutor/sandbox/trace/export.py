@@ -1,0 +1,87 @@
+"""Traces and load results as plain JSON-ready data, with the stable field names documented in docs/trace-json.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kproxy_tutor.sandbox.iptables.render import save_line
+from kproxy_tutor.sandbox.packet import Outcome, Packet, Trace, TraceStep
+from kproxy_tutor.sandbox.trace.load import LoadResult
+from kproxy_tutor.sandbox.trace.request import Destination
+from kproxy_tutor.sandbox.trace.tracer import Client
+
+FORMAT_VERSION = 1
+
+
+def packet_data(packet: Packet | None) -> dict[str, Any] | None:
+    if packet is None:
+        return None
+    return {"protocol": packet.protocol, "src": packet.source, "dst": packet.destination, "mark": f"0x{packet.mark:x}"}
+
+
+def step_data(step: TraceStep) -> dict[str, Any]:
+    return {
+        "kind": step.kind,
+        "node": step.node,
+        "direction": step.direction,
+        "hook": step.hook,
+        "table": step.table,
+        "chain": step.chain,
+        "rule": save_line(step.rule) if step.rule is not None else None,
+        "rule_number": step.rule_number,
+        "examined": step.examined,
+        "packet": packet_data(step.packet),
+        "detail": dict(step.detail),
+    }
+
+
+def outcome_data(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "outcome": outcome.kind,
+        "endpoint": outcome.endpoint if outcome.kind != "not_service" else None,
+        "delivered_to": outcome.endpoint,
+        "endpoint_node": outcome.endpoint_node,
+        "endpoint_pod": outcome.endpoint_pod,
+        "route": outcome.route,
+        "masquerade": outcome.masquerade,
+        "snat_source": outcome.snat_source,
+        "snat_interface": outcome.snat_interface,
+        "masquerade_reasons": [
+            {"reason": s.reason, "table": s.table, "chain": s.chain, "rule": save_line(s.rule)}
+            for s in outcome.mark_setters
+        ],
+        "rule": save_line(outcome.rule) if outcome.rule is not None else None,
+        "table": outcome.table,
+        "chain": outcome.chain,
+    }
+
+
+def trace_data(trace: Trace, client: Client | None = None, destination: Destination | None = None,
+               load: LoadResult | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"version": FORMAT_VERSION}
+    if client is not None:
+        data["from"] = {"kind": client.kind, "ip": client.ip, "node": client.node, "name": client.name}
+    if destination is not None:
+        data["to"] = {
+            "ip": destination.ip, "port": destination.port, "protocol": destination.protocol,
+            "service": destination.service, "port_name": destination.port_name, "dns_name": destination.dns_name,
+        }
+    data.update(outcome_data(trace.outcome))
+    data.update({
+        "service": trace.service,
+        "packet": packet_data(trace.packet),
+        "rules_examined": trace.rules_examined,
+        "rules_examined_by_table": dict(trace.examined_by_table),
+        "established": trace.established,
+        "reply": packet_data(trace.reply),
+        "steps": [step_data(step) for step in trace.steps],
+    })
+    if load is not None:
+        data["load"] = {
+            "connections": load.count,
+            "counts": dict(sorted(load.counts.items())),
+            "expected": dict(sorted(load.expected.items())),
+            "chain": load.chain,
+            "sticky": load.sticky,
+        }
+    return data

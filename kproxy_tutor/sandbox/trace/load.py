@@ -1,0 +1,109 @@
+"""Open many connections and count where they land, next to the shares the rules' probabilities promise.
+
+The expected shares are read from the rules themselves, not from the cluster: in the chain
+that picks the endpoint, rule *i* is taken with probability ``pᵢ·∏(1−pⱼ)`` over the rules
+before it (a rule without ``-m statistic`` has ``p = 1``), and the rule's KUBE-SEP chain
+names the endpoint in its DNAT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from kproxy_tutor.sandbox.iptables.rules import Dnat, Goto, Jump, RecentMatch, Ruleset, StatisticMatch
+from kproxy_tutor.sandbox.packet import OutcomeKind, StepKind, Trace
+from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
+
+
+def outcome_key(trace: Trace) -> str:
+    """What a connection's result is counted under: the endpoint, or the outcome kind."""
+    outcome = trace.outcome
+    if outcome.kind == OutcomeKind.DELIVERED and outcome.endpoint is not None:
+        return outcome.endpoint
+    return outcome.kind
+
+
+def balancing_chain(trace: Trace) -> tuple[str, str] | None:
+    """(table, chain) whose rule jumped to the endpoint chain that DNATed the packet."""
+    dnat_chain = next((s.chain for s in trace.steps if s.kind == StepKind.DNAT and s.rule is not None), None)
+    if dnat_chain is None:
+        return None
+    for step in trace.steps:
+        target = step.rule.target if step.rule is not None else None
+        if step.kind == StepKind.RULE and isinstance(target, Jump | Goto) and target.chain == dnat_chain:
+            return (step.table or "nat", step.chain or "")
+    return None
+
+
+def expected_shares(ruleset: Ruleset, table: str, chain: str) -> dict[str, float]:
+    """Endpoint → the share of new connections the chain's statistic rules give it."""
+    rules = ruleset.tables[table].chains[chain].rules
+    shares: dict[str, float] = {}
+    remaining = 1.0
+    for rule in rules:
+        target = rule.target
+        if not isinstance(target, Jump | Goto) or not target.chain.startswith("KUBE-SEP-"):
+            continue
+        statistic = next((m for m in rule.matches if isinstance(m, StatisticMatch)), None)
+        if any(isinstance(m, RecentMatch) for m in rule.matches):
+            continue  # affinity checks only repeat an earlier choice
+        probability = 1.0 if statistic is None else statistic.probability_fraction
+        endpoint = _dnat_destination(ruleset, table, target.chain)
+        if endpoint is not None:
+            shares[endpoint] = shares.get(endpoint, 0.0) + remaining * probability
+        remaining *= 1.0 - probability
+        if statistic is None:
+            break
+    return shares
+
+
+def _dnat_destination(ruleset: Ruleset, table: str, chain: str) -> str | None:
+    found = ruleset.tables[table].chains.get(chain)
+    for rule in found.rules if found is not None else ():
+        if isinstance(rule.target, Dnat):
+            return rule.target.to_destination
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadResult:
+    count: int
+    #: Outcome key (endpoint ``ip:port``, or ``rejected``/``dropped``/``not_service``) → connections.
+    counts: dict[str, int]
+    #: Endpoint → expected share from the rules' probabilities (empty if no balancing chain).
+    expected: dict[str, float]
+    #: The chain whose probabilities ``expected`` comes from.
+    chain: str | None
+    #: Connections that went to an endpoint chosen by an affinity (``recent --rcheck``) rule.
+    sticky: int
+    first: Trace
+
+
+def run_load(tracer: Tracer, client: Client, dst_ip: str, dst_port: int, protocol: str, count: int,
+             interval: float = 0.001) -> LoadResult:
+    """``count`` new connections (each a new source port, so a new conntrack entry), ``interval`` seconds apart."""
+    first = tracer.connect(client, dst_ip, dst_port, protocol, record=True, reply=False)
+    counts: Counter[str] = Counter({outcome_key(first): 1})
+    sticky = _was_sticky(first)
+    for _ in range(count - 1):
+        tracer.advance(interval)
+        trace = tracer.connect(client, dst_ip, dst_port, protocol, record=sticky > 0 or _has_affinity(first),
+                               reply=False)
+        counts[outcome_key(trace)] += 1
+        sticky += _was_sticky(trace)
+    where = balancing_chain(first)
+    expected: dict[str, float] = {}
+    if where is not None:
+        ruleset = tracer.network.node(first.source_node or client.node).rules()
+        expected = expected_shares(ruleset, *where)
+    return LoadResult(count, dict(counts), expected, where[1] if where else None, sticky, first)
+
+
+def _has_affinity(trace: Trace) -> bool:
+    return any(s.kind == StepKind.MISS and "recent" in s.detail for s in trace.steps)
+
+
+def _was_sticky(trace: Trace) -> int:
+    return int(any(s.kind == StepKind.RULE and s.detail.get("recent") and s.detail.get("hit")
+                   and s.detail.get("command") == "rcheck" for s in trace.steps))

@@ -1,0 +1,356 @@
+"""Rule matching as the kernel does it, and a per-chain index that finds the rules a packet can match without scanning all of them.
+
+A rule's parts are tested in the kernel's order: the IP header matches (``-s``, ``-d``, ``-i``,
+``-o``, ``-p``) first, then each ``-m`` module in the order given. The first part that fails
+ends the rule, so an unknown module after a failing part never matters; an unknown module the
+packet reaches raises ``Unsupported``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from kproxy_tutor.sandbox.iptables.rules import (
+    PROBABILITY_SCALE,
+    AddressMatch,
+    AddrTypeMatch,
+    Chain,
+    CommentMatch,
+    ConntrackMatch,
+    InterfaceMatch,
+    MarkMatch,
+    NfacctMatch,
+    OpaqueMatch,
+    PortMatch,
+    ProtocolMatch,
+    RecentMatch,
+    Rule,
+    StatisticMatch,
+)
+
+LOOPBACK_NET = int(ipaddress.IPv4Address("127.0.0.0"))
+LOOPBACK_MASK = 0xFF000000
+#: Chains shorter than this are scanned; an index would cost more than it saves.
+INDEX_THRESHOLD = 16
+#: How many timestamps xt_recent keeps per address (its ``ip_pkt_list_tot`` default).
+RECENT_STAMPS = 20
+_PROTOCOL_NUMBERS = {"6": "tcp", "17": "udp", "132": "sctp", "1": "icmp"}
+_CONNTRACK_STATES = frozenset(("NEW", "ESTABLISHED", "RELATED", "INVALID", "UNTRACKED", "SNAT", "DNAT"))
+
+
+class Unsupported(Exception):  # internal signal; the walker turns it into a SandboxInputError
+    """The packet reached a rule part the tracer cannot evaluate; ``args[0]`` says which."""
+
+
+@lru_cache(maxsize=65536)
+def ip_int(text: str) -> int:
+    return int(ipaddress.IPv4Address(text))
+
+
+class RecentLists:
+    """xt_recent's lists: per name, address → timestamps of the packets that were ``--set``."""
+
+    def __init__(self) -> None:
+        self.lists: dict[str, dict[int, list[float]]] = {}
+
+    def addresses(self, name: str) -> dict[int, list[float]]:
+        return self.lists.setdefault(name, {})
+
+
+@dataclass(slots=True)
+class NodeMatchState:
+    """Per-node state that matches read or change: local addresses, recent lists, nth counters, the random source."""
+
+    local_ips: frozenset[int]
+    rng: random.Random
+    now: Callable[[], float]
+    recent: RecentLists = field(default_factory=RecentLists)
+    nth: dict[int, int] = field(default_factory=dict)
+
+    def is_local(self, ip: int) -> bool:
+        return (ip & LOOPBACK_MASK) == LOOPBACK_NET or ip in self.local_ips
+
+
+@dataclass(slots=True)
+class MatchContext:
+    """The packet as the matches see it during one table walk; ``mark`` changes as MARK rules run."""
+
+    protocol: str
+    src: int
+    dst: int
+    sport: int
+    dport: int
+    mark: int
+    in_iface: str
+    out_iface: str
+    ct_states: frozenset[str]
+    node: NodeMatchState
+    #: Set by the last statistic/recent part examined, for the trace: (kind, values).
+    note: dict[str, object] | None = None
+
+
+Check = Callable[[object, MatchContext], bool]
+
+
+@lru_cache(maxsize=65536)
+def _net_mask(cidr: str) -> tuple[int, int]:
+    network = ipaddress.ip_network(cidr, strict=False)
+    if network.version != 4:
+        raise Unsupported("IPv6 address")
+    return int(network.network_address), int(network.netmask)
+
+
+def _source(match: AddressMatch, ctx: MatchContext) -> bool:
+    net, mask = _net_mask(match.cidr)
+    return ((ctx.src & mask) == net) != match.negated
+
+
+def _destination(match: AddressMatch, ctx: MatchContext) -> bool:
+    net, mask = _net_mask(match.cidr)
+    return ((ctx.dst & mask) == net) != match.negated
+
+
+def _iface_matches(name: str, actual: str) -> bool:
+    return actual.startswith(name[:-1]) if name.endswith("+") else actual == name
+
+
+def _in_interface(match: InterfaceMatch, ctx: MatchContext) -> bool:
+    return _iface_matches(match.name, ctx.in_iface) != match.negated
+
+
+def _out_interface(match: InterfaceMatch, ctx: MatchContext) -> bool:
+    return _iface_matches(match.name, ctx.out_iface) != match.negated
+
+
+def _protocol(match: ProtocolMatch, ctx: MatchContext) -> bool:
+    protocol = _PROTOCOL_NUMBERS.get(match.protocol, match.protocol.lower())
+    if protocol == "all":
+        return not match.negated
+    return (ctx.protocol == protocol) != match.negated
+
+
+def _port(match: PortMatch, ctx: MatchContext) -> bool:
+    if match.extra:
+        raise Unsupported(f"-m {match.module} {' '.join(match.extra)}")
+    if ctx.protocol != match.module:
+        return False
+    if match.dport is not None and not match.dport.contains(ctx.dport):
+        return False
+    return match.sport is None or match.sport.contains(ctx.sport)
+
+
+def _statistic(match: StatisticMatch, ctx: MatchContext) -> bool:
+    if match.mode == "random":
+        # The kernel: (get_random_u32() & 0x7FFFFFFF) < probability.
+        drawn = ctx.node.rng.getrandbits(32) & 0x7FFFFFFF
+        ctx.note = {"random": drawn / PROBABILITY_SCALE, "probability": match.probability / PROBABILITY_SCALE}
+        return (drawn < match.probability) != match.negated
+    if match.mode == "nth" and match.every > 0:
+        # Per rule, like the kernel's counter in the match's private data.
+        key = id(match)
+        count = ctx.node.nth.get(key, match.packet)
+        hit = count == match.every - 1
+        ctx.node.nth[key] = 0 if hit else count + 1
+        ctx.note = {"nth": match.every, "count": count}
+        return hit != match.negated
+    raise Unsupported(f"statistic mode {match.mode}")
+
+
+def _stamp(addresses: dict[int, list[float]], address: int, now: float) -> None:
+    stamps = addresses.setdefault(address, [])
+    stamps.append(now)
+    del stamps[:-RECENT_STAMPS]
+
+
+def _recent(match: RecentMatch, ctx: MatchContext) -> bool:
+    if match.rttl:
+        raise Unsupported("recent --rttl")
+    try:
+        mask = ip_int(match.mask)
+    except ValueError:
+        raise Unsupported(f"recent --mask {match.mask}") from None
+    # Follows the kernel's recent_mt(): the result starts as the inversion flag and flips on a hit.
+    addresses = ctx.node.recent.addresses(match.name)
+    address = (ctx.src if match.side == "rsource" else ctx.dst) & mask
+    now = ctx.node.now()
+    stamps = addresses.get(address)
+    command, seconds = match.command, match.seconds
+    hit = False
+    if command == "set":
+        _stamp(addresses, address, now)
+        hit = True
+    elif stamps is not None:
+        if command == "remove":
+            del addresses[address]
+            hit = True
+        else:
+            oldest = now - seconds
+            hits = 0
+            for stamp in stamps:
+                if seconds and stamp < oldest:
+                    continue
+                hits += 1
+                if not match.hitcount or hits >= match.hitcount:
+                    hit = True
+                    break
+            if match.reap and seconds:
+                kept = [stamp for stamp in stamps if stamp >= oldest]
+                if kept:
+                    stamps[:] = kept
+                else:
+                    del addresses[address]
+            if command == "update" and hit:
+                _stamp(addresses, address, now)
+    ctx.note = {"recent": match.name, "command": command, "hit": hit, "seconds": seconds}
+    return hit != match.negated
+
+
+def _addrtype(match: AddrTypeMatch, ctx: MatchContext) -> bool:
+    if match.limit_iface_in or match.limit_iface_out:
+        raise Unsupported("addrtype --limit-iface")
+    for kind in (match.src_type, match.dst_type):
+        if kind is not None and kind != "LOCAL":
+            raise Unsupported(f"addrtype type {kind}")
+    if match.src_type is not None and ctx.node.is_local(ctx.src) == match.src_negated:
+        return False
+    return match.dst_type is None or ctx.node.is_local(ctx.dst) != match.dst_negated
+
+
+def _conntrack(match: ConntrackMatch, ctx: MatchContext) -> bool:
+    if match.extra or not match.states:
+        raise Unsupported(f"-m conntrack {match.save_options()}")
+    unknown = set(match.states) - _CONNTRACK_STATES
+    if unknown:
+        raise Unsupported(f"conntrack state {','.join(sorted(unknown))}")
+    return any(state in ctx.ct_states for state in match.states) != match.negated
+
+
+def _mark(match: MarkMatch, ctx: MatchContext) -> bool:
+    return match.matches(ctx.mark)
+
+
+def _always(match: object, ctx: MatchContext) -> bool:
+    # A comment only labels the rule; nfacct only counts packets. Both always match.
+    return True
+
+
+def _opaque(match: OpaqueMatch, ctx: MatchContext) -> bool:
+    raise Unsupported(f"-m {match.module} {match.save_options()}".rstrip())
+
+
+def _unknown(match: object, ctx: MatchContext) -> bool:
+    raise Unsupported(type(match).__name__)
+
+
+_MODULE_CHECKS: dict[type, Check] = {
+    CommentMatch: _always,
+    NfacctMatch: _always,
+    PortMatch: _port,  # type: ignore[dict-item]
+    StatisticMatch: _statistic,  # type: ignore[dict-item]
+    RecentMatch: _recent,  # type: ignore[dict-item]
+    MarkMatch: _mark,  # type: ignore[dict-item]
+    AddrTypeMatch: _addrtype,  # type: ignore[dict-item]
+    ConntrackMatch: _conntrack,  # type: ignore[dict-item]
+    OpaqueMatch: _opaque,  # type: ignore[dict-item]
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: Rule
+    #: (part, check) in the kernel's order. A check raises Unsupported only when a packet
+    #: reaches a part the tracer cannot evaluate.
+    checks: tuple[tuple[object, Check], ...]
+
+    def first_failing(self, ctx: MatchContext) -> object | None:
+        """None when every part matches, else the part that failed."""
+        for part, check in self.checks:
+            if not check(part, ctx):
+                return part
+        return None
+
+
+def compile_rule(rule: Rule) -> CompiledRule:
+    checks: list[tuple[object, Check]] = []
+    for part, check in ((rule.source, _source), (rule.destination, _destination), (rule.in_interface, _in_interface),
+                        (rule.out_interface, _out_interface), (rule.protocol, _protocol)):
+        if part is not None:
+            checks.append((part, check))  # type: ignore[arg-type]
+    for match in rule.matches:
+        checks.append((match, _MODULE_CHECKS.get(type(match), _unknown)))
+    return CompiledRule(rule, tuple(checks))
+
+
+def _exact_destination(rule: Rule) -> int | None:
+    dst = rule.destination
+    # The canonical text is enough here; parsing 10,000 networks just to index them is not.
+    if dst is None or dst.negated or not dst.cidr.endswith("/32"):
+        return None
+    return ip_int(dst.cidr[:-3])
+
+
+def _exact_dport(rule: Rule) -> tuple[str, int] | None:
+    proto = rule.protocol
+    if proto is None or proto.negated:
+        return None
+    for match in rule.matches:
+        if isinstance(match, PortMatch) and match.dport is not None:
+            dport = match.dport
+            if not dport.negated and dport.first == dport.last and match.module == proto.protocol:
+                return (match.module, dport.first)
+    return None
+
+
+class ChainIndex:
+    """Which rules of a chain can match a packet, in rule order.
+
+    A rule with an exact ``-d a.b.c.d/32`` can only match packets to that address, and a rule
+    with ``-p P -m P --dport N`` only packets to that port: those rules are filed under their
+    key, all others are always candidates. Rules skipped this way are still counted as
+    examined, because the kernel tests them one by one.
+    """
+
+    __slots__ = ("by_dport", "by_dst", "compiled", "rules", "size", "unkeyed")
+
+    def __init__(self, chain: Chain) -> None:
+        self.rules = chain.rules
+        self.size = len(chain.rules)
+        self.compiled: list[CompiledRule | None] = [None] * self.size
+        self.by_dst: dict[int, list[int]] = {}
+        self.by_dport: dict[tuple[str, int], list[int]] = {}
+        self.unkeyed: list[int] = []
+        if self.size < INDEX_THRESHOLD:
+            self.unkeyed = list(range(self.size))
+            return
+        for position, rule in enumerate(self.rules):
+            dst = _exact_destination(rule)
+            if dst is not None:
+                self.by_dst.setdefault(dst, []).append(position)
+                continue
+            dport = _exact_dport(rule)
+            if dport is not None:
+                self.by_dport.setdefault(dport, []).append(position)
+            else:
+                self.unkeyed.append(position)
+
+    def is_current(self, chain: Chain) -> bool:
+        return chain.rules is self.rules and len(chain.rules) == self.size
+
+    def candidates(self, ctx: MatchContext) -> list[int]:
+        if not self.by_dst and not self.by_dport:
+            return self.unkeyed
+        found = self.by_dst.get(ctx.dst, [])
+        by_port = self.by_dport.get((ctx.protocol, ctx.dport), [])
+        if not found and not by_port:
+            return self.unkeyed
+        return sorted([*found, *by_port, *self.unkeyed])
+
+    def rule(self, position: int) -> CompiledRule:
+        compiled = self.compiled[position]
+        if compiled is None:
+            compiled = self.compiled[position] = compile_rule(self.rules[position])
+        return compiled

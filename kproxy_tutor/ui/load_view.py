@@ -1,0 +1,82 @@
+"""Render ``trace --count N``: where N new connections landed, next to the shares the rules' probabilities promise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.sandbox.packet import OutcomeKind
+from kproxy_tutor.sandbox.trace.load import LoadResult
+from kproxy_tutor.ui.console import glyphs
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+BAR_WIDTH = 30
+
+
+def _label(key: str, pod_of: Callable[[str], str | None]) -> str:
+    names = {
+        OutcomeKind.REJECTED: _("rejected (REJECT)"),
+        OutcomeKind.DROPPED: _("dropped (DROP)"),
+        OutcomeKind.NOT_SERVICE: _("not a Service"),
+    }
+    if key in names:
+        return names[key]
+    pod = pod_of(key.rsplit(":", 1)[0])
+    return f"{key} ({pod})" if pod else key
+
+
+def load_rows(result: LoadResult, pod_of: Callable[[str], str | None]) -> list[tuple[str, int, float, float | None]]:
+    """(label, connections, observed share, expected share or None), endpoints in the rules' order first."""
+    keys = list(result.expected) + sorted(k for k in result.counts if k not in result.expected)
+    return [
+        (_label(k, pod_of), result.counts.get(k, 0), result.counts.get(k, 0) / result.count, result.expected.get(k))
+        for k in keys
+    ]
+
+
+def print_load(console: Console, result: LoadResult, pod_of: Callable[[str], str | None], plain: bool,
+               client: str, target: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    n = result.count
+    console.print(ngettext("{n} new connection from {client} to {target} (each with a new source port, "
+                           "so each is a new conntrack entry and walks the nat rules):",
+                           "{n} new connections from {client} to {target} (each with a new source port, "
+                           "so each is a new conntrack entry and walks the nat rules):", n).format(
+        n=f"{n:,}", client=client, target=target), markup=False, highlight=False)
+    rows = load_rows(result, pod_of)
+    expected_header = _("expected") if result.chain is None else _("expected by the rules")
+    if plain:
+        console.print("")
+        for label, count, share, expected in rows:
+            expected_text = f"{expected:.1%}" if expected is not None else "-"
+            console.print(f"  {label}: {count:,} ({share:.1%}); {expected_header}: {expected_text}",
+                          markup=False, highlight=False)
+    else:
+        table = Table(box=None, show_edge=False, pad_edge=False)
+        table.add_column(_("where"), overflow="fold")
+        table.add_column(_("connections"), justify="right")
+        table.add_column(_("share"), justify="right")
+        table.add_column(expected_header, justify="right")
+        table.add_column("")
+        for label, count, share, expected in rows:
+            bar = Text(glyphs("█" * round(share * BAR_WIDTH)), style="green")
+            if expected is not None:
+                bar.append(glyphs(" ▏") if abs(share - expected) < 0.05 else "", style="dim")
+            table.add_row(label, f"{count:,}", f"{share:.1%}", f"{expected:.1%}" if expected is not None else "-", bar)
+        console.print(table)
+    if result.chain is not None:
+        console.print(glyphs(_("The expected shares come from the -m statistic probabilities in {chain}: rule i is taken "
+                               "with its probability times the chance that no earlier rule was.").format(
+            chain=result.chain)), markup=False, highlight=False, style="dim")
+    if result.sticky:
+        console.print(ngettext(
+            "{n} connection was sent to its endpoint by a session-affinity rule (-m recent --rcheck): the same client "
+            "stays on the same Pod until the timeout.",
+            "{n} connections were sent to their endpoint by a session-affinity rule (-m recent --rcheck): the same "
+            "client stays on the same Pod until the timeout.", result.sticky).format(n=f"{result.sticky:,}"),
+            markup=False, highlight=False)

@@ -1,0 +1,94 @@
+"""Words for the tracer's codes: who sent the packet, why it was masqueraded, and the outcome summary."""
+
+from __future__ import annotations
+
+from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.sandbox.iptables.render import save_line
+from kproxy_tutor.sandbox.packet import MasqueradeReason, OutcomeKind, RouteKind, SourceKind, Trace
+
+GOOD = "bold green"
+BAD = "bold red"
+PLAIN = ""
+NOTE = "dim italic"
+
+
+def source_text(kind: str, name: object, node: str | None, ip: str) -> str:
+    if kind == SourceKind.POD:
+        return _("Pod {name} on node {node}").format(name=name, node=node)
+    if kind == SourceKind.NODE:
+        return _("A process on node {node}").format(node=node)
+    return _("Client {ip} outside the cluster").format(ip=ip)
+
+
+def masquerade_reason_text(reason: str) -> str:
+    return {
+        MasqueradeReason.OFF_CLUSTER: _(
+            "the source is not a Pod of the cluster: without SNAT the endpoint's reply would not come back "
+            "through this node's conntrack"),
+        MasqueradeReason.HAIRPIN: _(
+            "hairpin: the Pod reached itself through its Service; without SNAT it would answer itself directly "
+            "and the reply would skip the reverse NAT"),
+        MasqueradeReason.EXTERNAL: _(
+            "traffic from outside to a NodePort, external IP or load-balancer IP with externalTrafficPolicy: Cluster; "
+            "the endpoint may be on another node, so the reply must come back through this one"),
+        MasqueradeReason.LOCAL_SOURCE: _("the node itself sends to its own NodePort or load-balancer IP"),
+        MasqueradeReason.MASQUERADE_ALL: _("masqueradeAll is on: every packet to a ClusterIP is masqueraded"),
+        MasqueradeReason.OTHER: _("a rule set the masquerade mark"),
+    }.get(reason, reason)
+
+
+def _examined_text(trace: Trace) -> str:
+    n = trace.rules_examined
+    tables = ", ".join(f"{table} {count:,}" for table, count in trace.examined_by_table.items())
+    text = ngettext("The kernel examined {n} rule for this packet", "The kernel examined {n} rules for this packet",
+                    n).format(n=f"{n:,}")
+    return f"{text} ({tables})." if tables else f"{text}."
+
+
+def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
+    """The summary after the steps: result, source NAT and why, rules examined, what the client sees."""
+    o = trace.outcome
+    lines: list[tuple[str, str]] = []
+    if o.kind == OutcomeKind.DELIVERED:
+        where = _("Pod {pod}, node {node}").format(pod=o.endpoint_pod, node=o.endpoint_node) if o.endpoint_pod \
+            else (_("node {node}").format(node=o.endpoint_node) if o.endpoint_node else _("outside this node"))
+        lines.append((_("Result: delivered to {endpoint} ({where}).").format(endpoint=o.endpoint, where=where), GOOD))
+    elif o.kind == OutcomeKind.REJECTED:
+        lines.append((_("Result: rejected (connection refused) by {table} {chain}:").format(table=o.table, chain=o.chain),
+                      BAD))
+        if o.rule is not None:
+            lines.append(("  " + save_line(o.rule), PLAIN))
+    elif o.kind == OutcomeKind.DROPPED:
+        if o.rule is not None:
+            lines.append((_("Result: dropped by {table} {chain}:").format(table=o.table, chain=o.chain), BAD))
+            lines.append(("  " + save_line(o.rule), PLAIN))
+        else:
+            lines.append((_("Result: dropped by the policy of {table} {chain}.").format(table=o.table, chain=o.chain), BAD))
+    else:
+        where = {
+            RouteKind.POD: _("to the Pod at that address"),
+            RouteKind.LOCAL: _("to the node itself"),
+            RouteKind.NODE: _("to another node"),
+            RouteKind.OUTSIDE: _("out of the node by the default route, where nobody answers for a ClusterIP"),
+        }.get(o.route or "", "")
+        lines.append((_("Result: not a Service. No kube-proxy rule matched, so the packet went on as addressed, {where}.")
+                      .format(where=where), PLAIN))
+    if o.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE):
+        if o.masquerade:
+            lines.append((_("Source NAT: yes. The endpoint sees the connection coming from {source} "
+                            "(the address of {interface}).").format(source=o.snat_source, interface=o.snat_interface),
+                          "bold"))
+        else:
+            lines.append((_("Source NAT: no. The endpoint sees the client's own address {source}.").format(
+                source=trace.packet.src_ip), "bold"))
+        for setter in o.mark_setters:
+            lines.append(("  " + _("Why: {reason}.").format(reason=masquerade_reason_text(setter.reason)), PLAIN))
+            lines.append(("  " + _("The mark 0x4000 was set by: {rule}").format(rule=save_line(setter.rule)), NOTE))
+    lines.append((_examined_text(trace), PLAIN))
+    if trace.established:
+        lines.append((_("This packet belongs to a known connection: conntrack translated it, the nat rules were not walked."),
+                      NOTE))
+    if trace.reply is not None:
+        lines.append((_("The reply reaches the client from {source}: conntrack restored the address the client "
+                        "connected to.").format(source=trace.reply.source), PLAIN))
+    return lines
