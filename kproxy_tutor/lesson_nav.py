@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
 class Action(StrEnum):
@@ -17,16 +16,14 @@ class Action(StrEnum):
     QUIT = "quit"
 
 
-@dataclass(frozen=True)
-class Place:
+class Place(NamedTuple):
     """A lesson number (1-based, the course order) and a step index (0-based) in it."""
 
     lesson: int
     step: int
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """The result of an action: the new place, and whether a lesson or the course was finished."""
 
     place: Place

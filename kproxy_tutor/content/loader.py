@@ -155,8 +155,12 @@ class Course:
     def lesson(self, number: int) -> Lesson:
         """The lesson at ``number`` (1-based), parsed strictly: a problem raises ContentError."""
         if number not in self._lessons:
+            from kproxy_tutor.content.cache import cached
+
             entry = self.entries[number - 1]
-            lesson = parse_lesson_file(entry, Findings(entry.path, strict=True))
+            lesson = cached(
+                entry.path, repr(tuple(entry)), lambda: parse_lesson_file(entry, Findings(entry.path))
+            )
             assert lesson is not None  # strict findings raise instead of returning None
             self._lessons[number] = lesson
             self._ids[number] = lesson.id
@@ -212,8 +216,12 @@ def load_course(directory: Path | None = None) -> Course:
 
     directory = (directory or lessons_dir()).resolve()
     if directory not in _COURSES:
+        from kproxy_tutor.content.cache import cached
+
         course_path = directory / COURSE_FILE
-        entries = parse_course_file(directory, Findings(course_path, strict=True))
+        entries = cached(
+            course_path, str(directory), lambda: parse_course_file(directory, Findings(course_path))
+        )
         _COURSES[directory] = Course(directory, entries)
     return _COURSES[directory]
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from kproxy_tutor.content.schema import (
     Bilingual,
@@ -29,10 +28,11 @@ if TYPE_CHECKING:
     from rich.segment import Segment
     from rich.text import Text
 
-#: Below this width tables turn into "column: value" lines, as do all tables in plain mode.
+#: Code and diagrams sit this many columns in from the prose.
 CODE_INDENT = 2
 _INLINE = re.compile(r"(`+)(.+?)\1|\*\*(.+?)\*\*|(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])")
 _ITEM = re.compile(r"^(\s*)([-*]|\d+[.)])\s+(.*)$")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
 INLINE_CODE_STYLE = "bold cyan"
 # Prose signs beyond the console's glyph table; in prose a longer replacement is fine.
 _PROSE_FALLBACK = str.maketrans(
@@ -41,8 +41,7 @@ _PROSE_FALLBACK = str.maketrans(
 _UNMAPPED = re.compile(r"[^\x00-\x7f\u0400-\u04ff]")
 
 
-@dataclass(frozen=True)
-class SeeTarget:
+class SeeTarget(NamedTuple):
     """What a cross-reference points at, for its line of text."""
 
     number: int
@@ -53,14 +52,16 @@ class SeeTarget:
 ResolveSee = Callable[[SeeBlock], "SeeTarget | None"]
 
 
-@dataclass
 class _Item:
     """A parsed piece of the Markdown subset: a paragraph, heading or list item."""
 
-    kind: str  # "para" | "heading" | "item"
-    text: str
-    marker: str = ""
-    level: int = 0
+    __slots__ = ("kind", "level", "marker", "text")
+
+    def __init__(self, kind: str, text: str, marker: str = "", level: int = 0) -> None:
+        self.kind = kind  # "para" | "heading" | "item"
+        self.text = text
+        self.marker = marker
+        self.level = level
 
 
 def parse_markdown(source: str) -> list[list[_Item]]:
@@ -82,7 +83,7 @@ def parse_markdown(source: str) -> list[list[_Item]]:
                 group = []
             current = _Item("item", item.group(3).strip(), item.group(2), len(item.group(1)) // 2)
             group.append(current)
-        elif line.lstrip().startswith("#"):
+        elif _HEADING.match(line):
             if group:
                 groups.append(group)
             groups.append([_Item("heading", line.lstrip("# ").strip())])
@@ -170,31 +171,48 @@ class LessonView:
     def print_step(self, lesson: Lesson, index: int) -> None:
         """One step with its header: lesson title, step k of n, step title."""
         from rich.rule import Rule
+        from rich.text import Text
 
         step = lesson.steps[index]
-        if not self.display.plain:
-            self.console.print(Rule(characters=self.glyphs("─"), style="dim"))
+        dim = "" if self.display.plain else "dim"
         header = _("Lesson {number}. {title}").format(number=lesson.number, title=pick(lesson.title))
         counter = _("Step {k} of {n}").format(k=index + 1, n=len(lesson.steps))
-        self.console.print(self.inline(header, style="" if self.display.plain else "dim"))
-        self.console.print(self.inline(counter, style="" if self.display.plain else "dim"))
-        self.console.print(self.inline(pick(step.title), style="bold"))
+        parts: list[tuple[RenderableType, dict[str, bool]]] = []
+        if not self.display.plain:
+            parts.append((Rule(characters=self.glyphs("─"), style="dim"), {}))
+        parts += [(self.inline(header, style=dim), {}), (self.inline(counter, style=dim), {})]
+        parts.append((self.inline(pick(step.title), style="bold"), {}))
         for block in step.blocks:
-            self.console.print()
-            self.print_block(block)
-        self.console.print()
+            parts.append((Text(), {}))
+            parts.extend(self.block_renderables(block))
+        parts.append((Text(), {}))
+        self._print_all(parts)
 
     def print_lesson(self, lesson: Lesson) -> None:
         """The whole lesson, every step in order (no terminal: pipes, files, screen readers)."""
-        summary = self.inline(pick(lesson.summary), style="italic")
-        self.console.print(summary)
+        self.console.print(self.inline(pick(lesson.summary), style="italic"))
         self.console.print()
         for index in range(len(lesson.steps)):
             self.print_step(lesson, index)
 
     def print_block(self, block: Block) -> None:
-        for renderable, options in self.block_renderables(block):
+        self._print_all(list(self.block_renderables(block)))
+
+    def _print_all(self, parts: list[tuple[RenderableType, dict[str, bool]]]) -> None:
+        """Print in as few calls as possible (each call measures the terminal again)."""
+        from rich.console import Group
+
+        batch: list[RenderableType] = []
+        for renderable, options in parts:
+            if not options:
+                batch.append(renderable)
+                continue
+            if batch:
+                self.console.print(Group(*batch))
+                batch = []
             self.console.print(renderable, **options)
+        if batch:
+            self.console.print(Group(*batch))
 
     def block_renderables(self, block: Block) -> Iterator[tuple[RenderableType, dict[str, bool]]]:
         """What to print for ``block``, with print options (wide diagrams must not be cropped)."""
@@ -211,12 +229,8 @@ class LessonView:
             for part in table_renderables(self, block):
                 yield part, {}
         elif isinstance(block, UpdateBlock):
-            yield (
-                self._boxed(
-                    _("Update"), pick(block.text), "yellow", _("Source: {source}").format(source=block.source)
-                ),
-                {},
-            )
+            source = _("Source: {source}").format(source=block.source)
+            yield self._boxed(_("Update"), pick(block.text), "yellow", source), {}
         elif isinstance(block, NoteBlock):
             yield self._boxed(_("Note"), pick(block.text), "blue", None), {}
         elif isinstance(block, SeeBlock):

@@ -38,8 +38,9 @@ steps:
 
 
 @pytest.fixture(autouse=True)
-def clean_language(learner_home: Path) -> Iterator[None]:
-    """Russian UI, a fresh run and an empty course cache for every test; restored afterwards."""
+def clean_language(learner_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Russian UI, a fresh run, empty content caches for every test; restored afterwards."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     saved_lang, saved_run = i18n.current_language(), runtime.current()
     i18n.set_language("ru")
     runtime.start(runtime.Run(lang="ru"))

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from kproxy_tutor import i18n
-from kproxy_tutor.content.loader import load_course
+from kproxy_tutor.content.loader import Findings, load_course, parse_course_file
 from kproxy_tutor.content.schema import (
     CodeBlock,
     DiagramBlock,
@@ -20,11 +20,13 @@ from kproxy_tutor.content.schema import (
     TextBlock,
     UpdateBlock,
 )
+from kproxy_tutor.resources import lessons_dir
 from kproxy_tutor.ui.console import Display
 from kproxy_tutor.ui.lesson_session import see_resolver
 from kproxy_tutor.ui.lesson_view import LessonView, parse_markdown
 
-COURSE_SIZE = len(load_course().entries)
+# Counted at collection time, before the fixtures point the content cache at a temporary directory.
+COURSE_SIZE = len(parse_course_file(lessons_dir(), Findings(lessons_dir() / "course.yaml")))
 BORDERS = "│║┃|╔╗╚╝╭╮╰╯═─┌┐└┘├┤┬┴┼+ "
 # Identifiers a learner must be able to read and copy: chains, addresses, flags, code spans.
 IDENTIFIER = re.compile(

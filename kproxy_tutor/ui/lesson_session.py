@@ -1,0 +1,194 @@
+"""The reading loop: show a step, ask what next, move, save the place; or print a lesson whole."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING
+
+from kproxy_tutor import i18n, lesson_progress
+from kproxy_tutor.content.loader import Course
+from kproxy_tutor.content.schema import SeeBlock, Step
+from kproxy_tutor.errors import ContentError
+from kproxy_tutor.i18n import _, pick
+from kproxy_tutor.lesson_nav import Action, Move, Navigator, Place
+from kproxy_tutor.ui.lesson_view import LessonView, ResolveSee, SeeTarget
+from kproxy_tutor.ui.prompts import Choice, Prompter
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from kproxy_tutor.ui.console import Display
+
+CANCEL = "cancel"
+
+
+def see_resolver(course: Course) -> ResolveSee:
+    """A cross-reference's lesson number and titles; None when it cannot be resolved."""
+
+    def resolve(block: SeeBlock) -> SeeTarget | None:
+        number = course.number_of(block.lesson)
+        if number is None:
+            return None
+        try:
+            lesson = course.lesson(number)
+        except ContentError:
+            return None  # a broken neighbour must not stop this lesson; dev check reports it
+        index = lesson.step_index(block.step) if block.step else None
+        step_title = lesson.steps[index].title if index is not None else None
+        return SeeTarget(number, lesson.title, step_title)
+
+    return resolve
+
+
+def extra_choices(step: Step) -> list[Choice]:
+    """Choices a step adds to the menu. The hook for exercise steps ("open the sandbox here").
+
+    Exercise steps will return a choice here and handle it in :meth:`LessonSession.run_extra`.
+    """
+    return []
+
+
+class LessonSession:
+    """One reading session at a terminal: every move is saved, so quitting keeps the place."""
+
+    def __init__(
+        self,
+        course: Course,
+        place: Place,
+        prompter: Prompter,
+        console: Console,
+        display: Display | None = None,
+    ) -> None:
+        self.course = course
+        self.nav = Navigator(course, place)
+        self.prompter = prompter
+        self.console = console
+        self.view = LessonView(console, display, resolve_see=see_resolver(course))
+
+    @property
+    def place(self) -> Place:
+        return self.nav.place
+
+    def run(self) -> None:
+        while True:
+            lesson = self.course.lesson(self.place.lesson)
+            self.view.print_step(lesson, self.place.step)
+            # Saved once shown (the screen comes first) and before asking: Ctrl-C keeps the place.
+            self.save()
+            answer = self.ask()
+            if answer == Action.QUIT:
+                self.say(_("Your place is saved. To continue: kproxy-tutor learn"))
+                return
+            if answer == Action.NEXT:
+                if self.finish(self.nav.next()):
+                    return
+            elif answer == Action.BACK:
+                self.nav.back()
+            elif answer == Action.CONTENTS:
+                self.contents()
+            elif answer == Action.LANGUAGE:
+                self.switch_language()
+            else:
+                self.run_extra(answer)
+
+    def save(self) -> None:
+        lesson = self.course.lesson(self.place.lesson)
+        lesson_progress.record_place(lesson.id, lesson.steps[self.place.step].id)
+
+    def say(self, text: str) -> None:
+        self.console.print(self.view.inline(text, style="bold"))
+
+    def ask(self) -> str:
+        lesson = self.course.lesson(self.place.lesson)
+        titles = {
+            Action.NEXT: self.next_title(),
+            Action.BACK: _("Back"),
+            Action.CONTENTS: _("Contents"),
+            Action.LANGUAGE: _("Switch language ({language})").format(
+                language=i18n.NATIVE_NAMES[other_language()]
+            ),
+            Action.QUIT: _("Quit"),
+        }
+        choices = [Choice(action.value, titles[action]) for action in self.nav.actions()]
+        choices[1:1] = extra_choices(lesson.steps[self.place.step])
+        return self.prompter.select(_("What next?"), choices, default=Action.NEXT.value)
+
+    def next_title(self) -> str:
+        if not self.nav.at_lesson_end:
+            return _("Next")
+        if self.nav.at_course_end:
+            return _("Finish the course")
+        following = self.course.lesson(self.place.lesson + 1)
+        return _("Next lesson: {title}").format(title=pick(following.title))
+
+    def finish(self, move: Move) -> bool:
+        """Record a finished lesson; True when the whole course is done and the session ends."""
+        if move.finished_lesson is None:
+            return False
+        finished = self.course.lesson(move.finished_lesson)
+        lesson_progress.mark_done(finished.id)
+        self.console.print()
+        self.say(_("Lesson {number} done.").format(number=finished.number))
+        if importlib.util.find_spec("kproxy_tutor.commands.quiz") is not None:
+            self.say(_("Check yourself: kproxy-tutor quiz {number}").format(number=finished.number))
+        if move.course_done:
+            self.say(_("You have finished the course. Well done!"))
+            return True
+        return False
+
+    def contents(self) -> None:
+        """Jump to a step of this lesson or to another lesson."""
+        here = self.course.lesson(self.place.lesson)
+        choices = [
+            Choice(f"step:{i}", self.step_entry(i, pick(step.title))) for i, step in enumerate(here.steps)
+        ]
+        from kproxy_tutor.ui.progress_view import status_label
+
+        states = lesson_progress.lesson_states()
+        for lesson in self.course.lessons:
+            if lesson.number == here.number:
+                continue
+            title = _("Lesson {number}. {title}").format(number=lesson.number, title=pick(lesson.title))
+            status = status_label(states.get(lesson.id, "not_started"))
+            choices.append(Choice(f"lesson:{lesson.number}", f"{title} ({status})"))
+        choices.append(Choice(CANCEL, _("Back to the step")))
+        message = _("Contents: lesson {number}").format(number=here.number)
+        answer = self.prompter.select(message, choices, default=f"step:{self.place.step}")
+        kind, _sep, value = answer.partition(":")
+        if kind == "step":
+            self.nav.go_to(Place(here.number, int(value)))
+        elif kind == "lesson":
+            number = int(value)
+            self.nav.go_to(Place(number, lesson_progress.saved_step(self.course, number)))
+
+    def step_entry(self, index: int, title: str) -> str:
+        current = index == self.place.step
+        if self.view.display.plain:
+            # Numbered prompts number the entries themselves; the place is said in words.
+            return f"{title} ({_('you are here')})" if current else title
+        return f"{self.view.glyphs('▶ ') if current else '  '}{index + 1}. {title}"
+
+    def switch_language(self) -> None:
+        """Show the same step in the other language, and keep that language for next time."""
+        from kproxy_tutor import runtime
+        from kproxy_tutor.progress import settings_store
+
+        lang = other_language()
+        i18n.set_language(lang)
+        runtime.current().lang = lang
+        settings_store().update(lambda data: data.__setitem__("lang", lang))
+
+    def run_extra(self, answer: str) -> None:
+        """Carry out a choice added by :func:`extra_choices` (none exist yet)."""
+        raise AssertionError(f"unhandled menu choice {answer!r}")
+
+
+def other_language() -> str:
+    current = i18n.current_language()
+    return next(lang for lang in i18n.SUPPORTED if lang != current)
+
+
+def print_whole_lesson(course: Course, number: int, console: Console, display: Display | None = None) -> None:
+    """The lesson from start to end, without menus (no terminal: a pipe, a file, a script)."""
+    view = LessonView(console, display, resolve_see=see_resolver(course))
+    view.print_lesson(course.lesson(number))

@@ -1,0 +1,32 @@
+"""`kproxy-tutor lessons`: the course's lessons with the learner's state and best quiz score."""
+
+from __future__ import annotations
+
+from kproxy_tutor.app import ProgressSummary
+from kproxy_tutor.i18n import _, pick
+from kproxy_tutor.ui.console import glyphs, make_console
+from kproxy_tutor.ui.progress_view import status_label
+
+
+def print_lessons(summary: ProgressSummary) -> None:
+    from rich.text import Text
+
+    console = make_console()
+    if not summary.lessons:
+        console.print(_("No lessons are installed yet."), markup=False)
+        return
+    for lesson in summary.lessons:
+        current = lesson.lesson_id == summary.current_lesson
+        # The mark is a word as well as a glyph, so it survives --plain and screen readers.
+        line = Text(glyphs("▶ ") if current else "  ", style="bold")
+        line.append(f"{lesson.number}. {glyphs(pick(lesson.title))}", style="bold" if current else "")
+        line.append(f" ({lesson.lesson_id})", style="dim")
+        console.print(line, overflow="fold")
+        details = [status_label(lesson.status)]
+        if current:
+            details.append(_("you are here"))
+        if lesson.best_score is not None:
+            details.append(_("best quiz score {percent}%").format(percent=round(lesson.best_score * 100)))
+        console.print(Text("     " + glyphs("; ".join(details)), overflow="fold"))
+    console.print()
+    console.print(Text(_("Open a lesson: kproxy-tutor learn NUMBER (or ID)"), style="dim", overflow="fold"))
