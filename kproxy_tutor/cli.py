@@ -18,8 +18,13 @@ from kproxy_tutor.i18n import _
 COMMAND_MODULES = (
     "kproxy_tutor.commands.learn",
     "kproxy_tutor.commands.quiz",
+    "kproxy_tutor.commands.sandbox",
+    "kproxy_tutor.commands.rules",
     "kproxy_tutor.commands.progress",
+    "kproxy_tutor.commands.trace",
     "kproxy_tutor.commands.lang",
+    "kproxy_tutor.commands.lab",
+    "kproxy_tutor.commands.scale_lab",
     "kproxy_tutor.commands.dev",
 )
 

@@ -71,14 +71,7 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -
                             NftEvaluator(table, node_view(cluster, proxier.node_name), seed), table,
                             table.rule_count, table.element_count)
     if mode == "ipvs":
-        from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
-
-        ipvs = IpvsProxier(cluster, node)
-        state = ipvs.sync()
-        reals = sum(len(v.real_servers) for v in state.virtual_servers)
-        return CompiledMode(mode, ipvs.node.name,
-                            {"ipvsadm -Ln": render_ipvsadm(state), "ip addr show kube-ipvs0": render_ip_addr(state)},
-                            None, state, 0, len(state.virtual_servers) + reals + len(state.bound_addresses))
+        return _compile_ipvs(cluster, node, seed)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
 
     iptables = Proxier(cluster, node)
@@ -88,6 +81,30 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -
     return CompiledMode(mode, iptables.node_name,
                         {"iptables-save": render_save(ruleset), "iptables-restore": render_restore(result.payload)},
                         _iptables_evaluator(iptables), ruleset, rules, 0)
+
+
+def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode:
+    from kproxy_tutor.sandbox.iptables import render_save
+    from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
+    from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
+    from kproxy_tutor.sandbox.ipvs.traffic import simulate_traffic
+
+    ipvs = IpvsProxier(cluster, node)
+    state = ipvs.sync()
+    assert state.ipsets is not None and state.iptables is not None
+    # Seeded traffic, so the counters in ipvsadm -Ln show what the scheduler did.
+    simulate_traffic(state, seed)
+    reals = sum(len(v.real_servers) for v in state.virtual_servers)
+    members = sum(len(s.members) for s in state.ipsets.values())
+    texts = {
+        "ipvsadm -Ln": render_ipvsadm(state),
+        "ip addr show kube-ipvs0": render_ip_addr(state),
+        "ipset list": render_ipset_list(state.ipsets, state.iptables.references()),
+        "iptables-save": render_save(state.iptables.ruleset),
+        "iptables-restore": state.iptables.restore,
+    }
+    return CompiledMode("ipvs", ipvs.node.name, texts, None, state, state.iptables.rule_count,
+                        len(state.virtual_servers) + reals + members)
 
 
 def _iptables_evaluator(proxier: object) -> object | None:

@@ -20,6 +20,8 @@ from kproxy_tutor.sandbox.changes import (
 )
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.ipvs.ipsets import IpSet, blocked_node_access, fill_sets
+from kproxy_tutor.sandbox.ipvs.iptables import IptablesOptions, IpvsIptables, compile_iptables
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 from kproxy_tutor.sandbox.topology import categorize_endpoints
 
@@ -57,6 +59,10 @@ class IpvsState:
     virtual_servers: list[VirtualServer]
     #: Addresses bound to kube-ipvs0 (every ClusterIP, external IP and LoadBalancer IP).
     bound_addresses: list[str]
+    #: The ipsets by name, in upstream's creation order (None before the first sync wrote them).
+    ipsets: dict[str, IpSet] | None = None
+    #: The constant-size iptables rules that match those sets.
+    iptables: IpvsIptables | None = None
 
 
 def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
@@ -72,6 +78,9 @@ class IpvsProxier:
             raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
         self.node = cluster.node(name)
         self.scheduler = scheduler or DEFAULT_SCHEDULER
+        config = cluster.config
+        self.iptables_options = IptablesOptions(config.masquerade_all, _not_local(config, self.node.pod_cidr),
+                                                1 << config.masquerade_bit, cluster.facts.random_fully)
         self.service_changes = ServiceChangeTracker()
         self.endpoints_changes = EndpointsChangeTracker(name)
         self.svc_port_map = ServicePortMap()
@@ -86,7 +95,11 @@ class IpvsProxier:
         for name in sorted(self.svc_port_map):
             servers += self._service_port(self.svc_port_map[name], self.endpoints_map.get(name, ()), bound)
         servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
-        return IpvsState(servers, sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split("."))))
+        addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
+        endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
+        sets = fill_sets(self.svc_port_map, endpoints, self.node.internal_ips, addresses)
+        blocked = blocked_node_access(self.svc_port_map, self.node.internal_ips)
+        return IpvsState(servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options))
 
     def _service_port(self, svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], bound: set[str]) -> list[VirtualServer]:
         cat = categorize_endpoints(endpoints, svc, self.node.name, dict(self.node.labels))
@@ -113,3 +126,17 @@ class IpvsProxier:
                 if ":" not in ip:
                     out.append(server(ip, svc.node_port, svc.external_policy_local))
         return out
+
+
+def _not_local(config: object, pod_cidr: str) -> str:
+    """The local-traffic detector's negated match, as ``--detect-local-mode`` configures it ("" = none)."""
+    mode = getattr(config, "detect_local_mode", "")
+    if mode == "ClusterCIDR" and getattr(config, "cluster_cidr", ""):
+        return f"! -s {config.cluster_cidr}"  # type: ignore[attr-defined]
+    if mode == "NodeCIDR" and pod_cidr:
+        return f"! -s {pod_cidr}"
+    if mode == "BridgeInterface" and getattr(config, "bridge_interface", ""):
+        return f"! -i {config.bridge_interface}"  # type: ignore[attr-defined]
+    if mode == "InterfaceNamePrefix" and getattr(config, "interface_name_prefix", ""):
+        return f"! -i {config.interface_name_prefix}+"  # type: ignore[attr-defined]
+    return ""
