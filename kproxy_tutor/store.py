@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -159,6 +158,8 @@ class JsonStore:
     def _write_unlocked(self, data: dict[str, Any]) -> None:
         text = json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
         directory = self.path.parent
+        import tempfile  # only when writing: keeps start-up light
+
         try:
             fd, tmp_name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=directory)
             try:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
-import traceback
 from typing import Any
 
 from kproxy_tutor.errors import ExitCode, TutorError
@@ -58,6 +56,8 @@ def report_quarantine() -> None:
 
 def report_internal(exc: BaseException, debug: bool) -> int:
     if debug:
+        import traceback
+
         traceback.print_exception(exc)
     else:
         _emit(
@@ -120,6 +120,8 @@ def usage_message(exc: Any) -> str:
     match = re.match(pattern, exc.message)
     if match:
         text = _("Unknown command {name!r}.").format(name=match[1])
+        import difflib
+
         close = difflib.get_close_matches(match[1], _command_names(exc.ctx), n=1)
         if close:
             text += " " + _("Did you mean {suggestion!r}?").format(suggestion=close[0])

@@ -29,16 +29,9 @@ def _typer_strings() -> dict[str, str]:
     }
 
 
-def localize_typer() -> None:
-    """Point typer's help strings at the current language; call before any help is rendered."""
-    import typer.core
+def _localize_rich_utils() -> None:
     import typer.rich_utils as ru
-    from typer._click import core as click_core
-    from typer._click import formatting
 
-    # typer.core looks its strings up at render time through the global gettext domain,
-    # which has no Russian catalog: route them through ours.
-    typer.core._ = _  # type: ignore[attr-defined]
     ru.ARGUMENTS_PANEL_TITLE = _("Arguments")
     ru.OPTIONS_PANEL_TITLE = _("Options")
     ru.COMMANDS_PANEL_TITLE = _("Commands")
@@ -49,6 +42,32 @@ def localize_typer() -> None:
     ru.REQUIRED_LONG_STRING = _("[required]")
     ru.DEPRECATED_STRING = _("(deprecated) ")
     ru.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+
+
+def localize_typer() -> None:
+    """Point typer's help strings at the current language; call before any help is rendered."""
+    import typer.core
+    from typer._click import core as click_core
+    from typer._click import formatting
+
+    # typer.core looks its strings up at render time through the global gettext domain,
+    # which has no Russian catalog: route them through ours.
+    typer.core._ = _  # type: ignore[attr-defined]
+
+    # typer.rich_utils is heavy (a Markdown parser, a syntax highlighter): it is imported only
+    # when rich help is about to be drawn, and its panel titles are translated right then.
+    for cls in (typer.core.TyperCommand, typer.core.TyperGroup):
+        original_format_help = cls.format_help
+        if getattr(original_format_help, "_localized", False):
+            continue
+
+        def format_help(self: Any, ctx: Any, formatter: Any, _original: Any = original_format_help) -> None:
+            if getattr(self, "rich_markup_mode", None) is not None:
+                _localize_rich_utils()
+            return _original(self, ctx, formatter)
+
+        format_help._localized = True  # type: ignore[attr-defined]
+        cls.format_help = format_help  # type: ignore[method-assign]
 
     original_write_usage = formatting.HelpFormatter.write_usage
     if not getattr(original_write_usage, "_localized", False):
