@@ -63,17 +63,32 @@ def build_cluster(services: int, endpoints: int) -> Cluster:
 
 
 def kubectl_json(services: int, endpoints: int) -> dict:
-    """What ``kubectl get svc,endpointslices -A -o json`` prints for the same cluster."""
+    """What ``kubectl get svc,endpointslices,pods,nodes -A -o json`` prints for the same cluster.
+
+    Objects carry what the API server returns for them (uid, resourceVersion, timestamps, owner
+    references, defaulted fields), less ``managedFields``, which kubectl hides by default.
+    """
     items: list[dict] = []
-    for name in NODES:
-        items.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
-                      "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.0.{10 + NODES.index(name)}"}]}})
+    stamp = "2025-01-01T00:00:00Z"
+    for index, name in enumerate(NODES):
+        items.append({
+            "apiVersion": "v1", "kind": "Node",
+            "metadata": {"name": name, "uid": str(uuid.UUID(int=10**9 + index)), "resourceVersion": str(500 + index),
+                         "creationTimestamp": stamp,
+                         "labels": {"kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
+            "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+            "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.0.{10 + index}"},
+                                     {"type": "Hostname", "address": name}],
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
+                                       "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}]},
+        })
     for i in range(services):
         ns, name = f"ns-{i % 50}", f"svc-{i}"
+        service_uid = str(uuid.UUID(int=i))
         items.append({
             "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": ns, "uid": str(uuid.UUID(int=i)), "resourceVersion": str(1000 + i),
-                         "creationTimestamp": "2025-01-01T00:00:00Z", "labels": {"app": name}},
+            "metadata": {"name": name, "namespace": ns, "uid": service_uid, "resourceVersion": str(1000 + i),
+                         "creationTimestamp": stamp, "labels": {"app": name}},
             "spec": {"clusterIP": service_ip(i), "clusterIPs": [service_ip(i)], "internalTrafficPolicy": "Cluster",
                      "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
                      "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
@@ -83,15 +98,35 @@ def kubectl_json(services: int, endpoints: int) -> dict:
         items.append({
             "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
             "metadata": {"name": f"{name}-abcde", "namespace": ns, "generateName": f"{name}-",
-                         "labels": {"kubernetes.io/service-name": name,
-                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+                         "uid": str(uuid.UUID(int=2 * 10**8 + i)), "resourceVersion": str(2000 + i),
+                         "creationTimestamp": stamp, "generation": 1,
+                         "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": stamp},
+                         "labels": {"app": name, "kubernetes.io/service-name": name,
+                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name, "uid": service_uid,
+                                              "blockOwnerDeletion": True, "controller": True}]},
             "endpoints": [{"addresses": [endpoint_ip(i, j)],
                            "conditions": {"ready": True, "serving": True, "terminating": False},
                            "nodeName": NODES[(i + j) % 4],
-                           "targetRef": {"kind": "Pod", "name": f"{name}-{j}", "namespace": ns}}
+                           "targetRef": {"kind": "Pod", "name": f"{name}-{j}", "namespace": ns,
+                                         "uid": str(uuid.UUID(int=3 * 10**8 + i * 8 + j))}}
                           for j in range(endpoints)],
             "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
         })
+        for j in range(endpoints):
+            items.append({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": f"{name}-{j}", "namespace": ns, "uid": str(uuid.UUID(int=3 * 10**8 + i * 8 + j)),
+                             "resourceVersion": str(3000 + i * 8 + j), "creationTimestamp": stamp,
+                             "labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                                         "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                                         "imagePullPolicy": "IfNotPresent"}],
+                         "nodeName": NODES[(i + j) % 4], "restartPolicy": "Always", "serviceAccountName": "default"},
+                "status": {"phase": "Running", "hostIP": f"192.168.0.{10 + (i + j) % 4}", "podIP": endpoint_ip(i, j),
+                           "podIPs": [{"ip": endpoint_ip(i, j)}], "startTime": stamp,
+                           "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": stamp}]},
+            })
     return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
 
 
@@ -173,7 +208,8 @@ def main() -> None:
         gc.collect()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "cluster.json"
-            path.write_text(json.dumps(kubectl_json(size, args.endpoints), separators=(",", ":")))
+            # kubectl prints JSON with four-space indentation.
+            path.write_text(json.dumps(kubectl_json(size, args.endpoints), indent=4))
             print(f"  {'kubectl-style JSON file':<46} {path.stat().st_size / 2**20:9.1f} MB")
 
             def end_to_end(path: Path = path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, join_host_port
 from kproxy_tutor.sandbox.model import EndpointSlice
 from kproxy_tutor.sandbox.serviceport import ServicePortName
@@ -26,11 +27,15 @@ class EndpointInfo:
     @staticmethod
     def make(ip: str, port: int, is_local: bool, ready: bool, serving: bool, terminating: bool,
              zone_hints: frozenset[str] = frozenset(), node_hints: frozenset[str] = frozenset()) -> EndpointInfo:
-        return EndpointInfo(ip, port, is_local, ready, serving, terminating, zone_hints, node_hints,
-                            join_host_port(ip, port))
+        return _make_endpoint_info(ip, port, is_local, ready, serving, terminating, zone_hints, node_hints,
+                                   join_host_port(ip, port))
 
     def __str__(self) -> str:
         return self.endpoint
+
+
+# One per endpoint and port on every change of a Service's slices.
+_make_endpoint_info = fast_constructor(EndpointInfo)
 
 
 def slice_endpoints(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.iptables.kernel import KernelState
 from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, Rule
 
@@ -17,6 +18,10 @@ class ChainChange:
     kind: str
     added_rules: tuple[Rule, ...] = ()
     removed_rules: tuple[Rule, ...] = ()
+
+
+# A full sync reports tens of thousands of new chains.
+_change = fast_constructor(ChainChange)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,10 @@ class RuleDiff:
 
 
 def _rule_delta(old: list[Rule], new: list[Rule]) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
+    if not old:
+        return tuple(new), ()
+    if not new:
+        return (), tuple(old)
     # Most rules of a big chain are the very same objects; compare only the rest by value.
     old_ids = {id(r) for r in old}
     new_ids = {id(r) for r in new}
@@ -67,21 +76,25 @@ def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
     for table in payload.tables:
         existing = kernel.ruleset.tables.get(table.name)
         chains = existing.chains if existing is not None else {}
-        touched = list(table.declared) + [line.chain for line in table.lines if isinstance(line, DeleteChain)]
+        touched = list(table.declared)
+        touched += [line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)]
         for name in touched:
-            if (table.name, name) not in before:
+            key = (table.name, name)
+            if key not in before:
                 chain = chains.get(name)
-                before[(table.name, name)] = chain.rules if chain is not None else None
+                before[key] = chain.rules if chain is not None else None
     kernel.apply(payload)
     changes = []
+    tables = kernel.ruleset.tables
     for (table_name, name), old in before.items():
-        chain = kernel.ruleset.tables[table_name].chains.get(name)
+        chain = tables[table_name].chains.get(name)
         new = chain.rules if chain is not None else None
-        if old is None and new is not None:
-            changes.append(ChainChange(table_name, name, "added", tuple(new)))
-        elif old is not None and new is None:
-            changes.append(ChainChange(table_name, name, "removed", (), tuple(old)))
-        elif old is not None and new is not None and old != new:
+        if old is None:
+            if new is not None:
+                changes.append(_change(table_name, name, "added", tuple(new)))
+        elif new is None:
+            changes.append(_change(table_name, name, "removed", (), tuple(old)))
+        elif old is not new and old != new:
             added, removed = _rule_delta(old, new)
-            changes.append(ChainChange(table_name, name, "rewritten", added, removed))
+            changes.append(_change(table_name, name, "rewritten", added, removed))
     return RuleDiff(tuple(changes))

@@ -63,46 +63,65 @@ class KernelState:
 
     def _apply_table(self, payload: PayloadTable) -> None:
         table = self.ruleset.table(payload.name)
+        chains = table.chains
         refs = self._refs.setdefault(payload.name, Counter())
         new_rules: dict[str, list[Rule]] = {name: [] for name in payload.declared}
         deleted: list[str] = []
+        # Payload lines come in runs of the same chain; remember the last list looked up.
+        last_chain: str | None = None
+        rules: list[Rule] = []
         for line in payload.lines:
+            if line.__class__ is Rule and line.chain == last_chain:
+                rules.append(line)
+                continue
             if isinstance(line, DeleteChain):
-                if line.chain not in new_rules and line.chain not in table.chains:
+                if line.chain not in new_rules and line.chain not in chains:
                     raise RestoreError(N_("Cannot delete chain {chain}: it does not exist."), chain=line.chain)
                 deleted.append(line.chain)
+                last_chain = None
                 continue
-            rules = new_rules.get(line.chain)
-            if rules is None:
-                if line.chain not in table.chains:
-                    raise RestoreError(
-                        N_("Rule for chain {chain}, which does not exist in table {table}."),
-                        chain=line.chain,
-                        table=payload.name,
-                    )
-                rules = new_rules[line.chain] = list(table.chains[line.chain].rules)
-            rules.append(line)
+            name = line.chain
+            if name != last_chain:
+                found = new_rules.get(name)
+                if found is None:
+                    if name not in chains:
+                        raise RestoreError(
+                            N_("Rule for chain {chain}, which does not exist in table {table}."),
+                            chain=name,
+                            table=payload.name,
+                        )
+                    found = new_rules[name] = list(chains[name].rules)
+                rules = found
+                last_chain = name
+            rules.append(line)  # type: ignore[arg-type]
 
-        delta: Counter[str] = Counter()
+        removed_targets: list[str] = []
+        added_targets: list[str] = []
         fresh: list[Rule] = []
         for name, rules in new_rules.items():
-            old = table.chains.get(name)
+            old = chains.get(name)
             old_rules = old.rules if old is not None else []
-            if len(old_rules) == len(rules):
+            if not old_rules:
+                added = rules
+            elif len(old_rules) == len(rules):
                 # Most rules of a rewritten chain are the very objects it held before; only
                 # the others can change references or point at missing chains.
                 changed = [(a, b) for a, b in zip(old_rules, rules, strict=True) if a is not b]
-                removed = [a for a, _ in changed]
+                if changed:
+                    removed_targets.extend(_targets([a for a, _ in changed]))
                 added = [b for _, b in changed]
             else:
-                removed, added = old_rules, rules
-            if removed:
-                delta.subtract(_targets(removed))
-            delta.update(_targets(added))
-            fresh.extend(added)
-        final = (set(table.chains) | set(new_rules)) - set(deleted)
+                removed_targets.extend(_targets(old_rules))
+                added = rules
+            if added:
+                added_targets.extend(_targets(added))
+                fresh.extend(added)
+        delta: Counter[str] = Counter(added_targets)
+        if removed_targets:
+            delta.subtract(removed_targets)
+        deleted_set = set(deleted)
         for name in deleted:
-            chain = table.chains.get(name)
+            chain = chains.get(name)
             if chain is not None and chain.builtin:
                 raise RestoreError(N_("Cannot delete built-in chain {chain}."), chain=name)
             if new_rules.get(name) or (name not in new_rules and chain is not None and chain.rules):
@@ -111,7 +130,8 @@ class KernelState:
                 raise RestoreError(N_("Cannot delete chain {chain}: rules still jump to it."), chain=name)
         for rule in fresh:
             target = _target_chain(rule)
-            if target is not None and target not in final:
+            # The chains after this table is applied: those it had or declared, less the deleted.
+            if target is not None and (target in deleted_set or (target not in new_rules and target not in chains)):
                 raise RestoreError(
                     N_("Rule in chain {chain} jumps to {target}, which does not exist."),
                     chain=rule.chain,
@@ -119,9 +139,14 @@ class KernelState:
                 )
 
         for name, rules in new_rules.items():
-            table.chain(name).rules = rules
+            chain = chains.get(name)
+            if chain is None:
+                chain = table.chain(name)
+            chain.rules = rules
         for name in deleted:
-            table.chains.pop(name, None)
+            chains.pop(name, None)
         refs.update(delta)
-        for name in [n for n, count in refs.items() if count <= 0]:
-            del refs[name]
+        # Only the chains whose count moved can have dropped to zero.
+        for name in delta:
+            if refs.get(name, 0) <= 0:
+                refs.pop(name, None)

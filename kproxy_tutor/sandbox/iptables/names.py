@@ -13,15 +13,20 @@ SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KU
 
 
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+#: Every pair of base32 digits, indexed by ten bits: a token is then eight look-ups.
+_BASE32_PAIRS = tuple(a + b for a in _BASE32 for b in _BASE32)
 
 
 def _token(text: str) -> str:
     """The first 16 characters of ``base32(sha256(text))`` (16 characters = the first 10 bytes).
 
-    Same result as ``base64.b32encode(digest)[:16]``, without encoding all 32 bytes in Python.
+    Same result as ``base64.b32encode(digest)[:16]``, without encoding all 32 bytes in Python;
+    a full sync computes one token per service port and per endpoint.
     """
-    value = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
-    return "".join(_BASE32[(value >> shift) & 31] for shift in range(75, -1, -5))
+    v = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
+    t = _BASE32_PAIRS
+    return (t[v >> 70] + t[(v >> 60) & 1023] + t[(v >> 50) & 1023] + t[(v >> 40) & 1023]
+            + t[(v >> 30) & 1023] + t[(v >> 20) & 1023] + t[(v >> 10) & 1023] + t[v & 1023])
 
 
 def port_proto_hash(service_port_name: str, protocol: str) -> str:

@@ -12,6 +12,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.changes import (
@@ -41,6 +42,7 @@ from kproxy_tutor.sandbox.serviceport import ServicePortName
 
 LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000
 FILTER_CHAINS = ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL")
+_NO_RULES: list[Rule] = []
 NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
 
 
@@ -103,6 +105,15 @@ class Proxier:
         self.last_cleanup: float | None = None
         self._deferred_stale = False
         self._cache: dict[ServicePortName, tuple[object, object, bool, ServicePortRules]] = {}
+        # The last sync's layout, by position in ``_names`` (the sorted port names): each
+        # port's KUBE-SERVICES/KUBE-NODEPORTS and filter rules, its endpoint count, and the
+        # positions of every Service's ports. A partial sync patches these and joins them.
+        self._names: list[ServicePortName] | None = None
+        self._by_service: dict[tuple[str, str], list[int]] = {}
+        self._filter_parts: list[list[Rule]] = []
+        self._nat_parts: list[list[Rule]] = []
+        self._counts: list[int] = []
+        self._total = 0
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
     @staticmethod
@@ -159,7 +170,19 @@ class Proxier:
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
         endpoints_map = self.endpoints_map
-        total = sum(len(endpoints_map.get(name, ())) for name in self.svc_port_map)
+        names = self.svc_port_map.sorted_names()
+        # The per-port layout of the last sync can be patched when the same ports exist in the
+        # same order (sorted_names() hands out a new list whenever ports came or went) and no
+        # chain cleanup is pending: then only the updated Services' ports need any work.
+        patch = not full and not self._deferred_stale and names is self._names
+        if patch:
+            positions = sorted(i for key in updated for i in self._by_service.get(key, ()))
+            total = self._total
+            for i in positions:
+                total += len(endpoints_map.get(names[i], ())) - self._counts[i]
+        else:
+            positions = range(len(names))
+            total = sum(len(endpoints_map.get(name, ())) for name in names)
         self.large_cluster_mode = total > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
         ctx = self.context
         if ctx.large_cluster_mode != self.large_cluster_mode:
@@ -177,40 +200,71 @@ class Proxier:
             filter_table.lines.extend(firewall)
         active: set[str] | None = set() if full or self._deferred_stale else None
         candidates: set[str] = set()
-        for name in self.svc_port_map.sorted_names():
+        if patch:
+            filter_parts = self._filter_parts.copy()
+            nat_parts = self._nat_parts.copy()
+            counts = self._counts
+        else:
+            filter_parts = [_NO_RULES] * len(names)
+            nat_parts = [_NO_RULES] * len(names)
+            counts = [0] * len(names)
+            by_service: dict[tuple[str, str], list[int]] = {}
+        cache = self._cache
+        large = ctx.large_cluster_mode
+        for i in positions:
+            name = names[i]
             info = self.svc_port_map[name]
             endpoints = endpoints_map.get(name, ())
-            cached = self._cache.get(name)
-            rewrite = full or name.service_key in updated
+            cached = cache.get(name)
+            key = name.service_key
+            rewrite = full or key in updated
             if cached is None or cached[0] is not info or cached[1] is not endpoints or (
-                    rewrite and cached[2] != ctx.large_cluster_mode):
+                    rewrite and cached[2] != large):
                 rules = build_service_port_rules(ctx, info, endpoints)
                 if cached is not None:
                     candidates.update(cached[3].chains)
-                self._cache[name] = (info, endpoints, ctx.large_cluster_mode, rules)
+                cache[name] = (info, endpoints, large, rules)
             else:
                 rules = cached[3]
-            filter_table.lines.extend(rules.filter_rules)
-            nat_table.lines.extend(rules.nat_rules)
+            if not patch:
+                by_service.setdefault(key, []).append(i)
+            counts[i] = len(endpoints)
+            filter_parts[i] = rules.filter_rules
             if active is not None:
                 active.update(rules.chains)
             elif rewrite:
                 candidates.difference_update(rules.chains)
             if rewrite:
                 nat_table.declared.extend(rules.chains)
-                nat_table.lines.extend(rules.chain_rules)
-        if len(self._cache) != len(self.svc_port_map):
-            for name in [n for n in self._cache if n not in self.svc_port_map]:
-                candidates.update(self._cache.pop(name)[3].chains)
+                # Upstream writes a port's KUBE-SERVICES rules and its own chains together.
+                nat_parts[i] = rules.nat_rules + rules.chain_rules
+            else:
+                nat_parts[i] = rules.nat_rules
+        filter_table.lines.extend(chain.from_iterable(filter_parts))
+        nat_table.lines.extend(chain.from_iterable(nat_parts))
+        if not patch:
+            self._names = names
+            self._by_service = by_service
+            self._counts = counts
+            if len(cache) != len(names):
+                for name in [n for n in cache if n not in self.svc_port_map]:
+                    candidates.update(cache.pop(name)[3].chains)
+        # Later patches start from the top-level rules alone, without this sync's chain rules.
+        self._filter_parts = filter_parts
+        self._nat_parts = nat_parts
+        for i in positions:
+            nat_parts[i] = cache[names[i]][3].nat_rules
+        self._total = total
 
         # Stale chains. A full sync scans the node's nat table like upstream (iptables-save);
         # a partial sync only looks at the chains the rewritten Services had before, which is
         # the same set because only those Services can have left chains behind.
-        existing = self.kernel.chain_names("nat")
+        nat = self.kernel.ruleset.tables.get("nat")
+        existing = nat.chains if nat is not None else {}
         if active is not None:
-            stale = {c for c in existing if is_service_chain(c) and c not in active}
+            stale = {c for c in existing if c not in active and is_service_chain(c)}
         else:
-            stale = candidates & existing
+            stale = {c for c in candidates if c in existing}
         now = self.clock()
         if not self.large_cluster_mode or self.last_cleanup is None or now - self.last_cleanup > self.sync_period:
             ordered = sorted(stale)

@@ -36,6 +36,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     StatisticMatch,
     Target,
     Verdict,
+    make_rule,
 )
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 from kproxy_tutor.sandbox.topology import categorize_endpoints
@@ -95,7 +96,7 @@ class LocalDetector:
         detector = self.not_local_spelling if negated else self.local_spelling
         source = AddressMatch(self.source.cidr, negated) if self.source is not None else None
         interface = InterfaceMatch(self.interface.name, negated) if self.interface is not None else None
-        return Rule(chain, source, destination, interface, None, protocol, matches, target,
+        return make_rule(chain, source, destination, interface, None, protocol, matches, target,
                     f"{spelling_head} {detector} -j {_target_text(target)}")
 
 
@@ -170,12 +171,12 @@ def build_service_port_rules(
     cip = address(svc.cluster_ip)
 
     def filter_rule(chain: str, comment: str, target: Target, dst: str) -> Rule:
-        return Rule(chain, None, address(dst), None, None, proto, (CommentMatch(comment), dport), target,
+        return make_rule(chain, None, address(dst), None, None, proto, (CommentMatch(comment), dport), target,
                     f'-m comment --comment "{comment}" {m_p} -d {dst} --dport {svc.port} -j {_target_text(target)}')
 
     # 5.1 ClusterIP
     if has_internal:
-        out.nat_rules.append(Rule("KUBE-SERVICES", None, cip, None, None, proto, (cluster_ip_comment, dport),
+        out.nat_rules.append(make_rule("KUBE-SERVICES", None, cip, None, None, proto, (cluster_ip_comment, dport),
                                   Jump(internal_chain), f"{cip_spell} -j {internal_chain}"))
     else:
         out.filter_rules.append(filter_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip))
@@ -183,7 +184,7 @@ def build_service_port_rules(
     for ip in svc.external_ips:
         if has_any:
             comment = f"{spn} external IP"
-            out.nat_rules.append(Rule("KUBE-SERVICES", None, address(ip), None, None, proto, (CommentMatch(comment), dport),
+            out.nat_rules.append(make_rule("KUBE-SERVICES", None, address(ip), None, None, proto, (CommentMatch(comment), dport),
                                       Jump(ext_chain), f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {ext_chain}'))
         if not has_external:
             out.filter_rules.append(filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip))
@@ -191,7 +192,7 @@ def build_service_port_rules(
     for ip in vips:
         if has_any:
             comment = f"{spn} loadbalancer IP"
-            out.nat_rules.append(Rule("KUBE-SERVICES", None, address(ip), None, None, proto, (CommentMatch(comment), dport),
+            out.nat_rules.append(make_rule("KUBE-SERVICES", None, address(ip), None, None, proto, (CommentMatch(comment), dport),
                                       Jump(lb_chain), f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {lb_chain}'))
         if uses_fw:
             out.filter_rules.append(filter_rule("KUBE-PROXY-FIREWALL", f"{spn} traffic not accepted by {fw_chain}", DROP, ip))
@@ -204,15 +205,15 @@ def build_service_port_rules(
         if has_any:
             comment = CommentMatch(spn)
             if ctx.localhost_node_ports and ctx.nfacct:
-                out.nat_rules.append(Rule(
+                out.nat_rules.append(make_rule(
                     "KUBE-NODEPORTS", None, address("127.0.0.0/8"), None, None, proto, (comment, node_port, _LOCALHOST_NPS),
                     Jump(ext_chain),
                     f"-m comment --comment {spn} {m_p} -d 127.0.0.0/8 --dport {svc.node_port} "
                     f"-m nfacct --nfacct-name {LOCALHOST_NODEPORT_COUNTER} -j {ext_chain}"))
-            out.nat_rules.append(Rule("KUBE-NODEPORTS", None, None, None, None, proto, (comment, node_port), Jump(ext_chain),
+            out.nat_rules.append(make_rule("KUBE-NODEPORTS", None, None, None, None, proto, (comment, node_port), Jump(ext_chain),
                                       f"-m comment --comment {spn} {m_p} --dport {svc.node_port} -j {ext_chain}"))
         if not has_external:
-            out.filter_rules.append(Rule(
+            out.filter_rules.append(make_rule(
                 "KUBE-EXTERNAL-SERVICES", None, None, None, None, proto, (CommentMatch(external_comment), _DST_LOCAL, node_port),
                 external_filter,
                 f'-m comment --comment "{external_comment}" -m addrtype --dst-type LOCAL {m_p} '
@@ -220,7 +221,7 @@ def build_service_port_rules(
     # 5.5 health check node port
     if svc.health_check_node_port:
         comment = f"{spn} health check node port"
-        out.filter_rules.append(Rule(
+        out.filter_rules.append(make_rule(
             "KUBE-NODEPORTS", None, None, None, None, protocol_match("tcp"),
             (CommentMatch(comment), port_match("tcp", svc.health_check_node_port)), ACCEPT,
             f'-m comment --comment "{comment}" -m tcp -p tcp --dport {svc.health_check_node_port} -j ACCEPT'))
@@ -229,7 +230,7 @@ def build_service_port_rules(
     # 5.6 masquerade off-cluster traffic to the ClusterIP
     if has_internal:
         if ctx.masquerade_all:
-            rules.append(Rule(internal_chain, None, cip, None, None, proto, (cluster_ip_comment, dport), MARK_MASQ,
+            rules.append(make_rule(internal_chain, None, cip, None, None, proto, (cluster_ip_comment, dport), MARK_MASQ,
                               f"{cip_spell} -j KUBE-MARK-MASQ"))
         elif ctx.detector is not None:
             rules.append(ctx.detector.rule(internal_chain, True, cip_spell, (cluster_ip_comment, dport), MARK_MASQ,
@@ -239,7 +240,7 @@ def build_service_port_rules(
         out.chains.append(ext_chain)
         if not svc.external_policy_local:
             comment = f"masquerade traffic for {spn} external destinations"
-            rules.append(Rule(ext_chain, matches=(CommentMatch(comment),), target=MARK_MASQ,
+            rules.append(make_rule(ext_chain, matches=(CommentMatch(comment),), target=MARK_MASQ,
                               spelling=f'-m comment --comment "{comment}" -j KUBE-MARK-MASQ'))
         else:
             if ctx.detector is not None:
@@ -247,13 +248,13 @@ def build_service_port_rules(
                 rules.append(ctx.detector.rule(ext_chain, False, f'-m comment --comment "{comment}"',
                                                (CommentMatch(comment),), Jump(svc_chain)))
             comment = f"masquerade LOCAL traffic for {spn} external destinations"
-            rules.append(Rule(ext_chain, matches=(CommentMatch(comment), _SRC_LOCAL), target=MARK_MASQ,
+            rules.append(make_rule(ext_chain, matches=(CommentMatch(comment), _SRC_LOCAL), target=MARK_MASQ,
                               spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ'))
             comment = f"route LOCAL traffic for {spn} external destinations"
-            rules.append(Rule(ext_chain, matches=(CommentMatch(comment), _SRC_LOCAL), target=Jump(svc_chain),
+            rules.append(make_rule(ext_chain, matches=(CommentMatch(comment), _SRC_LOCAL), target=Jump(svc_chain),
                               spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j {svc_chain}'))
         if has_external:
-            rules.append(Rule(ext_chain, target=Jump(external_policy_chain), spelling=f"-j {external_policy_chain}"))
+            rules.append(make_rule(ext_chain, target=Jump(external_policy_chain), spelling=f"-j {external_policy_chain}"))
     # 5.8 FW
     if uses_fw:
         out.chains.append(fw_chain)
@@ -262,16 +263,16 @@ def build_service_port_rules(
         allow_from_node = False
         node_ip = ipaddress.ip_address(ctx.node_ip) if ctx.node_ip else None
         for network in svc.load_balancer_source_ranges:
-            rules.append(Rule(fw_chain, address(str(network)), matches=(comment,), target=Jump(ext_chain),
+            rules.append(make_rule(fw_chain, address(str(network)), matches=(comment,), target=Jump(ext_chain),
                               spelling=f"{head} -s {network} -j {ext_chain}"))
             if node_ip is not None and node_ip in network:
                 allow_from_node = True
         if allow_from_node:
             for ip in vips:
-                rules.append(Rule(fw_chain, address(ip), matches=(comment,), target=Jump(ext_chain),
+                rules.append(make_rule(fw_chain, address(ip), matches=(comment,), target=Jump(ext_chain),
                                   spelling=f"{head} -s {ip} -j {ext_chain}"))
         comment_text = f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
-        rules.append(Rule(fw_chain, matches=(CommentMatch(comment_text),), spelling=f'-m comment --comment "{comment_text}"'))
+        rules.append(make_rule(fw_chain, matches=(CommentMatch(comment_text),), spelling=f'-m comment --comment "{comment_text}"'))
     # 5.9 SVC / SVL
     seps = {e.endpoint: endpoint_chain_name(spn, p, e.endpoint) for e in cat.all_reachable}
     for uses, chain, eps in ((bool(cat.cluster) and svc.uses_cluster_endpoints(), svc_chain, cat.cluster),
@@ -290,12 +291,12 @@ def build_service_port_rules(
         else:
             matches = (CommentMatch(spn),)
             head = f"-m comment --comment {spn} "
-        rules.append(Rule(sep, address(ep.ip), matches=matches, target=MARK_MASQ,
+        rules.append(make_rule(sep, address(ep.ip), matches=matches, target=MARK_MASQ,
                           spelling=f"{head}-s {ep.ip} -j KUBE-MARK-MASQ"))
         if svc.client_ip_affinity:
             matches = (*matches, RecentMatch(name=sep, command="set"))
             head = f"{head}-m recent --name {sep} --set "
-        rules.append(Rule(sep, protocol=proto, matches=(*matches, proto_dnat), target=Dnat(ep.endpoint),
+        rules.append(make_rule(sep, protocol=proto, matches=(*matches, proto_dnat), target=Dnat(ep.endpoint),
                           spelling=f"{head}{m_p} -j DNAT --to-destination {ep.endpoint}"))
     return out
 
@@ -314,7 +315,7 @@ def _endpoint_jumps(ctx: SyncContext, svc: ServicePortInfo, spn: str, chain: str
         for ep in endpoints:
             sep = seps[ep.endpoint]
             matches, text = head(ep)
-            rules.append(Rule(chain, matches=(*matches, RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True)),
+            rules.append(make_rule(chain, matches=(*matches, RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True)),
                               target=Jump(sep),
                               spelling=f"{text}-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"))
     count = len(endpoints)
@@ -325,4 +326,4 @@ def _endpoint_jumps(ctx: SyncContext, svc: ServicePortInfo, spn: str, chain: str
             n = count - i
             matches = (*matches, StatisticMatch("random", probability_value(n)))
             text = f"{text}-m statistic --mode random --probability {probability_text(n)} "
-        rules.append(Rule(chain, matches=matches, target=Jump(sep), spelling=f"{text}-j {sep}"))
+        rules.append(make_rule(chain, matches=matches, target=Jump(sep), spelling=f"{text}-j {sep}"))
