@@ -1,4 +1,4 @@
-"""`kproxy-tutor rules`: the iptables rules kube-proxy writes for a node of the cluster in the given manifests."""
+"""`kproxy-tutor rules`: the rules kube-proxy writes for a node of the cluster in the given manifests, in iptables, nftables or IPVS mode."""
 
 from typing import Annotated
 
@@ -11,9 +11,9 @@ def register(app: typer.Typer) -> None:
     @app.command(
         "rules",
         help=_(
-            "Show the iptables rules kube-proxy (iptables mode) writes on a node for the Kubernetes objects "
-            "in FILE (YAML or JSON, e.g. the output of kubectl get svc,endpointslices,pods,nodes -A -o yaml). "
-            "Example: kproxy-tutor rules -f cluster.yaml --node worker-1"
+            "Show the rules kube-proxy writes on a node for the Kubernetes objects in FILE (YAML or JSON, e.g. "
+            "the output of kubectl get svc,endpointslices,pods,nodes -A -o yaml), in iptables mode (the default), "
+            "nftables or IPVS mode. Example: kproxy-tutor rules -f cluster.yaml --node worker-1 --mode nftables"
         ),
     )
     def rules_command(
@@ -25,14 +25,28 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--node", metavar="NAME", help=_("Node whose rules to show (default: the first node).")),
         ] = None,
+        mode: Annotated[
+            str | None,
+            typer.Option(
+                "--mode",
+                metavar="iptables|nftables|ipvs",
+                help=_("kube-proxy's proxy mode (default: the mode a KubeProxyConfiguration in FILE sets, else iptables)."),
+            ),
+        ] = None,
         fmt: Annotated[
-            str,
+            str | None,
             typer.Option(
                 "--format",
-                metavar="save|restore",
-                help=_("save: what iptables-save prints on the node; restore: the payload kube-proxy feeds to iptables-restore."),
+                metavar="FORMAT",
+                help=_(
+                    "Which view. iptables mode: save (what iptables-save prints on the node, the default) or restore "
+                    "(the payload kube-proxy feeds to iptables-restore). nftables mode: list (nft list table ip "
+                    "kube-proxy, the default) or transaction (what kube-proxy feeds to nft -f). IPVS mode: ipvsadm "
+                    "(ipvsadm -Ln, the default), ipset (ipset list), iptables (iptables-save) or kube-ipvs0 "
+                    "(ip addr show kube-ipvs0)."
+                ),
             ),
-        ] = "save",
+        ] = None,
         table: Annotated[
             str | None, typer.Option("--table", metavar="nat|filter", help=_("Show only this table."))
         ] = None,
@@ -44,22 +58,76 @@ def register(app: typer.Typer) -> None:
         import sys
 
         from kproxy_tutor import runtime
-        from kproxy_tutor.sandbox.iptables.dump import rules_text
-        from kproxy_tutor.sandbox.manifests import load_paths
+        from kproxy_tutor.errors import N_, UsageError
+        from kproxy_tutor.sandbox.modes import FORMATS, check_format, compile_mode
 
-        loaded = load_paths(files)
-        for warning in loaded.warnings:
-            typer.echo(
-                _("{location}: warning: ").format(location=warning.location)
-                + _(warning.message).format(**warning.params),
-                err=True,
-            )
-        text = rules_text(loaded.cluster, node, fmt, table, service)
+        loaded, mode = load_with_mode(files, mode)
+        warn_if_deprecated(mode)
+        view = check_format(mode, fmt)
+        if mode == "iptables":
+            from kproxy_tutor.sandbox.iptables.dump import rules_text
+
+            text = rules_text(loaded.cluster, node, view, table, service)
+        else:
+            if table is not None or service is not None:
+                raise UsageError(N_("--table and --service go with --mode iptables."))
+            text = compile_mode(loaded.cluster, node, mode).texts[FORMATS[mode][view]]
         if sys.stdout.isatty() and not runtime.current().plain:
             from kproxy_tutor.ui.console import make_console
             from kproxy_tutor.ui.highlight import highlight
 
-            make_console().print(highlight(text.rstrip("\n"), "iptables"), soft_wrap=True)
+            languages = {"nftables": "nft", "ipvsadm": "ipvsadm", "iptables": "iptables"}
+            language = languages.get(view, languages.get(mode, "text"))
+            make_console().print(highlight(text.rstrip("\n"), language), soft_wrap=True)
         else:
             # Plain bytes when piped, so the output is valid iptables-restore input.
             sys.stdout.write(text)
+
+
+def deprecation_text(mode: str) -> str | None:
+    """The warning a deprecated mode gets wherever it is chosen (None for the others)."""
+    from kproxy_tutor.sandbox.modes import MODE_INFO
+
+    info = MODE_INFO[mode]
+    if not info.deprecated_in:
+        return None
+    return _("{mode} mode is deprecated since Kubernetes {version}; {replacement} mode replaces it.").format(
+        mode=info.name.upper() if info.name == "ipvs" else info.name, version=info.deprecated_in,
+        replacement=info.replacement)
+
+
+def warn_if_deprecated(mode: str) -> None:
+    """On stderr, so piped rules stay valid input for their tool."""
+    text = deprecation_text(mode)
+    if text is not None:
+        typer.echo(_("warning: ") + text, err=True)
+
+
+def load_with_mode(files: list[str], mode: str | None):  # type: ignore[no-untyped-def]
+    """Load the manifests and settle the mode: ``mode``, else a KubeProxyConfiguration's, else iptables.
+
+    Prints the loader's warnings (on stderr), and says so when the manifests chose the mode.
+    """
+    from kproxy_tutor.sandbox.manifests import load_texts, read_source
+    from kproxy_tutor.sandbox.modes import DEFAULT_MODE, check_mode, configured_mode
+
+    # Read each source once (stdin cannot be read twice): the loader and the mode lookup share it.
+    sources = [read_source(path) for path in files]
+    loaded = load_texts(sources)
+    configured = configured_mode(sources)
+    for warning in loaded.warnings:
+        if warning.message == _MODE_IGNORED:
+            continue  # the loader's "rules shown are iptables mode": this command honours the mode
+        typer.echo(
+            _("{location}: warning: ").format(location=warning.location) + _(warning.message).format(**warning.params),
+            err=True,
+        )
+    if mode is None and configured is not None:
+        mode = configured
+        typer.echo(_("Mode {mode}: the KubeProxyConfiguration in the manifests sets it (--mode overrides it).")
+                   .format(mode=mode), err=True)
+    return loaded, check_mode(mode or DEFAULT_MODE)
+
+
+#: The loader's warning for a configured mode other than iptables (its msgid, to recognise it).
+_MODE_IGNORED = "kube-proxy mode {mode!r} is set; the rules shown are iptables mode."

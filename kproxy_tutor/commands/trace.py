@@ -1,19 +1,20 @@
-"""`kproxy-tutor trace`: follow a request through kube-proxy's iptables rules, hook by hook, to the Pod and back."""
+"""`kproxy-tutor trace`: follow a request through kube-proxy's rules (iptables, nftables or IPVS mode), hook by hook, to the Pod."""
 
 from typing import Annotated
 
 import typer
 
-from kproxy_tutor.i18n import _
+from kproxy_tutor.i18n import _, ngettext
 
 
 def register(app: typer.Typer) -> None:
     @app.command(
         "trace",
         help=_(
-            "Follow one request through the iptables rules kube-proxy writes: DNS, every netfilter hook and "
+            "Follow one request through the rules kube-proxy writes: DNS, every netfilter hook and "
             "matching rule, DNAT to a Pod, masquerade (and why), delivery and the reply through conntrack. "
-            "Example: kproxy-tutor trace -f cluster.yaml --from client --to web:80"
+            "With --mode nftables or ipvs, through that mode's table or virtual servers (the first packet on "
+            "the client's node). Example: kproxy-tutor trace -f cluster.yaml --from client --to web:80"
         ),
     )
     def trace_command(
@@ -59,6 +60,11 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             str | None, typer.Option("--output", "-o", metavar="json", help=_("json: the outcome and every step, for scripts."))
         ] = None,
+        mode: Annotated[
+            str | None, typer.Option("--mode", metavar="iptables|nftables|ipvs",
+                                     help=_("kube-proxy's proxy mode whose rules the packet goes through (default: "
+                                            "the mode a KubeProxyConfiguration in FILE sets, else iptables)."))
+        ] = None,
     ) -> None:
         import json
         import random
@@ -74,12 +80,22 @@ def register(app: typer.Typer) -> None:
             raise UsageError(N_("Give the cluster with -f FILE, or a node's rules with --rules DUMP (one of the two)."))
         if node_ips and rules is None:
             raise UsageError(N_("--node-ip goes with --rules (with -f the nodes' addresses come from the manifests)."))
+        from kproxy_tutor.commands.rules import warn_if_deprecated
+        from kproxy_tutor.sandbox.modes import check_mode
+
+        if rules is not None and check_mode(mode or "iptables") != "iptables":
+            raise UsageError(N_("--rules reads an iptables-save dump: it goes with --mode iptables."))
         if seed is None:
             seed = random.SystemRandom().randrange(2**32)
-        session = _session(files, rules, node_ips or [], node, seed)
+        session, mode = _session(files, rules, node_ips or [], node, seed, mode)
+        warn_if_deprecated(mode)
         client, destination = session.resolve(source, target, protocol, node)
         plain = runtime.current().plain
         console = make_console()
+        if mode != "iptables":
+            _trace_other_mode(session, client, destination, mode, seed, count, output, console,
+                              animate=display().animate and not plain)
+            return
         if count > 1:
             import gc
 
@@ -114,7 +130,57 @@ def register(app: typer.Typer) -> None:
         print_trace(console, trace, animate=display().animate and not plain)
 
 
-def _session(files: list[str] | None, rules: str | None, node_ips: list[str], node: str | None, seed: int):  # type: ignore[no-untyped-def]
+def _trace_other_mode(session, client, destination, mode: str, seed: int, count: int,  # type: ignore[no-untyped-def]
+                      output: str | None, console, animate: bool) -> None:
+    """nftables or IPVS: the first packet on the client's node, through that mode's evaluator."""
+    import dataclasses
+    import json
+    from collections import Counter
+
+    from kproxy_tutor.sandbox.modes import compile_mode
+    from kproxy_tutor.sandbox.packet import Packet, Trace
+    from kproxy_tutor.sandbox.trace.export import trace_data
+    from kproxy_tutor.sandbox.trace.load import outcome_key
+    from kproxy_tutor.sandbox.trace.request import dns_step
+
+    compiled = compile_mode(session.cluster, client.node, mode, seed)
+    evaluator = compiled.evaluator
+    tracer = session.tracer
+    traces = []
+    for _i in range(count):
+        packet = Packet(destination.protocol, tracer.source_address(client, destination.ip), tracer.allocate_port(),
+                        destination.ip, destination.port)
+        trace = evaluator.evaluate(packet, client.kind)
+        if trace.outcome.masquerade and trace.outcome.snat_interface is None:
+            # The nftables evaluator masquerades to the node's primary address, which is eth0's.
+            trace = dataclasses.replace(trace, outcome=dataclasses.replace(trace.outcome, snat_interface="eth0"))
+        traces.append(trace)
+    first = traces[0]
+    if destination.dns_name is not None:
+        first = Trace(first.packet, first.outcome, (dns_step(client, destination, session.cluster.network.dns_service_ip),
+                                                    *first.steps), first.rules_examined, source_node=first.source_node,
+                      examined_by_table=first.examined_by_table)
+    if output == "json":
+        data = trace_data(first, client, destination) | {"seed": seed, "mode": mode}
+        if count > 1:
+            data["counts"] = dict(Counter(outcome_key(t) for t in traces))
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    from kproxy_tutor.ui.trace_view import print_trace
+
+    typer.echo(_("Mode {mode}: the first packet of the connection on node {node}.").format(mode=mode, node=client.node))
+    if count == 1:
+        print_trace(console, first, animate=animate)
+        return
+    counts = Counter(outcome_key(t) for t in traces)
+    typer.echo(ngettext("{n} new connection:", "{n} new connections:", count).format(n=count))
+    for key, hits in sorted(counts.items()):
+        typer.echo(f"  {key:<24} {hits:>7}  {hits / count:6.1%}")
+
+
+def _session(files: list[str] | None, rules: str | None, node_ips: list[str], node: str | None, seed: int,  # type: ignore[no-untyped-def]
+             mode: str | None):
+    """The trace session and the mode it runs in (a dump is iptables; manifests may choose the mode)."""
     from kproxy_tutor.sandbox.trace.session import TraceSession
 
     if rules is not None:
@@ -127,11 +193,8 @@ def _session(files: list[str] | None, rules: str | None, node_ips: list[str], no
         ips = check_node_ips(node_ips)
         if not ips:
             raise UsageError(N_("With --rules, give the node's own addresses with --node-ip (they decide -m addrtype LOCAL)."))
-        return TraceSession.from_dump(parse_ruleset(text, name), ips, node or "node", seed)
-    from kproxy_tutor.sandbox.manifests import load_paths
+        return TraceSession.from_dump(parse_ruleset(text, name), ips, node or "node", seed), "iptables"
+    from kproxy_tutor.commands.rules import load_with_mode
 
-    loaded = load_paths(files or [])
-    for warning in loaded.warnings:
-        typer.echo(_("{location}: warning: ").format(location=warning.location)
-                   + _(warning.message).format(**warning.params), err=True)
-    return TraceSession.from_cluster(loaded.cluster, seed)
+    loaded, mode = load_with_mode(files or [], mode)
+    return TraceSession.from_cluster(loaded.cluster, seed), mode

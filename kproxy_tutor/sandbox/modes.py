@@ -38,7 +38,7 @@ class CompiledMode:
     node: str
     #: Named renderings, e.g. ``iptables-save``, ``nft list``, ``nft transaction``, ``ipvsadm -Ln``.
     texts: dict[str, str] = field(default_factory=dict)
-    #: The mode's packet evaluator (``NftEvaluator`` for nftables), None where none exists yet.
+    #: The mode's packet evaluator: ``IptablesEvaluator``, ``NftEvaluator`` or ``IpvsEvaluator``.
     evaluator: object | None = None
     #: The compiled structure itself (iptables Ruleset, NftTable, IpvsState).
     state: object | None = None
@@ -73,6 +73,7 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -
     if mode == "ipvs":
         return _compile_ipvs(cluster, node, seed)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
+    from kproxy_tutor.sandbox.trace.possible import IptablesEvaluator
 
     iptables = Proxier(cluster, node)
     result = iptables.sync()
@@ -80,7 +81,7 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -
     rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
     return CompiledMode(mode, iptables.node_name,
                         {"iptables-save": render_save(ruleset), "iptables-restore": render_restore(result.payload)},
-                        _iptables_evaluator(iptables), ruleset, rules, 0)
+                        IptablesEvaluator.for_cluster(cluster, iptables.node_name, ruleset, seed), ruleset, rules, 0)
 
 
 def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode:
@@ -88,6 +89,8 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode
     from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
     from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
     from kproxy_tutor.sandbox.ipvs.traffic import simulate_traffic
+    from kproxy_tutor.sandbox.nftables.evaluate import node_view
+    from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator, IpvsNode
 
     ipvs = IpvsProxier(cluster, node)
     state = ipvs.sync()
@@ -103,17 +106,67 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode
         "iptables-save": render_save(state.iptables.ruleset),
         "iptables-restore": state.iptables.restore,
     }
-    return CompiledMode("ipvs", ipvs.node.name, texts, None, state, state.iptables.rule_count,
+    view = node_view(cluster, ipvs.node.name)
+    evaluator = IpvsEvaluator(state, IpvsNode(view.name, view.local_ips, view.pod_interface, view.pods))
+    return CompiledMode("ipvs", ipvs.node.name, texts, evaluator, state, state.iptables.rule_count,
                         len(state.virtual_servers) + reals + members)
 
 
-def _iptables_evaluator(proxier: object) -> object | None:
-    """The iptables tracer, once ``sandbox/netfilter.py`` exists (another issue); None until then."""
-    try:
-        import importlib
 
-        module = importlib.import_module("kproxy_tutor.sandbox.netfilter")
-    except ImportError:
+#: ``rules --format`` values per mode → the ``CompiledMode.texts`` key they show (first = default).
+FORMATS: dict[str, dict[str, str]] = {
+    "iptables": {"save": "iptables-save", "restore": "iptables-restore"},
+    "nftables": {"list": "nft list", "transaction": "nft transaction"},
+    "ipvs": {"ipvsadm": "ipvsadm -Ln", "ipset": "ipset list", "iptables": "iptables-save",
+             "kube-ipvs0": "ip addr show kube-ipvs0"},
+}
+
+
+def check_format(mode: str, fmt: str | None) -> str:
+    """The view ``fmt`` names for ``mode`` (None = the mode's default view)."""
+    formats = FORMATS[check_mode(mode)]
+    if fmt is None:
+        return next(iter(formats))
+    if fmt not in formats:
+        raise SandboxInputError(N_("Unknown format {value!r} for {mode} mode: use {choices}."),
+                                value=fmt, mode=mode, choices=", ".join(formats))
+    return fmt
+
+
+def configured_mode(texts: list[tuple[str, str]]) -> str | None:
+    """The ``mode`` a KubeProxyConfiguration among the manifests sets (None: none sets it; "" means iptables)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    for text, _source in texts:
+        if "KubeProxyConfiguration" not in text:
+            continue  # most manifests have none: skip parsing them a second time
+        try:
+            documents = list(yaml.load_all(text, Loader=loader))
+        except yaml.YAMLError:
+            continue  # the loader proper reports the error with its location
+        for document in documents:
+            items = document.get("items") if isinstance(document, dict) else None
+            for obj in (items if isinstance(items, list) else [document]):
+                mode = _mode_of(obj, loader)
+                if mode is not None:
+                    return check_mode(mode or DEFAULT_MODE)
+    return None
+
+
+def _mode_of(obj: object, loader: object) -> str | None:
+    """``mode`` of a KubeProxyConfiguration, bare or inside kube-proxy's ConfigMap (``data: config.conf``)."""
+    import yaml
+
+    if not isinstance(obj, dict):
         return None
-    factory = getattr(module, "evaluator_for", None)
-    return factory(proxier) if callable(factory) else None
+    if obj.get("kind") == "KubeProxyConfiguration":
+        return str(obj.get("mode") or "") if "mode" in obj else None
+    data = obj.get("data")
+    if obj.get("kind") == "ConfigMap" and isinstance(data, dict) and isinstance(data.get("config.conf"), str):
+        try:
+            inner = yaml.load(data["config.conf"], Loader=loader)  # type: ignore[arg-type]
+        except yaml.YAMLError:
+            return None
+        return _mode_of(inner, loader) if isinstance(inner, dict) and inner.get("kind") == "KubeProxyConfiguration" else None
+    return None

@@ -133,6 +133,9 @@ def step_lines(step: TraceStep) -> list[Text]:
         return [_line(2, (text, NOTE))]
     if kind == StepKind.HOOK:
         return [_line(2, (f"{step.hook}", "bold"), (f"  ({step.node})", NOTE))]
+    if kind == StepKind.RULE and "nft_rule" in d:
+        # nftables: the rule as nft list prints it (no rule numbers there; handles are not shown).
+        return [_line(4, (f"{step.table} {step.chain}", CHAIN)), _line(6, (str(d["nft_rule"]), MATCHED))]
     if kind == StepKind.RULE and step.rule is not None:
         head = _line(4, (f"{step.table} {step.chain} #{step.rule_number}", CHAIN))
         if step.examined and step.examined > 1:
@@ -161,19 +164,38 @@ def step_lines(step: TraceStep) -> list[Text]:
         return [_line(4, (_("end of {table} {chain}: policy {policy}").format(
             table=step.table, chain=step.chain, policy=d["policy"]), NOTE))]
     if kind == StepKind.MARK:
+        if "from" not in d:
+            return [_line(6, (_("packet mark set to {new}").format(new=hex(int(d.get("mark", 0)))), "bold"))]
         return [_line(6, (_("packet mark {old} → {new}").format(old=d["from"], new=d["to"]), "bold"))]
     if kind == StepKind.DNAT:
+        if "to" not in d and pkt is not None:
+            return [_line(6, (_("DNAT: destination → {new}").format(new=pkt.destination), "bold green"))]
         if d.get("by") == "conntrack":
             text = _("conntrack rewrites the destination {old} → {new} (from the entry, no rules)")
+        elif d.get("by") == "ipvs":
+            text = _("IPVS: virtual server {vs}, scheduler {scheduler} picks real server {new}; destination {old} → {new}")
         else:
             text = _("DNAT: destination {old} → {new}")
-        return [_line(6, (text.format(old=d["from"], new=d["to"]), "bold green"))]
+        return [_line(6, (text.format(old=d["from"], new=d["to"], vs=d.get("virtual_server"),
+                                      scheduler=d.get("scheduler")), "bold green"))]
     if kind == StepKind.SNAT:
+        if "to" not in d and pkt is not None:
+            return [_line(6, (_("masquerade: source → {new}").format(new=pkt.src_ip), "bold green"))]
         if d.get("by") == "conntrack":
             text = _("conntrack rewrites the source {old} → {new} (from the entry, no rules)")
         else:
             text = _("MASQUERADE: source {old} → {new}, the address of {interface}")
         return [_line(6, (text.format(old=d["from"], new=d["to"], interface=d.get("interface")), "bold green"))]
+    if kind == StepKind.ROUTE and "destination" not in d:
+        # The nftables evaluator names only the kind of route; the packet gives the address.
+        dst = pkt.dst_ip if pkt is not None else ""
+        text = {
+            RouteKind.LOCAL: _("routing: {dst} is an address of this node, so the packet goes to input"),
+            RouteKind.POD: _("routing: {dst} is a Pod on this node (forward, postrouting)"),
+            RouteKind.NODE: _("routing: {dst} lives on another node (forward, postrouting)"),
+            RouteKind.OUTSIDE: _("routing: {dst} is not in the cluster; out by the default route"),
+        }[d["route"]]
+        return [_line(2, (text.format(dst=dst), "bold"))]
     if kind == StepKind.ROUTE:
         text = {
             RouteKind.LOCAL: _("routing: {dst} is an address of this node, so the packet goes to INPUT"),
@@ -209,7 +231,7 @@ def _deliver_text(step: TraceStep, d: dict[str, object]) -> str:
         return _("delivered to {to} on node {node} (no Pod has this address)").format(to=d["to"], node=step.node)
     if d.get("route") == RouteKind.LOCAL:
         return _("delivered to a process on node {node} ({to})").format(node=step.node, to=d["to"])
-    return _("leaves the node toward {to}").format(to=d["to"])
+    return _("leaves the node toward {to}").format(to=d.get("to", pkt.destination))
 
 
 def trace_lines(trace: Trace) -> Iterator[Text]:

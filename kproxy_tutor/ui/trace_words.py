@@ -83,7 +83,10 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
                 source=trace.packet.src_ip), "bold"))
         for setter in o.mark_setters:
             lines.append(("  " + _("Why: {reason}.").format(reason=masquerade_reason_text(setter.reason)), PLAIN))
-            lines.append(("  " + _("The mark 0x4000 was set by: {rule}").format(rule=save_line(setter.rule)), NOTE))
+            if setter.rule is not None:  # nftables and IPVS name the chain only
+                lines.append(("  " + _("The mark 0x4000 was set by: {rule}").format(rule=save_line(setter.rule)), NOTE))
+            else:
+                lines.append(("  " + _("Set in: {table} {chain}").format(table=setter.table, chain=setter.chain), NOTE))
     lines.append((_examined_text(trace), PLAIN))
     if trace.established:
         lines.append((_("This packet belongs to a known connection: conntrack translated it, the nat rules were not walked."),

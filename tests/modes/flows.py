@@ -63,3 +63,27 @@ FLOWS: list[tuple[str, str, str, str, str, int, str, bool]] = [
     ("etp-cluster", "pod to NodePort, masqueraded", "tcp", "10.0.0.2", NODE, 3001, "10.180.0.1:80, 10.180.2.1:80", True),
     ("etp-cluster", "external to NodePort, masqueraded", "tcp", EXTERNAL, NODE, 3001, "10.180.0.1:80, 10.180.2.1:80", True),
 ]
+
+#: Where a mode's kube-proxy genuinely behaves differently from nftables on a row of FLOWS:
+#: (fixture, case name) → that mode's output (masquerade is False in all of them). Every other
+#: row must come out of every mode exactly as upstream's nftables expectation says.
+DIFFERENCES: dict[str, dict[tuple[str, str], str]] = {
+    "iptables": {
+        # iptables mode has no rule for other ports of a live ClusterIP, nor for unallocated
+        # ClusterIPs: the packet is routed as addressed (kube-proxy-facts.md §2.8, KEP-3866).
+        ("cluster-ip-general", "TCP-only port does not match UDP traffic"): "",
+        ("cluster-ip-general", "svc1 does not accept svc2's ports"): "",
+        ("cluster-ip-general", "packet to unallocated cluster ip"): "",
+    },
+    "ipvs": {
+        # KUBE-IPVS-FILTER rejects new connections to a kube-ipvs0 address that match no Service
+        # port (as nftables does), but an unallocated ClusterIP is on no interface: routed as addressed.
+        ("cluster-ip-general", "packet to unallocated cluster ip"): "",
+        # With externalTrafficPolicy: Local the virtual servers of external addresses hold only
+        # the node's local endpoints, whoever sends (upstream syncEndpoint(…, ExternalPolicyLocal())):
+        # IPVS mode has no short-circuit for in-cluster clients as the iptables and nftables modes do.
+        ("etp-local", "pod to external IP hits both endpoints"): "10.180.2.1:80",
+        ("etp-local", "pod to LB IP hits both endpoints"): "10.180.2.1:80",
+        ("etp-local", "pod to NodePort hits both endpoints"): "10.180.2.1:80",
+    },
+}

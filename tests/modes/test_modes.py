@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from kproxy_tutor.errors import SandboxInputError
 from kproxy_tutor.sandbox.modes import MODES, compile_mode
 from kproxy_tutor.sandbox.packet import Packet, SourceKind
-from tests.modes.flows import FLOWS
+from tests.modes.flows import DIFFERENCES, FLOWS
 from tests.modes.helpers import DATA, TESTS, load_scenario
 
 
@@ -27,39 +25,46 @@ def test_unknown_mode_is_a_learner_error() -> None:
         compile_mode(cluster, node, "userspace")
 
 
-def _iptables_tracer_ready() -> bool:
-    """The agreement check needs ``possible_outcomes`` on the iptables side (an adapter in netfilter.py)."""
-    if importlib.util.find_spec("kproxy_tutor.sandbox.netfilter") is None:
-        return False
-    cluster, node = load_scenario(DATA / "upstream-nodeports.yaml")
-    return compile_mode(cluster, node, "iptables").evaluator is not None
-
-
-@pytest.mark.skipif(not _iptables_tracer_ready(),
-                    reason="the iptables tracer has no evaluator_for()/possible_outcomes adapter yet")
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(("fixture", "name", "proto", "src", "dst", "port", "output", "masq"), FLOWS,
                          ids=[f"{f[0]}: {f[1]}" for f in FLOWS])
-def test_iptables_and_nftables_agree(fixture: str, name: str, proto: str, src: str, dst: str, port: int,
-                                     output: str, masq: bool) -> None:
+def test_modes_agree_on_upstream_flows(mode: str, fixture: str, name: str, proto: str, src: str, dst: str,
+                                       port: int, output: str, masq: bool) -> None:
+    """Every mode gives upstream's nftables answer, except where DIFFERENCES says the mode's kube-proxy differs."""
     from tests.modes.test_nftables_evaluate import source_kind, summarize
 
-    results = {}
-    for mode in ("iptables", "nftables"):
-        cluster, node = load_scenario(DATA / f"upstream-{fixture}.yaml")
-        evaluator = compile_mode(cluster, node, mode).evaluator
-        assert evaluator is not None
-        kind = source_kind(frozenset(("192.168.0.2", "192.168.1.2", "192.168.99.11", "127.0.0.1")), src)
-        results[mode] = summarize(evaluator.possible_outcomes(Packet(proto, src, 40000, dst, port), kind))  # type: ignore[attr-defined]
-    assert results["nftables"] == (output, masq)
-    if output in ("DROP",) and "unallocated" in name:
-        # nftables drops packets to unallocated ClusterIPs; iptables mode has no such rule and
-        # lets them be routed as addressed (a documented difference, kube-proxy-facts.md §2.8).
-        assert results["iptables"][0] in ("", "DROP")
-    elif "does not" in name or "TCP-only" in name:
-        # nftables rejects other ports of a live ClusterIP; iptables mode routes them as addressed.
-        assert results["iptables"][0] in ("", "REJECT")
-    else:
-        assert results["iptables"] == results["nftables"]
+    cluster, node = load_scenario(DATA / f"upstream-{fixture}.yaml")
+    evaluator = compile_mode(cluster, node, mode).evaluator
+    assert evaluator is not None
+    kind = source_kind(frozenset(("192.168.0.2", "192.168.1.2", "192.168.99.11", "127.0.0.1")), src)
+    outcomes = evaluator.possible_outcomes(Packet(proto, src, 40000, dst, port), kind)  # type: ignore[attr-defined]
+    differs = DIFFERENCES.get(mode, {})
+    expected = (differs[(fixture, name)], False) if (fixture, name) in differs else (output, masq)
+    assert summarize(outcomes) == expected
+
+
+def test_differences_name_real_rows() -> None:
+    """A typo in DIFFERENCES would silently exempt nothing; every key must be a row of FLOWS."""
+    rows = {(f[0], f[1]) for f in FLOWS}
+    for mode, differs in DIFFERENCES.items():
+        assert mode in MODES
+        assert set(differs) <= rows
+
+
+def test_iptables_possible_outcomes_cover_every_endpoint() -> None:
+    """Four endpoints are three statistic draws: every endpoint is reachable, each by one draw sequence."""
+    cluster, node = load_scenario(TESTS / "scenarios" / "clusterip-multi.yaml")
+    evaluator = compile_mode(cluster, node, "iptables").evaluator
+    service = next(s for s in cluster.services.values() if s.cluster_ip and s.ports)
+    port = service.ports[0]
+    outcomes = evaluator.possible_outcomes(  # type: ignore[union-attr]
+        Packet(port.protocol.lower(), "10.244.1.50", 40000, service.cluster_ip, port.port), SourceKind.POD)
+    endpoints = [o.endpoint for o in outcomes]
+    slices = [s for s in cluster.endpoint_slices.values()
+              if s.service_name == service.name and s.namespace == service.namespace]
+    ready = {e.addresses[0] for s in slices for e in s.endpoints if e.conditions.ready is not False}
+    assert len(endpoints) == len(set(endpoints)) == len(ready) >= 2
+    assert {e.rsplit(":", 1)[0] for e in endpoints} == ready
 
 
 def test_nftables_flows_over_sandbox_scenarios() -> None:

@@ -9,6 +9,7 @@ none (upstream k/k PR #97081).
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
@@ -81,6 +82,10 @@ class IpvsProxier:
         config = cluster.config
         self.iptables_options = IptablesOptions(config.masquerade_all, _not_local(config, self.node.pod_cidr),
                                                 1 << config.masquerade_bit, cluster.facts.random_fully)
+        # Upstream's GetNodeIPs(nodePortAddresses): NodePort virtual servers only on the listed
+        # addresses; unset means every address of the node (IPVS mode has no "primary" default).
+        self.node_port_ips = [ip for ip in self.node.internal_ips if ":" not in ip and _accepts_node_ports(
+            ip, config.node_port_addresses)]
         self.service_changes = ServiceChangeTracker()
         self.endpoints_changes = EndpointsChangeTracker(name)
         self.svc_port_map = ServicePortMap()
@@ -122,10 +127,16 @@ class IpvsProxier:
             out.append(server(ip, svc.port, svc.external_policy_local))
             bound.add(ip)
         if svc.node_port:
-            for ip in self.node.internal_ips:
-                if ":" not in ip:
-                    out.append(server(ip, svc.node_port, svc.external_policy_local))
+            for ip in self.node_port_ips:
+                out.append(server(ip, svc.node_port, svc.external_policy_local))
         return out
+
+
+def _accepts_node_ports(ip: str, addresses: tuple[str, ...]) -> bool:
+    if not addresses:
+        return True
+    address = ipaddress.ip_address(ip)
+    return any(value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in addresses)
 
 
 def _not_local(config: object, pod_cidr: str) -> str:

@@ -47,7 +47,9 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         "snat_source": outcome.snat_source,
         "snat_interface": outcome.snat_interface,
         "masquerade_reasons": [
-            {"reason": s.reason, "table": s.table, "chain": s.chain, "rule": save_line(s.rule)}
+            {"reason": s.reason, "table": s.table, "chain": s.chain,
+             # nftables and IPVS setters name only their chain
+             "rule": save_line(s.rule) if s.rule is not None else None}
             for s in outcome.mark_setters
         ],
         "rule": save_line(outcome.rule) if outcome.rule is not None else None,
