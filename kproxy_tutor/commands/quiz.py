@@ -105,12 +105,14 @@ def run_quiz(
     from kproxy_tutor.content.quiz import load_bank
     from kproxy_tutor.progress import progress_store
     from kproxy_tutor.quiz.answers import FileAnswerer, load_answers
+    from kproxy_tutor.quiz.generated import with_generated
     from kproxy_tutor.quiz.selection import select
     from kproxy_tutor.quiz.session import RETRY, REVIEW, new_seed, plan
     from kproxy_tutor.ui.prompts import ScriptedPrompter, make_prompter
     from kproxy_tutor.ui.quiz_view import QuizView
 
-    bank = load_bank()
+    # Questions computed from sandbox scenarios join the written ones (their answers computed now).
+    bank = with_generated(load_bank())
     if not bank.quizzes:
         raise ContentError(N_("No quizzes are installed yet."))
     seed = seed if seed is not None else new_seed()

@@ -24,6 +24,8 @@ from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, ContentError
 
 QUIZ_SUFFIX = ".quiz.yaml"
+#: Which generated quiz questions each lesson gets (see kproxy_tutor/quiz/generated.py).
+GENERATED_FILE = "generated.yaml"
 
 
 def _from_error(exc: ContentError) -> Problem:
@@ -74,13 +76,26 @@ def check_content(directory: Path | None = None) -> list[Problem]:
     for lesson in lessons:
         problems.extend(_lesson_problems(lesson, lessons))
     problems.extend(_check_quizzes(directory))
+    problems.extend(_check_exercises(directory, lessons))
     return problems
+
+
+def _check_exercises(directory: Path, lessons: list[Lesson]) -> list[Problem]:
+    """Exercises run their reference solutions; generated questions are computed once."""
+    from kproxy_tutor.exercises.verify import check_exercises
+    from kproxy_tutor.quiz.generated import check_generated
+
+    return [*check_exercises(lessons), *check_generated(directory, lessons)]
 
 
 def _unlisted_files(directory: Path, listed: set[str]) -> list[Problem]:
     problems = []
     for path in sorted(directory.glob("*.yaml")):
-        if path.name == COURSE_FILE or path.name.endswith(QUIZ_SUFFIX) or path.name in listed:
+        if (
+            path.name in (COURSE_FILE, GENERATED_FILE)
+            or path.name.endswith(QUIZ_SUFFIX)
+            or path.name in listed
+        ):
             continue
         problems.append(
             Problem(

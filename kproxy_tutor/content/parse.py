@@ -12,6 +12,8 @@ from kproxy_tutor.content.schema import (
     Block,
     CodeBlock,
     DiagramBlock,
+    ExerciseBlock,
+    ExerciseCheck,
     Lesson,
     LessonEntry,
     NoteBlock,
@@ -39,7 +41,11 @@ BLOCK_KEYS: dict[str, tuple[str, ...]] = {
     "update": ("source",),
     "note": (),
     "see": (),
+    "exercise": (),
 }
+#: The fields of an exercise block, and those it must have.
+EXERCISE_KEYS = ("id", "scenario", "node", "setup", "task", "checks", "hints", "solution", "debrief")
+HINT_COUNT = 3
 
 
 def _unknown_keys(node: dict[str, Any], allowed: tuple[str, ...], where: str, f: Findings) -> None:
@@ -156,6 +162,7 @@ def parse_lesson(data: Any, entry: LessonEntry, f: Findings) -> Lesson | None:
         number=entry.number,
         slug=entry.slug,
         path=entry.path,
+        exercises=tuple(b for step in steps for b in step.blocks if isinstance(b, ExerciseBlock)),
     )
 
 
@@ -223,6 +230,8 @@ def parse_block(raw: Any, where: str, line: int, f: Findings) -> Block | None:
         return UpdateBlock(text, source.strip(), line)
     if kind == "see":
         return parse_see(raw, here, line, f)
+    if kind == "exercise":
+        return parse_exercise(raw["exercise"], here, line, f)
     return parse_table(raw, here, line, f)
 
 
@@ -302,3 +311,81 @@ def _holder(value: Any, line: int) -> LineDict:
     holder.line = line
     holder.key_lines = {"cell": line}
     return holder
+
+
+def _commands(parent: dict[str, Any], key: str, where: str, f: Findings, required: bool) -> tuple[str, ...]:
+    """A list of shell command lines (``setup``, ``solution``)."""
+    if key not in parent and not required:
+        return ()
+    value = _list(parent, key, where, f)
+    if not all(isinstance(item, str) for item in value):
+        f.add(line_of(parent, key), where, N_("{field}: expected a list of shell command lines."))
+        return ()
+    return tuple(value)
+
+
+def _plain(value: Any) -> Any:
+    """Plain dicts and lists instead of the line-keeping YAML types, so a cached lesson unpickles without yaml."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def parse_exercise(raw: Any, where: str, line: int, f: Findings) -> ExerciseBlock | None:
+    """The structure of an exercise; what each check kind needs is checked by the exercise engine."""
+    if not isinstance(raw, dict):
+        f.add(
+            line,
+            where,
+            N_("{field}: expected a map with id, scenario, task, checks, hints, solution and debrief."),
+        )
+        return None
+    _unknown_keys(raw, EXERCISE_KEYS, where, f)
+    exercise_id = check_id(raw, f"{where}.id", f)
+    scenario = raw.get("scenario")
+    if not isinstance(scenario, str) or not scenario:
+        f.add(line_of(raw, "scenario"), f"{where}.scenario", N_("{field}: required field is missing."))
+        scenario = ""
+    node = raw.get("node")
+    checks: list[ExerciseCheck] = []
+    raw_checks = _list(raw, "checks", f"{where}.checks", f)
+    for index, check in enumerate(raw_checks):
+        at = line_of(raw_checks, index)
+        if not isinstance(check, dict) or len(check) != 1:
+            f.add(
+                at, f"{where}.checks[{index}]", N_("{field}: expected one check as {{kind: {{parameters}}}}.")
+            )
+            continue
+        kind, params = next(iter(check.items()))
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            f.add(at, f"{where}.checks[{index}].{kind}", N_("{field}: expected a map of parameters."))
+            continue
+        checks.append(ExerciseCheck(str(kind), _plain(params), at))
+    hints: list[Bilingual] = []
+    raw_hints = _list(raw, "hints", f"{where}.hints", f)
+    if raw_hints and len(raw_hints) != HINT_COUNT:
+        f.add(
+            line_of(raw, "hints"),
+            f"{where}.hints",
+            N_("{field}: an exercise has {n} hints: a nudge, a pointer, then the command."),
+            n=HINT_COUNT,
+        )
+    for index, hint in enumerate(raw_hints):
+        holder = _holder(hint, line_of(raw_hints, index))
+        hints.append(bilingual(holder, "cell", f"{where}.hints[{index}]", f))
+    return ExerciseBlock(
+        id=exercise_id,
+        scenario=scenario,
+        task=bilingual(raw, "task", f"{where}.task", f),
+        checks=tuple(checks),
+        hints=tuple(hints),
+        solution=_commands(raw, "solution", f"{where}.solution", f, required=True),
+        debrief=bilingual(raw, "debrief", f"{where}.debrief", f),
+        setup=_commands(raw, "setup", f"{where}.setup", f, required=False),
+        node=node if isinstance(node, str) and node else None,
+        line=line,
+    )

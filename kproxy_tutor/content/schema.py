@@ -79,7 +79,37 @@ class SeeBlock(NamedTuple):
     line: int = 0
 
 
-Block = TextBlock | CodeBlock | DiagramBlock | TableBlock | UpdateBlock | NoteBlock | SeeBlock
+class ExerciseCheck(NamedTuple):
+    """One declarative check of an exercise: its kind (``service_exists``…) and parameters.
+
+    ``params`` is a plain dict (not a mapping proxy) so parsed lessons can be pickled into the cache.
+    """
+
+    kind: str
+    params: Mapping[str, object]
+    line: int = 0
+
+
+class ExerciseBlock(NamedTuple):
+    """A sandbox exercise: a prepared cluster, a task, and checks run on the sandbox's state."""
+
+    id: str
+    scenario: str
+    task: Bilingual
+    checks: tuple[ExerciseCheck, ...]
+    #: Exactly three: a nudge, a pointer, then the command.
+    hints: tuple[Bilingual, ...]
+    #: Shell commands that solve it (``kubectl apply -f -`` may take YAML lines up to ``EOF``).
+    solution: tuple[str, ...]
+    debrief: Bilingual
+    #: Shell commands run on the scenario before the learner starts (to prepare the cluster).
+    setup: tuple[str, ...] = ()
+    #: The node the learner starts on (default: the scenario's).
+    node: str | None = None
+    line: int = 0
+
+
+Block = TextBlock | CodeBlock | DiagramBlock | TableBlock | UpdateBlock | NoteBlock | SeeBlock | ExerciseBlock
 
 
 class Step(NamedTuple):
@@ -101,8 +131,8 @@ class Lesson(NamedTuple):
     number: int = 0
     slug: str = ""
     path: Path | None = None
-    #: Sandbox exercises of this lesson; empty until exercise steps exist (app.progress_summary counts them).
-    exercises: tuple[object, ...] = ()
+    #: The exercise blocks of every step, in order (app.progress_summary counts them).
+    exercises: tuple[ExerciseBlock, ...] = ()
 
     def step_index(self, step_id: str) -> int | None:
         """Position of the step with ``step_id``, or None."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from kproxy_tutor import i18n, lesson_progress
 from kproxy_tutor.content.loader import Course
-from kproxy_tutor.content.schema import SeeBlock, Step
+from kproxy_tutor.content.schema import ExerciseBlock, SeeBlock, Step
 from kproxy_tutor.errors import ContentError
 from kproxy_tutor.i18n import _, pick
 from kproxy_tutor.lesson_nav import Action, Move, Navigator, Place
@@ -40,12 +40,25 @@ def see_resolver(course: Course) -> ResolveSee:
     return resolve
 
 
-def extra_choices(step: Step) -> list[Choice]:
-    """Choices a step adds to the menu. The hook for exercise steps ("open the sandbox here").
+EXERCISE = "exercise:"
 
-    Exercise steps will return a choice here and handle it in :meth:`LessonSession.run_extra`.
-    """
-    return []
+
+def extra_choices(step: Step) -> list[Choice]:
+    """Choices a step adds to the menu: one per exercise ("open the sandbox here")."""
+    from kproxy_tutor.exercises import record
+
+    choices = []
+    for block in step.blocks:
+        if isinstance(block, ExerciseBlock):
+            entry = record.entry(block.id)
+            if entry.get("done"):
+                title = _("Do the exercise again ({id}, done)")
+            elif entry.get("active"):
+                title = _("Continue the exercise ({id})")
+            else:
+                title = _("Do the exercise ({id})")
+            choices.append(Choice(EXERCISE + block.id, title.format(id=block.id)))
+    return choices
 
 
 class LessonSession:
@@ -70,6 +83,7 @@ class LessonSession:
         return self.nav.place
 
     def run(self) -> None:
+        self.resume_exercise()
         while True:
             lesson = self.course.lesson(self.place.lesson)
             self.view.print_step(lesson, self.place.step)
@@ -179,8 +193,32 @@ class LessonSession:
         settings_store().update(lambda data: data.__setitem__("lang", lang))
 
     def run_extra(self, answer: str) -> None:
-        """Carry out a choice added by :func:`extra_choices` (none exist yet)."""
-        raise AssertionError(f"unhandled menu choice {answer!r}")
+        """Carry out a choice added by :func:`extra_choices`: open the exercise's sandbox."""
+        if not answer.startswith(EXERCISE):
+            raise AssertionError(f"unhandled menu choice {answer!r}")
+        step = self.course.lesson(self.place.lesson).steps[self.place.step]
+        exercise = next(
+            b for b in step.blocks if isinstance(b, ExerciseBlock) and b.id == answer[len(EXERCISE) :]
+        )
+        self.open_exercise(exercise)
+
+    def open_exercise(self, exercise: ExerciseBlock) -> None:
+        from kproxy_tutor.ui.exercise_view import run_exercise
+
+        self.console.print()
+        run_exercise(exercise, self.console)
+        self.console.print()
+
+    def resume_exercise(self) -> None:
+        """`learn` continues inside an exercise the learner left unfinished on this step."""
+        from kproxy_tutor.exercises import record
+
+        step = self.course.lesson(self.place.lesson).steps[self.place.step]
+        for block in step.blocks:
+            if isinstance(block, ExerciseBlock) and record.is_active(block.id):
+                self.say(_("You were in the middle of an exercise; here it is again."))
+                self.open_exercise(block)
+                return
 
 
 def other_language() -> str:

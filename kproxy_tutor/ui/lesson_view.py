@@ -11,6 +11,7 @@ from kproxy_tutor.content.schema import (
     Block,
     CodeBlock,
     DiagramBlock,
+    ExerciseBlock,
     Lesson,
     NoteBlock,
     SeeBlock,
@@ -235,6 +236,10 @@ class LessonView:
             yield self._boxed(_("Note"), pick(block.text), "blue", None), {}
         elif isinstance(block, SeeBlock):
             yield self._see(block), {}
+        elif isinstance(block, ExerciseBlock):
+            from kproxy_tutor.ui.exercise_view import task_box_footer
+
+            yield self._boxed(_("Exercise"), pick(block.task), "green", task_box_footer(block)), {}
 
     def _code(self, block: CodeBlock) -> Iterator[tuple[RenderableType, dict[str, bool]]]:
         from rich.padding import Padding

@@ -27,6 +27,10 @@ def print_lessons(summary: ProgressSummary) -> None:
             details.append(_("you are here"))
         if lesson.best_score is not None:
             details.append(_("best quiz score {percent}%").format(percent=round(lesson.best_score * 100)))
+        if lesson.exercises_total:
+            details.append(
+                _("exercises {done}/{total}").format(done=lesson.exercises_done, total=lesson.exercises_total)
+            )
         console.print(Text("     " + glyphs("; ".join(details)), overflow="fold"))
     console.print()
     console.print(Text(_("Open a lesson: kproxy-tutor learn NUMBER (or ID)"), style="dim", overflow="fold"))

@@ -1,0 +1,59 @@
+"""`kproxy-tutor exercise`: open a lesson's sandbox exercise directly, or list them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kproxy_tutor.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "exercise",
+        help=_(
+            "Do a sandbox exercise of the lessons: a prepared cluster, a task, and the sandbox shell with "
+            "check, hint, task, answer and solution. Without ID, list the exercises. Without a terminal "
+            "the commands are read from standard input."
+        ),
+    )
+    def exercise(
+        exercise_id: Annotated[
+            str | None,
+            typer.Argument(metavar="ID", help=_("The exercise id (see the list)."), show_default=False),
+        ] = None,
+    ) -> int:
+        return run_exercise_command(exercise_id)
+
+
+def run_exercise_command(exercise_id: str | None) -> int:
+    import sys
+
+    from kproxy_tutor.content.loader import load_course
+    from kproxy_tutor.errors import N_, ExitCode, UsageError
+    from kproxy_tutor.exercises import record
+    from kproxy_tutor.i18n import pick
+    from kproxy_tutor.ui.console import make_console
+    from kproxy_tutor.ui.exercise_view import run_exercise, stream_reader
+
+    console = make_console()
+    found = [(lesson, block) for lesson in load_course().lessons for block in lesson.exercises]
+    if exercise_id is None:
+        for lesson, block in found:
+            done = _("done") if record.entry(block.id).get("done") else ""
+            first = pick(block.task).split(". ")[0].rstrip(".") + "."
+            console.print(
+                f"{lesson.number}  {block.id:<28} {done:<8} {first}", highlight=False, soft_wrap=True
+            )
+        return int(ExitCode.OK)
+    match = next((block for _lesson, block in found if block.id == exercise_id), None)
+    if match is None:
+        raise UsageError(
+            N_("There is no exercise {id!r}. Exercises: {ids}."),
+            id=exercise_id,
+            ids=", ".join(block.id for _lesson, block in found),
+        )
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    done = run_exercise(match, console, None if interactive else stream_reader(sys.stdin))
+    return int(ExitCode.OK if done else ExitCode.FAILURE)

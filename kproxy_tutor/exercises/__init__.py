@@ -1,0 +1,1 @@
+"""Sandbox exercises: a prepared cluster, a task, and checks run on the sandbox's state, rules and traces."""

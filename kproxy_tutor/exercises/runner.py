@@ -1,0 +1,201 @@
+"""One exercise attempt, terminal-free: the prepared sandbox, the learner's commands, checks, hints and solution.
+
+The shell engine runs every sandbox command unchanged; this layer only adds the exercise's own
+words (``check``, ``hint``, ``solution``, ``task``, ``answer``) and remembers the traces the
+learner's curls produced, because some checks ask "did you show it with a trace?".
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from kproxy_tutor.content.schema import Bilingual, ExerciseBlock
+from kproxy_tutor.errors import N_, ContentError, SandboxInputError, TutorError
+from kproxy_tutor.exercises.checks import CheckResult, run_check
+from kproxy_tutor.exercises.state import ExerciseState
+from kproxy_tutor.shell.output import Note, Output, TraceReport, Verbatim
+from kproxy_tutor.shell.parser import parse_line, split_line
+from kproxy_tutor.shell.script import Block, blocks
+from kproxy_tutor.shell.session import Session
+
+#: Words the exercise shell understands besides the sandbox's commands.
+EXERCISE_WORDS = ("check", "hint", "solution", "task", "answer")
+#: Failed checks after which the solution opens.
+SOLUTION_AFTER = 3
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    results: tuple[CheckResult, ...]
+    #: Failed checks so far in this exercise (this one included).
+    failures: int
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def prepared_session(exercise: ExerciseBlock) -> Session:
+    """The scenario with the exercise's setup applied; ``reset`` comes back to this state."""
+    from kproxy_tutor.shell.scenarios import find_scenario
+
+    try:
+        session = Session(find_scenario(exercise.scenario), exercise.node)
+        for block in blocks(exercise.setup):
+            invocation = parse_line(block.line)
+            if invocation is not None:
+                session.execute(invocation, block.document)
+    except TutorError as error:
+        raise ContentError(
+            N_("Exercise {id}: its sandbox cannot be prepared: {problem}"), id=exercise.id, problem=str(error)
+        ) from None
+    if exercise.setup:
+        # Make the prepared cluster the session's starting point, so `reset` returns to it.
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "start.yaml"
+            save_state(session, path)
+            start = session.load_start(path.read_text(encoding="utf-8"), f"exercise {exercise.id}")
+        start.scenario = exercise.scenario
+        session.restart(start)
+        session.origin = start
+    return session
+
+
+def save_state(session: Session, path: Path) -> None:
+    """The shell's own ``save``, so a saved exercise is an ordinary sandbox state file."""
+    from kproxy_tutor.shell.commands import save
+
+    invocation = parse_line(f"save '{path}'")
+    assert invocation is not None
+    save(session, invocation, None)
+
+
+def restore_state(session: Session, path: Path) -> bool:
+    """Load a state saved by :func:`save_state`; False (nothing changed) when it is missing or broken."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        origin = session.origin
+        session.restart(session.load_start(text, str(path)))
+        session.origin = origin  # `reset` still means the exercise's start
+    except (OSError, UnicodeDecodeError, TutorError):
+        return False
+    return True
+
+
+class ExerciseRun:
+    """The learner's attempt at one exercise."""
+
+    def __init__(self, exercise: ExerciseBlock, session: Session | None = None) -> None:
+        self.exercise = exercise
+        self.state = ExerciseState(session or prepared_session(exercise))
+        self.failures = 0
+        self.hints_shown = 0
+        self.done = False
+
+    @property
+    def session(self) -> Session:
+        return self.state.session
+
+    # Commands ----------------------------------------------------------------------------
+    @staticmethod
+    def is_exercise_line(line: str) -> bool:
+        try:
+            words = split_line(line)
+        except TutorError:
+            return False
+        return bool(words) and words[0] in EXERCISE_WORDS
+
+    def execute(self, block: Block) -> list[Output]:
+        """A sandbox command through the shell engine; raises TutorError as the shell does."""
+        fallback = self._fallback(block.line)
+        if fallback is not None:
+            return fallback
+        invocation = parse_line(block.line)
+        if invocation is None:
+            return []
+        outputs = self.session.execute(invocation, block.document)
+        for output in outputs:
+            if isinstance(output, TraceReport):
+                self.state.traces.extend(output.traces)
+        if invocation.command.name in ("reset", "load", "scenario"):
+            self.state.traces.clear()  # traces of another cluster prove nothing about this one
+        return outputs
+
+    def _fallback(self, line: str) -> list[Output] | None:
+        """``mode`` and ``nft list …`` for as long as the shell engine has no handler for them.
+
+        The exercise shell then keeps the proxy mode itself and shows what kube-proxy in nftables
+        mode would write for this cluster and node; once the shell handles these commands, its own
+        handlers run instead.
+        """
+        from kproxy_tutor.sandbox.modes import check_mode
+        from kproxy_tutor.shell.commands import HANDLERS
+
+        words = split_line(line)
+        if not words or words[0] not in ("mode", "nft"):
+            return None
+        try:
+            invocation = parse_line(line)
+            if invocation is not None and invocation.command.name in HANDLERS:
+                return None
+        except TutorError:
+            pass  # the grammar does not know the command yet
+        if words[0] == "mode":
+            if len(words) > 1:
+                self.session.mode = check_mode(words[1])  # type: ignore[attr-defined]
+            return [Note(N_("kube-proxy runs in {mode} mode on every node."), {"mode": self.state.mode})]
+        if words[1:] not in (["list", "ruleset"], ["list", "table", "ip", "kube-proxy"]):
+            raise SandboxInputError(N_("Here nft knows: nft list ruleset, nft list table ip kube-proxy."))
+        if self.state.mode != "nftables":
+            raise SandboxInputError(
+                N_(
+                    "kube-proxy runs in {mode} mode, so there is no table ip kube-proxy; "
+                    "switch with: mode nftables."
+                ),
+                mode=self.state.mode,
+            )
+        return [Verbatim(self.state.compiled("nftables").texts["nft list"])]
+
+    def give_answer(self, value: str) -> None:
+        self.state.answer = value.strip()
+
+    def check(self) -> CheckReport:
+        results = tuple(run_check(self.state, c.kind, c.params) for c in self.exercise.checks)
+        report = CheckReport(results, self.failures)
+        if report.passed:
+            self.done = True
+        else:
+            self.failures += 1
+            report = CheckReport(results, self.failures)
+        return report
+
+    def next_hint(self) -> Bilingual | None:
+        """The next hint of the ladder (nudge, pointer, command), or None when all were shown."""
+        if self.hints_shown >= len(self.exercise.hints):
+            return None
+        self.hints_shown += 1
+        return self.exercise.hints[self.hints_shown - 1]
+
+    @property
+    def solution_open(self) -> bool:
+        return self.failures >= SOLUTION_AFTER or self.done
+
+    def evaluate(self) -> tuple[CheckResult, ...]:
+        """The checks' verdicts without counting an attempt (for dev check and tests)."""
+        return tuple(run_check(self.state, c.kind, c.params) for c in self.exercise.checks)
+
+    def run_lines(self, lines: Iterable[str]) -> None:
+        """Run command lines as a learner would type them (``answer`` included); errors raise."""
+        for block in blocks(lines):
+            if not block.line.strip() or block.line.lstrip().startswith("#"):
+                continue
+            words = split_line(block.line)
+            if words and words[0] == "answer":
+                self.give_answer(" ".join(words[1:]))
+            elif words and words[0] in EXERCISE_WORDS:
+                continue
+            else:
+                self.execute(block)
