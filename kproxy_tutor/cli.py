@@ -17,6 +17,7 @@ from kproxy_tutor.i18n import _
 #: Each module has ``register(app)``; the order here is the order in ``--help``.
 COMMAND_MODULES = (
     "kproxy_tutor.commands.learn",
+    "kproxy_tutor.commands.exercise",
     "kproxy_tutor.commands.quiz",
     "kproxy_tutor.commands.sandbox",
     "kproxy_tutor.commands.rules",
