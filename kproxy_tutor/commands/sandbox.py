@@ -14,9 +14,9 @@ def register(app: typer.Typer) -> None:
         "sandbox",
         help=_(
             "Open the sandbox shell: create Deployments and Services with kubectl-like commands, watch "
-            "kube-proxy receive the API events and rewrite its iptables rules, and send requests through "
-            "them with curl. Type help inside for the commands. Without a terminal (or with --script) the "
-            "commands are read from stdin (or FILE) and each is echoed before its output."
+            "kube-proxy receive the API events and rewrite its rules (iptables, nftables or IPVS mode), and "
+            "send requests through them with curl. Type help inside for the commands. Without a terminal (or "
+            "with --script) the commands are read from stdin (or FILE) and each is echoed before its output."
         ),
     )
     def sandbox_command(
@@ -39,6 +39,14 @@ def register(app: typer.Typer) -> None:
                 "--script", metavar="FILE", help=_("Run the commands in FILE (- for stdin) and exit.")
             ),
         ] = None,
+        mode: Annotated[
+            str,
+            typer.Option(
+                "--mode",
+                metavar="iptables|nftables|ipvs",
+                help=_("kube-proxy's proxy mode on every node (change it inside with the mode command)."),
+            ),
+        ] = "iptables",
         keep_going: Annotated[
             bool,
             typer.Option(
@@ -47,15 +55,22 @@ def register(app: typer.Typer) -> None:
             ),
         ] = False,
     ) -> int:
-        return run_sandbox(scenario, node, list_scenarios, script, keep_going)
+        return run_sandbox(scenario, node, list_scenarios, script, keep_going, mode)
 
 
 def run_sandbox(
-    scenario: str | None, node: str | None, list_scenarios: bool, script: str | None, keep_going: bool
+    scenario: str | None,
+    node: str | None,
+    list_scenarios: bool,
+    script: str | None,
+    keep_going: bool,
+    mode: str = "iptables",
 ) -> int:
     import sys
 
     from kproxy_tutor.errors import ExitCode
+    from kproxy_tutor.sandbox.modes import check_mode
+    from kproxy_tutor.shell.mode_commands import deprecation_note
     from kproxy_tutor.shell.output import ScenarioList
     from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario
     from kproxy_tutor.shell.session import Session
@@ -69,8 +84,13 @@ def run_sandbox(
         view = ShellView(console)
         view.scenarios(ScenarioList(tuple((s.name, s.title, s.description) for s in scenarios)))
         return int(ExitCode.OK)
+    check_mode(mode)  # a wrong --mode fails before anything is built
     chosen = find_scenario(scenario) if scenario else None
-    session = Session(chosen, node)
+    session = Session(chosen, node, mode)
+    # IPVS is deprecated: say so whenever it is chosen, on stderr so a script's output stays the session's.
+    note = deprecation_note(mode)
+    if note is not None:
+        ShellView(make_console(stderr=True)).show([note])
     if script is not None or not (sys.stdin.isatty() and sys.stdout.isatty()):
         view = ShellView(console, make_console(stderr=True))
         if script is None or script == "-":

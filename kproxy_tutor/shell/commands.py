@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kproxy_tutor.errors import N_, SandboxInputError
-from kproxy_tutor.shell import kubectl_edit, kubectl_view, manifests_out, net_commands
+from kproxy_tutor.shell import kubectl_edit, kubectl_view, manifests_out, mode_commands, net_commands
 from kproxy_tutor.shell.output import ExitRequest, HelpReport, Note, Output, ScenarioList, Verbatim
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario
@@ -244,6 +244,12 @@ HANDLERS: dict[str, Handler] = {
     "iptables": net_commands.iptables,
     "conntrack -L": net_commands.conntrack,
     "curl": net_commands.curl,
+    "mode": mode_commands.mode,
+    "nft list table": mode_commands.nft_list,
+    "nft list ruleset": mode_commands.nft_list,
+    "ipvsadm": mode_commands.ipvsadm,
+    "ip addr show": mode_commands.ip_addr,
+    "ipset list": mode_commands.ipset_list,
     "watch": watch,
     "node": node,
     "scenario": scenario,

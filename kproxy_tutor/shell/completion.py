@@ -109,8 +109,19 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
         for i, token in enumerate(tokens[:-1]):
             if token in ("-t", "--table"):
                 table = tokens[i + 1]
-        existing = session.proxier.kernel.ruleset.tables.get(table)
+        from kproxy_tutor.shell.ipvs_backend import IpvsBackend
+
+        if session.mode == "nftables":
+            return []  # kube-proxy has no chains in iptables then
+        backend = session.backend
+        ruleset = backend.ruleset if isinstance(backend, IpvsBackend) else session.proxier.kernel.ruleset
+        existing = ruleset.tables.get(table)
         return sorted(existing.chains) if existing is not None else []
+    if kind == grammar.IPSET:
+        from kproxy_tutor.shell.ipvs_backend import IpvsBackend
+
+        backend = session.backend
+        return backend.ipset_names() if isinstance(backend, IpvsBackend) else []
     if kind == grammar.SCENARIO:
         from kproxy_tutor.shell.scenarios import scenario_names
 

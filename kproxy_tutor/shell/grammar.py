@@ -7,78 +7,32 @@ the UI translates them when it shows them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kproxy_tutor.errors import N_
-
-#: What a value is, for validation and completion.
-NAME = "name"  # a new object name (no completion)
-DEPLOYMENT = "deployment"
-POD = "pod"
-SERVICE = "service"
-NODE = "node"
-CHAIN = "chain"
-FILE = "file"
-SCENARIO = "scenario"
-COMMAND = "command"
-TARGET = "target"  # curl's SERVICE[:PORT], an IP:PORT or a DNS name
-COUNT = "count"  # a whole number >= 0
-POSITIVE = "positive"  # a whole number >= 1
-PORT = "port"
-TEXT = "text"
-LABEL = "label"  # k=v or k-
-PROTOCOL_CHOICES = ("TCP", "UDP", "SCTP")
-SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
-
-
-@dataclass(frozen=True)
-class Arg:
-    metavar: str
-    kind: str = NAME
-    choices: tuple[str, ...] = ()
-    optional: bool = False
-    #: Takes all remaining positional words (at least one unless optional).
-    many: bool = False
-
-
-@dataclass(frozen=True)
-class Flag:
-    names: tuple[str, ...]
-    dest: str
-    kind: str = TEXT
-    choices: tuple[str, ...] = ()
-    #: A switch takes no value.
-    switch: bool = False
-    required: bool = False
-    metavar: str = ""
-
-    @property
-    def display(self) -> str:
-        return self.names[-1] if self.names[-1].startswith("--") else self.names[0]
-
-
-@dataclass(frozen=True)
-class Command:
-    words: tuple[str, ...]
-    summary: str
-    usage: str
-    args: tuple[Arg, ...] = ()
-    flags: tuple[Flag, ...] = ()
-    #: Longer explanation (a msgid) shown by ``help COMMAND``.
-    details: str = ""
-    examples: tuple[str, ...] = ()
-
-    #: The words as one string, the key of the handler table.
-    @property
-    def name(self) -> str:
-        return " ".join(self.words)
-
-    def flag(self, token: str) -> Flag | None:
-        for flag in self.flags:
-            if token in flag.names:
-                return flag
-        return None
-
+from kproxy_tutor.shell.grammar_modes import MODE_COMMANDS
+from kproxy_tutor.shell.grammar_types import (  # noqa: F401 - re-exported: the grammar's public names
+    CHAIN,
+    COMMAND,
+    COUNT,
+    DEPLOYMENT,
+    FILE,
+    IPSET,
+    LABEL,
+    MODE,
+    NAME,
+    NODE,
+    POD,
+    PORT,
+    POSITIVE,
+    PROTOCOL_CHOICES,
+    SCENARIO,
+    SERVICE,
+    SERVICE_TYPES,
+    TARGET,
+    TEXT,
+    Arg,
+    Command,
+    Flag,
+)
 
 NAMESPACE = Flag(("-n", "--namespace"), "namespace", NAME, metavar="NAMESPACE")
 OUTPUT = Flag(("-o", "--output"), "output", TEXT, choices=("wide", "yaml"), metavar="wide|yaml")
@@ -280,6 +234,7 @@ COMMANDS: tuple[Command, ...] = (
         "",
         ("conntrack -L",),
     ),
+    *MODE_COMMANDS,
     Command(
         ("curl",),
         N_("Send requests to a Service and show the way each one took through the rules."),

@@ -1,12 +1,19 @@
-"""kube-proxy's side of the shell: ``iptables-save``, ``iptables -L/-S``, ``conntrack -L`` and ``curl``."""
+"""kube-proxy's side of the shell: ``iptables-save``, ``iptables -L/-S``, ``conntrack -L`` and ``curl``.
+
+They work in every proxy mode: nftables mode leaves iptables without KUBE-* rules (the commands
+say so), IPVS mode shows the iptables rules it writes, and ``curl`` takes the current mode's path.
+"""
 
 from __future__ import annotations
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.iptables import render_save
+from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.packet import StepKind, Trace
+from kproxy_tutor.shell.counters import Counters
+from kproxy_tutor.shell.ipvs_backend import IpvsBackend
 from kproxy_tutor.shell.listing import list_rules, list_specs
-from kproxy_tutor.shell.output import Output, TraceReport, Verbatim
+from kproxy_tutor.shell.output import Note, Output, TraceReport, Verbatim
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.session import Session
 
@@ -15,12 +22,34 @@ EXTERNAL_CLIENT_IP = "203.0.113.10"
 EXTERNAL_WORDS = ("external", "outside", "internet")
 
 
+def _no_iptables_rules() -> list[Output]:
+    return [
+        Note(
+            N_(
+                "kube-proxy runs in nftables mode: it has no KUBE-* rules in iptables (it deleted them when it "
+                "started). Its rules are in nft list table ip kube-proxy."
+            )
+        )
+    ]
+
+
+def _ruleset_and_counters(session: Session) -> tuple[Ruleset, Counters]:
+    """The iptables rules kube-proxy wrote on this node in the current mode, with their counters."""
+    backend = session.backend
+    if isinstance(backend, IpvsBackend):
+        # IPVS mode counts connections per real server (ipvsadm), not per iptables rule.
+        return backend.ruleset, Counters()
+    return session.proxier.kernel.ruleset, session.counters[session.node]
+
+
 def iptables_save(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    ruleset = session.proxier.kernel.ruleset
+    if session.mode == "nftables":
+        return _no_iptables_rules()
+    ruleset, known = _ruleset_and_counters(session)
     table = invocation.text("table")
     counters = invocation.switch("counters")
     if counters:
-        ruleset = session.counters[session.node].counted(ruleset)
+        ruleset = known.counted(ruleset)
     return [Verbatim(render_save(ruleset, [table] if table else None, counters=counters))]
 
 
@@ -33,8 +62,9 @@ def iptables(session: Session, invocation: Invocation, document: str | None) -> 
     table = invocation.text("table", "filter")
     chain = invocation.args.get("CHAIN")
     chain = chain if isinstance(chain, str) else None
-    ruleset = session.proxier.kernel.ruleset
-    counters = session.counters[session.node]
+    if session.mode == "nftables":
+        return _no_iptables_rules()
+    ruleset, counters = _ruleset_and_counters(session)
     if specs:
         return [Verbatim(list_specs(ruleset, table, chain, counters, invocation.switch("verbose")))]
     text = list_rules(
@@ -103,6 +133,11 @@ def curl(session: Session, invocation: Invocation, document: str | None) -> list
     traces: list[Trace] = []
     try:
         client, destination = tracer.resolve(source, target, None, None)
+        if session.mode != "iptables":
+            from kproxy_tutor.shell.mode_trace import connect
+
+            traces = [connect(session, tracer, client, destination) for _ in range(count)]
+            return [TraceReport(target, tuple(traces), invocation.switch("brief"))]
         for _ in range(count):
             traces.append(tracer.connect(client, destination))
     except TutorError as error:

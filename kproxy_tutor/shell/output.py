@@ -36,6 +36,21 @@ class Note:
 
 
 @dataclass(frozen=True)
+class ModeChange:
+    """One object kube-proxy in nftables or IPVS mode created, deleted or changed (iptables uses RuleDiff).
+
+    ``what`` names the object type (chain, set, map, table, virtual server, address); ``added`` and
+    ``removed`` are its rules, elements or real servers, as the tool prints them.
+    """
+
+    kind: str  # "added", "removed" or "rewritten"
+    what: str
+    name: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class WatchReport:
     """What kube-proxy on ``node`` received from the API server and what its sync changed."""
 
@@ -44,6 +59,22 @@ class WatchReport:
     diff: RuleDiff
     synced: bool
     full: bool = False
+    #: The proxy mode that synced; outside iptables mode the changes are in ``changes``, not ``diff``.
+    mode: str = "iptables"
+    changes: tuple[ModeChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class SwitchReport:
+    """kube-proxy on ``node`` restarted in mode ``new``: what it removed of mode ``old`` and what it wrote."""
+
+    node: str
+    old: str
+    new: str
+    cleaned: tuple[ModeChange, ...]
+    cleaned_summary: Note
+    written: tuple[ModeChange, ...]
+    written_summary: Note
 
 
 @dataclass(frozen=True)
@@ -69,8 +100,25 @@ class ScenarioList:
 
 
 @dataclass(frozen=True)
+class ModeList:
+    """``mode`` without an argument: the current mode and one line about each."""
+
+    current: str
+
+
+@dataclass(frozen=True)
 class ExitRequest:
     pass
 
 
-Output = Verbatim | Note | WatchReport | TraceReport | HelpReport | ScenarioList | ExitRequest
+Output = (
+    Verbatim
+    | Note
+    | WatchReport
+    | SwitchReport
+    | TraceReport
+    | HelpReport
+    | ScenarioList
+    | ModeList
+    | ExitRequest
+)

@@ -2,7 +2,8 @@
 
 Every cluster edit is all or nothing: it runs first on a detached copy of the cluster, and only
 when the whole edit succeeded is it made on the real one; then every node's kube-proxy syncs
-with the events the API server sent it.
+with the events the API server sent it. kube-proxy runs in one proxy mode on every node
+(``mode``); outside iptables mode the nodes' nftables or IPVS backends sync instead.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.iptables import Proxier, render_save
 from kproxy_tutor.sandbox.iptables.diff import RuleDiff
 from kproxy_tutor.sandbox.manifests import load_texts
+from kproxy_tutor.sandbox.modes import DEFAULT_MODE, check_mode
+from kproxy_tutor.shell.backends import NftBackend, flipped, kube_chains
 from kproxy_tutor.shell.counters import Counters
 from kproxy_tutor.shell.documents import split_header
 from kproxy_tutor.shell.events import EventRecorder, detached_copy
-from kproxy_tutor.shell.output import Output, WatchReport
+from kproxy_tutor.shell.ipvs_backend import IpvsBackend
+from kproxy_tutor.shell.output import Note, Output, SwitchReport, WatchReport
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.scenarios import Scenario
 
 T = TypeVar("T")
+Backend = NftBackend | IpvsBackend
 #: The header kind of files written by ``save``.
 STATE_KIND = "SandboxState"
 
@@ -40,7 +45,11 @@ class Start:
 
 
 class Session:
-    def __init__(self, scenario: Scenario | None = None, node: str | None = None) -> None:
+    def __init__(
+        self, scenario: Scenario | None = None, node: str | None = None, mode: str = DEFAULT_MODE
+    ) -> None:
+        #: kube-proxy's proxy mode on every node; it survives reset, load and scenario (it is a flag, not state).
+        self.mode = check_mode(mode)
         if scenario is not None:
             self.origin = Start(scenario.manifests, scenario.source, node or scenario.node, scenario.name)
         else:
@@ -70,7 +79,11 @@ class Session:
         self.recorder.attach(cluster)
         self.proxiers: dict[str, Proxier] = {}
         self.counters: dict[str, Counters] = {}
+        #: The other modes' kube-proxies by mode and node, made when first needed: a proxier
+        #: watches the cluster for good, so one per node and mode is kept, never a new one per switch.
+        self.mode_backends: dict[str, dict[str, Backend]] = {}
         self._start_proxiers()
+        self._start_backends()
         self.node = node
         self.scenario = start.scenario
         self._tracer: Any = None
@@ -84,6 +97,29 @@ class Session:
                 proxier.sync()
                 self._tracer = None  # the tracer's network must learn the new node
 
+    def _start_backends(self) -> None:
+        if self.mode == "iptables":
+            return
+        backends = self.mode_backends.setdefault(self.mode, {})
+        for name in self.cluster.nodes:
+            if name not in backends:
+                backend: Backend = (
+                    NftBackend(self.cluster, name)
+                    if self.mode == "nftables"
+                    else IpvsBackend(self.cluster, name)
+                )
+                backends[name] = backend
+                backend.sync()
+
+    @property
+    def backends(self) -> dict[str, Backend]:
+        """The current mode's kube-proxy per node (empty in iptables mode)."""
+        return self.mode_backends.get(self.mode, {})
+
+    @property
+    def backend(self) -> Backend | None:
+        return self.backends.get(self.node)
+
     # Cluster edits -----------------------------------------------------------------------
     def edit(self, change: Callable[[Cluster], T]) -> tuple[T, WatchReport]:
         """Try ``change`` on a copy; if it succeeds, make it for real and let every kube-proxy sync."""
@@ -95,10 +131,15 @@ class Session:
         """What kube-proxy does after watch events: a (partial) sync on every node."""
         events = tuple(self.recorder.take())
         self._start_proxiers()
+        self._start_backends()
         if self._tracer is not None:
             self._refresh_tracer_pods()
+        for backend in self.backends.values():
+            backend.stale()
         if not events:
-            return WatchReport(self.node, (), RuleDiff(), synced=False)
+            return WatchReport(self.node, (), RuleDiff(), synced=False, mode=self.mode)
+        if self.mode != "iptables":
+            return self._sync_backends(events)
         report = WatchReport(self.node, events, RuleDiff(), synced=False)
         for name, proxier in self.proxiers.items():
             result = proxier.sync()
@@ -106,6 +147,50 @@ class Session:
             if name == self.node:
                 report = WatchReport(name, events, result.diff, synced=True, full=result.full)
         return report
+
+    def _sync_backends(self, events: tuple[Any, ...]) -> WatchReport:
+        report = WatchReport(self.node, events, RuleDiff(), synced=False, mode=self.mode)
+        for name, backend in self.backends.items():
+            changes, full = backend.sync()
+            if name == self.node:
+                report = WatchReport(name, events, RuleDiff(), True, full, self.mode, tuple(changes))
+        return report
+
+    # Proxy mode --------------------------------------------------------------------------
+    def switch_mode(self, mode: str) -> SwitchReport:
+        """Restart kube-proxy on every node in ``mode``: it removes the old mode's rules, then writes its own."""
+        check_mode(mode)
+        old = self.mode
+        self.sync()  # edits not yet synced belong to the old mode
+        cleaned, cleaned_summary = self._mode_view(old, "removed")
+        self.mode = mode
+        if mode == "iptables":
+            for name, proxier in self.proxiers.items():
+                proxier.sync()  # catch up with what happened while another mode ran
+                self.counters[name] = Counters()  # the chains are new: their counters start at zero
+        else:
+            self._start_backends()
+            for backend in self.backends.values():
+                backend.restart()
+                backend.sync()
+        self._tracer = None  # conntrack and affinity of the old rules are gone with them
+        written, written_summary = self._mode_view(mode, "added")
+        return SwitchReport(
+            self.node, old, mode, tuple(cleaned), cleaned_summary, tuple(written), written_summary
+        )
+
+    def _mode_view(self, mode: str, kind: str) -> tuple[list[Any], Note]:
+        """What kube-proxy in ``mode`` owns on the current node, as items ``kind`` (removed or added)."""
+        if mode == "iptables":
+            chains = flipped(kube_chains(self.proxier.kernel.ruleset), kind)
+            message = (
+                N_("It deletes every KUBE-* chain it wrote in iptables (nat, filter and mangle): {count}.")
+                if kind == "removed"
+                else N_("It writes its KUBE-* chains in iptables (nat, filter and mangle): {count}.")
+            )
+            return chains, Note(message, {"count": len(chains)})
+        backend = self.mode_backends[mode][self.node]
+        return backend.cleaned() if kind == "removed" else backend.written()
 
     # Views -------------------------------------------------------------------------------
     @property
@@ -156,6 +241,8 @@ class Session:
             self.node,
             self.watch,
             self.scenario,
+            self.mode,
+            tuple(_backend_text(b) for b in self.backends.values()),
         )
 
     # Commands ----------------------------------------------------------------------------
@@ -184,3 +271,9 @@ def _default_node(cluster: Cluster) -> str:
     if not nodes:
         raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
     return nodes[0].name
+
+
+def _backend_text(backend: Backend) -> str:
+    if isinstance(backend, NftBackend):
+        return backend.listing()
+    return backend.ipvsadm() + backend.ip_addr() + backend.ipset_list()

@@ -15,9 +15,11 @@ from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.output import (
     ExitRequest,
     HelpReport,
+    ModeList,
     Note,
     Output,
     ScenarioList,
+    SwitchReport,
     TraceReport,
     Verbatim,
     WatchReport,
@@ -51,6 +53,14 @@ class ShellView:
                 self.line(note_text(output), TONES.get(output.tone, ""))
             elif isinstance(output, WatchReport):
                 self.watch(output)
+            elif isinstance(output, SwitchReport):
+                from kproxy_tutor.ui.shell_mode_view import show_switch
+
+                show_switch(self, output)
+            elif isinstance(output, ModeList):
+                from kproxy_tutor.ui.shell_mode_view import show_mode_list
+
+                show_mode_list(self, output)
             elif isinstance(output, TraceReport):
                 self.traces(output)
             elif isinstance(output, HelpReport):
@@ -87,6 +97,11 @@ class ShellView:
         )
         for event in report.events:
             self.line(f"  {event.type:<8} {event.kind} {event.namespace}/{event.name}  {event.summary}")
+        if report.mode != "iptables":
+            from kproxy_tutor.ui.shell_mode_view import show_mode_watch
+
+            show_mode_watch(self, report)
+            return
         diff = report.diff
         kind = _("full sync") if report.full else _("partial sync")
         if not diff:
@@ -200,6 +215,10 @@ def trace_lines(trace: Trace) -> list[str]:
             )
     packet = trace.packet
     lines.append(f"{packet.protocol.upper()} {packet.source} → {packet.destination}")
+    if any(step.table == "kube-proxy" for step in trace.steps):
+        from kproxy_tutor.ui.shell_mode_view import nft_path
+
+        return lines + [f"{node}: " + " → ".join(hops) for node, hops in nft_path(trace)]
     path: list[tuple[str, list[str]]] = []
     for step in trace.steps:
         if step.direction != Direction.REQUEST or step.kind not in (
@@ -217,6 +236,12 @@ def trace_lines(trace: Trace) -> list[str]:
             # nat is where kube-proxy's Service rules live; name the table only when it is another.
             table = "" if step.table == "nat" else f"{step.table} "
             path[-1][1].append(f"{table}{step.chain}#{step.rule_number}")
+        elif step.kind == StepKind.DNAT and step.detail.get("by") == "ipvs":
+            # IPVS is no iptables chain: name the virtual server and the scheduler that picked.
+            detail = step.detail
+            path[-1][1].append(
+                f"IPVS {detail.get('virtual_server')} {detail.get('scheduler')} → {detail.get('to')}"
+            )
         elif step.kind == StepKind.DNAT:
             path[-1][1].append(f"DNAT → {step.detail.get('to')}")
         else:

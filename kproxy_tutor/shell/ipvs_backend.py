@@ -1,0 +1,187 @@
+"""IPVS-mode kube-proxy on one sandbox node: virtual servers, kube-ipvs0, ipsets, and the connections curl opened.
+
+IPVS mode is deprecated since Kubernetes v1.35 (nftables mode replaces it); the shell still
+shows it because many clusters run it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kproxy_tutor.errors import N_
+from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.ipvs import IpvsProxier, IpvsState, VirtualServer, render_ip_addr, render_ipvsadm
+from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
+from kproxy_tutor.sandbox.packet import StepKind, Trace
+from kproxy_tutor.shell.backends import kube_chains
+from kproxy_tutor.shell.output import ModeChange, Note
+
+#: (protocol, virtual address, virtual port, real address, real port)
+ConnectionKey = tuple[str, str, int, str, int]
+
+
+def server_name(vs: VirtualServer) -> str:
+    """How ``ipvsadm -Ln`` heads a virtual server."""
+    return f"{vs.protocol}  {vs.address}:{vs.port} {vs.scheduler}"
+
+
+def _reals(vs: VirtualServer) -> list[str]:
+    return [f"-> {rs.address}:{rs.port}" for rs in vs.real_servers]
+
+
+def ipvs_changes(old: IpvsState | None, new: IpvsState) -> list[ModeChange]:
+    """Virtual servers (with their real servers) and kube-ipvs0 addresses added or removed."""
+    changes: list[ModeChange] = []
+    before = {vs.key: vs for vs in old.virtual_servers} if old is not None else {}
+    after = {vs.key: vs for vs in new.virtual_servers}
+    for key, vs in after.items():
+        previous = before.get(key)
+        if previous is None:
+            changes.append(ModeChange("added", "virtual server", server_name(vs), tuple(_reals(vs))))
+            continue
+        old_reals, new_reals = _reals(previous), _reals(vs)
+        added = tuple(r for r in new_reals if r not in old_reals)
+        removed = tuple(r for r in old_reals if r not in new_reals)
+        if added or removed or previous.scheduler != vs.scheduler or previous.persistent != vs.persistent:
+            changes.append(ModeChange("rewritten", "virtual server", server_name(vs), added, removed))
+    changes += [
+        ModeChange("removed", "virtual server", server_name(vs)) for k, vs in before.items() if k not in after
+    ]
+    old_ips = old.bound_addresses if old is not None else []
+    changes += [
+        ModeChange("added", "address", f"kube-ipvs0 {ip}/32")
+        for ip in new.bound_addresses
+        if ip not in old_ips
+    ]
+    changes += [
+        ModeChange("removed", "address", f"kube-ipvs0 {ip}/32")
+        for ip in old_ips
+        if ip not in new.bound_addresses
+    ]
+    return changes
+
+
+class IpvsBackend:
+    """IPVS-mode kube-proxy on one node."""
+
+    mode = "ipvs"
+
+    def __init__(self, cluster: Cluster, node: str) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.proxier = IpvsProxier(cluster, node)
+        self.state: IpvsState | None = None
+        #: Connections curl opened through this node's virtual servers (what ActiveConn counts).
+        self.connections: dict[ConnectionKey, int] = {}
+        self._evaluator: Any = None
+
+    def restart(self) -> None:
+        """kube-proxy starts again: virtual servers, addresses and their counters are gone."""
+        self.state = None
+        self.connections.clear()
+        self._evaluator = None
+
+    def sync(self) -> tuple[list[ModeChange], bool]:
+        state = self.proxier.sync()
+        changes = ipvs_changes(self.state, state)
+        self.state = state
+        self._apply_connections()
+        self._evaluator = None
+        return changes, True  # the IPVS proxier rebuilds everything each sync
+
+    def stale(self) -> None:
+        self._evaluator = None
+
+    def _apply_connections(self) -> None:
+        # A real server that stays keeps its connections; one that went took them with it.
+        live: dict[ConnectionKey, int] = {}
+        for vs in self.current.virtual_servers:
+            for rs in vs.real_servers:
+                key = (vs.protocol, vs.address, vs.port, rs.address, rs.port)
+                rs.active = self.connections.get(key, 0)
+                if rs.active:
+                    live[key] = rs.active
+        self.connections = live
+
+    @property
+    def current(self) -> IpvsState:
+        if self.state is None:
+            self.state = self.proxier.sync()
+        return self.state
+
+    def ipvsadm(self) -> str:
+        return render_ipvsadm(self.current)
+
+    def ip_addr(self) -> str:
+        return render_ip_addr(self.current)
+
+    def ipset_names(self) -> list[str]:
+        return list(self.current.ipsets or {})
+
+    def ipset_list(self, name: str | None = None) -> str:
+        state = self.current
+        assert state.ipsets is not None and state.iptables is not None
+        sets = state.ipsets if name is None else {name: state.ipsets[name]}
+        return render_ipset_list(sets, state.iptables.references())
+
+    @property
+    def ruleset(self) -> Any:
+        assert self.current.iptables is not None
+        return self.current.iptables.ruleset
+
+    def evaluator(self) -> Any:
+        if self._evaluator is None:
+            from kproxy_tutor.sandbox.nftables.evaluate import node_view
+            from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator, IpvsNode
+
+            view = node_view(self.cluster, self.node)
+            self._evaluator = IpvsEvaluator(
+                self.current, IpvsNode(view.name, view.local_ips, view.pod_interface, view.pods)
+            )
+        return self._evaluator
+
+    def count(self, trace: Trace) -> None:
+        """A connection IPVS scheduled to a real server: one more ActiveConn on it."""
+        for step in trace.steps:
+            if step.kind != StepKind.DNAT or step.detail.get("by") != "ipvs":
+                continue
+            vip, _, vport = str(step.detail.get("virtual_server", "")).rpartition(":")
+            rip, _, rport = str(step.detail.get("to", "")).rpartition(":")
+            key = (trace.packet.protocol.upper(), vip, int(vport), rip, int(rport))
+            self.connections[key] = self.connections.get(key, 0) + 1
+        self._apply_connections()
+
+    def _summary(self) -> dict[str, int]:
+        state = self.current
+        return {
+            "servers": len(state.virtual_servers),
+            "reals": sum(len(vs.real_servers) for vs in state.virtual_servers),
+            "addresses": len(state.bound_addresses),
+            "ipsets": len(state.ipsets or {}),
+            "chains": len(kube_chains(self.ruleset)),
+        }
+
+    def _servers(self, kind: str) -> list[ModeChange]:
+        return [
+            ModeChange(kind, "virtual server", server_name(vs), tuple(_reals(vs)) if kind == "added" else ())
+            for vs in self.current.virtual_servers
+        ]
+
+    def cleaned(self) -> tuple[list[ModeChange], Note]:
+        return self._servers("removed"), Note(
+            N_(
+                "It deletes the IPVS virtual servers ({servers}), the kube-ipvs0 interface with the Service IPs "
+                "on it ({addresses}), its ipsets ({ipsets}) and its KUBE-* iptables chains ({chains})."
+            ),
+            self._summary(),
+        )
+
+    def written(self) -> tuple[list[ModeChange], Note]:
+        return self._servers("added"), Note(
+            N_(
+                "It binds the Service IPs to the dummy interface kube-ipvs0 ({addresses}) and creates virtual "
+                "servers: {servers} (real servers: {reals}), ipsets: {ipsets}, and KUBE-* iptables chains that "
+                "match those sets: {chains}."
+            ),
+            self._summary(),
+        )

@@ -1,0 +1,104 @@
+"""The shell's proxy-mode commands: ``mode``, and ``nft``, ``ipvsadm``, ``ip addr``, ``ipset`` on the current node."""
+
+from __future__ import annotations
+
+from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.modes import MODE_INFO
+from kproxy_tutor.shell.backends import NftBackend
+from kproxy_tutor.shell.grammar_modes import MODE_OF_COMMAND
+from kproxy_tutor.shell.ipvs_backend import IpvsBackend
+from kproxy_tutor.shell.output import ModeList, Note, Output, Verbatim
+from kproxy_tutor.shell.parser import Invocation
+from kproxy_tutor.shell.session import Session
+
+#: One line per mode for ``mode`` without an argument (msgids).
+MODE_LINES = {
+    "iptables": N_("the default: a chain per Service and per endpoint, walked rule by rule"),
+    "nftables": N_("one nftables table; maps find a Service's chain in one lookup"),
+    "ipvs": N_("the kernel's IPVS load balancer plus ipsets; deprecated in {version}, use {replacement}"),
+}
+
+
+def deprecation_note(mode: str) -> Note | None:
+    info = MODE_INFO[mode]
+    if not info.deprecated_in:
+        return None
+    return Note(
+        N_(
+            "IPVS mode is deprecated since Kubernetes {version}: use {replacement} mode instead "
+            "(the sandbox keeps it so you can compare)."
+        ),
+        {"version": info.deprecated_in, "replacement": info.replacement},
+        tone="warning",
+    )
+
+
+def mode(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    wanted = invocation.args.get("MODE")
+    if not isinstance(wanted, str):
+        return [ModeList(session.mode)]
+    if wanted == session.mode:
+        outputs = [Note(N_("kube-proxy already runs in {mode} mode."), {"mode": wanted})]
+    else:
+        report = session.switch_mode(wanted)
+        outputs = [report] if session.watch else []
+        outputs.append(
+            Note(
+                N_(
+                    "kube-proxy restarted in {mode} mode on every node; it removed what {old} mode had written."
+                ),
+                {"mode": wanted, "old": report.old},
+                tone="success",
+            )
+        )
+        if not session.watch:
+            outputs.append(Note(N_("Turn on 'watch' before switching to see what it removed and wrote.")))
+    note = deprecation_note(wanted)
+    return outputs + ([note] if note is not None else [])
+
+
+def _backend(session: Session, invocation: Invocation) -> NftBackend | IpvsBackend:
+    needed = MODE_OF_COMMAND[invocation.command.name]
+    backend = session.backend
+    if session.mode != needed or backend is None:
+        raise SandboxInputError(
+            N_(
+                "'{command}' belongs to {needed} mode, but kube-proxy runs in {mode} mode here. "
+                "Switch with 'mode {needed}'."
+            ),
+            command=invocation.command.name,
+            needed=needed,
+            mode=session.mode,
+        )
+    return backend
+
+
+def nft_list(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    backend = _backend(session, invocation)
+    assert isinstance(backend, NftBackend)
+    return [Verbatim(backend.listing())]
+
+
+def ipvsadm(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    backend = _backend(session, invocation)
+    assert isinstance(backend, IpvsBackend)
+    return [Verbatim(backend.ipvsadm())]
+
+
+def ip_addr(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    backend = _backend(session, invocation)
+    assert isinstance(backend, IpvsBackend)
+    return [Verbatim(backend.ip_addr())]
+
+
+def ipset_list(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    backend = _backend(session, invocation)
+    assert isinstance(backend, IpvsBackend)
+    name = invocation.args.get("NAME")
+    if isinstance(name, str) and name not in backend.ipset_names():
+        raise SandboxInputError(
+            N_("There is no ipset named {name!r}. Sets: {names}."),
+            name=name,
+            names=", ".join(backend.ipset_names()),
+        )
+    return [Verbatim(backend.ipset_list(name if isinstance(name, str) else None))]
