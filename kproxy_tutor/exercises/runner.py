@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kproxy_tutor.content.schema import Bilingual, ExerciseBlock
-from kproxy_tutor.errors import N_, ContentError, SandboxInputError, TutorError
+from kproxy_tutor.errors import N_, ContentError, TutorError
 from kproxy_tutor.exercises.checks import CheckResult, run_check
 from kproxy_tutor.exercises.state import ExerciseState
-from kproxy_tutor.shell.output import Note, Output, TraceReport, Verbatim
+from kproxy_tutor.shell.output import Output, TraceReport
 from kproxy_tutor.shell.parser import parse_line, split_line
 from kproxy_tutor.shell.script import Block, blocks
 from kproxy_tutor.shell.session import Session
@@ -110,9 +110,6 @@ class ExerciseRun:
 
     def execute(self, block: Block) -> list[Output]:
         """A sandbox command through the shell engine; raises TutorError as the shell does."""
-        fallback = self._fallback(block.line)
-        if fallback is not None:
-            return fallback
         invocation = parse_line(block.line)
         if invocation is None:
             return []
@@ -123,41 +120,6 @@ class ExerciseRun:
         if invocation.command.name in ("reset", "load", "scenario"):
             self.state.traces.clear()  # traces of another cluster prove nothing about this one
         return outputs
-
-    def _fallback(self, line: str) -> list[Output] | None:
-        """``mode`` and ``nft list …`` for as long as the shell engine has no handler for them.
-
-        The exercise shell then keeps the proxy mode itself and shows what kube-proxy in nftables
-        mode would write for this cluster and node; once the shell handles these commands, its own
-        handlers run instead.
-        """
-        from kproxy_tutor.sandbox.modes import check_mode
-        from kproxy_tutor.shell.commands import HANDLERS
-
-        words = split_line(line)
-        if not words or words[0] not in ("mode", "nft"):
-            return None
-        try:
-            invocation = parse_line(line)
-            if invocation is not None and invocation.command.name in HANDLERS:
-                return None
-        except TutorError:
-            pass  # the grammar does not know the command yet
-        if words[0] == "mode":
-            if len(words) > 1:
-                self.session.mode = check_mode(words[1])  # type: ignore[attr-defined]
-            return [Note(N_("kube-proxy runs in {mode} mode on every node."), {"mode": self.state.mode})]
-        if words[1:] not in (["list", "ruleset"], ["list", "table", "ip", "kube-proxy"]):
-            raise SandboxInputError(N_("Here nft knows: nft list ruleset, nft list table ip kube-proxy."))
-        if self.state.mode != "nftables":
-            raise SandboxInputError(
-                N_(
-                    "kube-proxy runs in {mode} mode, so there is no table ip kube-proxy; "
-                    "switch with: mode nftables."
-                ),
-                mode=self.state.mode,
-            )
-        return [Verbatim(self.state.compiled("nftables").texts["nft list"])]
 
     def give_answer(self, value: str) -> None:
         self.state.answer = value.strip()

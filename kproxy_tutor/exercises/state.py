@@ -23,9 +23,8 @@ class ExerciseState:
 
     @property
     def mode(self) -> str:
-        # The shell's proxy-mode switch (or the exercise shell's stand-in for it); iptables by default.
-        session = self.session
-        return str(getattr(session, "mode", None) or getattr(session, "proxy_mode", None) or "iptables")
+        """The proxy mode the sandbox shell runs in (its ``mode`` command)."""
+        return self.session.mode
 
     @property
     def ruleset(self) -> Ruleset:
