@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.allocation import Allocator, name_suffix
 from kproxy_tutor.sandbox.endpointslices import derive_slices, selector_matches
-from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
+from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, parse_ip_sloppy
 from kproxy_tutor.sandbox.model import (
     ClusterNetwork,
     Deployment,
@@ -113,7 +113,10 @@ class Cluster:
         elif pod.node_name not in self.nodes:
             self.add_node(Node(name=pod.node_name), location)
         if pod.pod_ip:
-            pod = dataclasses.replace(pod, pod_ip=check_ip(pod.pod_ip, "Pod IP", location))
+            # Nearly every Pod IP is canonical IPv4 already: then it needs no parsing or copy.
+            pod_ip = canonical_ipv4(pod.pod_ip) or check_ip(pod.pod_ip, "Pod IP", location)
+            if pod_ip != pod.pod_ip:
+                pod = dataclasses.replace(pod, pod_ip=pod_ip)
             self.allocator.used_pod_ips.add(pod.pod_ip)
         elif old is not None and old.pod_ip and old.node_name == pod.node_name:
             pod = dataclasses.replace(pod, pod_ip=old.pod_ip)
@@ -222,7 +225,7 @@ class Cluster:
             ip = old.cluster_ip if old is not None and old.cluster_ip not in ("", "None") else None
             changes["cluster_ip"] = ip or self.allocator.allocate_cluster_ip(key)
         elif service.cluster_ip != "None":
-            if parse_ip_sloppy(service.cluster_ip) is None:
+            if canonical_ipv4(service.cluster_ip) is None and parse_ip_sloppy(service.cluster_ip) is None:
                 check_ip(service.cluster_ip, "clusterIP", location)
             self.allocator.reserve_cluster_ip(service.cluster_ip, key, location)
         if old is not None and old.cluster_ip not in ("", "None", changes.get("cluster_ip", service.cluster_ip)):

@@ -36,6 +36,7 @@ class EndpointInfo:
 
 # One per endpoint and port on every change of a Service's slices.
 _make_endpoint_info = fast_constructor(EndpointInfo)
+_NO_HINTS: frozenset[str] = frozenset()
 
 
 def slice_endpoints(
@@ -59,17 +60,18 @@ def slice_endpoints(
                 if ip is None:
                     continue
                 conditions = endpoint.conditions
-                info = EndpointInfo.make(
-                    ip=ip,
-                    port=slice_port.port,
-                    is_local=bool(node_name) and endpoint.node_name == node_name,
-                    ready=conditions.ready is None or conditions.ready,
-                    serving=conditions.serving is None or conditions.serving,
-                    terminating=bool(conditions.terminating),
-                    zone_hints=frozenset(endpoint.zone_hints),
-                    node_hints=frozenset(endpoint.node_hints),
+                key = join_host_port(ip, slice_port.port)
+                info = _make_endpoint_info(
+                    ip,
+                    slice_port.port,
+                    bool(node_name) and endpoint.node_name == node_name,
+                    conditions.ready is None or conditions.ready,
+                    conditions.serving is None or conditions.serving,
+                    bool(conditions.terminating),
+                    frozenset(endpoint.zone_hints) if endpoint.zone_hints else _NO_HINTS,
+                    frozenset(endpoint.node_hints) if endpoint.node_hints else _NO_HINTS,
+                    key,
                 )
-                key = info.endpoint
                 existing = found.get(key)
                 # The same IP may appear twice while a Pod moves between slices or its IP is
                 # reused; prefer the endpoint that is not terminating.

@@ -8,7 +8,6 @@ where available. Documents are composed first so every object keeps its line num
 from __future__ import annotations
 
 import dataclasses
-import gc
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -21,6 +20,7 @@ import yaml
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
+from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
 
@@ -137,13 +137,8 @@ def load_texts(sources: Iterable[tuple[str, str]]) -> LoadResult:
     """Build a Cluster from (text, source name) pairs; raises SandboxInputError on anything invalid."""
     # Loading creates a large number of long-lived objects; pausing the cyclic collector
     # avoids rescanning them over and over (nothing here creates reference cycles).
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_gc():
         return _load(sources)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
@@ -160,12 +155,13 @@ def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
         for node in DEFAULT_NODES:
             cluster.add_node(node)
     appliers: dict[str, Callable[[_Object], object]] = {
-        "Node": lambda o: cluster.add_node(_guard(convert.to_node, o), o.location),
-        "Service": lambda o: cluster.apply_service(_guard(lambda f: convert.to_service(f, o.location), o), o.location),
+        "Node": lambda o: cluster.add_node(_convert(convert.fast_node, convert.to_node, o), o.location),
+        "Service": lambda o: cluster.apply_service(
+            _convert(convert.fast_service, lambda f: convert.to_service(f, o.location), o), o.location),
         "EndpointSlice": lambda o: cluster.apply_endpoint_slice(
-            _guard(lambda f: convert.to_endpoint_slice(f, o.location), o), o.location),
+            _convert(convert.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, o.location), o), o.location),
         "Deployment": lambda o: cluster.apply_deployment(_guard(convert.to_deployment, o), o.location),
-        "Pod": lambda o: cluster.apply_pod(_guard(convert.to_pod, o), o.location),
+        "Pod": lambda o: cluster.apply_pod(_convert(convert.fast_pod, convert.to_pod, o), o.location),
     }
     for kind in _ORDER:
         for obj in by_kind[kind]:
@@ -206,6 +202,15 @@ def _is_kube_proxy_configmap(data: dict[str, Any]) -> bool:
     content = data.get("data")
     return (isinstance(meta, dict) and meta.get("name") == "kube-proxy" and meta.get("namespace") == "kube-system"
             and isinstance(content, dict) and isinstance(content.get("config.conf"), str))
+
+
+def _convert(fast: Callable[[dict[str, Any]], Any], converter: Callable[[Fields], Any], obj: _Object) -> Any:
+    """The fast converter's value; the checked one (through ``_guard``) for anything out of the ordinary."""
+    try:
+        return fast(obj.data)
+    except (convert.Irregular, TypeError, ValueError, AttributeError, KeyError):
+        # Same input, checked field by field: the checked converter names what is wrong.
+        return _guard(converter, obj)
 
 
 def _guard(converter: Callable[[Fields], Any], obj: _Object) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from kproxy_tutor.sandbox.ipaddr import IPNetwork, parse_cidr_sloppy, parse_ip_sloppy
+from kproxy_tutor.sandbox.ipaddr import IPNetwork, canonical_ipv4, parse_cidr_sloppy
 from kproxy_tutor.sandbox.model import Service
 
 
@@ -68,9 +68,9 @@ class ServicePortInfo:
 def _ipv4(values: tuple[str, ...]) -> tuple[str, ...]:
     out = []
     for value in values:
-        ip = parse_ip_sloppy(value.strip())
-        if ip is not None and ip.version == 4:
-            out.append(str(ip))
+        ip = canonical_ipv4(value.strip())
+        if ip is not None:
+            out.append(ip)
     return tuple(out)
 
 
@@ -82,9 +82,9 @@ def service_cluster_ip(service: Service) -> str | None:
     for candidate in candidates:
         if candidate in ("", "None"):
             continue
-        ip = parse_ip_sloppy(candidate)
-        if ip is not None and ip.version == 4:
-            return str(ip)
+        ip = canonical_ipv4(candidate)
+        if ip is not None:
+            return ip
     return None
 
 

@@ -63,7 +63,10 @@ def categorize_endpoints(
     if uses_cluster:
         zone = node_labels.get(ZONE_LABEL, "")
         mode = topology_mode(endpoints, node_name, zone)
-        cluster = tuple(e for e in endpoints if e.ready and _available(e, mode, node_name, zone))
+        if mode:
+            cluster = tuple(e for e in endpoints if e.ready and _available(e, mode, node_name, zone))
+        else:
+            cluster = tuple(e for e in endpoints if e.ready)
         if not cluster:
             # Fall back to serving terminating endpoints (ignoring topology) rather than drop.
             cluster = tuple(e for e in endpoints if e.serving and e.terminating)

@@ -72,6 +72,48 @@ def _rule_delta(old: list[Rule], new: list[Rule]) -> tuple[tuple[Rule, ...], tup
 
 def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
     """Apply ``payload`` to ``kernel`` and report what changed in the chains it touched."""
+    # The rules each touched chain held before, by table then chain, in first-touched order.
+    before: dict[str, dict[str, list[Rule] | None]] = {}
+    order: list[str] = []
+    for table in payload.tables:
+        existing = kernel.ruleset.tables.get(table.name)
+        chains = existing.chains if existing is not None else {}
+        seen = before.get(table.name)
+        if seen is None:
+            seen = before[table.name] = {}
+            order.append(table.name)
+        elif order[-1] != table.name:
+            # A table that comes back after another (never in kube-proxy's payloads) would
+            # interleave the report; keep the exact first-touched order the simple way.
+            return _diff_apply_interleaved(kernel, payload)
+        touched = list(table.declared)
+        touched += [line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)]
+        for name in touched:
+            if name not in seen:
+                chain = chains.get(name)
+                seen[name] = chain.rules if chain is not None else None
+    kernel.apply(payload)
+    changes = []
+    tables = kernel.ruleset.tables
+    for table_name, seen in before.items():
+        after = tables[table_name].chains
+        for name, old in seen.items():
+            chain = after.get(name)
+            if old is None:
+                if chain is not None:
+                    # New chains (all of them on a first sync): every rule was added.
+                    changes.append(_change(table_name, name, "added", tuple(chain.rules)))
+            elif chain is None:
+                changes.append(_change(table_name, name, "removed", (), tuple(old)))
+            else:
+                new = chain.rules
+                if old is not new and old != new:
+                    added, removed = _rule_delta(old, new)
+                    changes.append(_change(table_name, name, "rewritten", added, removed))
+    return RuleDiff(tuple(changes))
+
+
+def _diff_apply_interleaved(kernel: KernelState, payload: Payload) -> RuleDiff:
     before: dict[tuple[str, str], list[Rule] | None] = {}
     for table in payload.tables:
         existing = kernel.ruleset.tables.get(table.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.iptables.proxier import Proxier
 from kproxy_tutor.sandbox.iptables.render import render_restore, render_save
 from kproxy_tutor.sandbox.iptables.select import select_payload, select_ruleset, service_chains
@@ -19,6 +20,13 @@ def rules_text(cluster: Cluster, node: str | None = None, fmt: str = "save", tab
         raise SandboxInputError(N_("Unknown format {value!r}: use save or restore."), value=fmt)
     if table is not None and table not in TABLES:
         raise SandboxInputError(N_("Unknown table {value!r}: use nat, filter or mangle."), value=table)
+    # One pause for the whole compile and render: the collector would otherwise scan the
+    # new proxier's rules (all alive until this returns) on the first allocation after sync.
+    with paused_gc():
+        return _rules_text(cluster, node, fmt, table, service)
+
+
+def _rules_text(cluster: Cluster, node: str | None, fmt: str, table: str | None, service: str | None) -> str:
     proxier = Proxier(cluster, node)
     result = proxier.sync()
     tables = [table] if table else None

@@ -8,9 +8,22 @@ a jump to a missing chain, deleting a chain that is still referenced), nothing c
 from __future__ import annotations
 
 from collections import Counter
+from operator import attrgetter
 
 from kproxy_tutor.errors import N_, SandboxInputError
-from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Goto, Jump, Payload, PayloadTable, Rule, Ruleset
+from kproxy_tutor.sandbox.iptables.rules import (
+    BUILTIN_CHAINS,
+    Chain,
+    DeleteChain,
+    Goto,
+    Jump,
+    Payload,
+    PayloadTable,
+    Rule,
+    Ruleset,
+)
+
+_target_of = attrgetter("target")
 
 
 class RestoreError(SandboxInputError):
@@ -26,7 +39,7 @@ def _target_chain(rule: Rule) -> str | None:
 
 
 def _targets(rules: list[Rule]) -> list[str]:
-    return [r.target.chain for r in rules if type(r.target) is Jump or type(r.target) is Goto]  # type: ignore[union-attr]
+    return [t.chain for t in map(_target_of, rules) if t.__class__ is Jump or t.__class__ is Goto]  # type: ignore[union-attr]
 
 
 class KernelState:
@@ -96,27 +109,25 @@ class KernelState:
             rules.append(line)  # type: ignore[arg-type]
 
         removed_targets: list[str] = []
-        added_targets: list[str] = []
         fresh: list[Rule] = []
         for name, rules in new_rules.items():
             old = chains.get(name)
-            old_rules = old.rules if old is not None else []
+            old_rules = old.rules if old is not None else None
             if not old_rules:
-                added = rules
+                # A new or empty chain (every chain on a first sync): all its rules are new.
+                fresh += rules
             elif len(old_rules) == len(rules):
                 # Most rules of a rewritten chain are the very objects it held before; only
                 # the others can change references or point at missing chains.
                 changed = [(a, b) for a, b in zip(old_rules, rules, strict=True) if a is not b]
                 if changed:
                     removed_targets.extend(_targets([a for a, _ in changed]))
-                added = [b for _, b in changed]
+                    fresh.extend(b for _, b in changed)
             else:
                 removed_targets.extend(_targets(old_rules))
-                added = rules
-            if added:
-                added_targets.extend(_targets(added))
-                fresh.extend(added)
-        delta: Counter[str] = Counter(added_targets)
+                fresh += rules
+        added_targets: Counter[str] = Counter(_targets(fresh))
+        delta = added_targets.copy()
         if removed_targets:
             delta.subtract(removed_targets)
         deleted_set = set(deleted)
@@ -128,21 +139,27 @@ class KernelState:
                 raise RestoreError(N_("Cannot delete chain {chain}: it is not empty."), chain=name)
             if refs[name] + delta[name] > 0:
                 raise RestoreError(N_("Cannot delete chain {chain}: rules still jump to it."), chain=name)
-        for rule in fresh:
-            target = _target_chain(rule)
-            # The chains after this table is applied: those it had or declared, less the deleted.
-            if target is not None and (target in deleted_set or (target not in new_rules and target not in chains)):
-                raise RestoreError(
-                    N_("Rule in chain {chain} jumps to {target}, which does not exist."),
-                    chain=rule.chain,
-                    target=target,
-                )
+        # The chains after this table is applied: those it had or declared, less the deleted.
+        # Each distinct target is checked once; only when one is missing are the rules
+        # walked, to name the first that jumps to it.
+        if any(t in deleted_set or (t not in new_rules and t not in chains) for t in added_targets):
+            for rule in fresh:
+                target = _target_chain(rule)
+                if target is not None and (target in deleted_set or (target not in new_rules and target not in chains)):
+                    raise RestoreError(
+                        N_("Rule in chain {chain} jumps to {target}, which does not exist."),
+                        chain=rule.chain,
+                        target=target,
+                    )
 
+        builtin = BUILTIN_CHAINS.get(payload.name, ())
         for name, rules in new_rules.items():
             chain = chains.get(name)
             if chain is None:
-                chain = table.chain(name)
-            chain.rules = rules
+                # As ``Table.chain`` creates it, with its rules in place.
+                chains[name] = Chain(name, "ACCEPT" if name in builtin else None, rules)
+            else:
+                chain.rules = rules
         for name in deleted:
             chains.pop(name, None)
         refs.update(delta)

@@ -7,7 +7,6 @@ chains flushed and deleted, jump rules in built-in chains ensured on full syncs.
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from kproxy_tutor.sandbox.changes import (
     ServicePortMap,
 )
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.iptables.diff import RuleDiff, diff_apply
 from kproxy_tutor.sandbox.iptables.fixed import (
     fixed_filter_rules,
@@ -114,7 +114,10 @@ class Proxier:
         self._nat_parts: list[list[Rule]] = []
         self._counts: list[int] = []
         self._total = 0
-        cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
+        # The initial list hands over every Service and slice: like a sync, many small objects
+        # that all stay alive.
+        with paused_gc():
+            cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
     @staticmethod
     def _node_port_cidrs(values: tuple[str, ...], node_ips: tuple[str, ...]) -> list[ipaddress.IPv4Network] | None:
@@ -157,13 +160,8 @@ class Proxier:
         """One ``syncProxyRules``: build the payload, apply it to the node, report what changed."""
         # A sync allocates hundreds of thousands of small objects that all stay alive; the
         # cyclic collector would rescan the growing heap again and again for nothing.
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with paused_gc():
             return self._sync()
-        finally:
-            if enabled:
-                gc.enable()
 
     def _sync(self) -> SyncResult:
         full = self.need_full_sync

@@ -17,23 +17,47 @@ from kproxy_tutor.sandbox.iptables.rules import (
 
 def save_args(rule: Rule) -> str:
     """The rule's arguments in iptables-save's canonical order (generic matches, modules, target)."""
-    parts = []
-    if rule.source is not None:
-        parts.append(f"{'! ' if rule.source.negated else ''}-s {rule.source.cidr}")
-    if rule.destination is not None:
-        parts.append(f"{'! ' if rule.destination.negated else ''}-d {rule.destination.cidr}")
-    if rule.in_interface is not None:
-        parts.append(f"{'! ' if rule.in_interface.negated else ''}-i {rule.in_interface.name}")
-    if rule.out_interface is not None:
-        parts.append(f"{'! ' if rule.out_interface.negated else ''}-o {rule.out_interface.name}")
-    if rule.protocol is not None:
-        parts.append(f"{'! ' if rule.protocol.negated else ''}-p {rule.protocol.protocol}")
+    return _spaced_args(rule, {})[1:]
+
+
+def _spaced_args(rule: Rule, memo: dict[int, str]) -> str:
+    """``save_args`` with a space before each argument ("" for none), using ``memo``.
+
+    ``memo`` holds the text of each match and target object by ``id``: the compiler shares
+    those between rules (a Service's comment, port matches, jumps to KUBE-MARK-MASQ), so a
+    whole ruleset renders each once. The ids stay valid because the caller keeps every rule
+    alive while the memo is in use. Plain concatenation, not a list per rule: rendering a
+    big ruleset then creates no objects the cyclic garbage collector has to track.
+    """
+    text = ""
+    part = rule.source
+    if part is not None:
+        text = (" ! -s " if part.negated else " -s ") + part.cidr
+    part = rule.destination
+    if part is not None:
+        text += (" ! -d " if part.negated else " -d ") + part.cidr
+    interface = rule.in_interface
+    if interface is not None:
+        text += (" ! -i " if interface.negated else " -i ") + interface.name
+    interface = rule.out_interface
+    if interface is not None:
+        text += (" ! -o " if interface.negated else " -o ") + interface.name
+    protocol = rule.protocol
+    if protocol is not None:
+        text += (" ! -p " if protocol.negated else " -p ") + protocol.protocol
     for match in rule.matches:
-        options = match.save_options()
-        parts.append(f"-m {match.module} {options}" if options else f"-m {match.module}")
-    if rule.target is not None:
-        parts.append(rule.target.save())
-    return " ".join(parts)
+        saved = memo.get(id(match))
+        if saved is None:
+            options = match.save_options()
+            saved = memo[id(match)] = f" -m {match.module} {options}" if options else f" -m {match.module}"
+        text += saved
+    target = rule.target
+    if target is not None:
+        saved = memo.get(id(target))
+        if saved is None:
+            saved = memo[id(target)] = " " + target.save()
+        text += saved
+    return text
 
 
 def save_line(rule: Rule) -> str:
@@ -90,13 +114,15 @@ def render_save(ruleset: Ruleset, tables: Iterable[str] | None = None, counters:
             chain = table.chains[name]
             packets, octets = chain.counters
             out.append(f":{name} {chain.policy or '-'} [{packets}:{octets}]")
+        memo: dict[int, str] = {}
         for name in order:
             for rule in table.chains[name].rules:
+                line = "-A " + rule.chain + _spaced_args(rule, memo)
                 if counters:
                     packets, octets = rule.counters or (0, 0)
-                    out.append(f"[{packets}:{octets}] {save_line(rule)}")
+                    out.append(f"[{packets}:{octets}] {line}")
                 else:
-                    out.append(save_line(rule))
+                    out.append(line)
         out.append("COMMIT")
     out.append("")
     return "\n".join(out)

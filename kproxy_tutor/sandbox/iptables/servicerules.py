@@ -10,8 +10,10 @@ import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from types import MappingProxyType
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.iptables.names import (
     endpoint_chain_name,
     port_proto_hash,
@@ -50,6 +52,10 @@ INVALID_DROP_COUNTER = "ct_state_invalid_dropped_pkts"
 _DST_LOCAL = AddrTypeMatch(dst_type="LOCAL")
 _SRC_LOCAL = AddrTypeMatch(src_type="LOCAL")
 _LOCALHOST_NPS = NfacctMatch(LOCALHOST_NODEPORT_COUNTER)
+# A full sync makes a few of these per endpoint (see ``fastinit``).
+_jump = fast_constructor(Jump)
+_comment = fast_constructor(CommentMatch)
+_dnat = fast_constructor(Dnat)
 
 
 def address(text: str, negated: bool = False) -> AddressMatch:
@@ -72,6 +78,18 @@ def protocol_match(protocol: str) -> ProtocolMatch:
 @cache
 def port_match(protocol: str, port: int | None) -> PortMatch:
     return PortMatch(protocol, PortRange(port, port) if port is not None else None)
+
+
+@cache
+def _statistic(n: int) -> tuple[StatisticMatch, str]:
+    """The match and spelling of the jump to the first of ``n`` remaining endpoints (shared: values are immutable)."""
+    return (StatisticMatch("random", probability_value(n)),
+            f"-m statistic --mode random --probability {probability_text(n)} ")
+
+
+@lru_cache(maxsize=64)
+def _node_labels(labels: tuple[tuple[str, str], ...]) -> MappingProxyType[str, str]:
+    return MappingProxyType(dict(labels))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +160,7 @@ def build_service_port_rules(
     p = svc.protocol.lower()
     token = port_proto_hash(spn, p)
     svc_chain, svl_chain, ext_chain, fw_chain = (f"KUBE-{kind}-{token}" for kind in ("SVC", "SVL", "EXT", "FW"))
-    cat = categorize_endpoints(endpoints, svc, ctx.node_name, dict(ctx.node_labels))
+    cat = categorize_endpoints(endpoints, svc, ctx.node_name, _node_labels(ctx.node_labels))
     has_any = cat.has_any
     internal_chain, has_internal = svc_chain, has_any
     if svc.internal_policy_local:
@@ -166,7 +184,7 @@ def build_service_port_rules(
     proto = protocol_match(p)
     dport = port_match(p, svc.port)
     m_p = f"-m {p} -p {p}"
-    cluster_ip_comment = CommentMatch(f"{spn} cluster IP")
+    cluster_ip_comment = _comment(f"{spn} cluster IP")
     cip_spell = f'-m comment --comment "{spn} cluster IP" {m_p} -d {svc.cluster_ip} --dport {svc.port}'
     cip = address(svc.cluster_ip)
 
@@ -177,7 +195,7 @@ def build_service_port_rules(
     # 5.1 ClusterIP
     if has_internal:
         out.nat_rules.append(make_rule("KUBE-SERVICES", None, cip, None, None, proto, (cluster_ip_comment, dport),
-                                  Jump(internal_chain), f"{cip_spell} -j {internal_chain}"))
+                                       _jump(internal_chain), f"{cip_spell} -j {internal_chain}"))
     else:
         out.filter_rules.append(filter_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip))
     # 5.2 externalIPs
@@ -274,56 +292,71 @@ def build_service_port_rules(
         comment_text = f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
         rules.append(make_rule(fw_chain, matches=(CommentMatch(comment_text),), spelling=f'-m comment --comment "{comment_text}"'))
     # 5.9 SVC / SVL
+    # One chain name and one jump per endpoint, shared by the SVC and SVL rules that use them.
     seps = {e.endpoint: endpoint_chain_name(spn, p, e.endpoint) for e in cat.all_reachable}
+    jumps = {endpoint: _jump(sep) for endpoint, sep in seps.items()}
     for uses, chain, eps in ((bool(cat.cluster) and svc.uses_cluster_endpoints(), svc_chain, cat.cluster),
                              (bool(cat.local) and svc.uses_local_endpoints(), svl_chain, cat.local)):
         if uses:
             out.chains.append(chain)
-            _endpoint_jumps(ctx, svc, spn, chain, eps, seps, rules)
+            _endpoint_jumps(ctx, svc, spn, chain, eps, seps, jumps, rules)
     # 5.10 SEP
-    proto_dnat = port_match(p, None)
+    dnat_matches: tuple[ModuleMatch, ...]
+    if ctx.large_cluster_mode:
+        matches: tuple[ModuleMatch, ...] = ()
+        head = ""
+    else:
+        matches = (_comment(spn),)
+        head = f"-m comment --comment {spn} "
+    dnat_matches = (*matches, port_match(p, None))
     for ep in cat.all_reachable:
-        sep = seps[ep.endpoint]
+        endpoint = ep.endpoint
+        sep = seps[endpoint]
         out.chains.append(sep)
-        if ctx.large_cluster_mode:
-            matches: tuple[ModuleMatch, ...] = ()
-            head = ""
-        else:
-            matches = (CommentMatch(spn),)
-            head = f"-m comment --comment {spn} "
-        rules.append(make_rule(sep, address(ep.ip), matches=matches, target=MARK_MASQ,
-                          spelling=f"{head}-s {ep.ip} -j KUBE-MARK-MASQ"))
+        rules.append(make_rule(sep, address(ep.ip), None, None, None, None, matches, MARK_MASQ,
+                               f"{head}-s {ep.ip} -j KUBE-MARK-MASQ"))
         if svc.client_ip_affinity:
-            matches = (*matches, RecentMatch(name=sep, command="set"))
-            head = f"{head}-m recent --name {sep} --set "
-        rules.append(make_rule(sep, protocol=proto, matches=(*matches, proto_dnat), target=Dnat(ep.endpoint),
-                          spelling=f"{head}{m_p} -j DNAT --to-destination {ep.endpoint}"))
+            rules.append(make_rule(sep, None, None, None, None, proto,
+                                   (*matches, RecentMatch(name=sep, command="set"), dnat_matches[-1]), _dnat(endpoint, ()),
+                                   f"{head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}"))
+        else:
+            rules.append(make_rule(sep, None, None, None, None, proto, dnat_matches, _dnat(endpoint, ()),
+                                   f"{head}{m_p} -j DNAT --to-destination {endpoint}"))
     return out
 
 
 def _endpoint_jumps(ctx: SyncContext, svc: ServicePortInfo, spn: str, chain: str, endpoints: Sequence[EndpointInfo],
-                    seps: dict[str, str], rules: list[Rule]) -> None:
+                    seps: dict[str, str], jumps: dict[str, Jump], rules: list[Rule]) -> None:
     """Affinity checks first, then one statistic rule per endpoint; the last jump is unconditional."""
-    def head(ep: EndpointInfo) -> tuple[tuple[ModuleMatch, ...], str]:
-        if ctx.large_cluster_mode:
-            return (), ""
-        text = f"{spn} -> {ep.endpoint}"
-        return (CommentMatch(text),), f'-m comment --comment "{text}" '
-
+    large = ctx.large_cluster_mode
     if svc.client_ip_affinity:
         seconds = svc.sticky_max_age_seconds
         for ep in endpoints:
             sep = seps[ep.endpoint]
-            matches, text = head(ep)
-            rules.append(make_rule(chain, matches=(*matches, RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True)),
-                              target=Jump(sep),
-                              spelling=f"{text}-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"))
-    count = len(endpoints)
+            check = RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True)
+            tail = f"-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"
+            if large:
+                rules.append(make_rule(chain, None, None, None, None, None, (check,), jumps[ep.endpoint], tail))
+            else:
+                text = f"{spn} -> {ep.endpoint}"
+                rules.append(make_rule(chain, None, None, None, None, None, (_comment(text), check), jumps[ep.endpoint],
+                                       f'-m comment --comment "{text}" {tail}'))
+    last = len(endpoints) - 1
     for i, ep in enumerate(endpoints):
-        sep = seps[ep.endpoint]
-        matches, text = head(ep)
-        if i < count - 1:
-            n = count - i
-            matches = (*matches, StatisticMatch("random", probability_value(n)))
-            text = f"{text}-m statistic --mode random --probability {probability_text(n)} "
-        rules.append(make_rule(chain, matches=matches, target=Jump(sep), spelling=f"{text}-j {sep}"))
+        endpoint = ep.endpoint
+        sep = seps[endpoint]
+        if i < last:
+            statistic, statistic_text = _statistic(last + 1 - i)
+            if large:
+                matches: tuple[ModuleMatch, ...] = (statistic,)
+                spelling = f"{statistic_text}-j {sep}"
+            else:
+                text = f"{spn} -> {endpoint}"
+                matches = (_comment(text), statistic)
+                spelling = f'-m comment --comment "{text}" {statistic_text}-j {sep}'
+        elif large:
+            matches, spelling = (), f"-j {sep}"
+        else:
+            text = f"{spn} -> {endpoint}"
+            matches, spelling = (_comment(text),), f'-m comment --comment "{text}" -j {sep}'
+        rules.append(make_rule(chain, None, None, None, None, None, matches, jumps[endpoint], spelling))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 PROBABILITY_SCALE = 0x80000000
+
+
+_BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def save_string(value: str) -> str:
     """Quote like iptables' ``xtables_save_string``: bare only if made of ``[A-Za-z0-9_-]``."""
-    if value and all(c.isascii() and (c.isalnum() or c in "_-") for c in value):
+    if _BARE.fullmatch(value):
         return value
     escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("'", "\\'")
     return f'"{escaped}"'
