@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
 from kproxy_tutor.sandbox.gcpause import paused_gc
@@ -155,13 +156,13 @@ def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
         for node in DEFAULT_NODES:
             cluster.add_node(node)
     appliers: dict[str, Callable[[_Object], object]] = {
-        "Node": lambda o: cluster.add_node(_convert(convert.fast_node, convert.to_node, o), o.location),
+        "Node": lambda o: cluster.add_node(_convert(fastconv.fast_node, convert.to_node, o), o.location),
         "Service": lambda o: cluster.apply_service(
-            _convert(convert.fast_service, lambda f: convert.to_service(f, o.location), o), o.location),
+            _convert(fastconv.fast_service, lambda f: convert.to_service(f, o.location), o), o.location),
         "EndpointSlice": lambda o: cluster.apply_endpoint_slice(
-            _convert(convert.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, o.location), o), o.location),
+            _convert(fastconv.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, o.location), o), o.location),
         "Deployment": lambda o: cluster.apply_deployment(_guard(convert.to_deployment, o), o.location),
-        "Pod": lambda o: cluster.apply_pod(_convert(convert.fast_pod, convert.to_pod, o), o.location),
+        "Pod": lambda o: cluster.apply_pod(_convert(fastconv.fast_pod, convert.to_pod, o), o.location),
     }
     for kind in _ORDER:
         for obj in by_kind[kind]:
@@ -208,7 +209,7 @@ def _convert(fast: Callable[[dict[str, Any]], Any], converter: Callable[[Fields]
     """The fast converter's value; the checked one (through ``_guard``) for anything out of the ordinary."""
     try:
         return fast(obj.data)
-    except (convert.Irregular, TypeError, ValueError, AttributeError, KeyError):
+    except (fastconv.Irregular, TypeError, ValueError, AttributeError, KeyError):
         # Same input, checked field by field: the checked converter names what is wrong.
         return _guard(converter, obj)
 

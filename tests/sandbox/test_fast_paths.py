@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kproxy_tutor.errors import SandboxInputError
+from kproxy_tutor.sandbox import manifest_fast as fast
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.iptables.diff import diff_apply
 from kproxy_tutor.sandbox.iptables.kernel import KernelState, RestoreError
@@ -34,10 +35,10 @@ from kproxy_tutor.sandbox.manifests import _convert, _guard, _Object, load_texts
 from .helpers import SCENARIO_NAMES, SCENARIOS, load_scenario
 
 FAST = {
-    "Service": (convert.fast_service, lambda f: convert.to_service(f, f.location)),
-    "EndpointSlice": (convert.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, f.location)),
-    "Pod": (convert.fast_pod, convert.to_pod),
-    "Node": (convert.fast_node, convert.to_node),
+    "Service": (fast.fast_service, lambda f: convert.to_service(f, f.location)),
+    "EndpointSlice": (fast.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, f.location)),
+    "Pod": (fast.fast_pod, convert.to_pod),
+    "Node": (fast.fast_node, convert.to_node),
 }
 
 SERVICE: dict[str, Any] = {
@@ -120,7 +121,7 @@ def test_fast_converters_agree_on_every_scenario_object(name: str) -> None:
                 continue
             try:
                 fast = FAST[kind][0](item)
-            except convert.Irregular:
+            except fast.Irregular:
                 continue
             assert fast == _checked(kind, item)
 
@@ -162,8 +163,8 @@ def test_bad_field_in_a_json_dump_still_names_the_field_and_object() -> None:
 
 def test_integer_conditions_are_not_taken_for_booleans() -> None:
     odd = _replace(SLICE, ("endpoints", 0, "conditions", "ready"), 1)
-    with pytest.raises(convert.Irregular):
-        convert.fast_endpoint_slice(odd)
+    with pytest.raises(fast.Irregular):
+        fast.fast_endpoint_slice(odd)
     with pytest.raises(SandboxInputError):
         _checked("EndpointSlice", odd)
 
