@@ -89,6 +89,14 @@ def register(app: typer.Typer) -> None:
             seed = random.SystemRandom().randrange(2**32)
         session, mode = _session(files, rules, node_ips or [], node, seed, mode)
         warn_if_deprecated(mode)
+        if node is not None and session.cluster is not None:
+            from kproxy_tutor.sandbox.trace.request import target_node
+
+            owner = target_node(session.cluster, target.rpartition(":")[0] or target)
+            if owner is not None and owner != node:
+                raise UsageError(N_("{target} is an address of node {owner}, so the packet comes in on {owner}; "
+                                    "--node only chooses the node for load-balancer and external IPs."),
+                                 target=target, owner=owner)
         client, destination = session.resolve(source, target, protocol, node)
         plain = runtime.current().plain
         console = make_console()
@@ -138,7 +146,7 @@ def _trace_other_mode(session, client, destination, mode: str, seed: int, count:
     from collections import Counter
 
     from kproxy_tutor.sandbox.modes import compile_mode
-    from kproxy_tutor.sandbox.packet import Packet, Trace
+    from kproxy_tutor.sandbox.packet import Packet
     from kproxy_tutor.sandbox.trace.export import trace_data
     from kproxy_tutor.sandbox.trace.load import outcome_key
     from kproxy_tutor.sandbox.trace.request import dns_step
@@ -150,16 +158,11 @@ def _trace_other_mode(session, client, destination, mode: str, seed: int, count:
     for _i in range(count):
         packet = Packet(destination.protocol, tracer.source_address(client, destination.ip), tracer.allocate_port(),
                         destination.ip, destination.port)
-        trace = evaluator.evaluate(packet, client.kind)
-        if trace.outcome.masquerade and trace.outcome.snat_interface is None:
-            # The nftables evaluator masquerades to the node's primary address, which is eth0's.
-            trace = dataclasses.replace(trace, outcome=dataclasses.replace(trace.outcome, snat_interface="eth0"))
-        traces.append(trace)
-    first = traces[0]
+        traces.append(evaluator.evaluate(packet, client.kind))
+    first = session.annotate(traces[0], destination)
     if destination.dns_name is not None:
-        first = Trace(first.packet, first.outcome, (dns_step(client, destination, session.cluster.network.dns_service_ip),
-                                                    *first.steps), first.rules_examined, source_node=first.source_node,
-                      examined_by_table=first.examined_by_table)
+        first = dataclasses.replace(first, steps=(dns_step(client, destination, session.cluster.network.dns_service_ip),
+                                                  *first.steps))
     if output == "json":
         data = trace_data(first, client, destination) | {"seed": seed, "mode": mode}
         if count > 1:

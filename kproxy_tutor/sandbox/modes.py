@@ -57,8 +57,13 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -> CompiledMode:
-    """Compile ``cluster`` as kube-proxy in ``mode`` would on ``node`` (None = kube-proxy's own choice)."""
+def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0, traffic: bool = False) -> CompiledMode:
+    """Compile ``cluster`` as kube-proxy in ``mode`` would on ``node`` (None = kube-proxy's own choice).
+
+    A freshly compiled node has carried no traffic, so IPVS's connection counters are 0;
+    ``traffic`` sends seeded made-up connections through the virtual servers first (to show
+    what the counters and the schedulers do; never for a node the learner has not used).
+    """
     check_mode(mode)
     if mode == "nftables":
         from kproxy_tutor.sandbox.nftables import NftProxier, render_listing, render_transaction
@@ -71,7 +76,7 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -
                             NftEvaluator(table, node_view(cluster, proxier.node_name), seed), table,
                             table.rule_count, table.element_count)
     if mode == "ipvs":
-        return _compile_ipvs(cluster, node, seed)
+        return _compile_ipvs(cluster, node, seed, traffic)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
     from kproxy_tutor.sandbox.trace.possible import IptablesEvaluator
 
@@ -84,7 +89,7 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0) -
                         IptablesEvaluator.for_cluster(cluster, iptables.node_name, ruleset, seed), ruleset, rules, 0)
 
 
-def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode:
+def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) -> CompiledMode:
     from kproxy_tutor.sandbox.iptables import render_save
     from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
     from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
@@ -95,8 +100,9 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode
     ipvs = IpvsProxier(cluster, node)
     state = ipvs.sync()
     assert state.ipsets is not None and state.iptables is not None
-    # Seeded traffic, so the counters in ipvsadm -Ln show what the scheduler did.
-    simulate_traffic(state, seed)
+    if traffic:
+        # Seeded made-up traffic, so the counters in ipvsadm -Ln show what the scheduler did.
+        simulate_traffic(state, seed)
     reals = sum(len(v.real_servers) for v in state.virtual_servers)
     members = sum(len(s.members) for s in state.ipsets.values())
     texts = {
@@ -107,7 +113,7 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int) -> CompiledMode
         "iptables-restore": state.iptables.restore,
     }
     view = node_view(cluster, ipvs.node.name)
-    evaluator = IpvsEvaluator(state, IpvsNode(view.name, view.local_ips, view.pod_interface, view.pods))
+    evaluator = IpvsEvaluator(state, IpvsNode.from_view(view), seed=seed)
     return CompiledMode("ipvs", ipvs.node.name, texts, evaluator, state, state.iptables.rule_count,
                         len(state.virtual_servers) + reals + members)
 

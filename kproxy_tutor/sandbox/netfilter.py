@@ -42,6 +42,7 @@ from kproxy_tutor.sandbox.packet import (
 )
 from kproxy_tutor.sandbox.trace.matching import ChainIndex, MatchContext, NodeMatchState, Unsupported, ip_int
 from kproxy_tutor.sandbox.trace.network import Network, NodeNetwork, Route
+from kproxy_tutor.sandbox.trace.snat import masquerade
 from kproxy_tutor.sandbox.trace.targets import masquerade_reason, nat_address
 
 #: Tables at each hook, in netfilter's priority order.
@@ -92,6 +93,8 @@ class Passage:
     snat: tuple[str, str] | None = None
     #: (old destination, new destination) when DNAT ran (or conntrack re-applied it).
     dnat: tuple[str, str] | None = None
+    #: nat OUTPUT changed the destination, so the packet was routed again inside OUTPUT.
+    rerouted: bool = False
 
 
 @dataclass(slots=True)
@@ -108,9 +111,12 @@ class _Frame:
 class NodeKernel:
     """One node's netfilter state: rules (indexed), conntrack table, xt_recent lists, statistic random source."""
 
-    def __init__(self, node: NodeNetwork, network: Network, rng: random.Random, clock: Callable[[], float]) -> None:
+    def __init__(self, node: NodeNetwork, network: Network, rng: random.Random, clock: Callable[[], float],
+                 port_rng: random.Random | None = None) -> None:
         self.node = node
         self.network = network
+        #: Where NAT's random source ports come from (apart from ``rng``, which -m statistic draws from).
+        self.port_rng = port_rng if port_rng is not None else random.Random(0)
         self.conntrack = ConntrackTable()
         self.clock = clock
         self.state = NodeMatchState(node.local_ips, rng, clock)
@@ -127,7 +133,8 @@ class NodeKernel:
         p = Passage(packet, direction, entry, established, [] if record else None)
         state = "reply" if direction == Direction.REPLY else ("established" if established else "new")
         if p.steps is not None:
-            self._step(p, StepKind.CONNTRACK, detail={"state": state, "entry": _tuple_text(entry.original)})
+            self._step(p, StepKind.CONNTRACK, detail={"state": state, "entry": _tuple_text(entry.original),
+                                                      "nat": entry.dnat or entry.snat})
         ok = self._local_out(p) if in_iface is None else self._from_interface(p, in_iface)
         if ok:
             if not established:
@@ -140,7 +147,7 @@ class NodeKernel:
     def _from_interface(self, p: Passage, in_iface: str) -> bool:
         if not self._hook(p, "PREROUTING", in_iface, "", None):
             return False
-        route = p.route = self._route(p)
+        route = p.route = self._route(p, local_out=False)
         if route.kind == RouteKind.LOCAL:
             return self._hook(p, "INPUT", in_iface, "", route)
         return self._hook(p, "FORWARD", in_iface, route.interface, route) and self._hook(
@@ -148,10 +155,16 @@ class NodeKernel:
         )
 
     def _local_out(self, p: Passage) -> bool:
-        route = self.network.route(self.node, p.packet.dst_ip)
+        # A local process's packet is routed before OUTPUT; if nat OUTPUT changes its destination,
+        # the kernel routes it again inside the hook (``_hook``), before filter OUTPUT. Either way
+        # it goes on to POSTROUTING: FORWARD is only for packets that came in on an interface.
+        route = p.route = self.network.route(self.node, p.packet.dst_ip)
         if not self._hook(p, "OUTPUT", "", route.interface, route):
             return False
-        route = p.route = self._route(p)
+        if p.rerouted:
+            route = p.route
+        else:
+            route = p.route = self._route(p, local_out=True)
         if not self._hook(p, "POSTROUTING", "", route.interface, route):
             return False
         if route.kind == RouteKind.LOCAL:
@@ -159,12 +172,13 @@ class NodeKernel:
             return self._hook(p, "INPUT", route.interface, "", route, nat=False)
         return True
 
-    def _route(self, p: Passage) -> Route:
+    def _route(self, p: Passage, local_out: bool, reroute: bool = False) -> Route:
         route = self.network.route(self.node, p.packet.dst_ip)
         if p.steps is not None:
             self._step(p, StepKind.ROUTE, detail={
                 "route": route.kind, "interface": route.interface, "next_node": route.next_node,
-                "destination": p.packet.dst_ip,
+                "destination": p.packet.dst_ip, "next_hooks": next_hooks(route.kind, local_out, reroute),
+                "local_out": local_out, "reroute": reroute,
             })
         return route
 
@@ -173,7 +187,13 @@ class NodeKernel:
         tables = self.node.rules().tables
         if p.steps is not None:
             self._step(p, StepKind.HOOK, hook=hook, detail={"in": in_iface, "out": out_iface})
+        destination = p.packet.dst_ip
         for name in HOOK_TABLES[hook]:
+            if hook == "OUTPUT" and name == "filter" and p.packet.dst_ip != destination:
+                # nat OUTPUT changed the destination: the kernel routes the packet again right
+                # there (ip_route_me_harder), so filter OUTPUT already sees the new way out.
+                route = p.route = self._route(p, local_out=True, reroute=True)
+                out_iface, p.rerouted = route.interface, True
             if name == "nat":
                 if not nat:
                     continue
@@ -360,10 +380,15 @@ class NodeKernel:
                        detail={"from": before.destination, "to": p.packet.destination, "by": "rule"})
             return ACCEPT
         if isinstance(target, Masquerade | Snat) and table == "nat" and hook not in DESTINATION_NAT_HOOKS:
+            port_detail: dict[str, object] = {}
             if isinstance(target, Masquerade):
-                if target.to_ports or route is None or route.source_address is None:
+                if target.to_ports or route is None:
                     return None
-                ip, port, iface = route.source_address, p.packet.src_port, route.interface
+                new = masquerade(p.packet, route, target.random_fully, self.port_rng, self._source_taken(p.packet))
+                if new is None:
+                    return None
+                ip, port, iface = new.ip, new.port, new.interface
+                port_detail = {"port": new.port_choice, "port_range": new.port_range}
             else:
                 ip, port = nat_address(target.to_source, p.packet.src_port)
                 iface = route.interface if route is not None else ""
@@ -374,9 +399,18 @@ class NodeKernel:
             p.entry.set_source(ip, port)
             p.snat = (ip, iface)
             self._step(p, StepKind.SNAT, hook=hook, table=table, chain=chain.name, rule=rule,
-                       detail={"from": before.source, "to": p.packet.source, "interface": iface, "by": "rule"})
+                       detail={"from": before.source, "to": p.packet.source, "interface": iface, "by": "rule",
+                               **port_detail})
             return ACCEPT
         return None
+
+    def _source_taken(self, packet: Packet) -> Callable[[str, int], bool]:
+        """Whether a confirmed connection to ``packet``'s destination already uses a source (``nf_nat_used_tuple``)."""
+        def taken(ip: str, port: int) -> bool:
+            reply = Packet(packet.protocol, packet.dst_ip, packet.dst_port, ip, port)
+            return self.conntrack.lookup(reply) is not None
+
+        return taken
 
     # Bookkeeping ---------------------------------------------------------------------------
     def _step(self, p: Passage, kind: str, hook: str | None = None, table: str | None = None,
@@ -385,6 +419,18 @@ class NodeKernel:
         if p.steps is not None:
             p.steps.append(TraceStep(kind, self.node.name, p.direction, hook, table, chain, rule, None, examined,
                                      p.packet, detail))
+
+
+def next_hooks(route: str, local_out: bool, reroute: bool = False) -> list[str]:
+    """The hooks a packet meets after a routing decision (the ``next_hooks`` detail of a ``route`` step).
+
+    A locally generated packet never passes FORWARD: OUTPUT, then POSTROUTING (and, sent to the
+    node's own address, back in through ``lo`` to INPUT).
+    """
+    if not local_out:
+        return ["INPUT"] if route == RouteKind.LOCAL else ["FORWARD", "POSTROUTING"]
+    hooks = ["OUTPUT", "POSTROUTING"] if reroute else ["POSTROUTING"]
+    return [*hooks, "INPUT"] if route == RouteKind.LOCAL else hooks
 
 
 def _tuple_text(t: tuple[str, str, int, str, int]) -> str:

@@ -182,3 +182,8 @@ class Trace:
     service: str | None = None
     #: ``rules_examined`` split by table (``nat``, ``filter``, …).
     examined_by_table: Mapping[str, int] = field(default_factory=dict)
+    #: Who sent the packet (a SourceKind), when known.
+    source_kind: str | None = None
+    #: ``namespace/name`` of the Service whose ClusterIP the packet was sent to, on a port that
+    #: Service does not have (set by whoever knows the cluster's Services; None otherwise).
+    wrong_port_of: str | None = None

@@ -128,7 +128,10 @@ def step_lines(step: TraceStep) -> list[Text]:
         text = {
             "new": _("conntrack: no entry yet, a new connection; the nat rules will decide its translation"),
             "established": _("conntrack: a known connection; its translation comes from the entry, the nat rules are not consulted"),
-            "reply": _("conntrack: this is the reply of {entry}; the translation is undone").format(entry=d.get("entry")),
+            "reply": (_("conntrack: this is the reply of {entry}; the translation is undone").format(entry=d.get("entry"))
+                      if d.get("nat", True) else
+                      _("conntrack: this is the reply of {entry}, an ESTABLISHED connection; this node translated "
+                        "nothing, so the reply goes on as it is").format(entry=d.get("entry"))),
         }[d["state"]]
         return [_line(2, (text, NOTE))]
     if kind == StepKind.HOOK:
@@ -183,9 +186,18 @@ def step_lines(step: TraceStep) -> list[Text]:
             return [_line(6, (_("masquerade: source → {new}").format(new=pkt.src_ip), "bold green"))]
         if d.get("by") == "conntrack":
             text = _("conntrack rewrites the source {old} → {new} (from the entry, no rules)")
+        elif d.get("port") == "random":
+            text = _("MASQUERADE: source {old} → {new}, the address of {interface}; fully random: the kernel "
+                     "always picks a random source port (from {range})")
+        elif d.get("port") == "taken":
+            text = _("MASQUERADE: source {old} → {new}, the address of {interface}; the source port was already "
+                     "used toward this destination, so the kernel picked another (from {range})")
+        elif d.get("port") == "kept":
+            text = _("MASQUERADE: source {old} → {new}, the address of {interface}; the port is kept (it is free)")
         else:
             text = _("MASQUERADE: source {old} → {new}, the address of {interface}")
-        return [_line(6, (text.format(old=d["from"], new=d["to"], interface=d.get("interface")), "bold green"))]
+        return [_line(6, (text.format(old=d["from"], new=d["to"], interface=d.get("interface"),
+                                      range=str(d.get("port_range", "")).replace("-", "–")), "bold green"))]
     if kind == StepKind.ROUTE and "destination" not in d:
         # The nftables evaluator names only the kind of route; the packet gives the address.
         dst = pkt.dst_ip if pkt is not None else ""
@@ -197,13 +209,27 @@ def step_lines(step: TraceStep) -> list[Text]:
         }[d["route"]]
         return [_line(2, (text.format(dst=dst), "bold"))]
     if kind == StepKind.ROUTE:
+        hooks = d.get("next_hooks") or (["INPUT"] if d["route"] == RouteKind.LOCAL else ["FORWARD", "POSTROUTING"])
         text = {
-            RouteKind.LOCAL: _("routing: {dst} is an address of this node, so the packet goes to INPUT"),
-            RouteKind.POD: _("routing: {dst} is a Pod on this node; out through {interface} (FORWARD, POSTROUTING)"),
-            RouteKind.NODE: _("routing: {dst} lives on node {node}; out through {interface} (FORWARD, POSTROUTING)"),
-            RouteKind.OUTSIDE: _("routing: {dst} is not in the cluster; out through {interface} by the default route"),
+            RouteKind.LOCAL: _("routing: {dst} is an address of this node, so the packet goes to {hooks}"),
+            RouteKind.POD: _("routing: {dst} is a Pod on this node; out through {interface} ({hooks})"),
+            RouteKind.NODE: _("routing: {dst} lives on node {node}; out through {interface} ({hooks})"),
+            RouteKind.OUTSIDE: _("routing: {dst} is not in the cluster; out through {interface} by the default route "
+                                 "({hooks})"),
         }[d["route"]]
-        return [_line(2, (text.format(dst=d["destination"], interface=d["interface"], node=d.get("next_node")), "bold"))]
+        lines = [_line(2, (text.format(dst=d["destination"], interface=d["interface"], node=d.get("next_node"),
+                                       hooks=", ".join(hooks)), "bold"))]
+        if d.get("sent_by") == "ipvs":
+            lines.append(_line(4, (_("IPVS routes the rewritten packet and sends it out itself: it goes from "
+                                     "OUTPUT to POSTROUTING, never through FORWARD"), NOTE)))
+        elif d.get("reroute"):
+            lines.append(_line(4, (_("DNAT in the output hook changed the destination, so the kernel routes the "
+                                     "packet again right there, before the filter rules of that hook; a packet "
+                                     "a process on the node sends never passes FORWARD"), NOTE)))
+        elif d.get("local_out"):
+            lines.append(_line(4, (_("a packet a process on the node sends goes from OUTPUT to POSTROUTING; "
+                                     "it never passes FORWARD"), NOTE)))
+        return lines
     if kind == StepKind.VERDICT:
         text = _("REJECT: the node answers at once and the client sees “connection refused”") \
             if d["verdict"] == "REJECT" else _("DROP: the packet is discarded; the client hears nothing and times out")

@@ -20,11 +20,16 @@ def source_text(kind: str, name: object, node: str | None, ip: str) -> str:
     return _("Client {ip} outside the cluster").format(ip=ip)
 
 
-def masquerade_reason_text(reason: str) -> str:
+def masquerade_reason_text(reason: str, source_kind: str | None = None) -> str:
+    if reason == MasqueradeReason.OFF_CLUSTER and source_kind == SourceKind.NODE:
+        return _("the rule masquerades every source outside the cluster's Pods (by kube-proxy's local-traffic "
+                 "detector, e.g. the Pod CIDR), and that covers the node's own processes too: the node's address "
+                 "is not a Pod address")
     return {
         MasqueradeReason.OFF_CLUSTER: _(
-            "the source is not a Pod of the cluster: without SNAT the endpoint's reply would not come back "
-            "through this node's conntrack"),
+            "the source is not a Pod of the cluster: such traffic to a ClusterIP may have been routed to this node "
+            "from elsewhere (e.g. from another host), and SNAT makes the endpoint's reply come back through this "
+            "node, where conntrack undoes the DNAT"),
         MasqueradeReason.HAIRPIN: _(
             "hairpin: the Pod reached itself through its Service; without SNAT it would answer itself directly "
             "and the reply would skip the reverse NAT"),
@@ -58,6 +63,10 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
                       BAD))
         if o.rule is not None:
             lines.append(("  " + save_line(o.rule), PLAIN))
+        if trace.wrong_port_of is not None:
+            lines.append((_("{ip} is a ClusterIP (of Service {service}), but not on port {port}: this mode rejects "
+                            "packets to the ports a ClusterIP does not serve.").format(
+                ip=trace.packet.dst_ip, service=trace.wrong_port_of, port=trace.packet.dst_port), PLAIN))
     elif o.kind == OutcomeKind.DROPPED:
         if o.rule is not None:
             lines.append((_("Result: dropped by {table} {chain}:").format(table=o.table, chain=o.chain), BAD))
@@ -71,8 +80,14 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
             RouteKind.NODE: _("to another node"),
             RouteKind.OUTSIDE: _("out of the node by the default route, where nobody answers for a ClusterIP"),
         }.get(o.route or "", "")
-        lines.append((_("Result: not a Service. No kube-proxy rule matched, so the packet went on as addressed, {where}.")
-                      .format(where=where), PLAIN))
+        if trace.wrong_port_of is not None:
+            lines.append((_("Result: {ip} is a ClusterIP (of Service {service}), but not on port {port}; in iptables "
+                            "mode no rule catches it (nftables mode rejects it), so the packet went on as addressed, "
+                            "{where}.").format(ip=trace.packet.dst_ip, service=trace.wrong_port_of,
+                                               port=trace.packet.dst_port, where=where), PLAIN))
+        else:
+            lines.append((_("Result: not a Service. No kube-proxy rule matched, so the packet went on as addressed, "
+                            "{where}.").format(where=where), PLAIN))
     if o.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE):
         if o.masquerade:
             lines.append((_("Source NAT: yes. The endpoint sees the connection coming from {source} "
@@ -82,7 +97,8 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
             lines.append((_("Source NAT: no. The endpoint sees the client's own address {source}.").format(
                 source=trace.packet.src_ip), "bold"))
         for setter in o.mark_setters:
-            lines.append(("  " + _("Why: {reason}.").format(reason=masquerade_reason_text(setter.reason)), PLAIN))
+            lines.append(("  " + _("Why: {reason}.").format(
+                reason=masquerade_reason_text(setter.reason, trace.source_kind)), PLAIN))
             if setter.rule is not None:  # nftables and IPVS name the chain only
                 lines.append(("  " + _("The mark 0x4000 was set by: {rule}").format(rule=save_line(setter.rule)), NOTE))
             else:

@@ -11,7 +11,7 @@ from kproxy_tutor.sandbox.iptables import render_save
 from kproxy_tutor.sandbox.ipvs import IpvsProxier
 from kproxy_tutor.sandbox.ipvs.ipsets import IPSET_INFO, render_ipset_list
 from kproxy_tutor.sandbox.ipvs.iptables import JUMP_CHAINS
-from kproxy_tutor.sandbox.modes import compile_mode
+from kproxy_tutor.sandbox.modes import CompiledMode, compile_mode
 from kproxy_tutor.sandbox.scaling import build_cluster
 from tests.modes.helpers import GOLDEN, SCENARIOS, TESTS, check_golden, load_scenario
 from tests.netns import network_namespace, unavailable_reason
@@ -94,13 +94,20 @@ def test_iptables_rules_do_not_grow_with_services() -> None:
     assert len(sizes[1].ipsets["KUBE-CLUSTER-IP"].members) == 60
 
 
-def test_compile_mode_offers_every_ipvs_view_and_live_counters() -> None:
+def _counters(compiled: CompiledMode) -> list[int]:
+    lines = compiled.texts["ipvsadm -Ln"].splitlines()
+    return [int(n) for line in lines if line.startswith("  -> 10.") for n in line.split()[-2:]]
+
+
+def test_compile_mode_offers_every_ipvs_view_and_zero_counters_until_asked_for_traffic() -> None:
     cluster, node = load_scenario(TESTS / "scenarios" / "db-service.yaml")
     compiled = compile_mode(cluster, node, "ipvs", seed=4)
     assert set(compiled.texts) == {"ipvsadm -Ln", "ip addr show kube-ipvs0", "ipset list", "iptables-save",
                                    "iptables-restore"}
-    counters = [line.split()[-2:] for line in compiled.texts["ipvsadm -Ln"].splitlines() if line.startswith("  -> 10.")]
-    assert sum(int(a) + int(b) for a, b in counters) > 0
+    # A freshly compiled node has carried no connections.
+    assert _counters(compiled) and set(_counters(compiled)) == {0}
+    cluster, node = load_scenario(TESTS / "scenarios" / "db-service.yaml")
+    assert sum(_counters(compile_mode(cluster, node, "ipvs", seed=4, traffic=True))) > 0
     assert compiled.rule_count == state_of(TESTS / "scenarios" / "db-service.yaml").iptables.rule_count
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
+from kproxy_tutor.sandbox.netfilter import next_hooks
 from kproxy_tutor.sandbox.nftables.ruleset import NftChain, NftRule, NftTable
 from kproxy_tutor.sandbox.nftables.statements import (
     Address,
@@ -46,6 +47,8 @@ from kproxy_tutor.sandbox.packet import (
     Trace,
     TraceStep,
 )
+from kproxy_tutor.sandbox.trace.network import Network, Route, cluster_network
+from kproxy_tutor.sandbox.trace.snat import masquerade, node_route, port_rng, standalone_network
 
 _HOOKS = {SourceKind.NODE: ("output",), SourceKind.POD: ("prerouting",), SourceKind.EXTERNAL: ("prerouting",)}
 _MAX_DEPTH = 64
@@ -60,6 +63,12 @@ class NodeView:
     pod_interface: str = "cni0"
     #: Pod IP → (node name, "namespace/name"), to name where a DNATed packet ends up.
     pods: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: The cluster network: routing and the egress interface's address come from it, exactly as
+    #: in the iptables tracer (None: a network of this node alone).
+    network: Network | None = None
+
+    def routing(self) -> Network:
+        return self.network or standalone_network(self.name, tuple(sorted(self.local_ips)), self.pods)
 
 
 class _Final(Exception):
@@ -80,6 +89,10 @@ class _Walk:
     examined: int = 0
     dnat: tuple[str, int] | None = None
     masquerade: bool = False
+    #: The routing decision (made after the destination NAT of the first hook).
+    route: Route | None = None
+    #: (new source address, egress interface) after masquerade.
+    snat: tuple[str, str] | None = None
     setters: list[MarkSetter] = field(default_factory=list)
     draws: list[int] = field(default_factory=list)
 
@@ -89,6 +102,8 @@ class NftEvaluator:
         self.table = table
         self.node = node
         self.random = random.Random(seed)
+        self.port_rng = port_rng(seed)
+        self.network = node.routing()
         self.clock = clock
         #: Dynamic affinity sets: set name → {client IP: expiry time}.
         self.affinity: dict[str, dict[str, float]] = {}
@@ -108,7 +123,7 @@ class NftEvaluator:
         walk = _Walk(packet, self._interface(source), choose)
         outcome = self._run(walk, source)
         return Trace(packet=packet, outcome=outcome, steps=tuple(walk.steps), rules_examined=walk.examined,
-                     source_node=self.node.name)
+                     source_node=self.node.name, source_kind=source)
 
     def possible_outcomes(self, packet: Packet, source: str) -> list[Outcome]:
         """Every outcome the random choices allow (affinity state is left as it was)."""
@@ -133,12 +148,13 @@ class NftEvaluator:
     # Walk -----------------------------------------------------------------------------------
     def _run(self, walk: _Walk, source: str) -> Outcome:
         try:
-            hooks = list(_HOOKS[source])
-            for hook in hooks:
-                self._hook(walk, hook)
-            local = walk.packet.dst_ip in self.node.local_ips
-            route = RouteKind.LOCAL if local else (RouteKind.POD if self._pod_here(walk.packet.dst_ip) else RouteKind.NODE)
-            walk.steps.append(TraceStep(StepKind.ROUTE, self.node.name, detail={"route": route}, packet=walk.packet))
+            local_out = source == SourceKind.NODE
+            for hook in _HOOKS[source]:
+                self._hook(walk, hook, reroute=local_out)
+            if walk.route is None:
+                self._route(walk, local_out, reroute=False)
+            assert walk.route is not None
+            local = walk.route.kind == RouteKind.LOCAL
             if source != SourceKind.NODE:
                 self._hook(walk, "input" if local else "forward")
             elif local:
@@ -151,23 +167,38 @@ class NftEvaluator:
                                         detail={"verdict": final.kind.upper()}))
             return Outcome(kind, masquerade=False, mark_setters=tuple(walk.setters), table=self.table.name,
                            chain=final.chain)
-        packet = walk.packet
+        packet, route = walk.packet, walk.route
         endpoint = f"{packet.dst_ip}:{packet.dst_port}"
         owner = self.node.pods.get(packet.dst_ip)
         kind = OutcomeKind.DELIVERED if walk.dnat is not None else OutcomeKind.NOT_SERVICE
-        walk.steps.append(TraceStep(StepKind.DELIVER, self.node.name, packet=packet))
-        return Outcome(kind, endpoint=endpoint, endpoint_node=owner[0] if owner else None,
+        walk.steps.append(TraceStep(StepKind.DELIVER, self.node.name, packet=packet, detail={
+            "route": route.kind, "interface": route.interface, "pod": owner[1] if owner else None, "to": endpoint}))
+        node = owner[0] if owner else (self.node.name if route.kind in (RouteKind.POD, RouteKind.LOCAL) else None)
+        return Outcome(kind, endpoint=endpoint, endpoint_node=node,
                        endpoint_pod=owner[1] if owner else None, masquerade=walk.masquerade,
-                       snat_source=packet.src_ip if walk.masquerade else None, mark_setters=tuple(walk.setters))
+                       snat_source=walk.snat[0] if walk.snat else None,
+                       snat_interface=walk.snat[1] if walk.snat else None, mark_setters=tuple(walk.setters),
+                       route=route.kind)
 
-    def _pod_here(self, ip: str) -> bool:
-        owner = self.node.pods.get(ip)
-        return owner is not None and owner[0] == self.node.name
+    def _route(self, walk: _Walk, local_out: bool, reroute: bool) -> None:
+        """The routing decision for the packet as it is now (shared with the iptables tracer)."""
+        packet = walk.packet
+        route = walk.route = node_route(self.network, self.node.name, packet.dst_ip)
+        walk.steps.append(TraceStep(StepKind.ROUTE, self.node.name, packet=packet, detail={
+            "route": route.kind, "interface": route.interface, "next_node": route.next_node,
+            "destination": packet.dst_ip, "local_out": local_out, "reroute": reroute,
+            "next_hooks": [h.lower() for h in next_hooks(route.kind, local_out, reroute)]}))
 
-    def _hook(self, walk: _Walk, hook: str) -> None:
+    def _hook(self, walk: _Walk, hook: str, reroute: bool = False) -> None:
+        destination = walk.packet.dst_ip
         for chain in self._base.get(hook, ()):
             walk.steps.append(TraceStep(StepKind.HOOK, self.node.name, hook=hook, table=self.table.name, chain=chain.name))
             self._chain(walk, chain, 0, "")
+            if reroute and walk.route is None and chain.base is not None and chain.base.type == "nat" \
+                    and walk.packet.dst_ip != destination:
+                # The output hook's DNAT changed the destination: the kernel routes again right
+                # there, before the chains of higher priority (filter) run.
+                self._route(walk, local_out=True, reroute=True)
 
     def _chain(self, walk: _Walk, chain: NftChain, depth: int, caller: str) -> str | None:
         """Run a chain; returns ``accept`` to end the base chain, None to fall back to the caller."""
@@ -215,10 +246,17 @@ class NftEvaluator:
                 walk.steps.append(TraceStep(StepKind.DNAT, self.node.name, chain=chain.name, packet=packet))
                 return "accept"
             if isinstance(statement, Masquerade):
+                route = walk.route or node_route(self.network, self.node.name, packet.dst_ip)
+                new = masquerade(packet, route, statement.fully_random, self.port_rng)
+                if new is None:
+                    return "accept"  # no address on the way out: the kernel drops it; not in kube-proxy's setups
                 walk.masquerade = True
-                source = sorted(ip for ip in self.node.local_ips if not ip.startswith("127."))
-                walk.packet = packet = packet.replace(src_ip=source[0] if source else packet.src_ip)
-                walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, chain=chain.name, packet=packet))
+                walk.snat = (new.ip, new.interface)
+                before = packet
+                walk.packet = packet = packet.replace(src_ip=new.ip, src_port=new.port)
+                walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, chain=chain.name, packet=packet, detail={
+                    "from": before.source, "to": packet.source, "interface": new.interface, "by": "rule",
+                    "port": new.port_choice, "port_range": new.port_range}))
                 return "accept"
             if isinstance(statement, SetUpdate):
                 timeout = self.table.sets[statement.set_name].timeout or 0
@@ -315,4 +353,4 @@ def node_view(cluster: object, node_name: str) -> NodeView:
     config = cluster.config
     interface = config.bridge_interface or (config.interface_name_prefix + "0" if config.interface_name_prefix else "cni0")
     pods = {p.pod_ip: (p.node_name, f"{p.namespace}/{p.name}") for p in cluster.pods.values() if p.pod_ip}
-    return NodeView(node_name, frozenset((*node.internal_ips, "127.0.0.1")), interface, pods)
+    return NodeView(node_name, frozenset((*node.internal_ips, "127.0.0.1")), interface, pods, cluster_network(cluster))

@@ -71,6 +71,7 @@ def trace_data(trace: Trace, client: Client | None = None, destination: Destinat
     data.update(outcome_data(trace.outcome))
     data.update({
         "service": trace.service,
+        "wrong_port_of": trace.wrong_port_of,
         "packet": packet_data(trace.packet),
         "rules_examined": trace.rules_examined,
         "rules_examined_by_table": dict(trace.examined_by_table),

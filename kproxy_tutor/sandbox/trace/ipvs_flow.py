@@ -19,12 +19,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from kproxy_tutor.sandbox.iptables.rules import Jump, MarkTarget, Reject, Rule, Ruleset, Verdict
+from kproxy_tutor.sandbox.iptables.render import save_line
+from kproxy_tutor.sandbox.iptables.rules import Jump, MarkTarget, Masquerade, Reject, Rule, Ruleset, Verdict
 from kproxy_tutor.sandbox.ipvs.ipsets import IpSet
 from kproxy_tutor.sandbox.ipvs.proxier import IpvsState, RealServer, VirtualServer
 from kproxy_tutor.sandbox.ipvs.schedulers import SchedulerState, pick
 from kproxy_tutor.sandbox.ipvs.walk import FirstPacket
 from kproxy_tutor.sandbox.ipvs.walk import _matches as rule_matches
+from kproxy_tutor.sandbox.netfilter import next_hooks as default_next_hooks
+from kproxy_tutor.sandbox.nftables.evaluate import NodeView
 from kproxy_tutor.sandbox.packet import (
     MarkSetter,
     MasqueradeReason,
@@ -37,6 +40,9 @@ from kproxy_tutor.sandbox.packet import (
     Trace,
     TraceStep,
 )
+from kproxy_tutor.sandbox.trace.network import Network, Route
+from kproxy_tutor.sandbox.trace.snat import masquerade as masquerade_source
+from kproxy_tutor.sandbox.trace.snat import node_route, port_rng, standalone_network
 
 MASQ_CHAIN = "KUBE-MARK-MASQ"
 #: The chain name the trace shows for IPVS's own decisions (IPVS is not an iptables chain).
@@ -54,6 +60,13 @@ class IpvsNode:
     pod_interface: str = "cni0"
     #: Pod IP → (node name, "namespace/name").
     pods: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: The cluster network: routing and the egress interface's address come from it, exactly as
+    #: in the iptables tracer (None: a network of this node alone).
+    network: Network | None = None
+
+    @classmethod
+    def from_view(cls, view: NodeView) -> IpvsNode:
+        return cls(view.name, view.local_ips, view.pod_interface, view.pods, view.network)
 
 
 class _Stop(Exception):
@@ -72,13 +85,16 @@ class _Walk:
 
 
 class IpvsEvaluator:
-    def __init__(self, state: IpvsState, node: IpvsNode, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, state: IpvsState, node: IpvsNode, clock: Callable[[], float] = time.monotonic,
+                 seed: int = 0) -> None:
         assert state.iptables is not None and state.ipsets is not None
         self.state = state
         self.node = node
         self.ruleset: Ruleset = state.iptables.ruleset
         self.sets: Mapping[str, IpSet] = state.ipsets
         self.clock = clock
+        self.network = node.network or standalone_network(node.name, tuple(sorted(node.local_ips)), dict(node.pods))
+        self.port_rng = port_rng(seed)
         self.servers = {vs.key: vs for vs in state.virtual_servers}
         self.bound = frozenset(state.bound_addresses)
         self.schedulers: dict[tuple[str, str, int], SchedulerState] = {}
@@ -91,7 +107,7 @@ class IpvsEvaluator:
         walk = _Walk(packet)
         outcome = self._run(walk, source, forced)
         return Trace(packet, outcome, tuple(walk.steps), sum(walk.examined.values()), source_node=self.node.name,
-                     examined_by_table=dict(walk.examined))
+                     examined_by_table=dict(walk.examined), source_kind=source)
 
     def possible_outcomes(self, packet: Packet, source: str) -> list[Outcome]:
         """Every outcome the scheduler allows: each real server, or the one a hashing scheduler picks."""
@@ -104,36 +120,50 @@ class IpvsEvaluator:
     # Walk -----------------------------------------------------------------------------------
     def _run(self, walk: _Walk, source: str, forced: RealServer | None) -> Outcome:
         packet = walk.packet
+        local_out = source == SourceKind.NODE
         try:
-            self._hook(walk, "OUTPUT" if source == SourceKind.NODE else "PREROUTING", "nat")
-            local = packet.dst_ip in self.node.local_ips or packet.dst_ip in self.bound
-            route = RouteKind.LOCAL if local else self._route(packet.dst_ip)
-            walk.steps.append(self._route_step(packet, route, "kube-ipvs0" if packet.dst_ip in self.bound else "lo"))
-            if not local:
+            self._hook(walk, "OUTPUT" if local_out else "PREROUTING", "nat")
+            vs = self._virtual_server(packet)
+            if local_out and vs is not None:
+                # A node process's packet: IPVS takes it at LOCAL_OUT (ip_vs_local_request4), right
+                # after nat OUTPUT; it goes on through filter OUTPUT and POSTROUTING, never FORWARD.
+                self._ipvs(walk, vs, forced, "OUTPUT")
+                route = self._route_step(walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], reroute=True)
+                self._hook(walk, "OUTPUT", "filter")
+                return self._deliver(walk, vs, route)
+            bound = packet.dst_ip in self.bound
+            route = self._route_step(walk, local_out=local_out, interface="kube-ipvs0" if bound else None)
+            if route.kind != RouteKind.LOCAL:
+                if local_out:
+                    self._hook(walk, "OUTPUT", "filter")
                 return self._deliver(walk, None, route)
             self._hook(walk, "INPUT", "filter")
-            vs = self._virtual_server(packet)
             if vs is None:
-                return self._deliver(walk, None, RouteKind.LOCAL)
-            rs = forced or self._schedule(vs, packet)
-            if rs is None:
-                # ip_vs_leave(): no real server to schedule, so ICMP port unreachable and drop.
-                raise _Stop("REJECT", "ipvs", IPVS_CHAIN, None)
-            walk.packet = packet.replace(dst_ip=rs.address, dst_port=rs.port)
-            walk.steps.append(TraceStep(StepKind.DNAT, self.node.name, table="ipvs", chain=IPVS_CHAIN,
-                                        packet=walk.packet, detail={
-                                            "from": packet.destination, "to": walk.packet.destination, "by": "ipvs",
-                                            "scheduler": vs.scheduler, "virtual_server": f"{vs.address}:{vs.port}",
-                                            "service": vs.service}))
+                return self._deliver(walk, None, route)
+            self._ipvs(walk, vs, forced, "INPUT")
+            # IPVS routes the rewritten packet and sends it itself: LOCAL_OUT, then POSTROUTING.
+            route = self._route_step(walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], sent_by_ipvs=True)
             self._hook(walk, "OUTPUT", "filter")
-            route = self._route(rs.address)
-            walk.steps.append(self._route_step(walk.packet, route, self.node.pod_interface))
             return self._deliver(walk, vs, route)
         except _Stop as stop:
             walk.steps.append(TraceStep(StepKind.VERDICT, self.node.name, table=stop.table, chain=stop.chain,
                                         rule=stop.rule, detail={"verdict": stop.verdict}))
             kind = OutcomeKind.REJECTED if stop.verdict == "REJECT" else OutcomeKind.DROPPED
             return Outcome(kind, mark_setters=tuple(walk.setters), rule=stop.rule, table=stop.table, chain=stop.chain)
+
+    def _ipvs(self, walk: _Walk, vs: VirtualServer, forced: RealServer | None, hook: str) -> None:
+        """The virtual server's scheduler picks a real server and IPVS rewrites the destination."""
+        packet = walk.packet
+        rs = forced or self._schedule(vs, packet)
+        if rs is None:
+            # ip_vs_leave(): no real server to schedule, so ICMP port unreachable and drop.
+            raise _Stop("REJECT", "ipvs", IPVS_CHAIN, None)
+        walk.packet = packet.replace(dst_ip=rs.address, dst_port=rs.port)
+        walk.steps.append(TraceStep(StepKind.DNAT, self.node.name, hook=hook, table="ipvs", chain=IPVS_CHAIN,
+                                    packet=walk.packet, detail={
+                                        "from": packet.destination, "to": walk.packet.destination, "by": "ipvs",
+                                        "scheduler": vs.scheduler, "virtual_server": f"{vs.address}:{vs.port}",
+                                        "service": vs.service}))
 
     def _virtual_server(self, packet: Packet) -> VirtualServer | None:
         return self.servers.get((packet.protocol.upper(), packet.dst_ip, packet.dst_port))
@@ -150,39 +180,61 @@ class IpvsEvaluator:
             persisted[packet.src_ip] = (rs, now + vs.persistent)
         return rs
 
-    def _route(self, ip: str) -> str:
-        owner = self.node.pods.get(ip)
-        if owner is None:
-            return RouteKind.OUTSIDE
-        return RouteKind.POD if owner[0] == self.node.name else RouteKind.NODE
+    def _route_step(self, walk: _Walk, local_out: bool, interface: str | None = None,
+                    next_hooks: list[str] | None = None, reroute: bool = False, sent_by_ipvs: bool = False) -> Route:
+        """The routing decision for the packet as it is now (the iptables tracer's ``Network.route``).
 
-    def _route_step(self, packet: Packet, route: str, interface: str) -> TraceStep:
-        owner = self.node.pods.get(packet.dst_ip)
-        return TraceStep(StepKind.ROUTE, self.node.name, packet=packet, detail={
-            "route": route, "destination": packet.dst_ip, "interface": interface if route != RouteKind.NODE else "eth0",
-            "next_node": owner[0] if owner else None})
+        A Service address is bound to kube-ipvs0, so it is local (``interface`` names that device).
+        """
+        packet = walk.packet
+        route = node_route(self.network, self.node.name, packet.dst_ip)
+        if packet.dst_ip in self.bound and route.kind != RouteKind.LOCAL:
+            route = Route(RouteKind.LOCAL, interface or "kube-ipvs0", packet.dst_ip)
+        hooks = next_hooks or default_next_hooks(route.kind, local_out)
+        detail: dict[str, object] = {
+            "route": route.kind, "destination": packet.dst_ip, "interface": interface or route.interface,
+            "next_node": route.next_node, "next_hooks": hooks, "local_out": local_out, "reroute": reroute}
+        if sent_by_ipvs:
+            detail["sent_by"] = "ipvs"
+        walk.steps.append(TraceStep(StepKind.ROUTE, self.node.name, packet=packet, detail=detail))
+        return route
 
-    def _deliver(self, walk: _Walk, vs: VirtualServer | None, route: str) -> Outcome:
+    def _postrouting_masquerade(self, hairpin: bool) -> Rule | None:
+        """KUBE-POSTROUTING's MASQUERADE rule: the KUBE-LOOP-BACK one for hairpin, else the mark's."""
+        chain = self.ruleset.tables["nat"].chains.get("KUBE-POSTROUTING") if "nat" in self.ruleset.tables else None
+        for rule in chain.rules if chain is not None else ():
+            if isinstance(rule.target, Masquerade) and ("KUBE-LOOP-BACK" in save_line(rule)) == hairpin:
+                return rule
+        return None
+
+    def _deliver(self, walk: _Walk, vs: VirtualServer | None, route: Route) -> Outcome:
         packet = walk.packet
         hairpin = vs is not None and packet.dst_ip == walk.packet.src_ip
         masquerade = vs is not None and (bool(walk.mark & 0x4000) or hairpin)
         if hairpin:
             walk.setters.append(MarkSetter(MasqueradeReason.HAIRPIN, "nat", "KUBE-POSTROUTING", None))  # type: ignore[arg-type]
+        snat: tuple[str, str] | None = None
         if masquerade:
-            source = sorted(ip for ip in self.node.local_ips if not ip.startswith("127."))
-            old = packet.src_ip
-            walk.packet = packet = packet.replace(src_ip=source[0] if source else old, mark=0)
-            walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, hook="POSTROUTING", table="nat",
-                                        chain="KUBE-POSTROUTING", packet=packet,
-                                        detail={"from": old, "to": packet.src_ip, "interface": "eth0"}))
+            rule = self._postrouting_masquerade(hairpin)
+            fully_random = rule is not None and isinstance(rule.target, Masquerade) and rule.target.random_fully
+            new = masquerade_source(packet, route, fully_random, self.port_rng)
+            if new is not None:
+                snat = (new.ip, new.interface)
+                before = packet
+                walk.packet = packet = packet.replace(src_ip=new.ip, src_port=new.port, mark=0)
+                walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, hook="POSTROUTING", table="nat",
+                                            chain="KUBE-POSTROUTING", rule=rule, packet=packet, detail={
+                                                "from": before.source, "to": packet.source, "interface": new.interface,
+                                                "by": "rule", "port": new.port_choice, "port_range": new.port_range}))
         owner = self.node.pods.get(packet.dst_ip)
         walk.steps.append(TraceStep(StepKind.DELIVER, self.node.name, packet=packet, detail={
-            "route": route, "interface": self.node.pod_interface, "pod": owner[1] if owner else None,
+            "route": route.kind, "interface": route.interface, "pod": owner[1] if owner else None,
             "to": packet.destination}))
         kind = OutcomeKind.DELIVERED if vs is not None else OutcomeKind.NOT_SERVICE
-        return Outcome(kind, packet.destination, owner[0] if owner else None, owner[1] if owner else None,
-                       masquerade=masquerade, snat_source=packet.src_ip if masquerade else None,
-                       snat_interface="eth0" if masquerade else None, mark_setters=tuple(walk.setters), route=route)
+        node = owner[0] if owner else (self.node.name if route.kind in (RouteKind.POD, RouteKind.LOCAL) else None)
+        return Outcome(kind, packet.destination, node, owner[1] if owner else None,
+                       masquerade=snat is not None, snat_source=snat[0] if snat else None,
+                       snat_interface=snat[1] if snat else None, mark_setters=tuple(walk.setters), route=route.kind)
 
     def _hook(self, walk: _Walk, hook: str, table: str) -> None:
         chains = self.ruleset.tables.get(table)

@@ -94,6 +94,20 @@ def resolve_destination(cluster: Cluster | None, text: str, protocol: str | None
                        port.name or None, fqdn)
 
 
+def wrong_port_of(cluster: Cluster | None, destination: Destination) -> str | None:
+    """``namespace/name`` of the Service whose ClusterIP ``destination`` is, when it has no such port."""
+    if cluster is None or destination.service is not None:
+        return None
+    owner = None
+    for service in cluster.services.values():
+        if service_cluster_ip(service) != destination.ip:
+            continue
+        if any(p.port == destination.port and p.protocol.lower() == destination.protocol for p in service.ports):
+            return None
+        owner = f"{service.namespace}/{service.name}"
+    return owner
+
+
 def _find_service(cluster: Cluster, name: str, client_namespace: str | None) -> tuple[Service, str]:
     namespace: str | None = None
     if "/" in name:
@@ -133,8 +147,12 @@ def dns_step(client: Client, destination: Destination, dns_server: str) -> Trace
 
 
 # Clients -----------------------------------------------------------------------------------
-def resolve_client(cluster: Cluster, text: str, entry_node: str | None = None, target_ip: str | None = None) -> Client:
-    """``--from``: a Pod (``name`` or ``ns/name``; a Deployment name means its first Pod), a node, or an IP."""
+def resolve_client(cluster: Cluster, text: str, entry_node: str | None = None, target: str | None = None) -> Client:
+    """``--from``: a Pod (``name`` or ``ns/name``; a Deployment name means its first Pod), a node, or an IP.
+
+    ``target`` is the host part of ``--to`` (a node name, an IP or a Service name): an outside
+    client sending to a node's address comes in on that node unless ``entry_node`` says otherwise.
+    """
     if entry_node is not None and entry_node not in cluster.nodes:
         raise UsageError(N_("There is no node named {name!r}."), name=entry_node)
     ip = _ipv4(text)
@@ -145,7 +163,7 @@ def resolve_client(cluster: Cluster, text: str, entry_node: str | None = None, t
         for node in cluster.nodes.values():
             if ip in node.internal_ips:
                 return _checked(Client(SourceKind.NODE, ip, node.name, node.name), entry_node)
-        return Client(SourceKind.EXTERNAL, ip, entry_node or _entry_node(cluster, target_ip), None)
+        return Client(SourceKind.EXTERNAL, ip, entry_node or _entry_node(cluster, target), None)
     if text in cluster.nodes and "/" not in text:
         node = cluster.nodes[text]
         if not node.internal_ips:
@@ -177,11 +195,30 @@ def _checked(client: Client, entry_node: str | None) -> Client:
     return client
 
 
-def _entry_node(cluster: Cluster, target_ip: str | None) -> str:
-    """Where an outside client's packet comes in: the node that owns the address, else the first worker."""
+def target_node(cluster: Cluster, target: str | None) -> str | None:
+    """The node ``target`` (the host part of ``--to``: a node's name or an IP) belongs to, if any.
+
+    A packet sent to a node's own address is routed to that node: it enters there, whichever
+    node is nearest to the client.
+    """
+    if not target:
+        return None
+    if target in cluster.nodes:
+        return target
+    ip = parse_ip_sloppy(target)
+    if ip is None:
+        return None
     for node in cluster.nodes.values():
-        if target_ip is not None and target_ip in node.internal_ips:
+        if str(ip) in node.internal_ips:
             return node.name
+    return None
+
+
+def _entry_node(cluster: Cluster, target: str | None) -> str:
+    """Where an outside client's packet comes in: the node that owns the address, else the first worker."""
+    owner = target_node(cluster, target)
+    if owner is not None:
+        return owner
     nodes = cluster.schedulable_nodes()
     if not nodes:
         raise UsageError(N_("The cluster has no nodes."))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.packet import Trace, TraceStep
@@ -14,6 +16,7 @@ from kproxy_tutor.sandbox.trace.request import (
     dump_client,
     resolve_client,
     resolve_destination,
+    wrong_port_of,
 )
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
 
@@ -57,8 +60,14 @@ class TraceSession:
         return self.connect(client, destination)
 
     def connect(self, client: Client, destination: Destination) -> Trace:
-        return self.tracer.connect(client, destination.ip, destination.port, destination.protocol,
-                                   prefix=self._prefix(client, destination))
+        trace = self.tracer.connect(client, destination.ip, destination.port, destination.protocol,
+                                    prefix=self._prefix(client, destination))
+        return self.annotate(trace, destination)
+
+    def annotate(self, trace: Trace, destination: Destination) -> Trace:
+        """What the cluster knows about the destination that the rules do not say (a ClusterIP's missing port)."""
+        owner = wrong_port_of(self.cluster, destination)
+        return dataclasses.replace(trace, wrong_port_of=owner) if owner is not None else trace
 
     def resend(self, client: Client, trace: Trace) -> Trace:
         """The next packet of ``trace``'s connection (conntrack translates it; the nat rules are skipped)."""

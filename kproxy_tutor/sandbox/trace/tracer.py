@@ -26,6 +26,7 @@ from kproxy_tutor.sandbox.packet import (
     TraceStep,
 )
 from kproxy_tutor.sandbox.trace.network import UPLINK, Network, Route
+from kproxy_tutor.sandbox.trace.snat import port_rng
 
 #: A packet never crosses more nodes than this; more means a routing loop in the model.
 MAX_HOPS = 8
@@ -60,6 +61,7 @@ class Tracer:
     def __init__(self, network: Network, seed: int = 0, start: float = 0.0) -> None:
         self.network = network
         self.rng = random.Random(seed)
+        self.port_rng = port_rng(seed)
         self.now = start
         self._kernels: dict[str, NodeKernel] = {}
         self._next_port = FIRST_EPHEMERAL_PORT
@@ -68,7 +70,8 @@ class Tracer:
     def kernel(self, node: str) -> NodeKernel:
         kernel = self._kernels.get(node)
         if kernel is None:
-            kernel = self._kernels[node] = NodeKernel(self.network.node(node), self.network, self.rng, self.clock)
+            kernel = self._kernels[node] = NodeKernel(self.network.node(node), self.network, self.rng, self.clock,
+                                                      self.port_rng)
         return kernel
 
     def clock(self) -> float:
@@ -132,7 +135,7 @@ class Tracer:
                 and (outcome.kind == OutcomeKind.DELIVERED or carried.route.kind == RouteKind.POD):
             reply_packet = self._reply(carried, steps, record)
         return Trace(packet, outcome, tuple(steps), sum(by_table.values()), established, reply_packet, client.node,
-                     _service_of(carried), by_table)
+                     _service_of(carried), by_table, client.kind)
 
     def _carry(self, packet: Packet, node: str, in_iface: str | None, steps: list[TraceStep], record: bool,
                direction: str) -> _Carried:
