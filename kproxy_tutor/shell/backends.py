@@ -149,7 +149,3 @@ def kube_chains(ruleset: Ruleset) -> list[ModeChange]:
         for name in table.chains
         if name.startswith("KUBE-")
     ]
-
-
-def flipped(changes: list[ModeChange], kind: str) -> list[ModeChange]:
-    return [ModeChange(kind, c.what, c.name, c.added, c.removed) for c in changes]

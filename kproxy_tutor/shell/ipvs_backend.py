@@ -135,9 +135,7 @@ class IpvsBackend:
             from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator, IpvsNode
 
             view = node_view(self.cluster, self.node)
-            self._evaluator = IpvsEvaluator(
-                self.current, IpvsNode(view.name, view.local_ips, view.pod_interface, view.pods)
-            )
+            self._evaluator = IpvsEvaluator(self.current, IpvsNode.from_view(view))
         return self._evaluator
 
     def count(self, trace: Trace) -> None:
@@ -167,15 +165,6 @@ class IpvsBackend:
             for vs in self.current.virtual_servers
         ]
 
-    def cleaned(self) -> tuple[list[ModeChange], Note]:
-        return self._servers("removed"), Note(
-            N_(
-                "It deletes the IPVS virtual servers ({servers}), the kube-ipvs0 interface with the Service IPs "
-                "on it ({addresses}), its ipsets ({ipsets}) and its KUBE-* iptables chains ({chains})."
-            ),
-            self._summary(),
-        )
-
     def written(self) -> tuple[list[ModeChange], Note]:
         return self._servers("added"), Note(
             N_(
@@ -185,3 +174,24 @@ class IpvsBackend:
             ),
             self._summary(),
         )
+
+
+class LeftoverIpvs:
+    """What ipvs mode left on a node after kube-proxy restarted in iptables mode: frozen, nobody syncs it."""
+
+    def __init__(self, state: IpvsState) -> None:
+        self.state = state
+
+    def ipvsadm(self) -> str:
+        return render_ipvsadm(self.state)
+
+    def ip_addr(self) -> str:
+        return render_ip_addr(self.state)
+
+    def ipset_names(self) -> list[str]:
+        return list(self.state.ipsets or {})
+
+    def ipset_list(self, name: str | None = None) -> str:
+        assert self.state.ipsets is not None and self.state.iptables is not None
+        sets = self.state.ipsets if name is None else {name: self.state.ipsets[name]}
+        return render_ipset_list(sets, self.state.iptables.references())

@@ -6,8 +6,8 @@ from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.modes import MODE_INFO
 from kproxy_tutor.shell.backends import NftBackend
 from kproxy_tutor.shell.grammar_modes import MODE_OF_COMMAND
-from kproxy_tutor.shell.ipvs_backend import IpvsBackend
-from kproxy_tutor.shell.output import ModeList, Note, Output, Verbatim
+from kproxy_tutor.shell.ipvs_backend import IpvsBackend, LeftoverIpvs
+from kproxy_tutor.shell.output import ModeList, Note, Output, SwitchReport, Verbatim
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.session import Session
 
@@ -42,24 +42,41 @@ def mode(session: Session, invocation: Invocation, document: str | None) -> list
     else:
         report = session.switch_mode(wanted)
         outputs = [report] if session.watch else []
-        outputs.append(
-            Note(
-                N_(
-                    "kube-proxy restarted in {mode} mode on every node; it removed what {old} mode had written."
-                ),
-                {"mode": wanted, "old": report.old},
-                tone="success",
-            )
-        )
+        outputs.append(Note(_switch_message(report), {"mode": wanted, "old": report.old}, tone="success"))
         if not session.watch:
-            outputs.append(Note(N_("Turn on 'watch' before switching to see what it removed and wrote.")))
+            outputs.append(
+                Note(N_("Turn on 'watch' before switching to see what it removed, wrote and left behind."))
+            )
     note = deprecation_note(wanted)
     return outputs + ([note] if note is not None else [])
 
 
-def _backend(session: Session, invocation: Invocation) -> NftBackend | IpvsBackend:
+def _switch_message(report: SwitchReport) -> str:
+    if "nftables" not in (report.old, report.new):
+        return N_(
+            "kube-proxy restarted in {mode} mode on every node. It did not clean up after {old} mode: what "
+            "{mode} mode does not rewrite stays on the nodes until kube-proxy --cleanup, a start in nftables "
+            "mode, or a reboot."
+        )
+    if report.new == "nftables" and report.kept:
+        return N_(
+            "kube-proxy restarted in {mode} mode on every node; it removed what {old} mode had written, "
+            "except filter KUBE-FIREWALL (see iptables-save)."
+        )
+    if report.kept:
+        return N_(
+            "kube-proxy restarted in {mode} mode on every node; it removed what {old} mode had written. "
+            "Chains left by earlier modes stay (see iptables-save)."
+        )
+    return N_("kube-proxy restarted in {mode} mode on every node; it removed what {old} mode had written.")
+
+
+def _backend(session: Session, invocation: Invocation) -> NftBackend | IpvsBackend | LeftoverIpvs:
     needed = MODE_OF_COMMAND[invocation.command.name]
     backend = session.backend
+    leftover = session.leftover_ipvs() if needed == "ipvs" else None
+    if session.mode != needed and leftover is not None:
+        return LeftoverIpvs(leftover)
     if session.mode != needed or backend is None:
         raise SandboxInputError(
             N_(
@@ -79,21 +96,36 @@ def nft_list(session: Session, invocation: Invocation, document: str | None) -> 
     return [Verbatim(backend.listing())]
 
 
+def _leftover_note(session: Session, backend: object) -> list[Output]:
+    if not isinstance(backend, LeftoverIpvs):
+        return []
+    return [
+        Note(
+            N_(
+                "kube-proxy runs in {mode} mode: this is what IPVS mode left on the node. Nothing updates it any "
+                "more; kube-proxy --cleanup, a start in nftables mode or a reboot removes it."
+            ),
+            {"mode": session.mode},
+            tone="warning",
+        )
+    ]
+
+
 def ipvsadm(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     backend = _backend(session, invocation)
-    assert isinstance(backend, IpvsBackend)
-    return [Verbatim(backend.ipvsadm())]
+    assert isinstance(backend, IpvsBackend | LeftoverIpvs)
+    return [Verbatim(backend.ipvsadm()), *_leftover_note(session, backend)]
 
 
 def ip_addr(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     backend = _backend(session, invocation)
-    assert isinstance(backend, IpvsBackend)
-    return [Verbatim(backend.ip_addr())]
+    assert isinstance(backend, IpvsBackend | LeftoverIpvs)
+    return [Verbatim(backend.ip_addr()), *_leftover_note(session, backend)]
 
 
 def ipset_list(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     backend = _backend(session, invocation)
-    assert isinstance(backend, IpvsBackend)
+    assert isinstance(backend, IpvsBackend | LeftoverIpvs)
     name = invocation.args.get("NAME")
     if isinstance(name, str) and name not in backend.ipset_names():
         raise SandboxInputError(
@@ -101,4 +133,5 @@ def ipset_list(session: Session, invocation: Invocation, document: str | None) -
             name=name,
             names=", ".join(backend.ipset_names()),
         )
-    return [Verbatim(backend.ipset_list(name if isinstance(name, str) else None))]
+    listing = Verbatim(backend.ipset_list(name if isinstance(name, str) else None))
+    return [listing, *_leftover_note(session, backend)]

@@ -6,12 +6,16 @@ say so), IPVS mode shows the iptables rules it writes, and ``curl`` takes the cu
 
 from __future__ import annotations
 
+from typing import Any
+
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.iptables import render_save
+from kproxy_tutor.sandbox.iptables.render import save_line
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
-from kproxy_tutor.sandbox.packet import StepKind, Trace
+from kproxy_tutor.sandbox.packet import SourceKind, StepKind, Trace
 from kproxy_tutor.shell.counters import Counters
 from kproxy_tutor.shell.ipvs_backend import IpvsBackend
+from kproxy_tutor.shell.leftovers import kube_chain_names, stale_rejects
 from kproxy_tutor.shell.listing import list_rules, list_specs
 from kproxy_tutor.shell.output import Note, Output, TraceReport, Verbatim
 from kproxy_tutor.shell.parser import Invocation
@@ -33,24 +37,42 @@ def _no_iptables_rules() -> list[Output]:
     ]
 
 
+def _leftovers_in_nftables_mode() -> Note:
+    return Note(
+        N_(
+            "kube-proxy runs in nftables mode: its rules are in nft list table ip kube-proxy. What iptables still "
+            "holds was left by an earlier mode: the iptables cleanup does not delete KUBE-FIREWALL."
+        )
+    )
+
+
 def _ruleset_and_counters(session: Session) -> tuple[Ruleset, Counters]:
-    """The iptables rules kube-proxy wrote on this node in the current mode, with their counters."""
-    backend = session.backend
-    if isinstance(backend, IpvsBackend):
+    """The node's iptables rules (the current mode's over earlier modes' leftovers), with their counters."""
+    ruleset = session.iptables_rules()
+    assert ruleset is not None
+    if isinstance(session.backend, IpvsBackend) or session.mode == "nftables":
         # IPVS mode counts connections per real server (ipvsadm), not per iptables rule.
-        return backend.ruleset, Counters()
-    return session.proxier.kernel.ruleset, session.counters[session.node]
+        return ruleset, Counters()
+    return ruleset, session.counters[session.node]
+
+
+def _nftables_leftovers(session: Session) -> bool:
+    """True when nftables mode runs and iptables still holds KUBE-* chains an earlier mode left."""
+    rules = session.iptables_rules() if session.mode == "nftables" else None
+    return rules is not None and bool(kube_chain_names(rules))
 
 
 def iptables_save(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    if session.mode == "nftables":
+    leftovers = _nftables_leftovers(session)
+    if session.mode == "nftables" and not leftovers:
         return _no_iptables_rules()
     ruleset, known = _ruleset_and_counters(session)
     table = invocation.text("table")
     counters = invocation.switch("counters")
     if counters:
         ruleset = known.counted(ruleset)
-    return [Verbatim(render_save(ruleset, [table] if table else None, counters=counters))]
+    text = Verbatim(render_save(ruleset, [table] if table else None, counters=counters))
+    return [text, _leftovers_in_nftables_mode()] if leftovers else [text]
 
 
 def iptables(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
@@ -62,11 +84,13 @@ def iptables(session: Session, invocation: Invocation, document: str | None) -> 
     table = invocation.text("table", "filter")
     chain = invocation.args.get("CHAIN")
     chain = chain if isinstance(chain, str) else None
-    if session.mode == "nftables":
+    leftovers = _nftables_leftovers(session)
+    if session.mode == "nftables" and not leftovers:
         return _no_iptables_rules()
+    note: list[Output] = [_leftovers_in_nftables_mode()] if leftovers else []
     ruleset, counters = _ruleset_and_counters(session)
     if specs:
-        return [Verbatim(list_specs(ruleset, table, chain, counters, invocation.switch("verbose")))]
+        return [Verbatim(list_specs(ruleset, table, chain, counters, invocation.switch("verbose"))), *note]
     text = list_rules(
         ruleset,
         table,
@@ -77,7 +101,7 @@ def iptables(session: Session, invocation: Invocation, document: str | None) -> 
         exact=invocation.switch("exact"),
         line_numbers=invocation.switch("line_numbers"),
     )
-    return [Verbatim(text)]
+    return [Verbatim(text), *note]
 
 
 def conntrack(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
@@ -137,7 +161,8 @@ def curl(session: Session, invocation: Invocation, document: str | None) -> list
             from kproxy_tutor.shell.mode_trace import connect
 
             traces = [connect(session, tracer, client, destination) for _ in range(count)]
-            return [TraceReport(target, tuple(traces), invocation.switch("brief"))]
+            report = TraceReport(target, tuple(traces), invocation.switch("brief"))
+            return [report, *_leftover_warning(session, client, destination)]
         for _ in range(count):
             traces.append(tracer.connect(client, destination))
     except TutorError as error:
@@ -157,3 +182,48 @@ def _count(session: Session, trace: Trace) -> None:
             counters.count_rule(step.table or "filter", step.chain or "", step.rule_number, step.rule)
         elif step.kind == StepKind.POLICY and step.chain is not None:
             counters.count_policy(step.table or "filter", step.chain)
+
+
+def _leftover_warning(session: Session, client: Any, destination: Any) -> list[Output]:
+    """The trace follows only the rules ipvs mode maintains; say when a rule iptables mode left would reject it.
+
+    In ipvs mode Service IPs are local (kube-ipvs0), so a Pod's or an outside client's packets pass
+    INPUT, where iptables mode jumped to filter KUBE-EXTERNAL-SERVICES; a process on the node passes
+    OUTPUT, which also jumps to filter KUBE-SERVICES (both for new connections only).
+    """
+    node = client.node if client.node in session.backends else session.node
+    residue = session.residue.get(node)
+    if session.mode != "ipvs" or residue is None:
+        return []
+    chains = (
+        ("KUBE-EXTERNAL-SERVICES", "KUBE-SERVICES")
+        if client.kind == SourceKind.NODE
+        else ("KUBE-EXTERNAL-SERVICES",)
+    )
+    found = [
+        (chain, rule)
+        for chain, rule in stale_rejects(
+            residue.iptables, session.live_rules(node), destination.ip, destination.port
+        )
+        if chain in chains
+    ]
+    if not found:
+        return []
+    chain, rule = found[0]
+    return [
+        Note(
+            N_(
+                "Simplified: this trace follows only the rules ipvs mode maintains. On a real node this "
+                "connection would be rejected: {node} still holds a rule iptables mode left in filter {chain}, "
+                "which {hook} still jumps to for new connections: {rule}. kube-proxy --cleanup or a start in "
+                "nftables mode removes it."
+            ),
+            {
+                "node": node,
+                "chain": chain,
+                "hook": "OUTPUT" if chain == "KUBE-SERVICES" else "INPUT",
+                "rule": save_line(rule),
+            },
+            tone="warning",
+        )
+    ]

@@ -43,7 +43,7 @@ class ModeChange:
     ``removed`` are its rules, elements or real servers, as the tool prints them.
     """
 
-    kind: str  # "added", "removed" or "rewritten"
+    kind: str  # "added", "removed", "rewritten" or "kept" (left on the node, nobody maintains it)
     what: str
     name: str
     added: tuple[str, ...] = ()
@@ -66,7 +66,7 @@ class WatchReport:
 
 @dataclass(frozen=True)
 class SwitchReport:
-    """kube-proxy on ``node`` restarted in mode ``new``: what it removed of mode ``old`` and what it wrote."""
+    """kube-proxy on ``node`` restarted in mode ``new``: what it removed, what it wrote, and what stayed."""
 
     node: str
     old: str
@@ -75,6 +75,9 @@ class SwitchReport:
     cleaned_summary: Note
     written: tuple[ModeChange, ...]
     written_summary: Note
+    #: What stays on the node although the new mode does not use it (kind "kept"), and why.
+    kept: tuple[ModeChange, ...] = ()
+    kept_notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ with the events the API server sent it. kube-proxy runs in one proxy mode on eve
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -16,14 +17,18 @@ from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.iptables import Proxier, render_save
 from kproxy_tutor.sandbox.iptables.diff import RuleDiff
+from kproxy_tutor.sandbox.iptables.rules import Ruleset
+from kproxy_tutor.sandbox.ipvs import IpvsState
 from kproxy_tutor.sandbox.manifests import load_texts
 from kproxy_tutor.sandbox.modes import DEFAULT_MODE, check_mode
-from kproxy_tutor.shell.backends import NftBackend, flipped, kube_chains
+from kproxy_tutor.shell.backends import NftBackend
 from kproxy_tutor.shell.counters import Counters
 from kproxy_tutor.shell.documents import split_header
 from kproxy_tutor.shell.events import EventRecorder, detached_copy
 from kproxy_tutor.shell.ipvs_backend import IpvsBackend
-from kproxy_tutor.shell.output import Note, Output, SwitchReport, WatchReport
+from kproxy_tutor.shell.leftovers import Residue, cleaned_up, kernel_view
+from kproxy_tutor.shell.mode_switch import SwitchState, switch_report
+from kproxy_tutor.shell.output import Output, SwitchReport, WatchReport
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.scenarios import Scenario
 
@@ -82,6 +87,8 @@ class Session:
         #: The other modes' kube-proxies by mode and node, made when first needed: a proxier
         #: watches the cluster for good, so one per node and mode is kept, never a new one per switch.
         self.mode_backends: dict[str, dict[str, Backend]] = {}
+        #: Per node, what earlier proxy modes left in the kernel (fresh nodes: nothing).
+        self.residue: dict[str, Residue] = {}
         self._start_proxiers()
         self._start_backends()
         self.node = node
@@ -158,11 +165,20 @@ class Session:
 
     # Proxy mode --------------------------------------------------------------------------
     def switch_mode(self, mode: str) -> SwitchReport:
-        """Restart kube-proxy on every node in ``mode``: it removes the old mode's rules, then writes its own."""
+        """Restart kube-proxy on every node in ``mode``; what it cleans up and what stays follow v1.35 (``leftovers``)."""
         check_mode(mode)
         old = self.mode
         self.sync()  # edits not yet synced belong to the old mode
-        cleaned, cleaned_summary = self._mode_view(old, "removed")
+        nodes = list(self.cluster.nodes)
+        before = {n: self._snapshot_rules(n) for n in nodes}
+        ipvs_before = {n: self._ipvs_objects(n) for n in nodes}
+        nft_cleaned = self.backend.cleaned() if isinstance(self.backend, NftBackend) else None
+        for name in nodes:
+            if mode == "nftables":
+                rules = before[name]
+                self.residue[name] = Residue(cleaned_up(rules) if rules is not None else None, None)
+            else:  # iptables and ipvs mode clean up only the nftables table
+                self.residue[name] = Residue(before[name], None if mode == "ipvs" else ipvs_before[name])
         self.mode = mode
         if mode == "iptables":
             for name, proxier in self.proxiers.items():
@@ -174,23 +190,57 @@ class Session:
                 backend.restart()
                 backend.sync()
         self._tracer = None  # conntrack and affinity of the old rules are gone with them
-        written, written_summary = self._mode_view(mode, "added")
-        return SwitchReport(
-            self.node, old, mode, tuple(cleaned), cleaned_summary, tuple(written), written_summary
+        backend = self.backend
+        state = SwitchState(
+            self.node,
+            old,
+            mode,
+            before[self.node],
+            self.iptables_rules(),
+            self.live_rules(),
+            ipvs_before[self.node],
+            backend.current if isinstance(backend, IpvsBackend) else None,
+            nft_cleaned,
+            backend.written() if isinstance(backend, NftBackend) else None,
+            backend.written()[1] if isinstance(backend, IpvsBackend) else None,
         )
+        return switch_report(state)
 
-    def _mode_view(self, mode: str, kind: str) -> tuple[list[Any], Note]:
-        """What kube-proxy in ``mode`` owns on the current node, as items ``kind`` (removed or added)."""
-        if mode == "iptables":
-            chains = flipped(kube_chains(self.proxier.kernel.ruleset), kind)
-            message = (
-                N_("It deletes every KUBE-* chain it wrote in iptables (nat, filter and mangle): {count}.")
-                if kind == "removed"
-                else N_("It writes its KUBE-* chains in iptables (nat, filter and mangle): {count}.")
-            )
-            return chains, Note(message, {"count": len(chains)})
-        backend = self.mode_backends[mode][self.node]
-        return backend.cleaned() if kind == "removed" else backend.written()
+    def live_rules(self, node: str | None = None) -> Ruleset | None:
+        """The iptables rules the current mode maintains on ``node`` (None in nftables mode)."""
+        name = node or self.node
+        if self.mode == "iptables":
+            return self.proxiers[name].kernel.ruleset
+        backend = self.backends.get(name)
+        return backend.ruleset if isinstance(backend, IpvsBackend) else None
+
+    def iptables_rules(self, node: str | None = None) -> Ruleset | None:
+        """What ``iptables-save`` shows on ``node``: the current mode's rules over what earlier modes left."""
+        name = node or self.node
+        residue = self.residue.get(name)
+        live = self.live_rules(name)
+        if residue is None or residue.iptables is None:
+            return live
+        return kernel_view(residue.iptables, live, self.mode)
+
+    def _snapshot_rules(self, node: str) -> Ruleset | None:
+        residue = self.residue.get(node)
+        base = residue.iptables if residue is not None else None
+        live = self.live_rules(node)
+        return None if base is None and live is None else kernel_view(base, live, self.mode)
+
+    def _ipvs_objects(self, node: str) -> IpvsState | None:
+        """IPVS's virtual servers, kube-ipvs0 and ipsets on ``node``: live in ipvs mode, else what ipvs mode left."""
+        backend = self.backends.get(node)
+        if isinstance(backend, IpvsBackend):
+            return copy.deepcopy(backend.current)
+        residue = self.residue.get(node)
+        return residue.ipvs if residue is not None else None
+
+    def leftover_ipvs(self, node: str | None = None) -> IpvsState | None:
+        """IPVS objects ipvs mode left on ``node`` while another mode runs (None if there are none)."""
+        residue = self.residue.get(node or self.node)
+        return residue.ipvs if residue is not None and self.mode != "ipvs" else None
 
     # Views -------------------------------------------------------------------------------
     @property

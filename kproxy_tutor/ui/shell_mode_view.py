@@ -35,10 +35,20 @@ LABELS = {
     ("rewritten", "virtual server"): N_("real servers changed"),
     ("added", "address"): N_("address added"),
     ("removed", "address"): N_("address removed"),
+    ("rewritten", "rules"): N_("jump rules changed"),
+    ("removed", "interface"): N_("interface deleted"),
+    ("removed", "ipsets"): N_("ipsets destroyed"),
+    ("kept", "chain"): N_("left behind, nothing updates it"),
+    ("kept", "rules"): N_("jump rules left behind"),
+    ("kept", "virtual server"): N_("left behind"),
+    ("kept", "interface"): N_("left behind, still holds the Service IPs"),
+    ("kept", "ipsets"): N_("ipsets left behind"),
 }
-MARKS = {"added": "+", "removed": "-", "rewritten": "~"}
-STYLES = {"added": "green", "removed": "red", "rewritten": "yellow"}
-ORDER = {"added": 0, "rewritten": 1, "removed": 2}
+#: A chain the new mode declared again with the same rules.
+SAME_RULES = N_("chain rewritten, same rules")
+MARKS = {"added": "+", "removed": "-", "rewritten": "~", "kept": "="}
+STYLES = {"added": "green", "removed": "red", "rewritten": "yellow", "kept": "yellow"}
+ORDER = {"added": 0, "rewritten": 1, "removed": 2, "kept": 3}
 
 
 def show_mode_list(view: ShellView, listing: ModeList) -> None:
@@ -54,9 +64,15 @@ def show_changes(view: ShellView, changes: tuple[ModeChange, ...], sort: bool = 
     items = sorted(changes, key=lambda c: (ORDER[c.kind], c.what, c.name)) if sort else list(changes)
     for change in items:
         label = _(LABELS.get((change.kind, change.what), change.what))
+        if change.kind == "rewritten" and change.what == "chain" and not (change.added or change.removed):
+            label = _(SAME_RULES)
         view.line(f"  {MARKS[change.kind]} {change.name} ({label})", STYLES[change.kind])
         if change.kind == "removed":
             continue  # what a deleted object held is gone with it
+        if change.kind == "kept":
+            for line in change.added:
+                view.line(f"      {line}", "yellow")
+            continue
         for line in change.removed:
             view.line(f"      - {line}", "red")
         for line in change.added:
@@ -76,6 +92,11 @@ def show_switch(view: ShellView, report: SwitchReport) -> None:
     show_changes(view, report.cleaned, sort=False)
     view.line(note_text(report.written_summary))
     show_changes(view, report.written, sort=False)
+    if report.kept or report.kept_notes:
+        view.line(_("What stays on the node:"), "bold")
+        show_changes(view, report.kept, sort=False)
+        for note in report.kept_notes:
+            view.line(note_text(note), "yellow" if note.tone == "warning" else "")
 
 
 def show_mode_watch(view: ShellView, report: WatchReport) -> None:

@@ -93,11 +93,18 @@ def test_ipvs_mode_views_and_its_iptables_rules(run_shell: Callable) -> None:
     assert "inet 10.96.0.12/32 scope global kube-ipvs0" in section(text, "ip addr show kube-ipvs0")
     assert "10.96.0.12,tcp:5432" in section(text, "ipset list KUBE-CLUSTER-IP")
     nat = section(text, "iptables-save -t nat")
-    assert "--match-set KUBE-CLUSTER-IP" in nat and "KUBE-SVC-" not in nat
+    # ipvs mode rewrote nat KUBE-SERVICES; iptables mode's service chains stay, nothing jumps to them.
+    assert "--match-set KUBE-CLUSTER-IP" in nat and ":KUBE-SVC-PKJNZ2BPYAP7WCVG - [0:0]" in nat
+    assert "-j KUBE-SVC-" not in "".join(line for line in nat.splitlines() if not line.startswith("-A KUBE-"))
+    # A node that starts in ipvs mode has no iptables-mode chains at all.
+    fresh = Session(find_scenario("db-service"), mode="ipvs")
+    _code, text, _session = run_shell("iptables-save -t nat\n", session=fresh)
+    assert "KUBE-SVC-" not in text
 
 
 def test_iptables_in_nftables_mode_says_kube_proxy_has_no_rules_there(run_shell: Callable) -> None:
-    _code, text, _session = run_shell("mode nftables\niptables-save\niptables -t nat -L -n\n", "db-service")
+    fresh = Session(find_scenario("db-service"), mode="nftables")
+    _code, text, _session = run_shell("iptables-save\niptables -t nat -L -n\n", session=fresh)
     for command in ("iptables-save", "iptables -t nat -L -n"):
         out = section(text, command)
         assert "no KUBE-* rules in iptables" in out and "-A KUBE" not in out
@@ -168,3 +175,94 @@ def test_cli_mode_ipvs_warns_and_starts_in_ipvs(capsys: pytest.CaptureFixture[st
     assert code == 0
     assert DEPRECATION in captured.err
     assert "TCP  10.96.0.12:5432 rr" in captured.out
+
+
+def test_iptables_to_nftables_leaves_kube_firewall(run_shell: Callable) -> None:
+    _code, text, _session = run_shell("watch on\nmode nftables\niptables-save\n", "db-service")
+    switch = section(text, "mode nftables")
+    # pkg/proxy/iptables/cleanup.go deletes neither KUBE-FIREWALL nor the jumps to it.
+    assert "filter KUBE-FIREWALL (chain deleted)" not in switch
+    assert "  = filter KUBE-FIREWALL (left behind, nothing updates it)" in switch
+    assert "  - filter KUBE-SERVICES (chain deleted)" in switch
+    assert "  - filter KUBE-PROXY-CANARY (chain deleted)" in switch
+    assert "except filter KUBE-FIREWALL" in switch
+    save = section(text, "iptables-save")
+    assert "-A INPUT -j KUBE-FIREWALL" in save and "-A OUTPUT -j KUBE-FIREWALL" in save
+    assert ":KUBE-SERVICES" not in save and "KUBE-SVC-" not in save
+    assert "the iptables cleanup does not delete KUBE-FIREWALL" in save
+
+
+def test_iptables_to_ipvs_deletes_nothing_and_the_iptables_chains_stay(run_shell: Callable) -> None:
+    _code, text, session = run_shell("watch on\nmode ipvs\niptables-save\n", "no-endpoints")
+    switch = section(text, "mode ipvs")
+    assert "(chain deleted)" not in switch and "It deletes nothing of iptables mode" in switch
+    assert "It did not clean up after iptables mode" in switch
+    # What ipvs mode declares it rewrites; the rest stays.
+    assert "  ~ nat KUBE-SERVICES (chain rewritten)" in switch
+    assert "  ~ filter KUBE-PROXY-FIREWALL (chain rewritten, same rules)" in switch
+    kept = ("filter KUBE-SERVICES", "filter KUBE-EXTERNAL-SERVICES", "filter KUBE-NODEPORTS")
+    kept += ("filter KUBE-FIREWALL", "nat KUBE-NODEPORTS", "mangle KUBE-PROXY-CANARY")
+    for chain in kept:
+        assert f"  = {chain} (left behind, nothing updates it)" in switch
+    assert "Their REJECT rules (1) for Services that had no endpoints keep rejecting" in switch
+    save = section(text, "iptables-save")
+    assert (
+        '-A KUBE-SERVICES -d 10.109.169.61/32 -p tcp -m comment --comment "default/orders has no endpoints"'
+        in save
+    )
+    assert '-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals"' in save
+    assert "--match-set KUBE-CLUSTER-IP" in save
+    # ipvs mode's jumps go in front of the ones iptables mode left.
+    inputs = [line for line in save.splitlines() if line.startswith("-A INPUT ")]
+    assert "KUBE-IPVS-FILTER" in inputs[0] and "KUBE-EXTERNAL-SERVICES" in inputs[-1]
+    assert session.mode == "ipvs"
+
+
+def test_curl_in_ipvs_mode_warns_about_a_leftover_reject(run_shell: Callable) -> None:
+    _code, text, _session = run_shell("mode ipvs\ncurl orders:8080 --from node/worker-1\n", "no-endpoints")
+    out = section(text, "curl orders:8080 --from node/worker-1")
+    assert "Simplified: this trace follows only the rules ipvs mode maintains" in out
+    assert "which OUTPUT still jumps to" in out
+
+
+def test_ipvs_to_iptables_keeps_the_ipvs_objects(run_shell: Callable) -> None:
+    views = "ipvsadm -Ln\nip addr show kube-ipvs0\nipset list KUBE-CLUSTER-IP\niptables-save\n"
+    _code, text, session = run_shell("mode ipvs\nwatch on\nmode iptables\n" + views, "db-service")
+    switch = section(text, "mode iptables")
+    assert "(virtual server deleted)" not in switch and "It deletes nothing of ipvs mode" in switch
+    assert "  = TCP  10.96.0.12:5432 rr (left behind)" in switch
+    assert "  = kube-ipvs0 (left behind, still holds the Service IPs)" in switch
+    for chain in (
+        "filter KUBE-IPVS-FILTER",
+        "filter KUBE-NODE-PORT",
+        "nat KUBE-LOAD-BALANCER",
+        "nat KUBE-NODE-PORT",
+    ):
+        assert f"  = {chain} (left behind, nothing updates it)" in switch
+    assert "IPVS's objects stay too" in switch
+    ipvsadm = section(text, "ipvsadm -Ln")
+    assert "TCP  10.96.0.12:5432 rr" in ipvsadm and "what IPVS mode left on the node" in ipvsadm
+    assert "inet 10.96.0.12/32 scope global kube-ipvs0" in section(text, "ip addr show kube-ipvs0")
+    assert "10.96.0.12,tcp:5432" in section(text, "ipset list KUBE-CLUSTER-IP")
+    save = section(text, "iptables-save")
+    assert '-A INPUT -m comment --comment "kubernetes ipvs access filter" -j KUBE-IPVS-FILTER' in save
+    assert "-A KUBE-SVC-PKJNZ2BPYAP7WCVG" in save
+    assert session.mode == "iptables"
+
+
+def test_nftables_cleans_up_after_ipvs_and_iptables(run_shell: Callable) -> None:
+    script = "mode ipvs\nmode iptables\nwatch on\nmode nftables\nmode iptables\nipvsadm -Ln\n"
+    code, text, _session = run_shell(script, "db-service", keep_going=True)
+    switch = section(text, "mode nftables")
+    assert "flushes IPVS" in switch and "  - TCP  10.96.0.12:5432 rr (virtual server deleted)" in switch
+    assert "  - kube-ipvs0 (interface deleted)" in switch
+    assert "  - filter KUBE-IPVS-FILTER (chain deleted)" in switch
+    assert "  - nat KUBE-SVC-PKJNZ2BPYAP7WCVG (chain deleted)" in switch
+    back = text[text.rindex("$ mode iptables\n") :]
+    assert "  - table ip kube-proxy (table deleted)" in back
+    assert "belongs to ipvs mode" in section(text, "ipvsadm -Ln") and code == 4
+
+
+def test_reset_gives_fresh_nodes_without_leftovers(run_shell: Callable) -> None:
+    _code, text, _session = run_shell("mode ipvs\nreset\niptables-save -t nat\n", "db-service")
+    assert "KUBE-SVC-" not in section(text, "iptables-save -t nat")
