@@ -15,6 +15,10 @@ from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.grammar import Command, Flag
 
+#: The largest count a command accepts (replicas, curl -n): enough for any lesson, and small
+#: enough that the sandbox answers at once.
+MAX_COUNT = 10_000
+
 
 class ShellUsageError(SandboxInputError):
     """A line that does not fit the grammar; ``usage`` is the command's usage line, when known."""
@@ -150,7 +154,8 @@ def _convert(value: str, kind: str, option: str, choices: tuple[str, ...], usage
             choices=", ".join(choices),
         )
     if kind in (grammar.COUNT, grammar.POSITIVE, grammar.PORT):
-        if not value.isdigit():
+        # ASCII digits only: str.isdigit() also accepts "²" and "١", which int() rejects or misreads.
+        if not (value.isascii() and value.isdigit()):
             raise ShellUsageError(
                 N_("Invalid value for {name}: {value!r} is not a number."),
                 usage=usage,
@@ -171,6 +176,15 @@ def _convert(value: str, kind: str, option: str, choices: tuple[str, ...], usage
                 usage=usage,
                 name=option,
                 value=value,
+            )
+        if kind != grammar.PORT and number > MAX_COUNT:
+            # A sandbox node holds a few hundred Pods; a huge number would only freeze the shell.
+            raise ShellUsageError(
+                N_("Invalid value for {name}: {value!r}; the sandbox takes at most {limit}."),
+                usage=usage,
+                name=option,
+                value=value,
+                limit=MAX_COUNT,
             )
         return number
     return value

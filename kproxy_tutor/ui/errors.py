@@ -102,6 +102,9 @@ def usage_message(exc: Any) -> str:
         match = re.search(r"'([^']*)' is not a valid (integer|float)", exc.message)
         if match:
             return _("Invalid value for {name}: {value!r} is not a number.").format(name=name, value=match[1])
+        validation = _validation_message(exc, name)
+        if validation is not None:
+            return validation
         match = re.search(r"'([^']*)' is not one of (.*)\.", exc.message)
         if match:
             return _("Invalid value for {name}: {value!r}; choose one of {choices}.").format(
@@ -132,6 +135,35 @@ def usage_message(exc: Any) -> str:
     if exc.message.startswith("Missing command"):
         return _("Missing command.")
     return exc.message
+
+
+def _validation_message(exc: Any, name: str) -> str | None:
+    """Our wording of typer's number checks (it validates through pydantic, in English)."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if not callable(errors):
+        return None
+    try:
+        first = errors()[0]
+    except (IndexError, TypeError, ValueError):
+        return None
+    kind = str(first.get("type", ""))
+    limits = first.get("ctx") or {}
+    value = first.get("input")
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return _("Invalid value for {name}: {value!r} is not a whole number.").format(
+            name=name, value=str(value)
+        )
+    if kind in ("float_parsing", "float_type"):
+        return _("Invalid value for {name}: {value!r} is not a number.").format(name=name, value=str(value))
+    if kind == "greater_than_equal" and "ge" in limits:
+        return _("Invalid value for {name}: {value!r}; it must be {limit} or more.").format(
+            name=name, value=str(value), limit=limits["ge"]
+        )
+    if kind == "less_than_equal" and "le" in limits:
+        return _("Invalid value for {name}: {value!r}; it must be {limit} or less.").format(
+            name=name, value=str(value), limit=limits["le"]
+        )
+    return None
 
 
 def report_usage(exc: Any, command: Any) -> int:

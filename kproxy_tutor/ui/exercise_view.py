@@ -35,7 +35,7 @@ class ExerciseView:
 
     def say(self, text: str, style: str = "") -> None:
         for line in text.split("\n"):
-            self.shell.line(line, style)
+            self.shell.prose(line, style)
 
     def task(self, exercise: ExerciseBlock) -> None:
         self.say(_("Exercise: {id}").format(id=exercise.id), "bold")

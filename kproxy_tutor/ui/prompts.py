@@ -20,6 +20,11 @@ class Choice:
     title: str
 
 
+#: Columns before a choice's text: questionary's " » " pointer, and its "○ " mark in a checkbox.
+SELECT_INDENT = 3
+CHECKBOX_INDENT = 5
+
+
 class Prompter(Protocol):
     """Ask the learner something. Ctrl-C and end of input raise :class:`Interrupted`."""
 
@@ -32,6 +37,21 @@ class Prompter(Protocol):
     def text(self, message: str, default: str = "") -> str: ...
 
     def confirm(self, message: str, default: bool = False) -> bool: ...
+
+
+def wrap_title(title: str, indent: int, width: int | None = None) -> str:
+    """``title`` broken into lines that fit a menu row, continuation lines indented by ``indent``.
+
+    A menu row starts ``indent`` columns in (after the pointer, or the pointer and a checkbox);
+    a row longer than the terminal would be cut off at its edge. Words are never split.
+    """
+    import shutil
+    import textwrap
+
+    columns = width if width is not None else shutil.get_terminal_size().columns
+    room = max(columns - indent - 1, 20)
+    lines = textwrap.wrap(title, room, break_long_words=False, break_on_hyphens=False) or [title]
+    return ("\n" + " " * indent).join(lines)
 
 
 class QuestionaryPrompter:
@@ -54,7 +74,10 @@ class QuestionaryPrompter:
     def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
         import questionary
 
-        q_choices = [questionary.Choice(title=glyphs(c.title), value=c.value) for c in choices]
+        q_choices = [
+            questionary.Choice(title=wrap_title(glyphs(c.title), SELECT_INDENT), value=c.value)
+            for c in choices
+        ]
         question = questionary.select(
             message, choices=q_choices, default=default, instruction=_("(arrows, Enter)"), **self._io
         )
@@ -63,7 +86,10 @@ class QuestionaryPrompter:
     def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
         import questionary
 
-        q_choices = [questionary.Choice(title=glyphs(c.title), value=c.value) for c in choices]
+        q_choices = [
+            questionary.Choice(title=wrap_title(glyphs(c.title), CHECKBOX_INDENT), value=c.value)
+            for c in choices
+        ]
         question = questionary.checkbox(
             message, choices=q_choices, instruction=_("(arrows, Space to mark, Enter)"), **self._io
         )
@@ -105,7 +131,8 @@ class PlainPrompter:
     def _numbered(self, message: str, choices: Sequence[Choice]) -> None:
         self._write(message + "\n")
         for i, choice in enumerate(choices, 1):
-            self._write(f"  {i}. {choice.title}\n")
+            number = f"  {i}. "
+            self._write(number + wrap_title(choice.title, len(number)) + "\n")
 
     def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
         self._numbered(message, choices)

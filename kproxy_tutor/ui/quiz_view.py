@@ -152,7 +152,10 @@ class QuizView:
 
     def choices(self, question: Question, order: Sequence[str]) -> list[Choice]:
         by_id = {c.id: c for c in question.choices}
-        return [Choice(cid, pick(by_id[cid].text)) for cid in order]
+        # Menus and numbered lists cannot style `code`: show it as the explanations do, without
+        # the backticks (in plain mode they stay, as typed).
+        keep = display().plain
+        return [Choice(cid, _without_code_marks(pick(by_id[cid].text), keep)) for cid in order]
 
     def ask_number(self) -> Response:
         while True:
@@ -291,9 +294,15 @@ class QuizView:
         upcoming = next_due(progress_data)
         if upcoming is not None:
             when = format_date(upcoming, format="long", locale=current_language())
-            self.say(_("The next review is on {date}.").format(date=when))
+            sentence = _("The next review is on {date}.").format(date=when)
+            # A Russian long date ends with "г.": the sentence's own full stop would double it.
+            self.say(sentence[:-1] if sentence.endswith("..") else sentence)
         else:
             self.say(_("Questions enter the review queue once you answer them in a quiz: kproxy-tutor quiz"))
+
+
+def _without_code_marks(text: str, keep: bool) -> str:
+    return text if keep else re.sub(r"`([^`]*)`", r"\1", text)
 
 
 def _order_example(n: int, right: list[int]) -> str:

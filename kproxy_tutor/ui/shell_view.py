@@ -44,13 +44,35 @@ class ShellView:
 
         (console or self.console).print(Text(glyphs(text), style=style), soft_wrap=True, highlight=False)
 
+    def prose(self, text: str = "", style: str = "", console: Console | None = None) -> None:
+        """A line of our own words (not tool output): at a terminal, wrapped between words.
+
+        The terminal would otherwise break it at its edge, in the middle of a chain name or an IP.
+        Continuation lines of an indented line are indented two columns further.
+        """
+        target = console or self.console
+        if not target.is_terminal:
+            self.line(text, style, target)
+            return
+        from rich.text import Text
+
+        body = glyphs(text)
+        words = body.lstrip(" ")
+        indent = len(body) - len(words)
+        hanging = indent + 2 if indent else 0
+        width = max(target.width - hanging, 20)
+        for i, piece in enumerate(Text(words, style=style).wrap(target, width, overflow="fold")):
+            piece.rstrip()
+            pad = indent if i == 0 else hanging
+            target.print(Text(" " * pad) + piece, soft_wrap=True, highlight=False)
+
     def show(self, outputs: list[Output]) -> None:
         for output in outputs:
             if isinstance(output, Verbatim):
                 for text in output.text.rstrip("\n").split("\n") if output.text else ():
                     self.line(text)
             elif isinstance(output, Note):
-                self.line(note_text(output), TONES.get(output.tone, ""))
+                self.prose(note_text(output), TONES.get(output.tone, ""))
             elif isinstance(output, WatchReport):
                 self.watch(output)
             elif isinstance(output, SwitchReport):
@@ -71,9 +93,9 @@ class ShellView:
                 pass
 
     def error(self, message: str, usage: str | None = None) -> None:
-        self.line(_("Error: {message}").format(message=message), "red", self.errors)
+        self.prose(_("Error: {message}").format(message=message), "red", self.errors)
         if usage:
-            self.line(_("Usage: {usage}").format(usage=usage), "", self.errors)
+            self.prose(_("Usage: {usage}").format(usage=usage), "", self.errors)
 
     # Watch --------------------------------------------------------------------------------
     def watch(self, report: WatchReport) -> None:
@@ -136,13 +158,13 @@ class ShellView:
     def traces(self, report: TraceReport) -> None:
         for number, trace in enumerate(report.traces, 1):
             if report.brief:
-                self.line(f"{number:>3}. {outcome_text(trace)}", outcome_style(trace))
+                self.prose(f"{number:>3}. {outcome_text(trace)}", outcome_style(trace))
                 continue
             if len(report.traces) > 1:
-                self.line(_("Request {number}:").format(number=number), "bold")
+                self.prose(_("Request {number}:").format(number=number), "bold")
             for text in trace_lines(trace):
-                self.line(f"  {text}")
-            self.line(f"  {outcome_text(trace)}", outcome_style(trace))
+                self.prose(f"  {text}")
+            self.prose(f"  {outcome_text(trace)}", outcome_style(trace))
         if len(report.traces) > 1:
             counts: dict[str, int] = {}
             for trace in report.traces:
@@ -153,7 +175,7 @@ class ShellView:
                 )
                 counts[key or "-"] = counts.get(key or "-", 0) + 1
             summary = ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
-            self.line(
+            self.prose(
                 _("Where the {count} requests went: {summary}").format(
                     count=len(report.traces), summary=summary
                 )
@@ -162,34 +184,34 @@ class ShellView:
     # Help ---------------------------------------------------------------------------------
     def help(self, name: str | None) -> None:
         if name is None:
-            self.line(
+            self.prose(
                 _(
                     "Commands (help COMMAND explains one; Tab completes; Ctrl-C clears the line, Ctrl-D leaves):"
                 ),
                 "bold",
             )
             for command in grammar.COMMANDS:
-                self.line(f"  {command.usage}", "cyan")
-                self.line(f"      {_(command.summary)}")
+                self.prose(f"  {command.usage}", "cyan")
+                self.prose(f"      {_(command.summary)}")
             return
         command = grammar.command_named(name)
-        self.line(_("Usage: {usage}").format(usage=command.usage), "bold")
-        self.line(_(command.summary))
+        self.prose(_("Usage: {usage}").format(usage=command.usage), "bold")
+        self.prose(_(command.summary))
         if command.details:
-            self.line(_(command.details))
+            self.prose(_(command.details))
         if command.examples:
-            self.line(_("Examples:"))
+            self.prose(_("Examples:"))
             for example in command.examples:
-                self.line(f"  {example}", "cyan")
+                self.prose(f"  {example}", "cyan")
 
     def scenarios(self, listing: ScenarioList) -> None:
         width = max((len(name) for name, _t, _d in listing.scenarios), default=0)
         for name, title, _description in listing.scenarios:
-            self.line(f"  {name.ljust(width)}  {pick(title, current_language())}")
+            self.prose(f"  {name.ljust(width)}  {pick(title, current_language())}")
 
     def scenario_intro(self, title: dict[str, str], description: dict[str, str]) -> None:
-        self.line(pick(title), "bold")
-        self.line(pick(description))
+        self.prose(pick(title), "bold")
+        self.prose(pick(description))
 
 
 def note_text(note: Note) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from kproxy_tutor.i18n import _
@@ -78,10 +79,25 @@ def localize_typer() -> None:
         write_usage._localized = True  # type: ignore[attr-defined]
         formatting.HelpFormatter.write_usage = write_usage  # type: ignore[method-assign]
 
-    # Never split a word at a hyphen: "kube-proxy" and "--proxy-mode" must stay whole.
+    # Never split a word at a hyphen or cut a long one: "kube-proxy", "--proxy-mode" and
+    # "KPROXY_TUTOR_LANG" must stay whole, even in a narrow help column. TextWrapper.__init__
+    # sets both as instance attributes, so they are forced there (a class attribute is shadowed).
     from typer._click import _textwrap
 
-    _textwrap.TextWrapper.break_on_hyphens = False
+    original_init = _textwrap.TextWrapper.__init__
+    if not getattr(original_init, "_localized", False):
+
+        def wrapper_init(self: Any, *args: Any, **kwargs: Any) -> None:
+            original_init(self, *args, **kwargs)
+            self.break_on_hyphens = False
+            self.break_long_words = False
+
+        wrapper_init._localized = True  # type: ignore[attr-defined]
+        _textwrap.TextWrapper.__init__ = wrapper_init  # type: ignore[method-assign]
+        # click's own long-word handler always cuts; the standard one honours break_long_words.
+        _textwrap.TextWrapper._handle_long_word = textwrap.TextWrapper._handle_long_word  # type: ignore[method-assign]
+
+    _hide_python_type_names()
 
     original_get_help_option = click_core.Command.get_help_option
     if not getattr(original_get_help_option, "_localized", False):
@@ -95,6 +111,30 @@ def localize_typer() -> None:
 
         get_help_option._localized = True  # type: ignore[attr-defined]
         click_core.Command.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+#: Python type names typer shows next to a parameter, and what a learner reads instead
+#: (None: nothing — a flag takes no value, and an argument's name already says what it is).
+_TYPE_NAMES: dict[str, str | None] = {"<bool>": None, "<str>": None, "<int>": "N", "<int range>": "N"}
+
+
+def _hide_python_type_names() -> None:
+    """Show no "<bool>", "<str>" or "<int range>": English type names that teach nothing."""
+    import typer.core
+
+    for cls in (typer.core.TyperOption, typer.core.TyperArgument):
+        original = cls.display_type_rich
+        if getattr(original, "_localized", False):
+            continue
+
+        def display_type_rich(self: Any, ctx: Any, _original: Any = original) -> str | None:
+            shown = _original(self, ctx)
+            if getattr(self, "is_flag", False):
+                return None
+            return _TYPE_NAMES.get(shown, shown) if isinstance(shown, str) else shown
+
+        display_type_rich._localized = True  # type: ignore[attr-defined]
+        cls.display_type_rich = display_type_rich  # type: ignore[method-assign]
 
 
 def localize_params(command: Any) -> None:
