@@ -237,9 +237,10 @@ class LessonView:
         elif isinstance(block, SeeBlock):
             yield self._see(block), {}
         elif isinstance(block, ExerciseBlock):
-            from kproxy_tutor.ui.exercise_view import task_box_footer
-
-            yield self._boxed(_("Exercise"), pick(block.task), "green", task_box_footer(block)), {}
+            # How to open it outside the menus too. (The exercise engine is not imported here:
+            # it pulls in the whole sandbox, which reading a lesson does not need.)
+            footer = _("Sandbox: kproxy-tutor exercise {id}").format(id=block.id)
+            yield self._boxed(_("Exercise"), pick(block.task), "green", footer), {}
 
     def _code(self, block: CodeBlock) -> Iterator[tuple[RenderableType, dict[str, bool]]]:
         from rich.padding import Padding
