@@ -75,8 +75,9 @@ def _run(options: dict[str, str | bool], rest: list[str], debug: bool) -> int:
         i18n.set_language(lang)
         runtime.start(runtime.Run(lang=lang, plain=display.plain, debug=debug))
         return _invoke(rest)
-    except Interrupted:
-        error_ui.report_interrupted()
+    except Interrupted as exc:
+        if not exc.reported:
+            error_ui.report_interrupted()
         return int(ExitCode.INTERRUPTED)
     except TutorError as exc:
         error_ui.report(exc)

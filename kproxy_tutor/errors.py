@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 
 class ExitCode(IntEnum):
@@ -22,6 +22,30 @@ class ExitCode(IntEnum):
 def N_(message: str) -> str:  # noqa: N802 - gettext convention
     """Mark ``message`` for extraction without translating it (translated when shown)."""
     return message
+
+
+class Msg(str):
+    """A parameter value that is itself a msgid: the UI translates it before formatting the message."""
+
+    __slots__ = ()
+
+
+#: The one wording for a file that cannot be read (the file is the error's location).
+FILE_NOT_FOUND = N_("File not found.")
+CANNOT_READ = N_("Cannot read the file: {reason}.")
+
+
+def file_problem(exc: BaseException) -> Msg:
+    """Why a file could not be read, as a msgid (never the operating system's English text)."""
+    if isinstance(exc, FileNotFoundError):
+        return Msg(N_("it does not exist"))
+    if isinstance(exc, IsADirectoryError):
+        return Msg(N_("it is a directory, not a file"))
+    if isinstance(exc, PermissionError):
+        return Msg(N_("permission denied"))
+    if isinstance(exc, UnicodeDecodeError):
+        return Msg(N_("it is not UTF-8 text"))
+    return Msg(N_("it cannot be read"))
 
 
 class TutorError(Exception):
@@ -74,5 +98,22 @@ class Interrupted(TutorError):
 
     exit_code = ExitCode.INTERRUPTED
 
-    def __init__(self) -> None:
+    def __init__(self, *, reported: bool = False) -> None:
         super().__init__(N_("Interrupted."))
+        #: The command already told the learner what was kept: the CLI then says nothing more.
+        self.reported = reported
+
+
+_E = TypeVar("_E", bound=TutorError)
+
+
+def file_error(kind: type[_E], path: str, exc: BaseException) -> _E:
+    """``kind`` of error for a file that could not be read: not found, or why it cannot be read."""
+    if isinstance(exc, FileNotFoundError):
+        return kind(FILE_NOT_FOUND, location=path)
+    return kind(CANNOT_READ, location=path, reason=file_problem(exc))
+
+
+def as_usage(error: TutorError) -> UsageError:
+    """The same message as a usage error: for a command-line option value the sandbox refused."""
+    return UsageError(error.message, location=error.location, **error.params)

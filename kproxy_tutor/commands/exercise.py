@@ -55,5 +55,5 @@ def run_exercise_command(exercise_id: str | None) -> int:
             ids=", ".join(block.id for _lesson, block in found),
         )
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    done = run_exercise(match, console, None if interactive else stream_reader(sys.stdin))
+    done = run_exercise(match, console, None if interactive else stream_reader(sys.stdin), from_lesson=False)
     return int(ExitCode.OK if done else ExitCode.FAILURE)

@@ -167,7 +167,7 @@ def _ask(
     save_run(result, today=today)
     if result.interrupted:
         view.say(_("Quiz stopped. The answers you gave are saved."))
-        raise Interrupted()
+        raise Interrupted(reported=True)  # that line is the only one: the CLI adds no second
     view.summary(result)
     if kind == LESSON and lesson_id:
         _show_best(view, lesson_id)

@@ -1,10 +1,13 @@
 """`kproxy-tutor rules`: the rules kube-proxy writes for a node of the cluster in the given manifests, in iptables, nftables or IPVS mode."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
 from kproxy_tutor.i18n import _
+
+_T = TypeVar("_T")
 
 
 def register(app: typer.Typer) -> None:
@@ -19,18 +22,27 @@ def register(app: typer.Typer) -> None:
     def rules_command(
         files: Annotated[
             list[str],
-            typer.Option("--file", "-f", metavar="FILE", help=_("Manifest file to load; repeat for more; - reads stdin.")),
+            typer.Option(
+                "--file",
+                "-f",
+                metavar="FILE",
+                help=_("Manifest file to load; repeat for more; - reads stdin."),
+            ),
         ],
         node: Annotated[
             str | None,
-            typer.Option("--node", metavar="NAME", help=_("Node whose rules to show (default: the first node).")),
+            typer.Option(
+                "--node", metavar="NAME", help=_("Node whose rules to show (default: the first node).")
+            ),
         ] = None,
         mode: Annotated[
             str | None,
             typer.Option(
                 "--mode",
                 metavar="iptables|nftables|ipvs",
-                help=_("kube-proxy's proxy mode (default: the mode a KubeProxyConfiguration in FILE sets, else iptables)."),
+                help=_(
+                    "kube-proxy's proxy mode (default: the mode a KubeProxyConfiguration in FILE sets, else iptables)."
+                ),
             ),
         ] = None,
         fmt: Annotated[
@@ -48,11 +60,16 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         table: Annotated[
-            str | None, typer.Option("--table", metavar="nat|filter", help=_("Show only this table."))
+            str | None,
+            typer.Option(
+                "--table", metavar="nat|filter|mangle", help=_("Show only this table (iptables mode).")
+            ),
         ] = None,
         service: Annotated[
             str | None,
-            typer.Option("--service", metavar="NS/NAME", help=_("Show only the chains and rules of this Service.")),
+            typer.Option(
+                "--service", metavar="NS/NAME", help=_("Show only the chains and rules of this Service.")
+            ),
         ] = None,
     ) -> None:
         import sys
@@ -61,9 +78,11 @@ def register(app: typer.Typer) -> None:
         from kproxy_tutor.errors import N_, UsageError
         from kproxy_tutor.sandbox.modes import FORMATS, check_format, compile_mode
 
+        # Option values are checked before any file is read: a wrong one is a usage error (exit 2).
+        check_options(mode, fmt, table)
         loaded, mode = load_with_mode(files, mode)
         warn_if_deprecated(mode)
-        view = check_format(mode, fmt)
+        view = usage_checked(lambda: check_format(mode, fmt))
         if mode == "iptables":
             from kproxy_tutor.sandbox.iptables.dump import rules_text
 
@@ -84,6 +103,30 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(text)
 
 
+def usage_checked(check: Callable[[], _T]) -> _T:
+    """``check()``, with the sandbox's refusal of a command-line option value made a usage error."""
+    from kproxy_tutor.errors import SandboxInputError, as_usage
+
+    try:
+        return check()
+    except SandboxInputError as error:
+        raise as_usage(error) from None
+
+
+def check_options(mode: str | None, fmt: str | None = None, table: str | None = None) -> None:
+    """Refuse an unknown --mode, --format (for a given --mode) or --table as a usage error."""
+    from kproxy_tutor.errors import N_, UsageError
+    from kproxy_tutor.sandbox.iptables.dump import TABLES
+    from kproxy_tutor.sandbox.modes import check_format, check_mode
+
+    if mode is not None:
+        usage_checked(lambda: check_mode(mode))
+        if fmt is not None:
+            usage_checked(lambda: check_format(mode, fmt))
+    if table is not None and table not in TABLES:
+        raise UsageError(N_("Unknown table {value!r}: use nat, filter or mangle."), value=table)
+
+
 def deprecation_text(mode: str) -> str | None:
     """The warning a deprecated mode gets wherever it is chosen (None for the others)."""
     from kproxy_tutor.sandbox.modes import MODE_INFO
@@ -92,8 +135,10 @@ def deprecation_text(mode: str) -> str | None:
     if not info.deprecated_in:
         return None
     return _("{mode} mode is deprecated since Kubernetes {version}; {replacement} mode replaces it.").format(
-        mode=info.name.upper() if info.name == "ipvs" else info.name, version=info.deprecated_in,
-        replacement=info.replacement)
+        mode=info.name.upper() if info.name == "ipvs" else info.name,
+        version=info.deprecated_in,
+        replacement=info.replacement,
+    )
 
 
 def warn_if_deprecated(mode: str) -> None:
@@ -119,13 +164,18 @@ def load_with_mode(files: list[str], mode: str | None):  # type: ignore[no-untyp
         if warning.message == _MODE_IGNORED:
             continue  # the loader's "rules shown are iptables mode": this command honours the mode
         typer.echo(
-            _("{location}: warning: ").format(location=warning.location) + _(warning.message).format(**warning.params),
+            _("{location}: warning: ").format(location=warning.location)
+            + _(warning.message).format(**warning.params),
             err=True,
         )
     if mode is None and configured is not None:
         mode = configured
-        typer.echo(_("Mode {mode}: the KubeProxyConfiguration in the manifests sets it (--mode overrides it).")
-                   .format(mode=mode), err=True)
+        typer.echo(
+            _(
+                "Mode {mode}: the KubeProxyConfiguration in the manifests sets it (--mode overrides it)."
+            ).format(mode=mode),
+            err=True,
+        )
     return loaded, check_mode(mode or DEFAULT_MODE)
 
 

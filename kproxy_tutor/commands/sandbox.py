@@ -68,11 +68,12 @@ def run_sandbox(
 ) -> int:
     import sys
 
+    from kproxy_tutor.commands.rules import usage_checked
     from kproxy_tutor.errors import ExitCode
     from kproxy_tutor.sandbox.modes import check_mode
     from kproxy_tutor.shell.mode_commands import deprecation_note
     from kproxy_tutor.shell.output import ScenarioList
-    from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario
+    from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario, scenario_names
     from kproxy_tutor.shell.session import Session
     from kproxy_tutor.ui.console import make_console
     from kproxy_tutor.ui.shell_repl import run_interactive, run_script
@@ -84,7 +85,10 @@ def run_sandbox(
         view = ShellView(console)
         view.scenarios(ScenarioList(tuple((s.name, s.title, s.description) for s in scenarios)))
         return int(ExitCode.OK)
-    check_mode(mode)  # a wrong --mode fails before anything is built
+    # Wrong option values are usage errors (exit 2), found before anything is built.
+    usage_checked(lambda: check_mode(mode))
+    if scenario and scenario not in scenario_names():
+        usage_checked(lambda: find_scenario(scenario))
     chosen = find_scenario(scenario) if scenario else None
     session = Session(chosen, node, mode)
     # IPVS is deprecated: say so whenever it is chosen, on stderr so a script's output stays the session's.

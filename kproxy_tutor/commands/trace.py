@@ -80,8 +80,10 @@ def register(app: typer.Typer) -> None:
             raise UsageError(N_("Give the cluster with -f FILE, or a node's rules with --rules DUMP (one of the two)."))
         if node_ips and rules is None:
             raise UsageError(N_("--node-ip goes with --rules (with -f the nodes' addresses come from the manifests)."))
-        from kproxy_tutor.commands.rules import warn_if_deprecated
+        from kproxy_tutor.commands.rules import check_options, warn_if_deprecated
         from kproxy_tutor.sandbox.modes import check_mode
+
+        check_options(mode)  # a wrong --mode is a usage error (exit 2), before anything is read
 
         if rules is not None and check_mode(mode or "iptables") != "iptables":
             raise UsageError(N_("--rules reads an iptables-save dump: it goes with --mode iptables."))

@@ -21,7 +21,7 @@ from kproxy_tutor.content.schema import (
     SeeBlock,
 )
 from kproxy_tutor.devcheck import Problem
-from kproxy_tutor.errors import N_, ContentError
+from kproxy_tutor.errors import N_, ContentError, Msg
 
 QUIZ_SUFFIX = ".quiz.yaml"
 #: Which generated quiz questions each lesson gets (see kproxy_tutor/quiz/generated.py).
@@ -29,7 +29,11 @@ GENERATED_FILE = "generated.yaml"
 
 
 def _from_error(exc: ContentError) -> Problem:
-    return Problem(exc.location or "", exc.message, tuple((k, str(v)) for k, v in exc.params.items()))
+    return Problem(
+        exc.location or "",
+        exc.message,
+        tuple((k, v if isinstance(v, Msg) else str(v)) for k, v in exc.params.items()),
+    )
 
 
 def check_content(directory: Path | None = None) -> list[Problem]:

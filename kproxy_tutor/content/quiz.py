@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kproxy_tutor.content.yamlio import load_yaml
 from kproxy_tutor.devcheck import Problem
-from kproxy_tutor.errors import N_, ContentError, TutorError, UsageError
+from kproxy_tutor.errors import N_, ContentError, Msg, TutorError, UsageError
 from kproxy_tutor.quiz.model import Question
 from kproxy_tutor.quiz.parse import QuestionParser
 from kproxy_tutor.resources import lessons_dir
@@ -85,7 +85,13 @@ def _parse_file(
     try:
         data = load_yaml(path)
     except TutorError as exc:
-        report(Problem(exc.location or where, exc.message, tuple((k, str(v)) for k, v in exc.params.items())))
+        report(
+            Problem(
+                exc.location or where,
+                exc.message,
+                tuple((k, v if isinstance(v, Msg) else str(v)) for k, v in exc.params.items()),
+            )
+        )
         return None
     parser = QuestionParser(where, report)
     if not isinstance(data, dict) or not isinstance(data.get("questions"), list):

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from kproxy_tutor.errors import N_, ContentError
+from kproxy_tutor.errors import N_, ContentError, file_error
 
 
 class LineDict(dict):  # type: ignore[type-arg]
@@ -55,10 +55,8 @@ def load_yaml(path: Path) -> Any:
     """Load one YAML document with line numbers; any problem becomes a ContentError naming the file."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ContentError(N_("File not found."), location=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise ContentError(N_("Cannot read the file: {reason}"), location=str(path), reason=str(exc)) from exc
+        raise file_error(ContentError, str(path), exc) from exc
     try:
         return yaml.load(text, Loader=_LineLoader)
     except yaml.MarkedYAMLError as exc:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kproxy_tutor.content.quiz import Bank
-from kproxy_tutor.errors import N_, UsageError
+from kproxy_tutor.errors import N_, UsageError, file_error
 from kproxy_tutor.quiz.grading import parse_number
 from kproxy_tutor.quiz.model import (
     FreeText,
@@ -128,10 +128,8 @@ def load_answers(path: Path, bank: Bank) -> dict[str, Response]:
     """Read and check an answers file against the question bank, before any question is asked."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise UsageError(N_("File not found."), location=str(path)) from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(N_("Cannot read the file: {reason}"), location=str(path), reason=str(exc)) from exc
+        raise file_error(UsageError, str(path), exc) from exc
     responses: dict[str, Response] = {}
     for question_id, entry in parse_lines(text, str(path)).items():
         location = f"{path}:{entry.line}"

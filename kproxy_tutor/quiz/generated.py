@@ -16,6 +16,7 @@ from typing import Any
 from kproxy_tutor.content.quiz import Bank
 from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, TutorError
+from kproxy_tutor.errors import Msg as ErrorMsg
 from kproxy_tutor.exercises import lookup
 from kproxy_tutor.quiz.model import FreeText, MultipleChoice, Numeric, Question, QuizChoice, Text, TrueFalse
 
@@ -320,7 +321,9 @@ def check_generated(directory: Path, lessons: Iterable[Any]) -> list[Problem]:
     except TutorError as error:
         return [
             Problem(
-                error.location or where, error.message, tuple((k, str(v)) for k, v in error.params.items())
+                error.location or where,
+                error.message,
+                tuple((k, v if isinstance(v, ErrorMsg) else str(v)) for k, v in error.params.items()),
             )
         ]
     for lesson_id, kind, params, line in declared:

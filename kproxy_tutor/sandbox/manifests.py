@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.errors import N_, SandboxInputError, file_error
 from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
@@ -124,10 +124,8 @@ def read_source(path: str) -> tuple[str, str]:
         return sys.stdin.read(), "<stdin>"
     try:
         return Path(path).read_text(encoding="utf-8"), path
-    except FileNotFoundError:
-        raise SandboxInputError(N_("File not found: {path}."), path=path) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise SandboxInputError(N_("Cannot read {path}: {problem}."), path=path, problem=str(error)) from None
+        raise file_error(SandboxInputError, path, error) from None
 
 
 def load_paths(paths: Iterable[str]) -> LoadResult:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.errors import N_, SandboxInputError, file_error
 from kproxy_tutor.shell import kubectl_edit, kubectl_view, manifests_out, mode_commands, net_commands
 from kproxy_tutor.shell.output import ExitRequest, HelpReport, Note, Output, ScenarioList, Verbatim
 from kproxy_tutor.shell.parser import Invocation
@@ -195,12 +195,8 @@ def load(session: Session, invocation: Invocation, document: str | None) -> list
     filename = invocation.arg("FILE")
     try:
         text = Path(filename).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SandboxInputError(N_("File not found: {path}."), path=filename) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise SandboxInputError(
-            N_("Cannot read {path}: {problem}."), path=filename, problem=str(error)
-        ) from None
+        raise file_error(SandboxInputError, filename, error) from None
     start = session.load_start(text, filename)
     session.restart(start)  # builds everything first: a bad file leaves the sandbox as it was
     session.origin = start

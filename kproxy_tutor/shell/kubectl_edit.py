@@ -11,7 +11,7 @@ import dataclasses
 import re
 from pathlib import Path
 
-from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.errors import N_, SandboxInputError, file_error
 from kproxy_tutor.sandbox.allocation import name_suffix
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.model import ContainerPort, Deployment, Pod, Service, ServicePort, frozen_labels
@@ -296,12 +296,8 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
         path = Path(filename)
         try:
             text, source = path.read_text(encoding="utf-8"), filename
-        except FileNotFoundError:
-            raise SandboxInputError(N_("File not found: {path}."), path=filename) from None
         except (OSError, UnicodeDecodeError) as error:
-            raise SandboxInputError(
-                N_("Cannot read {path}: {problem}."), path=filename, problem=str(error)
-            ) from None
+            raise file_error(SandboxInputError, filename, error) from None
     cluster = session.cluster
     stores = {
         "Deployment": cluster.deployments,

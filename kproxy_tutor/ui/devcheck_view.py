@@ -8,11 +8,12 @@ import typer
 
 from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.ui.errors import translated_params
 
 
 def print_report(problems: Sequence[Problem]) -> None:
     for problem in problems:
-        text = _(problem.message).format(**dict(problem.params))
+        text = _(problem.message).format(**translated_params(dict(problem.params)))
         typer.echo(f"{problem.where}: {text}", err=True)
     if problems:
         typer.echo(

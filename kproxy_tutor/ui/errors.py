@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from typing import Any
 
-from kproxy_tutor.errors import ExitCode, TutorError
+from kproxy_tutor.errors import ExitCode, Msg, TutorError
 from kproxy_tutor.i18n import _
 from kproxy_tutor.ui.console import glyphs
 
@@ -19,13 +20,19 @@ def _emit(line: str) -> None:
         pass
 
 
+def translated_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` with every :class:`Msg` value translated; other values as they are."""
+    return {key: _(value) if isinstance(value, Msg) else value for key, value in params.items()}
+
+
 def message_of(exc: TutorError) -> str:
     """The translated, formatted text of ``exc`` (without location)."""
     template = _(exc.message)
+    params = translated_params(exc.params)
     try:
-        return template.format(**exc.params)
+        return template.format(**params)
     except (KeyError, IndexError, ValueError):  # a translation with a wrong placeholder
-        return exc.message.format(**exc.params)
+        return exc.message.format(**params)
 
 
 def report(exc: TutorError) -> None:

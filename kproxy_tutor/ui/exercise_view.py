@@ -30,8 +30,10 @@ ReadLine = Callable[[str], str]
 
 
 class ExerciseView:
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, from_lesson: bool = True) -> None:
         self.shell = ShellView(console)
+        #: Opened from a lesson (exit goes back to it), or on its own with `kproxy-tutor exercise ID`.
+        self.from_lesson = from_lesson
 
     def say(self, text: str, style: str = "") -> None:
         for line in text.split("\n"):
@@ -40,14 +42,19 @@ class ExerciseView:
     def task(self, exercise: ExerciseBlock) -> None:
         self.say(_("Exercise: {id}").format(id=exercise.id), "bold")
         self.say(pick(exercise.task))
-        self.say(
-            _(
+        if self.from_lesson:
+            text = _(
                 "In this shell: check tests your work, hint gives a hint, task shows the task again, "
                 "answer VALUE records an answer, solution opens after three failed checks; exit "
                 "returns to the lesson."
-            ),
-            "dim",
-        )
+            )
+        else:
+            text = _(
+                "In this shell: check tests your work, hint gives a hint, task shows the task again, "
+                "answer VALUE records an answer, solution opens after three failed checks; exit "
+                "leaves the exercise."
+            )
+        self.say(text, "dim")
 
     def report(self, report: CheckReport) -> None:
         for result in report.results:
@@ -269,9 +276,14 @@ class ExerciseLoop:
         return "\n".join(lines) + "\n"
 
 
-def run_exercise(exercise: ExerciseBlock, console: Console, read: ReadLine | None = None) -> bool:
-    """Do ``exercise`` at the terminal (or from ``read``); True when its checks passed."""
-    view = ExerciseView(console)
+def run_exercise(
+    exercise: ExerciseBlock, console: Console, read: ReadLine | None = None, *, from_lesson: bool = True
+) -> bool:
+    """Do ``exercise`` at the terminal (or from ``read``); True when its checks passed.
+
+    ``from_lesson`` is False for `kproxy-tutor exercise ID`: there exit leaves, with no lesson to return to.
+    """
+    view = ExerciseView(console, from_lesson)
     loop = ExerciseLoop(exercise, view)
     return loop.start(read or terminal_reader(loop.run))
 

@@ -101,9 +101,9 @@ class QuestionaryPrompter:
         return str(self._ask(questionary.text(message, default=default, **self._io)))
 
     def confirm(self, message: str, default: bool = False) -> bool:
-        import questionary
-
-        return bool(self._ask(questionary.confirm(message, default=default, **self._io)))
+        # A menu of two words in the learner's language (questionary's confirm takes only y/n).
+        choices = [Choice("yes", _("Yes")), Choice("no", _("No"))]
+        return self.select(message, choices, default="yes" if default else "no") == "yes"
 
 
 class PlainPrompter:

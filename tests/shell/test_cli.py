@@ -37,8 +37,9 @@ def test_script_file_echoes_commands_and_exits_4_on_error(
     assert "Error: Invalid value for RESOURCE: 'nope'" in captured.err
 
 
-def test_unknown_scenario_is_a_sandbox_input_error(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--lang", "en", "sandbox", "--scenario", "db-servce", "--script", "-"]) == 4
+def test_unknown_scenario_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # --scenario is a command-line option: a wrong value is a usage error (exit 2), not sandbox input.
+    assert main(["--lang", "en", "sandbox", "--scenario", "db-servce", "--script", "-"]) == 2
     assert "Did you mean 'db-service'?" in capsys.readouterr().err
 
 
