@@ -66,12 +66,25 @@ def build_cluster(services: int, endpoints: int) -> Cluster:
     for index, name in enumerate(NODES):
         cluster.add_node(Node(name, (f"192.168.0.{10 + index}",)))
     for i in range(services):
-        cluster.apply_service(Service(f"ns-{i % 50}", f"svc-{i}", cluster_ip=service_ip(i),
-                                      ports=(ServicePort(80, "http", target_port=8080),)))
-        cluster.apply_endpoint_slice(EndpointSlice(
-            f"ns-{i % 50}", f"svc-{i}-abcde", f"svc-{i}",
-            endpoints=tuple(Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)),
-            ports=(EndpointPort("http", 8080),)))
+        cluster.apply_service(
+            Service(
+                f"ns-{i % 50}",
+                f"svc-{i}",
+                cluster_ip=service_ip(i),
+                ports=(ServicePort(80, "http", target_port=8080),),
+            )
+        )
+        cluster.apply_endpoint_slice(
+            EndpointSlice(
+                f"ns-{i % 50}",
+                f"svc-{i}-abcde",
+                f"svc-{i}",
+                endpoints=tuple(
+                    Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)
+                ),
+                ports=(EndpointPort("http", 8080),),
+            )
+        )
     return cluster
 
 
@@ -84,62 +97,151 @@ def kubectl_json(services: int, endpoints: int, pods: bool = True) -> dict:
     items: list[dict] = []
     stamp = "2025-01-01T00:00:00Z"
     for index, name in enumerate(NODES):
-        items.append({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name, "uid": str(uuid.UUID(int=10**9 + index)), "resourceVersion": str(500 + index),
-                         "creationTimestamp": stamp,
-                         "labels": {"kubernetes.io/arch": "amd64", "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
-            "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
-            "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.0.{10 + index}"},
-                                     {"type": "Hostname", "address": name}],
-                       "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                                       "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}]},
-        })
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": name,
+                    "uid": str(uuid.UUID(int=10**9 + index)),
+                    "resourceVersion": str(500 + index),
+                    "creationTimestamp": stamp,
+                    "labels": {
+                        "kubernetes.io/arch": "amd64",
+                        "kubernetes.io/hostname": name,
+                        "kubernetes.io/os": "linux",
+                    },
+                },
+                "spec": {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]},
+                "status": {
+                    "addresses": [
+                        {"type": "InternalIP", "address": f"192.168.0.{10 + index}"},
+                        {"type": "Hostname", "address": name},
+                    ],
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "KubeletReady",
+                            "lastHeartbeatTime": stamp,
+                            "lastTransitionTime": stamp,
+                        }
+                    ],
+                },
+            }
+        )
     for i in range(services):
         ns, name = f"ns-{i % 50}", f"svc-{i}"
         service_uid = str(uuid.UUID(int=i))
-        items.append({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": ns, "uid": service_uid, "resourceVersion": str(1000 + i),
-                         "creationTimestamp": stamp, "labels": {"app": name}},
-            "spec": {"clusterIP": service_ip(i), "clusterIPs": [service_ip(i)], "internalTrafficPolicy": "Cluster",
-                     "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                     "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
-                     "selector": {"app": name}, "sessionAffinity": "None", "type": "ClusterIP"},
-            "status": {"loadBalancer": {}},
-        })
-        items.append({
-            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-            "metadata": {"name": f"{name}-abcde", "namespace": ns, "generateName": f"{name}-",
-                         "uid": str(uuid.UUID(int=2 * 10**8 + i)), "resourceVersion": str(2000 + i),
-                         "creationTimestamp": stamp, "generation": 1,
-                         "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": stamp},
-                         "labels": {"app": name, "kubernetes.io/service-name": name,
-                                    "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
-                         "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name, "uid": service_uid,
-                                              "blockOwnerDeletion": True, "controller": True}]},
-            "endpoints": [{"addresses": [endpoint_ip(i, j)],
-                           "conditions": {"ready": True, "serving": True, "terminating": False},
-                           "nodeName": NODES[(i + j) % 4],
-                           "targetRef": {"kind": "Pod", "name": f"{name}-{j}", "namespace": ns,
-                                         "uid": str(uuid.UUID(int=3 * 10**8 + i * 8 + j))}}
-                          for j in range(endpoints)],
-            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
-        })
+        items.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": name,
+                    "namespace": ns,
+                    "uid": service_uid,
+                    "resourceVersion": str(1000 + i),
+                    "creationTimestamp": stamp,
+                    "labels": {"app": name},
+                },
+                "spec": {
+                    "clusterIP": service_ip(i),
+                    "clusterIPs": [service_ip(i)],
+                    "internalTrafficPolicy": "Cluster",
+                    "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack",
+                    "ports": [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8080}],
+                    "selector": {"app": name},
+                    "sessionAffinity": "None",
+                    "type": "ClusterIP",
+                },
+                "status": {"loadBalancer": {}},
+            }
+        )
+        items.append(
+            {
+                "apiVersion": "discovery.k8s.io/v1",
+                "kind": "EndpointSlice",
+                "addressType": "IPv4",
+                "metadata": {
+                    "name": f"{name}-abcde",
+                    "namespace": ns,
+                    "generateName": f"{name}-",
+                    "uid": str(uuid.UUID(int=2 * 10**8 + i)),
+                    "resourceVersion": str(2000 + i),
+                    "creationTimestamp": stamp,
+                    "generation": 1,
+                    "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": stamp},
+                    "labels": {
+                        "app": name,
+                        "kubernetes.io/service-name": name,
+                        "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                    },
+                    "ownerReferences": [
+                        {
+                            "apiVersion": "v1",
+                            "kind": "Service",
+                            "name": name,
+                            "uid": service_uid,
+                            "blockOwnerDeletion": True,
+                            "controller": True,
+                        }
+                    ],
+                },
+                "endpoints": [
+                    {
+                        "addresses": [endpoint_ip(i, j)],
+                        "conditions": {"ready": True, "serving": True, "terminating": False},
+                        "nodeName": NODES[(i + j) % 4],
+                        "targetRef": {
+                            "kind": "Pod",
+                            "name": f"{name}-{j}",
+                            "namespace": ns,
+                            "uid": str(uuid.UUID(int=3 * 10**8 + i * 8 + j)),
+                        },
+                    }
+                    for j in range(endpoints)
+                ],
+                "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+            }
+        )
         for j in range(endpoints if pods else 0):
-            items.append({
-                "apiVersion": "v1", "kind": "Pod",
-                "metadata": {"name": f"{name}-{j}", "namespace": ns, "uid": str(uuid.UUID(int=3 * 10**8 + i * 8 + j)),
-                             "resourceVersion": str(3000 + i * 8 + j), "creationTimestamp": stamp,
-                             "labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
-                                         "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
-                                         "imagePullPolicy": "IfNotPresent"}],
-                         "nodeName": NODES[(i + j) % 4], "restartPolicy": "Always", "serviceAccountName": "default"},
-                "status": {"phase": "Running", "hostIP": f"192.168.0.{10 + (i + j) % 4}", "podIP": endpoint_ip(i, j),
-                           "podIPs": [{"ip": endpoint_ip(i, j)}], "startTime": stamp,
-                           "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": stamp}]},
-            })
+            items.append(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": f"{name}-{j}",
+                        "namespace": ns,
+                        "uid": str(uuid.UUID(int=3 * 10**8 + i * 8 + j)),
+                        "resourceVersion": str(3000 + i * 8 + j),
+                        "creationTimestamp": stamp,
+                        "labels": {"app": name},
+                    },
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "app",
+                                "image": "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                                "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+                                "imagePullPolicy": "IfNotPresent",
+                            }
+                        ],
+                        "nodeName": NODES[(i + j) % 4],
+                        "restartPolicy": "Always",
+                        "serviceAccountName": "default",
+                    },
+                    "status": {
+                        "phase": "Running",
+                        "hostIP": f"192.168.0.{10 + (i + j) % 4}",
+                        "podIP": endpoint_ip(i, j),
+                        "podIPs": [{"ip": endpoint_ip(i, j)}],
+                        "startTime": stamp,
+                        "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": stamp}],
+                    },
+                }
+            )
     return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
 
 
@@ -162,8 +264,13 @@ def timed(label: str, func, repeat: int | None = None):  # type: ignore[no-untyp
 
 def run_command(path: Path) -> None:
     """``kproxy-tutor rules -f PATH`` in a fresh interpreter, its output discarded."""
-    done = subprocess.run([sys.executable, "-m", "kproxy_tutor", "rules", "-f", str(path)], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    done = subprocess.run(
+        [sys.executable, "-m", "kproxy_tutor", "rules", "-f", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     if done.returncode != 0:
         raise SystemExit(f"kproxy-tutor rules failed: {done.stderr.strip()[-500:]}")
 
@@ -176,12 +283,18 @@ def restore_test_in_netns(payload: str) -> float | None:
         return None
     try:
         for chain in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"):
-            subprocess.run(["ip", "netns", "exec", name, "iptables", "-t", "nat", "-N", chain], capture_output=True)
+            subprocess.run(
+                ["ip", "netns", "exec", name, "iptables", "-t", "nat", "-N", chain], capture_output=True
+            )
         for counter in ("localhost_nps_accepted_pkts", "ct_state_invalid_dropped_pkts"):
             subprocess.run(["ip", "netns", "exec", name, "nfacct", "add", counter], capture_output=True)
         start = time.perf_counter()
-        done = subprocess.run(["ip", "netns", "exec", name, "iptables-restore", "--noflush", "--test"],
-                              input=payload, capture_output=True, text=True)
+        done = subprocess.run(
+            ["ip", "netns", "exec", name, "iptables-restore", "--noflush", "--test"],
+            input=payload,
+            capture_output=True,
+            text=True,
+        )
         elapsed = time.perf_counter() - start
         if done.returncode != 0:
             print(f"  iptables-restore --test failed: {done.stderr.strip()[:200]}")
@@ -203,8 +316,11 @@ def main() -> None:
     sizes = [int(s) for s in args.services.split(",")]
     for size in sizes:
         print(f"{size} Services x {args.endpoints} endpoints")
-        cluster, _ = timed("build cluster (model, not part of a sync)",
-                           lambda size=size: build_cluster(size, args.endpoints), repeat=1)
+        cluster, _ = timed(
+            "build cluster (model, not part of a sync)",
+            lambda size=size: build_cluster(size, args.endpoints),
+            repeat=1,
+        )
         proxier = Proxier(cluster, "node-0")
         holder = [proxier]
 
@@ -220,9 +336,13 @@ def main() -> None:
         # One endpoint changes in one Service: a partial sync.
         i = size // 2
         old = cluster.endpoint_slices[(f"ns-{i % 50}", f"svc-{i}-abcde")]
-        changed = EndpointSlice(old.namespace, old.name, old.service_name,
-                                endpoints=(*old.endpoints[:-1], Endpoint(("10.250.0.1",), node_name="node-1")),
-                                ports=old.ports)
+        changed = EndpointSlice(
+            old.namespace,
+            old.name,
+            old.service_name,
+            endpoints=(*old.endpoints[:-1], Endpoint(("10.250.0.1",), node_name="node-1")),
+            ports=old.ports,
+        )
         cluster.apply_endpoint_slice(changed)
         partial, _partial_time = timed("partial sync (one endpoint changed)", proxier.sync, repeat=1)
         assert not partial.full and partial.updated_services
@@ -231,8 +351,10 @@ def main() -> None:
         if size == 1000:
             restore_time = restore_test_in_netns(restore)
             if restore_time is not None:
-                print(f"  {'iptables-restore --test (same payload)':<46} {restore_time * 1000:9.1f} ms"
-                      f"   (our full sync = {full_time / restore_time:.2f}x of it)")
+                print(
+                    f"  {'iptables-restore --test (same payload)':<46} {restore_time * 1000:9.1f} ms"
+                    f"   (our full sync = {full_time / restore_time:.2f}x of it)"
+                )
             else:
                 print("  iptables-restore --test: skipped (needs root, ip and iptables-restore)")
         del proxier, result, partial, cluster
@@ -244,8 +366,10 @@ def main() -> None:
         Proxier(cluster, "node-0").sync()
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        print(f"  {'peak memory of a full sync (tracemalloc)':<46} {(peak - base) / 2**20:9.1f} MB"
-              f"   (cluster model itself: {base / 2**20:.1f} MB)")
+        print(
+            f"  {'peak memory of a full sync (tracemalloc)':<46} {(peak - base) / 2**20:9.1f} MB"
+            f"   (cluster model itself: {base / 2**20:.1f} MB)"
+        )
         del cluster
         gc.collect()
         cases = [("a", "svc,endpointslices,nodes", False)]
@@ -258,7 +382,9 @@ def main() -> None:
                 path.write_text(json.dumps(kubectl_json(size, args.endpoints, pods), indent=4))
                 gc.collect()
                 target = "the issue's case, target <= 3 s" if not pods else "no target"
-                print(f"  ({tag}) kubectl get {kinds} -A -o json: {path.stat().st_size / 2**20:.1f} MB ({target})")
+                print(
+                    f"  ({tag}) kubectl get {kinds} -A -o json: {path.stat().st_size / 2**20:.1f} MB ({target})"
+                )
 
                 def end_to_end(path: Path = path) -> str:
                     # What the command runs: read and load the file, sync node-0, render its tables.

@@ -41,11 +41,17 @@ def build(services: int) -> tuple[Cluster, list[tuple[str, int]]]:
         name = f"svc-{i}"
         svc = cluster.apply_service(Service("bench", name, ports=(service_port(80, "http"),)))
         endpoints = tuple(
-            Endpoint((f"10.{64 + (i >> 14)}.{(i >> 6) & 0xFF}.{(i & 0x3F) * 4 + j}",), node_name=("node-a", "node-b")[j])
+            Endpoint(
+                (f"10.{64 + (i >> 14)}.{(i >> 6) & 0xFF}.{(i & 0x3F) * 4 + j}",),
+                node_name=("node-a", "node-b")[j],
+            )
             for j in range(2)
         )
-        cluster.apply_endpoint_slice(EndpointSlice("bench", f"{name}-x", name, endpoints=endpoints,
-                                                   ports=(EndpointPort("http", 8080),)))
+        cluster.apply_endpoint_slice(
+            EndpointSlice(
+                "bench", f"{name}-x", name, endpoints=endpoints, ports=(EndpointPort("http", 8080),)
+            )
+        )
         targets.append((svc.cluster_ip, 80))
     return cluster, targets
 
@@ -79,14 +85,21 @@ def main() -> None:
             ip, port = targets[picks.randrange(len(targets))]
             trace = session.tracer.connect(client, ip, port)
             examined.append(trace.rules_examined)
-        results[frozen] = (args.traces / (time.process_time() - cpu), args.traces / (time.perf_counter() - wall))
+        results[frozen] = (
+            args.traces / (time.process_time() - cpu),
+            args.traces / (time.perf_counter() - wall),
+        )
     print(f"cluster of {args.services:,} Services built and compiled in {setup:.1f} s")
     for frozen, label in ((True, "cluster frozen out of the GC"), (False, "default GC")):
         cpu_rate, wall_rate = results[frozen]
-        print(f"{label:>29}: {cpu_rate:,.0f} traces per CPU second, {wall_rate:,.0f} per wall-clock second "
-              f"({'meets' if cpu_rate >= 2000 else 'BELOW'} the 2,000/s target)")
-    print(f"rules examined per trace: mean {statistics.mean(examined):,.0f}, "
-          f"min {min(examined):,}, max {max(examined):,} (the kernel walks KUBE-SERVICES rule by rule)")
+        print(
+            f"{label:>29}: {cpu_rate:,.0f} traces per CPU second, {wall_rate:,.0f} per wall-clock second "
+            f"({'meets' if cpu_rate >= 2000 else 'BELOW'} the 2,000/s target)"
+        )
+    print(
+        f"rules examined per trace: mean {statistics.mean(examined):,.0f}, "
+        f"min {min(examined):,}, max {max(examined):,} (the kernel walks KUBE-SERVICES rule by rule)"
+    )
 
 
 if __name__ == "__main__":

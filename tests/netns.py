@@ -34,9 +34,13 @@ def unavailable_reason(tools: Sequence[str] = REQUIRED_TOOLS) -> str | None:
 class Namespace:
     name: str
 
-    def run(self, argv: Sequence[str], stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, argv: Sequence[str], stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
         """Run a command inside the namespace (always through ``ip netns exec``)."""
-        result = subprocess.run(["ip", "netns", "exec", self.name, *argv], input=stdin, capture_output=True, text=True)
+        result = subprocess.run(
+            ["ip", "netns", "exec", self.name, *argv], input=stdin, capture_output=True, text=True
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(argv)} failed in {self.name}: {result.stderr.strip()}")
         return result

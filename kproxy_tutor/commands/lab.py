@@ -30,7 +30,9 @@ def _scale(value: str) -> tuple[str, int]:
 
     name, sep, replicas = value.rpartition("=")
     if not sep or not name or not replicas.isdigit():
-        raise UsageError(N_("--scale wants DEPLOYMENT=REPLICAS, e.g. --scale database=4 (got {value!r})."), value=value)
+        raise UsageError(
+            N_("--scale wants DEPLOYMENT=REPLICAS, e.g. --scale database=4 (got {value!r})."), value=value
+        )
     return name, int(replicas)
 
 
@@ -46,21 +48,42 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
 
-    @group.command("up", help=_(
-        "Build the lab for a scenario (default: db-service) or for your manifests, and load kube-proxy's rules "
-        "for one node. The lab stays up until `lab down` (with --hold: until you press Enter or Ctrl-C)."))
+    @group.command(
+        "up",
+        help=_(
+            "Build the lab for a scenario (default: db-service) or for your manifests, and load kube-proxy's rules "
+            "for one node. The lab stays up until `lab down` (with --hold: until you press Enter or Ctrl-C)."
+        ),
+    )
     def up(
-        scenario: Annotated[str | None, typer.Option("--scenario", "-s", metavar="NAME",
-                                                     help=_("A sandbox scenario, e.g. db-service."))] = None,
-        files: Annotated[list[str] | None, typer.Option("--file", "-f", metavar="FILE",
-                                                        help=_("Manifest file to load; repeat for more."))] = None,
-        mode: Annotated[str, typer.Option("--mode", metavar="iptables|nftables",
-                                          help=_("Which kube-proxy mode writes the rules."))] = "iptables",
-        node: Annotated[str | None, typer.Option("--node", metavar="NAME",
-                                                 help=_("The node the lab plays (default: the scenario's node, "
-                                                        "else the first worker)."))] = None,
-        hold: Annotated[bool, typer.Option("--hold", help=_(
-            "Keep the lab only while this command runs; Enter or Ctrl-C removes it."))] = False,
+        scenario: Annotated[
+            str | None,
+            typer.Option("--scenario", "-s", metavar="NAME", help=_("A sandbox scenario, e.g. db-service.")),
+        ] = None,
+        files: Annotated[
+            list[str] | None,
+            typer.Option("--file", "-f", metavar="FILE", help=_("Manifest file to load; repeat for more.")),
+        ] = None,
+        mode: Annotated[
+            str,
+            typer.Option(
+                "--mode", metavar="iptables|nftables", help=_("Which kube-proxy mode writes the rules.")
+            ),
+        ] = "iptables",
+        node: Annotated[
+            str | None,
+            typer.Option(
+                "--node",
+                metavar="NAME",
+                help=_("The node the lab plays (default: the scenario's node, else the first worker)."),
+            ),
+        ] = None,
+        hold: Annotated[
+            bool,
+            typer.Option(
+                "--hold", help=_("Keep the lab only while this command runs; Enter or Ctrl-C removes it.")
+            ),
+        ] = False,
     ) -> None:
         from kproxy_tutor.lab.rules import MODES
         from kproxy_tutor.lab.session import Lab
@@ -69,7 +92,9 @@ def register(app: typer.Typer) -> None:
         if mode not in MODES:
             from kproxy_tutor.errors import N_, UsageError
 
-            raise UsageError(N_("Unknown mode {mode!r}; the lab knows: {modes}."), mode=mode, modes=", ".join(MODES))
+            raise UsageError(
+                N_("Unknown mode {mode!r}; the lab knows: {modes}."), mode=mode, modes=", ".join(MODES)
+            )
         sources, label, scenario_node = _sources(scenario, files)
         lab = Lab.up(sources, label, mode, node or scenario_node)
         if not hold:
@@ -83,16 +108,23 @@ def register(app: typer.Typer) -> None:
         finally:
             print_down(lab.record, *lab.down())
 
-    @group.command("curl", help=_(
-        "Open real TCP connections to a Service (SERVICE[:PORT], IP:PORT or NODE:PORT) from the client namespace "
-        "or a Pod, and show which Pods answered, the kernel's own counters and conntrack entries, and the tutor's "
-        "prediction."))
+    @group.command(
+        "curl",
+        help=_(
+            "Open real TCP connections to a Service (SERVICE[:PORT], IP:PORT or NODE:PORT) from the client namespace "
+            "or a Pod, and show which Pods answered, the kernel's own counters and conntrack entries, and the tutor's "
+            "prediction."
+        ),
+    )
     def curl(
         target: Annotated[str, typer.Argument(metavar="SERVICE[:PORT]", help=_("Where to connect."))],
-        count: Annotated[int, typer.Option("-n", "--count", metavar="N",
-                                           help=_("Number of connections (1 to 1000)."))] = 1,
-        from_: Annotated[str | None, typer.Option("--from", metavar="POD",
-                                                  help=_("Connect from this Pod instead of the client."))] = None,
+        count: Annotated[
+            int, typer.Option("-n", "--count", metavar="N", help=_("Number of connections (1 to 1000)."))
+        ] = 1,
+        from_: Annotated[
+            str | None,
+            typer.Option("--from", metavar="POD", help=_("Connect from this Pod instead of the client.")),
+        ] = None,
     ) -> None:
         from kproxy_tutor.lab.measure import curl as run_curl
         from kproxy_tutor.lab.session import Lab
@@ -100,14 +132,22 @@ def register(app: typer.Typer) -> None:
 
         print_curl(run_curl(Lab.attach(), target, count, from_))
 
-    @group.command("sync", help=_(
-        "Change the sandbox and let kube-proxy sync the lab's kernel: --scale sends a partial payload (only the "
-        "changed Service's chains), -f loads new manifests with a full sync. Pods come and go with their namespaces."))
+    @group.command(
+        "sync",
+        help=_(
+            "Change the sandbox and let kube-proxy sync the lab's kernel: --scale sends a partial payload (only the "
+            "changed Service's chains), -f loads new manifests with a full sync. Pods come and go with their namespaces."
+        ),
+    )
     def sync(
-        scale: Annotated[list[str] | None, typer.Option("--scale", metavar="DEPLOYMENT=N",
-                                                        help=_("Scale a Deployment, e.g. database=4."))] = None,
-        files: Annotated[list[str] | None, typer.Option("--file", "-f", metavar="FILE",
-                                                        help=_("New manifests for the whole cluster."))] = None,
+        scale: Annotated[
+            list[str] | None,
+            typer.Option("--scale", metavar="DEPLOYMENT=N", help=_("Scale a Deployment, e.g. database=4.")),
+        ] = None,
+        files: Annotated[
+            list[str] | None,
+            typer.Option("--file", "-f", metavar="FILE", help=_("New manifests for the whole cluster.")),
+        ] = None,
     ) -> None:
         from kproxy_tutor.lab.session import Lab
         from kproxy_tutor.ui.lab_view import print_sync
@@ -131,8 +171,12 @@ def register(app: typer.Typer) -> None:
 
         print_status(Lab.attach())
 
-    @group.command("down", help=_(
-        "Remove the lab: stop its servers and delete all its namespaces (also what a crashed run left)."))
+    @group.command(
+        "down",
+        help=_(
+            "Remove the lab: stop its servers and delete all its namespaces (also what a crashed run left)."
+        ),
+    )
     def down() -> None:
         from kproxy_tutor.lab.session import remove_recorded
         from kproxy_tutor.ui.lab_view import print_down

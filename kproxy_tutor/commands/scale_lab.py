@@ -14,8 +14,13 @@ def _sizes(text: str) -> list[int]:
 
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts or not all(p.isdigit() and 1 <= int(p) <= 50_000 for p in parts):
-        raise UsageError(N_("--sizes wants numbers of Services from 1 to 50000, comma-separated, e.g. 10,100,1000 "
-                            "(got {value!r})."), value=text)
+        raise UsageError(
+            N_(
+                "--sizes wants numbers of Services from 1 to 50000, comma-separated, e.g. 10,100,1000 "
+                "(got {value!r})."
+            ),
+            value=text,
+        )
     return sorted({int(p) for p in parts})
 
 
@@ -29,11 +34,18 @@ def register(app: typer.Typer) -> None:
         ),
     )
     def scale_lab(
-        sizes: Annotated[str, typer.Option("--sizes", metavar="N,N,...",
-                                           help=_("Numbers of Services to build, comma-separated."))] = DEFAULT_SIZES,
-        endpoints: Annotated[int, typer.Option("--endpoints", min=1, max=50,
-                                               help=_("Endpoints (Pods) behind each Service."))] = 5,
-        seed: Annotated[int, typer.Option("--seed", help=_("Seed for the sample of Services and random choices."))] = 0,
+        sizes: Annotated[
+            str,
+            typer.Option(
+                "--sizes", metavar="N,N,...", help=_("Numbers of Services to build, comma-separated.")
+            ),
+        ] = DEFAULT_SIZES,
+        endpoints: Annotated[
+            int, typer.Option("--endpoints", min=1, max=50, help=_("Endpoints (Pods) behind each Service."))
+        ] = 5,
+        seed: Annotated[
+            int, typer.Option("--seed", help=_("Seed for the sample of Services and random choices."))
+        ] = 0,
     ) -> None:
         from kproxy_tutor.sandbox.scaling import measure
         from kproxy_tutor.ui.scale_view import print_scale_lab, progress_printer

@@ -20,50 +20,95 @@ def register(app: typer.Typer) -> None:
     def trace_command(
         source: Annotated[
             str,
-            typer.Option("--from", metavar="POD|NODE|IP",
-                         help=_("Who sends: a Pod (NAME or NS/NAME), a node (a process on it) or an IP (outside the cluster).")),
+            typer.Option(
+                "--from",
+                metavar="POD|NODE|IP",
+                help=_(
+                    "Who sends: a Pod (NAME or NS/NAME), a node (a process on it) or an IP (outside the cluster)."
+                ),
+            ),
         ],
         target: Annotated[
             str,
-            typer.Option("--to", metavar="SERVICE[:PORT]|IP:PORT",
-                         help=_("Where to: a Service name (found through cluster DNS), IP:PORT or NODE:PORT.")),
+            typer.Option(
+                "--to",
+                metavar="SERVICE[:PORT]|IP:PORT",
+                help=_("Where to: a Service name (found through cluster DNS), IP:PORT or NODE:PORT."),
+            ),
         ],
         files: Annotated[
             list[str] | None,
-            typer.Option("--file", "-f", metavar="FILE", help=_("Manifest file to load; repeat for more; - reads stdin.")),
+            typer.Option(
+                "--file",
+                "-f",
+                metavar="FILE",
+                help=_("Manifest file to load; repeat for more; - reads stdin."),
+            ),
         ] = None,
         rules: Annotated[
             str | None,
-            typer.Option("--rules", metavar="DUMP",
-                         help=_("Trace through a real node's iptables-save output instead of compiled manifests.")),
+            typer.Option(
+                "--rules",
+                metavar="DUMP",
+                help=_("Trace through a real node's iptables-save output instead of compiled manifests."),
+            ),
         ] = None,
         node_ips: Annotated[
             list[str] | None,
-            typer.Option("--node-ip", metavar="IP",
-                         help=_("With --rules: an address of that node (for -m addrtype LOCAL); repeat for more.")),
+            typer.Option(
+                "--node-ip",
+                metavar="IP",
+                help=_("With --rules: an address of that node (for -m addrtype LOCAL); repeat for more."),
+            ),
         ] = None,
         protocol: Annotated[
-            str | None, typer.Option("--proto", metavar="tcp|udp|sctp", help=_("Protocol (default: the Service port's, else tcp)."))
+            str | None,
+            typer.Option(
+                "--proto", metavar="tcp|udp|sctp", help=_("Protocol (default: the Service port's, else tcp).")
+            ),
         ] = None,
         node: Annotated[
             str | None,
-            typer.Option("--node", metavar="NAME",
-                         help=_("The node a client outside the cluster comes in on (for load-balancer and external IPs).")),
+            typer.Option(
+                "--node",
+                metavar="NAME",
+                help=_(
+                    "The node a client outside the cluster comes in on (for load-balancer and external IPs)."
+                ),
+            ),
         ] = None,
         count: Annotated[
-            int, typer.Option("--count", "-n", min=1, max=1_000_000,
-                              help=_("Open N new connections and show how they spread over the endpoints."))
+            int,
+            typer.Option(
+                "--count",
+                "-n",
+                min=1,
+                max=1_000_000,
+                help=_("Open N new connections and show how they spread over the endpoints."),
+            ),
         ] = 1,
         seed: Annotated[
-            int | None, typer.Option("--seed", help=_("Seed of the random numbers -m statistic draws (same seed, same choices)."))
+            int | None,
+            typer.Option(
+                "--seed", help=_("Seed of the random numbers -m statistic draws (same seed, same choices).")
+            ),
         ] = None,
         output: Annotated[
-            str | None, typer.Option("--output", "-o", metavar="json", help=_("json: the outcome and every step, for scripts."))
+            str | None,
+            typer.Option(
+                "--output", "-o", metavar="json", help=_("json: the outcome and every step, for scripts.")
+            ),
         ] = None,
         mode: Annotated[
-            str | None, typer.Option("--mode", metavar="iptables|nftables|ipvs",
-                                     help=_("kube-proxy's proxy mode whose rules the packet goes through (default: "
-                                            "the mode a KubeProxyConfiguration in FILE sets, else iptables)."))
+            str | None,
+            typer.Option(
+                "--mode",
+                metavar="iptables|nftables|ipvs",
+                help=_(
+                    "kube-proxy's proxy mode whose rules the packet goes through (default: "
+                    "the mode a KubeProxyConfiguration in FILE sets, else iptables)."
+                ),
+            ),
         ] = None,
     ) -> None:
         import json
@@ -77,9 +122,13 @@ def register(app: typer.Typer) -> None:
         if output not in (None, "json"):
             raise UsageError(N_("Unknown output format {value!r}: the only one is json."), value=output)
         if (files is None) == (rules is None):
-            raise UsageError(N_("Give the cluster with -f FILE, or a node's rules with --rules DUMP (one of the two)."))
+            raise UsageError(
+                N_("Give the cluster with -f FILE, or a node's rules with --rules DUMP (one of the two).")
+            )
         if node_ips and rules is None:
-            raise UsageError(N_("--node-ip goes with --rules (with -f the nodes' addresses come from the manifests)."))
+            raise UsageError(
+                N_("--node-ip goes with --rules (with -f the nodes' addresses come from the manifests).")
+            )
         from kproxy_tutor.commands.rules import check_options, warn_if_deprecated
         from kproxy_tutor.sandbox.modes import check_mode
 
@@ -96,15 +145,29 @@ def register(app: typer.Typer) -> None:
 
             owner = target_node(session.cluster, target.rpartition(":")[0] or target)
             if owner is not None and owner != node:
-                raise UsageError(N_("{target} is an address of node {owner}, so the packet comes in on {owner}; "
-                                    "--node only chooses the node for load-balancer and external IPs."),
-                                 target=target, owner=owner)
+                raise UsageError(
+                    N_(
+                        "{target} is an address of node {owner}, so the packet comes in on {owner}; "
+                        "--node only chooses the node for load-balancer and external IPs."
+                    ),
+                    target=target,
+                    owner=owner,
+                )
         client, destination = session.resolve(source, target, protocol, node)
         plain = runtime.current().plain
         console = make_console()
         if mode != "iptables":
-            _trace_other_mode(session, client, destination, mode, seed, count, output, console,
-                              animate=display().animate and not plain)
+            _trace_other_mode(
+                session,
+                client,
+                destination,
+                mode,
+                seed,
+                count,
+                output,
+                console,
+                animate=display().animate and not plain,
+            )
             return
         if count > 1:
             import gc
@@ -117,7 +180,9 @@ def register(app: typer.Typer) -> None:
             gc.freeze()
             from kproxy_tutor.ui.load_view import print_load
 
-            result = run_load(session.tracer, client, destination.ip, destination.port, destination.protocol, count)
+            result = run_load(
+                session.tracer, client, destination.ip, destination.port, destination.protocol, count
+            )
             if output == "json":
                 data = trace_data(result.first, client, destination, result) | {"seed": seed}
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -133,15 +198,28 @@ def register(app: typer.Typer) -> None:
             return
         trace = session.connect(client, destination)
         if output == "json":
-            typer.echo(json.dumps(trace_data(trace, client, destination) | {"seed": seed}, ensure_ascii=False, indent=2))
+            typer.echo(
+                json.dumps(
+                    trace_data(trace, client, destination) | {"seed": seed}, ensure_ascii=False, indent=2
+                )
+            )
             return
         from kproxy_tutor.ui.trace_view import print_trace
 
         print_trace(console, trace, animate=display().animate and not plain)
 
 
-def _trace_other_mode(session, client, destination, mode: str, seed: int, count: int,  # type: ignore[no-untyped-def]
-                      output: str | None, console, animate: bool) -> None:
+def _trace_other_mode(
+    session,
+    client,
+    destination,
+    mode: str,
+    seed: int,
+    count: int,  # type: ignore[no-untyped-def]
+    output: str | None,
+    console,
+    animate: bool,
+) -> None:
     """nftables or IPVS: the first packet on the client's node, through that mode's evaluator."""
     import dataclasses
     import json
@@ -158,13 +236,19 @@ def _trace_other_mode(session, client, destination, mode: str, seed: int, count:
     tracer = session.tracer
     traces = []
     for _i in range(count):
-        packet = Packet(destination.protocol, tracer.source_address(client, destination.ip), tracer.allocate_port(),
-                        destination.ip, destination.port)
+        packet = Packet(
+            destination.protocol,
+            tracer.source_address(client, destination.ip),
+            tracer.allocate_port(),
+            destination.ip,
+            destination.port,
+        )
         traces.append(evaluator.evaluate(packet, client.kind))
     first = session.annotate(traces[0], destination)
     if destination.dns_name is not None:
-        first = dataclasses.replace(first, steps=(dns_step(client, destination, session.cluster.network.dns_service_ip),
-                                                  *first.steps))
+        first = dataclasses.replace(
+            first, steps=(dns_step(client, destination, session.cluster.network.dns_service_ip), *first.steps)
+        )
     if output == "json":
         data = trace_data(first, client, destination) | {"seed": seed, "mode": mode}
         if count > 1:
@@ -173,7 +257,11 @@ def _trace_other_mode(session, client, destination, mode: str, seed: int, count:
         return
     from kproxy_tutor.ui.trace_view import print_trace
 
-    typer.echo(_("Mode {mode}: the first packet of the connection on node {node}.").format(mode=mode, node=client.node))
+    typer.echo(
+        _("Mode {mode}: the first packet of the connection on node {node}.").format(
+            mode=mode, node=client.node
+        )
+    )
     if count == 1:
         print_trace(console, first, animate=animate)
         return
@@ -183,8 +271,14 @@ def _trace_other_mode(session, client, destination, mode: str, seed: int, count:
         typer.echo(f"  {key:<24} {hits:>7}  {hits / count:6.1%}")
 
 
-def _session(files: list[str] | None, rules: str | None, node_ips: list[str], node: str | None, seed: int,  # type: ignore[no-untyped-def]
-             mode: str | None):
+def _session(
+    files: list[str] | None,
+    rules: str | None,
+    node_ips: list[str],
+    node: str | None,
+    seed: int,  # type: ignore[no-untyped-def]
+    mode: str | None,
+):
     """The trace session and the mode it runs in (a dump is iptables; manifests may choose the mode)."""
     from kproxy_tutor.sandbox.trace.session import TraceSession
 
@@ -197,7 +291,11 @@ def _session(files: list[str] | None, rules: str | None, node_ips: list[str], no
         text, name = read_source(rules)
         ips = check_node_ips(node_ips)
         if not ips:
-            raise UsageError(N_("With --rules, give the node's own addresses with --node-ip (they decide -m addrtype LOCAL)."))
+            raise UsageError(
+                N_(
+                    "With --rules, give the node's own addresses with --node-ip (they decide -m addrtype LOCAL)."
+                )
+            )
         return TraceSession.from_dump(parse_ruleset(text, name), ips, node or "node", seed), "iptables"
     from kproxy_tutor.commands.rules import load_with_mode
 

@@ -76,7 +76,11 @@ class CurlResult:
     @property
     def source_ports(self) -> set[int]:
         """Local ports of the connections that were answered (to find their conntrack entries)."""
-        return {int(o.rpartition("|")[2]) for o in self.outcomes if o.startswith("=") and o.rpartition("|")[2].isdigit()}
+        return {
+            int(o.rpartition("|")[2])
+            for o in self.outcomes
+            if o.startswith("=") and o.rpartition("|")[2].isdigit()
+        }
 
     @property
     def keys(self) -> list[str]:
@@ -94,11 +98,28 @@ def check_count(count: int) -> int:
     return count
 
 
-def connect_many(namespace: str, source: str, ip: str, port: int, count: int,
-                 connect_timeout: float = CONNECT_TIMEOUT, time_limit: float = LOOP_TIME_LIMIT) -> CurlResult:
+def connect_many(
+    namespace: str,
+    source: str,
+    ip: str,
+    port: int,
+    count: int,
+    connect_timeout: float = CONNECT_TIMEOUT,
+    time_limit: float = LOOP_TIME_LIMIT,
+) -> CurlResult:
     """``count`` new TCP connections from ``namespace`` to ``ip:port``."""
     check_count(count)
-    argv = [sys.executable, "-I", "-c", CLIENT_CODE, ip, str(port), str(count), str(connect_timeout), str(time_limit)]
+    argv = [
+        sys.executable,
+        "-I",
+        "-c",
+        CLIENT_CODE,
+        ip,
+        str(port),
+        str(count),
+        str(connect_timeout),
+        str(time_limit),
+    ]
     result = in_netns(namespace, argv, timeout=time_limit + connect_timeout + 10)
     outcomes = json.loads(result.stdout.strip().splitlines()[-1])
     return CurlResult(source, ip, port, [str(o) for o in outcomes])

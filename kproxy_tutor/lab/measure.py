@@ -48,12 +48,20 @@ def _source(lab: Lab, from_: str | None) -> HostPlan | None:
     host = lab.plan.host_by_name(from_)
     if host is None:
         names = ", ".join(h.name for h in lab.plan.hosts)
-        raise UsageError(N_("--from {value!r}: the lab has no such Pod. Pods: {names}."), value=from_, names=names or "-")
+        raise UsageError(
+            N_("--from {value!r}: the lab has no such Pod. Pods: {names}."), value=from_, names=names or "-"
+        )
     return host
 
 
-def curl(lab: Lab, target: str, count: int = 1, from_: str | None = None, seed: int = 0,
-         connect_timeout: float = CONNECT_TIMEOUT) -> CurlReport:
+def curl(
+    lab: Lab,
+    target: str,
+    count: int = 1,
+    from_: str | None = None,
+    seed: int = 0,
+    connect_timeout: float = CONNECT_TIMEOUT,
+) -> CurlReport:
     """``count`` new TCP connections to ``target`` (``SERVICE[:PORT]``, ``IP:PORT`` or ``NODE:PORT``)."""
     from kproxy_tutor.sandbox.trace.request import resolve_destination
 
@@ -70,8 +78,14 @@ def curl(lab: Lab, target: str, count: int = 1, from_: str | None = None, seed: 
     before = iptables_counters(node_ns, port_names, *service_key) if port_names and service_key else None
 
     namespace = source.namespace if source is not None else lab.plan.client_namespace
-    result = connect_many(namespace, source.name if source else "client", destination.ip, destination.port, count,
-                          connect_timeout)
+    result = connect_many(
+        namespace,
+        source.name if source else "client",
+        destination.ip,
+        destination.port,
+        count,
+        connect_timeout,
+    )
 
     counters = None
     if before is not None and service_key is not None:
@@ -85,6 +99,19 @@ def curl(lab: Lab, target: str, count: int = 1, from_: str | None = None, seed: 
         conntrack[host.name if host is not None else ip] += n
 
     ruleset = lab.loader.proxier.kernel.ruleset if lab.record.mode == "iptables" else None  # type: ignore[attr-defined]
-    prediction = predict(lab.cluster, lab.plan, ruleset, source, destination.ip, destination.port, count, seed)
-    return CurlReport(target, destination.ip, destination.port, destination.service,
-                      source.name if source else "client", source_ip, result, prediction, counters, conntrack, reader)
+    prediction = predict(
+        lab.cluster, lab.plan, ruleset, source, destination.ip, destination.port, count, seed
+    )
+    return CurlReport(
+        target,
+        destination.ip,
+        destination.port,
+        destination.service,
+        source.name if source else "client",
+        source_ip,
+        result,
+        prediction,
+        counters,
+        conntrack,
+        reader,
+    )

@@ -56,12 +56,15 @@ def build_node(plan: LabPlan) -> None:
     lines += [f"link set {UPLINK} up", f"route add default via {plan.client_ip} dev {UPLINK}"]
     _batch(lines, node)
     in_netns(node, ["sysctl", "-q", "-w", *NODE_SYSCTLS])
-    _batch([
-        "link set lo up",
-        f"addr add {plan.client_ip}/{_prefix_len(plan.client_ip)} dev {UPLINK}",
-        f"link set {UPLINK} up",
-        f"route add default via {plan.node_ips[0]} dev {UPLINK}",
-    ], client)
+    _batch(
+        [
+            "link set lo up",
+            f"addr add {plan.client_ip}/{_prefix_len(plan.client_ip)} dev {UPLINK}",
+            f"link set {UPLINK} up",
+            f"route add default via {plan.node_ips[0]} dev {UPLINK}",
+        ],
+        client,
+    )
 
 
 def add_hosts(plan: LabPlan, hosts: Sequence[HostPlan]) -> None:
@@ -76,13 +79,16 @@ def add_hosts(plan: LabPlan, hosts: Sequence[HostPlan]) -> None:
         ]
     _batch(node_lines, plan.node_namespace)
     for host in hosts:
-        _batch([
-            "link set lo up",
-            f"addr add {host.ip}/32 dev {UPLINK}",
-            f"link set {UPLINK} up",
-            f"route add {host.gateway} dev {UPLINK} scope link",
-            f"route add default via {host.gateway} dev {UPLINK}",
-        ], host.namespace)
+        _batch(
+            [
+                "link set lo up",
+                f"addr add {host.ip}/32 dev {UPLINK}",
+                f"link set {UPLINK} up",
+                f"route add {host.gateway} dev {UPLINK} scope link",
+                f"route add default via {host.gateway} dev {UPLINK}",
+            ],
+            host.namespace,
+        )
 
 
 def delete_namespaces(names: Iterable[str]) -> None:

@@ -26,7 +26,9 @@ class CounterRow:
     packets: int
 
 
-def iptables_counters(node_ns: str, port_names: list[tuple[str, str]], namespace: str, name: str) -> list[CounterRow]:
+def iptables_counters(
+    node_ns: str, port_names: list[tuple[str, str]], namespace: str, name: str
+) -> list[CounterRow]:
     """Counters of one Service's rules (its own chains, and rules elsewhere that name it)."""
     from kproxy_tutor.sandbox.iptables import parse_ruleset
     from kproxy_tutor.sandbox.iptables.render import save_args
@@ -49,8 +51,16 @@ def iptables_counters(node_ns: str, port_names: list[tuple[str, str]], namespace
 def counter_delta(before: list[CounterRow], after: list[CounterRow]) -> list[CounterRow]:
     """The packets each rule counted between two readings (rules new since ``before`` count from 0)."""
     old = {(r.table, r.chain, r.position, r.rule): r.packets for r in before}
-    return [CounterRow(r.table, r.chain, r.position, r.rule, r.packets - old.get((r.table, r.chain, r.position, r.rule), 0))
-            for r in after]
+    return [
+        CounterRow(
+            r.table,
+            r.chain,
+            r.position,
+            r.rule,
+            r.packets - old.get((r.table, r.chain, r.position, r.rule), 0),
+        )
+        for r in after
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +97,27 @@ def conntrack_source() -> str | None:
 def conntrack_entries(node_ns: str, dst_ip: str, dst_port: int) -> tuple[str, list[ConntrackEntry]]:
     """TCP entries whose original destination is ``dst_ip:dst_port``, and which reader found them."""
     if have_tool("conntrack"):
-        result = in_netns(node_ns, ["conntrack", "-L", "-p", "tcp", "--orig-dst", dst_ip, "--dport", str(dst_port)],
-                          check=False)
+        result = in_netns(
+            node_ns,
+            ["conntrack", "-L", "-p", "tcp", "--orig-dst", dst_ip, "--dport", str(dst_port)],
+            check=False,
+        )
         reader = "conntrack -L"
     else:
         result = in_netns(node_ns, ["cat", "/proc/net/nf_conntrack"], check=False)
         reader = "/proc/net/nf_conntrack"
     entries = [e for e in map(_parse_conntrack_line, result.stdout.splitlines()) if e is not None]
-    return reader, [e for e in entries if e.protocol == "tcp" and e.original[1] == dst_ip and e.original[3] == dst_port]
+    return reader, [
+        e for e in entries if e.protocol == "tcp" and e.original[1] == dst_ip and e.original[3] == dst_port
+    ]
 
 
-def endpoints_by_conntrack(entries: list[ConntrackEntry], client_ip: str | None, ports: set[int]) -> Counter[str]:
+def endpoints_by_conntrack(
+    entries: list[ConntrackEntry], client_ip: str | None, ports: set[int]
+) -> Counter[str]:
     """Endpoint IP → connections, counting only entries of the given client source ports."""
-    return Counter(e.reply[0] for e in entries
-                   if e.original[2] in ports and (client_ip is None or e.original[0] == client_ip))
+    return Counter(
+        e.reply[0]
+        for e in entries
+        if e.original[2] in ports and (client_ip is None or e.original[0] == client_ip)
+    )

@@ -152,32 +152,43 @@ def make_plan(cluster: Cluster, node_name: str, prefix: str) -> LabPlan:
     node_ips = tuple(ip for ip in map(_ipv4, node.internal_ips) if ip is not None) or (FALLBACK_NODE_IP,)
     taken = used_addresses(cluster) | set(node_ips)
     endpoint_ports = _endpoint_ports(cluster)
-    pods_by_ip = {_ipv4(pod.pod_ip): pod for pod in sorted(cluster.pods.values(), key=lambda p: (p.namespace, p.name))
-                  if pod.pod_ip and _is_ipv4(pod.pod_ip)}
+    pods_by_ip = {
+        _ipv4(pod.pod_ip): pod
+        for pod in sorted(cluster.pods.values(), key=lambda p: (p.namespace, p.name))
+        if pod.pod_ip and _is_ipv4(pod.pod_ip)
+    }
     addresses = sorted(set(pods_by_ip) | set(endpoint_ports), key=ipaddress.IPv4Address)
     gateways: dict[str, str] = {}
     for ip in addresses:
         pod = pods_by_ip.get(ip)
-        gateways[ip] = _gateway_for(ip, cluster, pod.node_name if pod else node_name, taken | set(gateways.values()))
+        gateways[ip] = _gateway_for(
+            ip, cluster, pod.node_name if pod else node_name, taken | set(gateways.values())
+        )
     hosts = []
     for ip in addresses:
         pod = pods_by_ip.get(ip)
         ports = set(endpoint_ports.get(ip, set()))
         if pod is not None:
             ports |= {p.container_port for p in pod.ports if p.protocol == "TCP"}
-        endpoint_nodes = {e.node_name for s in cluster.endpoint_slices.values() for e in s.endpoints
-                          if ip in map(_ipv4, e.addresses)}
+        endpoint_nodes = {
+            e.node_name
+            for s in cluster.endpoint_slices.values()
+            for e in s.endpoints
+            if ip in map(_ipv4, e.addresses)
+        }
         cluster_node = pod.node_name if pod is not None else next(iter(sorted(endpoint_nodes - {""})), "")
-        hosts.append(HostPlan(
-            namespace=host_namespace(prefix, ip),
-            name=f"{pod.namespace}/{pod.name}" if pod is not None else ip,
-            ip=ip,
-            gateway=gateways[ip],
-            node_veth=veth_name(ip),
-            tcp_ports=tuple(sorted(ports)),
-            cluster_node=cluster_node,
-            local=cluster_node == node_name,
-        ))
+        hosts.append(
+            HostPlan(
+                namespace=host_namespace(prefix, ip),
+                name=f"{pod.namespace}/{pod.name}" if pod is not None else ip,
+                ip=ip,
+                gateway=gateways[ip],
+                node_veth=veth_name(ip),
+                tcp_ports=tuple(sorted(ports)),
+                cluster_node=cluster_node,
+                local=cluster_node == node_name,
+            )
+        )
     client_taken = taken | set(gateways.values())
     return LabPlan(
         prefix=prefix,

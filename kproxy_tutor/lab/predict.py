@@ -38,8 +38,16 @@ def _name(plan: LabPlan, key: str) -> str:
     return host.name if host is not None else key
 
 
-def predict(cluster: Cluster, plan: LabPlan, ruleset: Ruleset | None, source: HostPlan | None, dst_ip: str,
-            dst_port: int, count: int, seed: int = 0) -> Prediction:
+def predict(
+    cluster: Cluster,
+    plan: LabPlan,
+    ruleset: Ruleset | None,
+    source: HostPlan | None,
+    dst_ip: str,
+    dst_port: int,
+    count: int,
+    seed: int = 0,
+) -> Prediction:
     """What the evaluator expects ``count`` connections from ``source`` (None: the client) to do."""
     from kproxy_tutor.sandbox.trace.session import TraceSession
 

@@ -64,7 +64,10 @@ class IptablesLoader:
         # Upstream inserts each jump rule at position 1; doing the same here gives the same order.
         for table, rule in jump_rules():
             in_netns(node_ns, ["iptables", "-w", "-t", table, "-N", rule.target.chain], check=False)  # type: ignore[union-attr]
-            in_netns(node_ns, ["iptables", "-w", "-t", table, "-I", rule.chain, "1", *tokenize(rule.spelling or "")])
+            in_netns(
+                node_ns,
+                ["iptables", "-w", "-t", table, "-I", rule.chain, "1", *tokenize(rule.spelling or "")],
+            )
         if self.cluster.facts.canary_chains:
             for table in ("mangle", "nat", "filter"):
                 in_netns(node_ns, ["iptables", "-w", "-t", table, "-N", "KUBE-PROXY-CANARY"])

@@ -71,12 +71,34 @@ class ServerRecord:
 
 def start_server(namespace: str, name: str, ip: str, ports: tuple[int, ...]) -> ServerRecord:
     """Start the server and wait until it listens; StateError if it does not within START_TIMEOUT."""
-    argv = ["ip", "netns", "exec", namespace, sys.executable, "-I", "-c", SERVER_CODE, MARKER, namespace,
-            name, ip, *map(str, ports)]
-    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "KPT_LAB_LIFETIME": str(MAX_LIFETIME)}
+    argv = [
+        "ip",
+        "netns",
+        "exec",
+        namespace,
+        sys.executable,
+        "-I",
+        "-c",
+        SERVER_CODE,
+        MARKER,
+        namespace,
+        name,
+        ip,
+        *map(str, ports),
+    ]
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+        "KPT_LAB_LIFETIME": str(MAX_LIFETIME),
+    }
     # A new session: Ctrl-C in the learner's terminal must not reach servers of a lab that stays up.
-    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True, env=env)
+    process = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=env,
+    )
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], START_TIMEOUT)
     line = process.stdout.readline() if ready else b""
@@ -84,9 +106,12 @@ def start_server(namespace: str, name: str, ip: str, ports: tuple[int, ...]) -> 
         problem = ""
         with contextlib.suppress(Exception):
             process.kill()
-            problem = (process.communicate(timeout=2)[1] or b"").decode(errors="replace").strip().splitlines()[-1]
-        raise StateError(N_("The server of {name} did not start: {problem}"), name=name,
-                         problem=problem or "timeout")
+            problem = (
+                (process.communicate(timeout=2)[1] or b"").decode(errors="replace").strip().splitlines()[-1]
+            )
+        raise StateError(
+            N_("The server of {name} did not start: {problem}"), name=name, problem=problem or "timeout"
+        )
     process.stdout.close()
     if process.stderr is not None:
         process.stderr.close()

@@ -38,6 +38,7 @@ class SyncReport:
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """While building, SIGTERM unwinds like Ctrl-C, so the rollback in ``up`` runs."""
+
     def handler(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
@@ -78,8 +79,14 @@ class Lab:
 
     # Life cycle ----------------------------------------------------------------------------
     @classmethod
-    def up(cls, sources: list[tuple[str, str]], label: str, mode: str = "iptables", node: str | None = None,
-           store: JsonStore | None = None) -> Lab:
+    def up(
+        cls,
+        sources: list[tuple[str, str]],
+        label: str,
+        mode: str = "iptables",
+        node: str | None = None,
+        store: JsonStore | None = None,
+    ) -> Lab:
         """Build the lab; on any error or interruption everything built so far is removed again."""
         check_environment(mode)
         store = store or lab_store()
@@ -88,8 +95,10 @@ class Lab:
         existing = read_record(store)
         if existing is not None:
             if netns.namespaces_with_prefix(existing.prefix):
-                raise UsageError(N_("A lab is already up ({label}). Remove it first: kproxy-tutor lab down"),
-                                 label=existing.label or existing.prefix)
+                raise UsageError(
+                    N_("A lab is already up ({label}). Remove it first: kproxy-tutor lab down"),
+                    label=existing.label or existing.prefix,
+                )
             remove(existing, store)  # a leftover record of a lab that is gone (e.g. after a reboot)
         record = LabRecord(prefix=new_prefix(), mode=mode, node=node_name, sources=sources, label=label)
         # Recorded before the first namespace exists, so a crash at any point can be cleaned up.
@@ -116,8 +125,13 @@ class Lab:
             raise UsageError(N_("No lab is up. Start one with: kproxy-tutor lab up --scenario db-service"))
         check_environment(record.mode)
         if not record.complete or not netns.namespaces_with_prefix(record.prefix):
-            raise UsageError(N_("The lab in {path} is incomplete or gone (a failed run, or a reboot). "
-                                "Clean it up with: kproxy-tutor lab down"), path=str(store.path))
+            raise UsageError(
+                N_(
+                    "The lab in {path} is incomplete or gone (a failed run, or a reboot). "
+                    "Clean it up with: kproxy-tutor lab down"
+                ),
+                path=str(store.path),
+            )
         lab = cls(record, store)
         lab.loader.catch_up()
         for change in record.changes:
@@ -162,7 +176,9 @@ class Lab:
             key = (str(change["namespace"]), str(change["name"]))
             deployment = self.cluster.deployments.get(key)
             if deployment is None:
-                raise SandboxInputError(N_("There is no Deployment {namespace}/{name}."), namespace=key[0], name=key[1])
+                raise SandboxInputError(
+                    N_("There is no Deployment {namespace}/{name}."), namespace=key[0], name=key[1]
+                )
             self.cluster.apply_deployment(dataclasses.replace(deployment, replicas=int(change["replicas"])))
 
     def scale(self, deployment: str, replicas: int) -> SyncReport:
@@ -180,7 +196,11 @@ class Lab:
         choose_node(cluster, self.record.node)
         adjust_for_machine(cluster, self.record.mode)
         loader = make_loader(self.record.mode, cluster, self.record.node)
-        if hasattr(loader, "proxier") and hasattr(old_loader, "proxier") and hasattr(loader.proxier, "kernel"):
+        if (
+            hasattr(loader, "proxier")
+            and hasattr(old_loader, "proxier")
+            and hasattr(loader.proxier, "kernel")
+        ):
             # The new proxier's first (full) sync deletes stale chains by comparing with this.
             loader.proxier.kernel = old_loader.proxier.kernel
         self.cluster, self.loader = cluster, loader

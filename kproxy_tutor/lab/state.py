@@ -65,7 +65,10 @@ class LabRecord:
             sources=[(str(t), str(n)) for t, n in data.get("sources", [])],
             label=str(data.get("label", "")),
             changes=list(data.get("changes", [])),
-            servers=[ServerEntry(int(s["pid"]), str(s["namespace"]), str(s["name"])) for s in data.get("servers", [])],
+            servers=[
+                ServerEntry(int(s["pid"]), str(s["namespace"]), str(s["name"]))
+                for s in data.get("servers", [])
+            ],
             notes=[str(n) for n in data.get("notes", [])],
             complete=bool(data.get("complete", False)),
         )

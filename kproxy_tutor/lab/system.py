@@ -42,7 +42,9 @@ def check_environment(mode: str = "iptables") -> None:
     if missing:
         packages = sorted({PACKAGES[tool] for tool in missing})
         raise UsageError(
-            N_("The kernel lab needs {tools}, which is not installed. On Debian or Ubuntu: apt-get install {packages}"),
+            N_(
+                "The kernel lab needs {tools}, which is not installed. On Debian or Ubuntu: apt-get install {packages}"
+            ),
             tools=", ".join(missing),
             packages=" ".join(packages),
         )
@@ -70,7 +72,9 @@ def run(
             seconds=int(timeout),
         ) from None
     except OSError as error:
-        raise StateError(N_("Cannot run {command}: {problem}."), command=argv[0], problem=str(error)) from None
+        raise StateError(
+            N_("Cannot run {command}: {problem}."), command=argv[0], problem=str(error)
+        ) from None
     if check and result.returncode != 0:
         raise StateError(
             N_("The command {command} failed: {problem}"),

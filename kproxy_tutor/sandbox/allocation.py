@@ -120,7 +120,9 @@ class Allocator:
                     cidr = str(subnet)
                     break
             else:
-                raise SandboxInputError(N_("The Pod CIDR {cidr} has no free /24 left."), cidr=str(self._pod_net))
+                raise SandboxInputError(
+                    N_("The Pod CIDR {cidr} has no free /24 left."), cidr=str(self._pod_net)
+                )
             self._node_cidrs[node_name] = cidr
         return cidr
 

@@ -25,7 +25,9 @@ class ServiceChangeTracker:
     """Accumulates Service changes; a change that ends where it started is dropped (as upstream)."""
 
     def __init__(self) -> None:
-        self._items: dict[Key, tuple[dict[ServicePortName, ServicePortInfo], dict[ServicePortName, ServicePortInfo]]] = {}
+        self._items: dict[
+            Key, tuple[dict[ServicePortName, ServicePortInfo], dict[ServicePortName, ServicePortInfo]]
+        ] = {}
 
     def on_service(self, old: Service | None, new: Service | None) -> None:
         service = new if new is not None else old
@@ -42,7 +44,9 @@ class ServiceChangeTracker:
     def pending(self) -> set[Key]:
         return set(self._items)
 
-    def checkout(self) -> dict[Key, tuple[dict[ServicePortName, ServicePortInfo], dict[ServicePortName, ServicePortInfo]]]:
+    def checkout(
+        self,
+    ) -> dict[Key, tuple[dict[ServicePortName, ServicePortInfo], dict[ServicePortName, ServicePortInfo]]]:
         items, self._items = self._items, {}
         return items
 
@@ -91,7 +95,8 @@ class EndpointsChangeTracker:
     def all_endpoints(self) -> dict[Key, dict[ServicePortName, tuple[EndpointInfo, ...]]]:
         """Endpoints of every Service from the applied slices (used to start over after a config change)."""
         return {
-            key: slice_endpoints(key[0], key[1], slices.values(), self.node_name) for key, slices in self._applied.items()
+            key: slice_endpoints(key[0], key[1], slices.values(), self.node_name)
+            for key, slices in self._applied.items()
         }
 
 

@@ -87,7 +87,9 @@ class Cluster:
             self.allocator.claim_node_pod_cidr(node.name, node.pod_cidr)
         else:
             node = dataclasses.replace(node, pod_cidr=self.allocator.node_pod_cidr(node.name))
-        node = dataclasses.replace(node, internal_ips=tuple(check_ip(ip, "node IP", location) for ip in node.internal_ips))
+        node = dataclasses.replace(
+            node, internal_ips=tuple(check_ip(ip, "node IP", location) for ip in node.internal_ips)
+        )
         self.nodes[node.name] = node
         return node
 
@@ -108,7 +110,9 @@ class Cluster:
         if not pod.node_name:
             nodes = self.schedulable_nodes()
             if not nodes:
-                raise SandboxInputError(N_("Pod {name!r} cannot be scheduled: the cluster has no nodes."), name=pod.name)
+                raise SandboxInputError(
+                    N_("Pod {name!r} cannot be scheduled: the cluster has no nodes."), name=pod.name
+                )
             pod = dataclasses.replace(pod, node_name=nodes[len(self.pods) % len(nodes)].name)
         elif pod.node_name not in self.nodes:
             self.add_node(Node(name=pod.node_name), location)
@@ -135,7 +139,9 @@ class Cluster:
         del self._pods_by_namespace[namespace][name]
         self._reconcile_for_pods(namespace, [old])
 
-    def set_pod_state(self, namespace: str, name: str, *, ready: bool | None = None, terminating: bool | None = None) -> Pod:
+    def set_pod_state(
+        self, namespace: str, name: str, *, ready: bool | None = None, terminating: bool | None = None
+    ) -> Pod:
         pod = self.pods.get((namespace, name))
         if pod is None:
             raise SandboxInputError(N_("There is no Pod {namespace}/{name}."), namespace=namespace, name=name)
@@ -151,19 +157,30 @@ class Cluster:
         """Create or scale a Deployment; its Pods are spread round-robin over schedulable nodes."""
         check_object_name("Deployment", deployment.name, location)
         if deployment.replicas < 0:
-            raise SandboxInputError(N_("Invalid replicas {value!r}: it must be 0 or more."), location=location, value=deployment.replicas)
+            raise SandboxInputError(
+                N_("Invalid replicas {value!r}: it must be 0 or more."),
+                location=location,
+                value=deployment.replicas,
+            )
         key = (deployment.namespace, deployment.name)
         self.deployments[key] = deployment
-        template_hash = name_suffix(f"{deployment.namespace}/{deployment.name}/{sorted(deployment.template_labels.items())}", 10)
+        template_hash = name_suffix(
+            f"{deployment.namespace}/{deployment.name}/{sorted(deployment.template_labels.items())}", 10
+        )
         owner = f"{deployment.namespace}/{deployment.name}"
         owned = sorted(p.name for p in self.pods.values() if p.owner == owner)
-        wanted = [f"{deployment.name}-{template_hash}-{name_suffix(f'{owner}/{template_hash}/{i}', 5)}" for i in range(deployment.replicas)]
+        wanted = [
+            f"{deployment.name}-{template_hash}-{name_suffix(f'{owner}/{template_hash}/{i}', 5)}"
+            for i in range(deployment.replicas)
+        ]
         for name in owned:
             if name not in wanted:
                 self.remove_pod(deployment.namespace, name)
         nodes = self.schedulable_nodes()
         if not nodes and deployment.replicas:
-            raise SandboxInputError(N_("Deployment {name!r} cannot run: the cluster has no nodes."), name=deployment.name)
+            raise SandboxInputError(
+                N_("Deployment {name!r} cannot run: the cluster has no nodes."), name=deployment.name
+            )
         created = []
         for index, name in enumerate(wanted):
             existing = self.pods.get((deployment.namespace, name))
@@ -184,7 +201,9 @@ class Cluster:
     def remove_deployment(self, namespace: str, name: str) -> None:
         deployment = self.deployments.pop((namespace, name), None)
         if deployment is None:
-            raise SandboxInputError(N_("There is no Deployment {namespace}/{name}."), namespace=namespace, name=name)
+            raise SandboxInputError(
+                N_("There is no Deployment {namespace}/{name}."), namespace=namespace, name=name
+            )
         owner = f"{namespace}/{name}"
         for pod in [p for p in self.pods.values() if p.owner == owner]:
             self.remove_pod(pod.namespace, pod.name)
@@ -207,7 +226,9 @@ class Cluster:
         key = (namespace, name)
         old = self.services.pop(key, None)
         if old is None:
-            raise SandboxInputError(N_("There is no Service {namespace}/{name}."), namespace=namespace, name=name)
+            raise SandboxInputError(
+                N_("There is no Service {namespace}/{name}."), namespace=namespace, name=name
+            )
         for ip in (old.cluster_ip, *old.cluster_ips):
             self.allocator.release_cluster_ip(ip, key)
         self.allocator.release_node_ports(key)
@@ -228,7 +249,11 @@ class Cluster:
             if canonical_ipv4(service.cluster_ip) is None and parse_ip_sloppy(service.cluster_ip) is None:
                 check_ip(service.cluster_ip, "clusterIP", location)
             self.allocator.reserve_cluster_ip(service.cluster_ip, key, location)
-        if old is not None and old.cluster_ip not in ("", "None", changes.get("cluster_ip", service.cluster_ip)):
+        if old is not None and old.cluster_ip not in (
+            "",
+            "None",
+            changes.get("cluster_ip", service.cluster_ip),
+        ):
             self.allocator.release_cluster_ip(old.cluster_ip, key)
         if service.type in ("NodePort", "LoadBalancer"):
             self.allocator.release_node_ports(key)
@@ -242,11 +267,19 @@ class Cluster:
                     pass
                 else:
                     node_port = self.allocator.allocate_node_port(port.protocol, key, port.name)
-                ports.append(dataclasses.replace(port, node_port=node_port) if node_port != port.node_port else port)
+                ports.append(
+                    dataclasses.replace(port, node_port=node_port) if node_port != port.node_port else port
+                )
             changes["ports"] = tuple(ports)
-            if (service.type == "LoadBalancer" and service.external_traffic_policy == "Local"
-                    and not service.health_check_node_port and self.network.allocate_node_ports):
-                changes["health_check_node_port"] = self.allocator.allocate_node_port("TCP", key, "health-check")
+            if (
+                service.type == "LoadBalancer"
+                and service.external_traffic_policy == "Local"
+                and not service.health_check_node_port
+                and self.network.allocate_node_ports
+            ):
+                changes["health_check_node_port"] = self.allocator.allocate_node_port(
+                    "TCP", key, "health-check"
+                )
         return dataclasses.replace(service, **changes) if changes else service
 
     # EndpointSlices ---------------------------------------------------------------------
@@ -270,7 +303,9 @@ class Cluster:
     def remove_endpoint_slice(self, namespace: str, name: str) -> None:
         old = self.endpoint_slices.pop((namespace, name), None)
         if old is None:
-            raise SandboxInputError(N_("There is no EndpointSlice {namespace}/{name}."), namespace=namespace, name=name)
+            raise SandboxInputError(
+                N_("There is no EndpointSlice {namespace}/{name}."), namespace=namespace, name=name
+            )
         self._slices_by_service.get((namespace, old.service_name), {}).pop((namespace, name), None)
         self._emit_slice(old, None)
 

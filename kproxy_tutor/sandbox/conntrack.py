@@ -57,16 +57,24 @@ class ConntrackEntry:
         """Apply the stored binding: ``which`` is ``dst`` (PREROUTING/OUTPUT) or ``src`` (POSTROUTING/INPUT)."""
         if direction == Direction.REQUEST:
             if which == "dst" and self.dnat:
-                return packet.translated(packet.src_ip, packet.src_port, self.reply[1], self.reply[2], packet.mark)
+                return packet.translated(
+                    packet.src_ip, packet.src_port, self.reply[1], self.reply[2], packet.mark
+                )
             if which == "src" and self.snat:
-                return packet.translated(self.reply[3], self.reply[4], packet.dst_ip, packet.dst_port, packet.mark)
+                return packet.translated(
+                    self.reply[3], self.reply[4], packet.dst_ip, packet.dst_port, packet.mark
+                )
         else:
             # A reply is un-NATed the other way round: its destination (our SNAT address)
             # becomes the original source, its source (the endpoint) the original destination.
             if which == "dst" and self.snat:
-                return packet.translated(packet.src_ip, packet.src_port, self.original[1], self.original[2], packet.mark)
+                return packet.translated(
+                    packet.src_ip, packet.src_port, self.original[1], self.original[2], packet.mark
+                )
             if which == "src" and self.dnat:
-                return packet.translated(self.original[3], self.original[4], packet.dst_ip, packet.dst_port, packet.mark)
+                return packet.translated(
+                    self.original[3], self.original[4], packet.dst_ip, packet.dst_port, packet.mark
+                )
         return packet
 
 

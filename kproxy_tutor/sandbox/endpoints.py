@@ -25,10 +25,19 @@ class EndpointInfo:
     endpoint: str = ""
 
     @staticmethod
-    def make(ip: str, port: int, is_local: bool, ready: bool, serving: bool, terminating: bool,
-             zone_hints: frozenset[str] = frozenset(), node_hints: frozenset[str] = frozenset()) -> EndpointInfo:
-        return _make_endpoint_info(ip, port, is_local, ready, serving, terminating, zone_hints, node_hints,
-                                   join_host_port(ip, port))
+    def make(
+        ip: str,
+        port: int,
+        is_local: bool,
+        ready: bool,
+        serving: bool,
+        terminating: bool,
+        zone_hints: frozenset[str] = frozenset(),
+        node_hints: frozenset[str] = frozenset(),
+    ) -> EndpointInfo:
+        return _make_endpoint_info(
+            ip, port, is_local, ready, serving, terminating, zone_hints, node_hints, join_host_port(ip, port)
+        )
 
     def __str__(self) -> str:
         return self.endpoint

@@ -28,7 +28,9 @@ def selector_matches(selector: Mapping[str, str], labels: Mapping[str, str]) -> 
     return all(labels.get(key) == value for key, value in selector.items())
 
 
-def resolve_target_port(service_port_target: int | str | None, port: int, protocol: str, pod: Pod) -> int | None:
+def resolve_target_port(
+    service_port_target: int | str | None, port: int, protocol: str, pod: Pod
+) -> int | None:
     """The container port a Service port sends to on ``pod``; None when a named port is missing."""
     if service_port_target is None:
         return port
@@ -53,7 +55,9 @@ def endpoint_for(pod: Pod, nodes: Mapping[str, Node]) -> Endpoint:
     )
 
 
-def derive_slices(service: Service, pods: Iterable[Pod], nodes: Mapping[str, Node]) -> tuple[EndpointSlice, ...]:
+def derive_slices(
+    service: Service, pods: Iterable[Pod], nodes: Mapping[str, Node]
+) -> tuple[EndpointSlice, ...]:
     """EndpointSlices for ``service``: Pods grouped by their resolved ports, at most 100 per slice."""
     if service.selector is None or service.type == "ExternalName":
         return ()
@@ -65,9 +69,13 @@ def derive_slices(service: Service, pods: Iterable[Pod], nodes: Mapping[str, Nod
             continue  # the sandbox is single-stack IPv4
         ports = []
         for service_port in service.ports:
-            number = resolve_target_port(service_port.target_port, service_port.port, service_port.protocol, pod)
+            number = resolve_target_port(
+                service_port.target_port, service_port.port, service_port.protocol, pod
+            )
             if number is not None:
-                ports.append(EndpointPort(name=service_port.name, port=number, protocol=service_port.protocol))
+                ports.append(
+                    EndpointPort(name=service_port.name, port=number, protocol=service_port.protocol)
+                )
         groups.setdefault(tuple(ports), []).append(endpoint_for(pod, nodes))
     slices = []
     for ports, endpoints in sorted(groups.items(), key=lambda item: [(p.name, p.port) for p in item[0]]):

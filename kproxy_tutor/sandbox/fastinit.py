@@ -20,8 +20,13 @@ T = TypeVar("T")
 def fast_constructor(cls: type[T]) -> Callable[..., T]:
     params = dataclasses.fields(cls)  # type: ignore[arg-type]
     slots = getattr(cls, "__slots__", None)
-    if (not dataclasses.is_dataclass(cls) or hasattr(cls, "__post_init__") or slots is None
-            or tuple(slots) != tuple(f.name for f in params) or any(not f.init for f in params)):
+    if (
+        not dataclasses.is_dataclass(cls)
+        or hasattr(cls, "__post_init__")
+        or slots is None
+        or tuple(slots) != tuple(f.name for f in params)
+        or any(not f.init for f in params)
+    ):
         raise TypeError(f"{cls.__name__} is not a plain frozen slotted dataclass")
     twin = type(f"_{cls.__name__}Builder", (), {"__slots__": tuple(slots)})
     namespace: dict[str, Any] = {"_twin": twin, "_cls": cls}
@@ -35,7 +40,9 @@ def fast_constructor(cls: type[T]) -> Callable[..., T]:
         else:
             signature.append(f.name)
     body = "".join(f"    o.{f.name} = {f.name}\n" for f in params)
-    source = f"def make({', '.join(signature)}):\n    o = _twin()\n{body}    o.__class__ = _cls\n    return o\n"
+    source = (
+        f"def make({', '.join(signature)}):\n    o = _twin()\n{body}    o.__class__ = _cls\n    return o\n"
+    )
     exec(source, namespace)
     make = namespace["make"]
     make.__name__ = make.__qualname__ = f"make_{cls.__name__}"

@@ -25,7 +25,9 @@ class _Pause:
         self._enabled = gc.isenabled()
         gc.disable()
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
         if self._enabled:
             gc.enable()
 

@@ -117,7 +117,9 @@ def _optional_bool_value(value: object) -> bool | None:
 def fast_node(data: dict[str, Any]) -> Node:
     """``to_node`` for a plain dict; raises Irregular where ``to_node`` must decide."""
     _, name, labels = _fast_meta(data, namespaced=False)
-    ips = tuple(_s(a, "address") for a in _dicts(_d(data, "status"), "addresses") if _s(a, "type") == "InternalIP")
+    ips = tuple(
+        _s(a, "address") for a in _dicts(_d(data, "status"), "addresses") if _s(a, "type") == "InternalIP"
+    )
     return Node(name, ips, _s(_d(data, "spec"), "podCIDR"), frozen_labels(labels))
 
 
@@ -128,10 +130,21 @@ def fast_pod(data: dict[str, Any]) -> Pod:
     conditions = {_s(c, "type"): _s(c, "status") for c in _dicts(status, "conditions")}
     ready = conditions.get("Ready", "True") == "True"
     terminating = bool(_d(data, "metadata").get("deletionTimestamp"))
-    ports = [ContainerPort(_i(port, "containerPort"), _s(port, "name"), _s(port, "protocol", "TCP"))
-             for container in _dicts(spec, "containers") for port in _dicts(container, "ports")]
-    return Pod(namespace, name, frozen_labels(labels), _s(spec, "nodeName"), _s(status, "podIP"), ready, terminating,
-               tuple(ports))
+    ports = [
+        ContainerPort(_i(port, "containerPort"), _s(port, "name"), _s(port, "protocol", "TCP"))
+        for container in _dicts(spec, "containers")
+        for port in _dicts(container, "ports")
+    ]
+    return Pod(
+        namespace,
+        name,
+        frozen_labels(labels),
+        _s(spec, "nodeName"),
+        _s(status, "podIP"),
+        ready,
+        terminating,
+        tuple(ports),
+    )
 
 
 def fast_service(data: dict[str, Any]) -> Service:
@@ -146,11 +159,16 @@ def fast_service(data: dict[str, Any]) -> Service:
                 target = int(target)
         elif target is not None and target.__class__ is not int:
             raise Irregular
-        ports.append(ServicePort(_i(port, "port"), _s(port, "name"), _s(port, "protocol", "TCP"), target,
-                                 _i(port, "nodePort")))
+        ports.append(
+            ServicePort(
+                _i(port, "port"), _s(port, "name"), _s(port, "protocol", "TCP"), target, _i(port, "nodePort")
+            )
+        )
     selector = spec.get("selector")
     ingress = tuple(
-        LoadBalancerIngress(_s(i, "ip"), _s(i, "hostname"), i.get("ipMode") if isinstance(i.get("ipMode"), str) else None)
+        LoadBalancerIngress(
+            _s(i, "ip"), _s(i, "hostname"), i.get("ipMode") if isinstance(i.get("ipMode"), str) else None
+        )
         for i in _dicts(_d(_d(data, "status"), "loadBalancer"), "ingress")
     )
     return Service(
@@ -166,7 +184,9 @@ def fast_service(data: dict[str, Any]) -> Service:
         load_balancer_ingress=ingress,
         load_balancer_source_ranges=_strs(spec, "loadBalancerSourceRanges"),
         session_affinity=_s(spec, "sessionAffinity", "None"),
-        session_affinity_timeout=_i(_d(_d(spec, "sessionAffinityConfig"), "clientIP"), "timeoutSeconds", 10800),
+        session_affinity_timeout=_i(
+            _d(_d(spec, "sessionAffinityConfig"), "clientIP"), "timeoutSeconds", 10800
+        ),
         external_traffic_policy=_s(spec, "externalTrafficPolicy", "Cluster"),
         internal_traffic_policy=_s(spec, "internalTrafficPolicy", "Cluster"),
         health_check_node_port=_i(spec, "healthCheckNodePort"),
@@ -184,8 +204,11 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         if found is None:
             conditions = _NO_CONDITIONS
         elif found.__class__ is dict:
-            key = (_optional_bool_value(found.get("ready")), _optional_bool_value(found.get("serving")),
-                   _optional_bool_value(found.get("terminating")))
+            key = (
+                _optional_bool_value(found.get("ready")),
+                _optional_bool_value(found.get("serving")),
+                _optional_bool_value(found.get("terminating")),
+            )
             conditions = _conditions.get(key)  # type: ignore[assignment]
             if conditions is None:
                 conditions = _conditions[key] = EndpointConditions(*key)
@@ -208,17 +231,34 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         node_name = endpoint.get("nodeName")
         if node_name.__class__ is not str:
             node_name = _s(endpoint, "nodeName")
-        endpoints.append(_make_endpoint(addresses, conditions, node_name, _s(endpoint, "zone"), _s(endpoint, "hostname"),
-                                        zone_hints, node_hints))
+        endpoints.append(
+            _make_endpoint(
+                addresses,
+                conditions,
+                node_name,
+                _s(endpoint, "zone"),
+                _s(endpoint, "hostname"),
+                zone_hints,
+                node_hints,
+            )
+        )
     ports = []
     for port in _dicts(data, "ports"):
         port_key = (port.get("name"), port.get("port"), _s(port, "protocol", "TCP"))
-        if ((port_key[0] is not None and port_key[0].__class__ is not str)
-                or (port_key[1] is not None and port_key[1].__class__ is not int)):
+        if (port_key[0] is not None and port_key[0].__class__ is not str) or (
+            port_key[1] is not None and port_key[1].__class__ is not int
+        ):
             raise Irregular
         endpoint_port = _endpoint_ports.get(port_key)
         if endpoint_port is None:
             endpoint_port = _endpoint_ports[port_key] = EndpointPort(*port_key)
         ports.append(endpoint_port)
-    return EndpointSlice(namespace, name, labels.get(SERVICE_NAME_LABEL, ""), _s(data, "addressType", "IPv4"),
-                         tuple(endpoints), tuple(ports), labels.get("endpointslice.kubernetes.io/managed-by", ""))
+    return EndpointSlice(
+        namespace,
+        name,
+        labels.get(SERVICE_NAME_LABEL, ""),
+        _s(data, "addressType", "IPv4"),
+        tuple(endpoints),
+        tuple(ports),
+        labels.get("endpointslice.kubernetes.io/managed-by", ""),
+    )

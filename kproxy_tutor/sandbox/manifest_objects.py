@@ -44,7 +44,10 @@ class Fields:
 
     def _fail(self, key: str, expected: str) -> SandboxInputError:
         return SandboxInputError(
-            N_("{path} must be {expected}."), location=self.location, path=f"{self.path}.{key}", expected=expected
+            N_("{path} must be {expected}."),
+            location=self.location,
+            path=f"{self.path}.{key}",
+            expected=expected,
         )
 
     def str(self, key: str, default: str = "") -> str:
@@ -83,7 +86,9 @@ class Fields:
         return value
 
     def items(self, key: str) -> list[Fields]:
-        return [Fields(item, f"{self.path}.{key}[{i}]", self.location) for i, item in enumerate(self.list(key))]
+        return [
+            Fields(item, f"{self.path}.{key}[{i}]", self.location) for i, item in enumerate(self.list(key))
+        ]
 
     def strings(self, key: str) -> tuple[str, ...]:
         values = self.list(key)
@@ -95,7 +100,9 @@ class Fields:
         value = self.data.get(key)
         if value is None:
             return {}
-        if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
             raise self._fail(key, "a mapping of strings to strings")
         return value
 
@@ -113,13 +120,17 @@ def _container_ports(spec: Fields) -> tuple[ContainerPort, ...]:
     ports = []
     for container in spec.items("containers"):
         for port in container.items("ports"):
-            ports.append(ContainerPort(port.int("containerPort"), port.str("name"), port.str("protocol", "TCP")))
+            ports.append(
+                ContainerPort(port.int("containerPort"), port.str("name"), port.str("protocol", "TCP"))
+            )
     return tuple(ports)
 
 
 def to_node(obj: Fields) -> Node:
     _, name, labels = _meta(obj, namespaced=False)
-    ips = tuple(a.str("address") for a in obj.sub("status").items("addresses") if a.str("type") == "InternalIP")
+    ips = tuple(
+        a.str("address") for a in obj.sub("status").items("addresses") if a.str("type") == "InternalIP"
+    )
     return Node(name, ips, obj.sub("spec").str("podCIDR"), frozen_labels(labels))
 
 
@@ -129,8 +140,16 @@ def to_pod(obj: Fields) -> Pod:
     conditions = {c.str("type"): c.str("status") for c in status.items("conditions")}
     ready = conditions.get("Ready", "True") == "True"
     terminating = bool(obj.sub("metadata").data.get("deletionTimestamp"))
-    return Pod(namespace, name, frozen_labels(labels), spec.str("nodeName"), status.str("podIP"), ready, terminating,
-               _container_ports(spec))
+    return Pod(
+        namespace,
+        name,
+        frozen_labels(labels),
+        spec.str("nodeName"),
+        status.str("podIP"),
+        ready,
+        terminating,
+        _container_ports(spec),
+    )
 
 
 def to_deployment(obj: Fields) -> Deployment:
@@ -139,8 +158,14 @@ def to_deployment(obj: Fields) -> Deployment:
     template = spec.sub("template")
     template_labels = template.sub("metadata").labels("labels")
     selector = spec.sub("selector").labels("matchLabels") or template_labels
-    return Deployment(namespace, name, spec.int("replicas", 1), frozen_labels(selector), frozen_labels(template_labels),
-                      _container_ports(template.sub("spec")))
+    return Deployment(
+        namespace,
+        name,
+        spec.int("replicas", 1),
+        frozen_labels(selector),
+        frozen_labels(template_labels),
+        _container_ports(template.sub("spec")),
+    )
 
 
 def to_service(obj: Fields, location: str) -> Service:
@@ -150,13 +175,23 @@ def to_service(obj: Fields, location: str) -> Service:
     for port in spec.items("ports"):
         target = port.data.get("targetPort")
         if target is not None and (isinstance(target, bool) or not isinstance(target, int | str)):
-            raise SandboxInputError(N_("{path}.targetPort must be a number or a port name."), location=location, path=port.path)
+            raise SandboxInputError(
+                N_("{path}.targetPort must be a number or a port name."), location=location, path=port.path
+            )
         if isinstance(target, str) and target.isdigit():
             target = int(target)
-        ports.append(ServicePort(port.int("port"), port.str("name"), port.str("protocol", "TCP"), target, port.int("nodePort")))
+        ports.append(
+            ServicePort(
+                port.int("port"), port.str("name"), port.str("protocol", "TCP"), target, port.int("nodePort")
+            )
+        )
     selector = spec.data.get("selector")
     ingress = tuple(
-        LoadBalancerIngress(i.str("ip"), i.str("hostname"), i.data.get("ipMode") if isinstance(i.data.get("ipMode"), str) else None)
+        LoadBalancerIngress(
+            i.str("ip"),
+            i.str("hostname"),
+            i.data.get("ipMode") if isinstance(i.data.get("ipMode"), str) else None,
+        )
         for i in obj.sub("status").sub("loadBalancer").items("ingress")
     )
     service_type = spec.str("type", "ClusterIP")
@@ -173,7 +208,9 @@ def to_service(obj: Fields, location: str) -> Service:
         load_balancer_ingress=ingress,
         load_balancer_source_ranges=spec.strings("loadBalancerSourceRanges"),
         session_affinity=spec.str("sessionAffinity", "None"),
-        session_affinity_timeout=spec.sub("sessionAffinityConfig").sub("clientIP").int("timeoutSeconds", 10800),
+        session_affinity_timeout=spec.sub("sessionAffinityConfig")
+        .sub("clientIP")
+        .int("timeoutSeconds", 10800),
         external_traffic_policy=spec.str("externalTrafficPolicy", "Cluster"),
         internal_traffic_policy=spec.str("internalTrafficPolicy", "Cluster"),
         health_check_node_port=spec.int("healthCheckNodePort"),
@@ -195,26 +232,41 @@ def to_endpoint_slice(obj: Fields, location: str) -> EndpointSlice:
     for endpoint in obj.items("endpoints"):
         conditions = endpoint.sub("conditions")
         hints = endpoint.sub("hints")
-        endpoints.append(Endpoint(
-            addresses=endpoint.strings("addresses"),
-            conditions=EndpointConditions(
-                _optional_bool(conditions, "ready"), _optional_bool(conditions, "serving"),
-                _optional_bool(conditions, "terminating")),
-            node_name=endpoint.str("nodeName"),
-            zone=endpoint.str("zone"),
-            hostname=endpoint.str("hostname"),
-            zone_hints=tuple(h.str("name") for h in hints.items("forZones")),
-            node_hints=tuple(h.str("name") for h in hints.items("forNodes")),
-        ))
+        endpoints.append(
+            Endpoint(
+                addresses=endpoint.strings("addresses"),
+                conditions=EndpointConditions(
+                    _optional_bool(conditions, "ready"),
+                    _optional_bool(conditions, "serving"),
+                    _optional_bool(conditions, "terminating"),
+                ),
+                node_name=endpoint.str("nodeName"),
+                zone=endpoint.str("zone"),
+                hostname=endpoint.str("hostname"),
+                zone_hints=tuple(h.str("name") for h in hints.items("forZones")),
+                node_hints=tuple(h.str("name") for h in hints.items("forNodes")),
+            )
+        )
     ports = []
     for port in obj.items("ports"):
         port_name = port.data.get("name")
         if port_name is not None and not isinstance(port_name, str):
             raise SandboxInputError(N_("{path}.name must be a string."), location=location, path=port.path)
         number = port.data.get("port")
-        ports.append(EndpointPort(port_name, port.int("port") if number is not None else None, port.str("protocol", "TCP")))
-    return EndpointSlice(namespace, name, labels.get(SERVICE_NAME_LABEL, ""), obj.str("addressType", "IPv4"),
-                         tuple(endpoints), tuple(ports), labels.get("endpointslice.kubernetes.io/managed-by", ""))
+        ports.append(
+            EndpointPort(
+                port_name, port.int("port") if number is not None else None, port.str("protocol", "TCP")
+            )
+        )
+    return EndpointSlice(
+        namespace,
+        name,
+        labels.get(SERVICE_NAME_LABEL, ""),
+        obj.str("addressType", "IPv4"),
+        tuple(endpoints),
+        tuple(ports),
+        labels.get("endpointslice.kubernetes.io/managed-by", ""),
+    )
 
 
 def to_proxy_config(obj: Fields) -> ProxyConfig:
@@ -228,8 +280,12 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
     mode = obj.str("detectLocalMode", "ClusterCIDR") or "ClusterCIDR"
     if mode not in ("ClusterCIDR", "NodeCIDR", "BridgeInterface", "InterfaceNamePrefix"):
         raise SandboxInputError(
-            N_("Unsupported detectLocalMode {value!r}: use ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix."),
-            location=obj.location, value=mode)
+            N_(
+                "Unsupported detectLocalMode {value!r}: use ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix."
+            ),
+            location=obj.location,
+            value=mode,
+        )
     bit = iptables.int("masqueradeBit", 14)
     if not 0 <= bit <= 31:
         raise SandboxInputError(N_("iptables.masqueradeBit must be between 0 and 31."), location=obj.location)
@@ -246,7 +302,9 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
         masquerade_all=iptables.bool("masqueradeAll", False),
         masquerade_bit=bit,
         localhost_node_ports=iptables.bool("localhostNodePorts", True),
-        node_port_addresses=tuple(a if a == "primary" else check_cidr(a, "nodePortAddresses entry") for a in addresses),
+        node_port_addresses=tuple(
+            a if a == "primary" else check_cidr(a, "nodePortAddresses entry") for a in addresses
+        ),
         sync_period_seconds=_seconds(sync_period, obj),
     )
 
@@ -264,12 +322,20 @@ def _seconds(text: str, obj: Fields) -> float:
             continue
         unit = "ms" if text.startswith("ms", i) else c
         if unit not in units or not number:
-            raise SandboxInputError(N_("{path}.iptables.syncPeriod is not a duration such as 30s."), location=obj.location, path=obj.path)
+            raise SandboxInputError(
+                N_("{path}.iptables.syncPeriod is not a duration such as 30s."),
+                location=obj.location,
+                path=obj.path,
+            )
         total += float(number) * units[unit]
         number = ""
         i += len(unit)
     if number:
-        raise SandboxInputError(N_("{path}.iptables.syncPeriod is not a duration such as 30s."), location=obj.location, path=obj.path)
+        raise SandboxInputError(
+            N_("{path}.iptables.syncPeriod is not a duration such as 30s."),
+            location=obj.location,
+            path=obj.path,
+        )
     return total
 
 
@@ -290,7 +356,9 @@ def to_cluster_network(obj: Fields) -> ClusterNetwork:
         check_ip(obj.str("dnsServiceIP"), "dnsServiceIP", obj.location)
     low, _, high = obj.str("nodePortRange", "30000-32767").partition("-")
     if not (low.isdigit() and high.isdigit()) or not 1 <= int(low) <= int(high) <= 65535:
-        raise SandboxInputError(N_("{path}.nodePortRange must look like 30000-32767."), location=obj.location, path=obj.path)
+        raise SandboxInputError(
+            N_("{path}.nodePortRange must look like 30000-32767."), location=obj.location, path=obj.path
+        )
     return ClusterNetwork(
         service_cidr=obj.str("serviceCIDR", "10.96.0.0/12"),
         pod_cidr=obj.str("podCIDR", "10.244.0.0/16"),

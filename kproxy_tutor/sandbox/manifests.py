@@ -58,7 +58,9 @@ def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
         mark = getattr(error, "problem_mark", None)
         line = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(error, "problem", None) or str(error)
-        raise SandboxInputError(N_("This is not valid YAML: {problem}."), location=line, problem=problem) from None
+        raise SandboxInputError(
+            N_("This is not valid YAML: {problem}."), location=line, problem=problem
+        ) from None
     constructor = Loader("")
     for node in nodes:
         if node is None:
@@ -66,8 +68,11 @@ def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
         try:
             value = constructor.construct_document(node)
         except (yaml.YAMLError, RecursionError, TypeError, ValueError) as error:
-            raise SandboxInputError(N_("This is not valid YAML: {problem}."), location=f"{source}:{node.start_mark.line + 1}",
-                                    problem=str(error).splitlines()[0]) from None
+            raise SandboxInputError(
+                N_("This is not valid YAML: {problem}."),
+                location=f"{source}:{node.start_mark.line + 1}",
+                problem=str(error).splitlines()[0],
+            ) from None
         items = _list_items(node)
         if isinstance(value, dict) and value.get("kind") == "List" and items is not None:
             for item_node, item in zip(items, value.get("items") or [], strict=False):
@@ -91,10 +96,15 @@ def _objects(text: str, source: str) -> Iterator[_Object]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as error:
-            raise SandboxInputError(N_("This is not valid JSON: {problem}."), location=f"{source}:{error.lineno}",
-                                    problem=error.msg) from None
+            raise SandboxInputError(
+                N_("This is not valid JSON: {problem}."),
+                location=f"{source}:{error.lineno}",
+                problem=error.msg,
+            ) from None
         except RecursionError:
-            raise SandboxInputError(N_("This is not valid JSON: {problem}."), location=source, problem="nested too deeply") from None
+            raise SandboxInputError(
+                N_("This is not valid JSON: {problem}."), location=source, problem="nested too deeply"
+            ) from None
         values = value if isinstance(value, list) else [value]
         expanded: list[tuple[Any, int | None]] = []
         for item in values:
@@ -111,7 +121,9 @@ def _objects(text: str, source: str) -> Iterator[_Object]:
     for index, (value, line) in enumerate(documents):
         location = f"{source}:{line}" if line is not None else f"{source} (object {index + 1})"
         if not isinstance(value, dict):
-            raise SandboxInputError(N_("Expected a Kubernetes object (a mapping with apiVersion and kind)."), location=location)
+            raise SandboxInputError(
+                N_("Expected a Kubernetes object (a mapping with apiVersion and kind)."), location=location
+            )
         kind = value.get("kind")
         if not isinstance(kind, str) or not kind:
             raise SandboxInputError(N_("This object has no kind."), location=location)
@@ -156,9 +168,12 @@ def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
     appliers: dict[str, Callable[[_Object], object]] = {
         "Node": lambda o: cluster.add_node(_convert(fastconv.fast_node, convert.to_node, o), o.location),
         "Service": lambda o: cluster.apply_service(
-            _convert(fastconv.fast_service, lambda f: convert.to_service(f, o.location), o), o.location),
+            _convert(fastconv.fast_service, lambda f: convert.to_service(f, o.location), o), o.location
+        ),
         "EndpointSlice": lambda o: cluster.apply_endpoint_slice(
-            _convert(fastconv.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, o.location), o), o.location),
+            _convert(fastconv.fast_endpoint_slice, lambda f: convert.to_endpoint_slice(f, o.location), o),
+            o.location,
+        ),
         "Deployment": lambda o: cluster.apply_deployment(_guard(convert.to_deployment, o), o.location),
         "Pod": lambda o: cluster.apply_pod(_convert(fastconv.fast_pod, convert.to_pod, o), o.location),
     }
@@ -173,7 +188,9 @@ def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
     return LoadResult(cluster, warnings)
 
 
-def _classify(obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_Object]], warnings: list[LoadWarning]) -> None:
+def _classify(
+    obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_Object]], warnings: list[LoadWarning]
+) -> None:
     api = obj.data.get("apiVersion")
     if obj.kind in by_kind:
         by_kind[obj.kind].append(obj)
@@ -181,8 +198,13 @@ def _classify(obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_O
         settings["config"] = _guard(convert.to_proxy_config, obj)
         mode = obj.data.get("mode") or "iptables"
         if mode != "iptables":
-            warnings.append(LoadWarning(obj.location, N_("kube-proxy mode {mode!r} is set; the rules shown are iptables mode."),
-                                        {"mode": mode}))
+            warnings.append(
+                LoadWarning(
+                    obj.location,
+                    N_("kube-proxy mode {mode!r} is set; the rules shown are iptables mode."),
+                    {"mode": mode},
+                )
+            )
     elif obj.kind == "ConfigMap" and _is_kube_proxy_configmap(obj.data):
         embedded = obj.data["data"]["config.conf"]
         for inner in _objects(embedded, obj.location):
@@ -193,14 +215,23 @@ def _classify(obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_O
     elif obj.kind == "ClusterNetwork" and api == SANDBOX_API:
         settings["network"] = _guard(convert.to_cluster_network, obj)
     else:
-        warnings.append(LoadWarning(obj.location, N_("Skipped {kind}: the sandbox does not use this kind."), {"kind": obj.kind}))
+        warnings.append(
+            LoadWarning(
+                obj.location, N_("Skipped {kind}: the sandbox does not use this kind."), {"kind": obj.kind}
+            )
+        )
 
 
 def _is_kube_proxy_configmap(data: dict[str, Any]) -> bool:
     meta = data.get("metadata") or {}
     content = data.get("data")
-    return (isinstance(meta, dict) and meta.get("name") == "kube-proxy" and meta.get("namespace") == "kube-system"
-            and isinstance(content, dict) and isinstance(content.get("config.conf"), str))
+    return (
+        isinstance(meta, dict)
+        and meta.get("name") == "kube-proxy"
+        and meta.get("namespace") == "kube-system"
+        and isinstance(content, dict)
+        and isinstance(content.get("config.conf"), str)
+    )
 
 
 def _convert(fast: Callable[[dict[str, Any]], Any], converter: Callable[[Fields], Any], obj: _Object) -> Any:
@@ -219,8 +250,9 @@ def _guard(converter: Callable[[Fields], Any], obj: _Object) -> Any:
     except SandboxInputError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError) as error:
-        raise SandboxInputError(N_("Invalid {kind}: {problem}."), location=obj.location, kind=obj.kind,
-                                problem=str(error)) from None
+        raise SandboxInputError(
+            N_("Invalid {kind}: {problem}."), location=obj.location, kind=obj.kind, problem=str(error)
+        ) from None
 
 
 def replace_config(result: LoadResult, **changes: Any) -> None:

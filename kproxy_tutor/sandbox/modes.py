@@ -57,7 +57,9 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0, traffic: bool = False) -> CompiledMode:
+def compile_mode(
+    cluster: Cluster, node: str | None, mode: str, seed: int = 0, traffic: bool = False
+) -> CompiledMode:
     """Compile ``cluster`` as kube-proxy in ``mode`` would on ``node`` (None = kube-proxy's own choice).
 
     A freshly compiled node has carried no traffic, so IPVS's connection counters are 0;
@@ -71,10 +73,15 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0, t
 
         proxier = NftProxier(cluster, node)
         table = proxier.sync().table
-        return CompiledMode(mode, proxier.node_name,
-                            {"nft list": render_listing(table), "nft transaction": render_transaction(table)},
-                            NftEvaluator(table, node_view(cluster, proxier.node_name), seed), table,
-                            table.rule_count, table.element_count)
+        return CompiledMode(
+            mode,
+            proxier.node_name,
+            {"nft list": render_listing(table), "nft transaction": render_transaction(table)},
+            NftEvaluator(table, node_view(cluster, proxier.node_name), seed),
+            table,
+            table.rule_count,
+            table.element_count,
+        )
     if mode == "ipvs":
         return _compile_ipvs(cluster, node, seed, traffic)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
@@ -84,9 +91,15 @@ def compile_mode(cluster: Cluster, node: str | None, mode: str, seed: int = 0, t
     result = iptables.sync()
     ruleset = iptables.kernel.ruleset
     rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
-    return CompiledMode(mode, iptables.node_name,
-                        {"iptables-save": render_save(ruleset), "iptables-restore": render_restore(result.payload)},
-                        IptablesEvaluator.for_cluster(cluster, iptables.node_name, ruleset, seed), ruleset, rules, 0)
+    return CompiledMode(
+        mode,
+        iptables.node_name,
+        {"iptables-save": render_save(ruleset), "iptables-restore": render_restore(result.payload)},
+        IptablesEvaluator.for_cluster(cluster, iptables.node_name, ruleset, seed),
+        ruleset,
+        rules,
+        0,
+    )
 
 
 def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) -> CompiledMode:
@@ -114,17 +127,27 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) 
     }
     view = node_view(cluster, ipvs.node.name)
     evaluator = IpvsEvaluator(state, IpvsNode.from_view(view), seed=seed)
-    return CompiledMode("ipvs", ipvs.node.name, texts, evaluator, state, state.iptables.rule_count,
-                        len(state.virtual_servers) + reals + members)
-
+    return CompiledMode(
+        "ipvs",
+        ipvs.node.name,
+        texts,
+        evaluator,
+        state,
+        state.iptables.rule_count,
+        len(state.virtual_servers) + reals + members,
+    )
 
 
 #: ``rules --format`` values per mode → the ``CompiledMode.texts`` key they show (first = default).
 FORMATS: dict[str, dict[str, str]] = {
     "iptables": {"save": "iptables-save", "restore": "iptables-restore"},
     "nftables": {"list": "nft list", "transaction": "nft transaction"},
-    "ipvs": {"ipvsadm": "ipvsadm -Ln", "ipset": "ipset list", "iptables": "iptables-save",
-             "kube-ipvs0": "ip addr show kube-ipvs0"},
+    "ipvs": {
+        "ipvsadm": "ipvsadm -Ln",
+        "ipset": "ipset list",
+        "iptables": "iptables-save",
+        "kube-ipvs0": "ip addr show kube-ipvs0",
+    },
 }
 
 
@@ -134,8 +157,12 @@ def check_format(mode: str, fmt: str | None) -> str:
     if fmt is None:
         return next(iter(formats))
     if fmt not in formats:
-        raise SandboxInputError(N_("Unknown format {value!r} for {mode} mode: use {choices}."),
-                                value=fmt, mode=mode, choices=", ".join(formats))
+        raise SandboxInputError(
+            N_("Unknown format {value!r} for {mode} mode: use {choices}."),
+            value=fmt,
+            mode=mode,
+            choices=", ".join(formats),
+        )
     return fmt
 
 
@@ -153,7 +180,7 @@ def configured_mode(texts: list[tuple[str, str]]) -> str | None:
             continue  # the loader proper reports the error with its location
         for document in documents:
             items = document.get("items") if isinstance(document, dict) else None
-            for obj in (items if isinstance(items, list) else [document]):
+            for obj in items if isinstance(items, list) else [document]:
                 mode = _mode_of(obj, loader)
                 if mode is not None:
                     return check_mode(mode or DEFAULT_MODE)
@@ -174,5 +201,9 @@ def _mode_of(obj: object, loader: object) -> str | None:
             inner = yaml.load(data["config.conf"], Loader=loader)  # type: ignore[arg-type]
         except yaml.YAMLError:
             return None
-        return _mode_of(inner, loader) if isinstance(inner, dict) and inner.get("kind") == "KubeProxyConfiguration" else None
+        return (
+            _mode_of(inner, loader)
+            if isinstance(inner, dict) and inner.get("kind") == "KubeProxyConfiguration"
+            else None
+        )
     return None

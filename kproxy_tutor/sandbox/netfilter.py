@@ -66,7 +66,9 @@ class UnsupportedRuleError(SandboxInputError):
 
 def _unsupported(table: str, chain: str, number: int, rule: Rule, problem: str) -> UnsupportedRuleError:
     return UnsupportedRuleError(
-        N_("The tracer cannot evaluate this rule ({problem}), so it cannot say what happens to the packet: {rule}"),
+        N_(
+            "The tracer cannot evaluate this rule ({problem}), so it cannot say what happens to the packet: {rule}"
+        ),
         location=f"{table} {chain} #{number}",
         problem=problem,
         rule=save_line(rule),
@@ -111,8 +113,14 @@ class _Frame:
 class NodeKernel:
     """One node's netfilter state: rules (indexed), conntrack table, xt_recent lists, statistic random source."""
 
-    def __init__(self, node: NodeNetwork, network: Network, rng: random.Random, clock: Callable[[], float],
-                 port_rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        node: NodeNetwork,
+        network: Network,
+        rng: random.Random,
+        clock: Callable[[], float],
+        port_rng: random.Random | None = None,
+    ) -> None:
         self.node = node
         self.network = network
         #: Where NAT's random source ports come from (apart from ``rng``, which -m statistic draws from).
@@ -127,14 +135,25 @@ class NodeKernel:
         """Run ``packet`` through this node. ``in_iface`` None: a local process sent it (OUTPUT path)."""
         found = self.conntrack.lookup(packet)
         if found is None:
-            entry, direction, established = self.conntrack.new_entry(packet, self.clock()), Direction.REQUEST, False
+            entry, direction, established = (
+                self.conntrack.new_entry(packet, self.clock()),
+                Direction.REQUEST,
+                False,
+            )
         else:
             (entry, direction), established = found, True
         p = Passage(packet, direction, entry, established, [] if record else None)
         state = "reply" if direction == Direction.REPLY else ("established" if established else "new")
         if p.steps is not None:
-            self._step(p, StepKind.CONNTRACK, detail={"state": state, "entry": _tuple_text(entry.original),
-                                                      "nat": entry.dnat or entry.snat})
+            self._step(
+                p,
+                StepKind.CONNTRACK,
+                detail={
+                    "state": state,
+                    "entry": _tuple_text(entry.original),
+                    "nat": entry.dnat or entry.snat,
+                },
+            )
         ok = self._local_out(p) if in_iface is None else self._from_interface(p, in_iface)
         if ok:
             if not established:
@@ -175,15 +194,25 @@ class NodeKernel:
     def _route(self, p: Passage, local_out: bool, reroute: bool = False) -> Route:
         route = self.network.route(self.node, p.packet.dst_ip)
         if p.steps is not None:
-            self._step(p, StepKind.ROUTE, detail={
-                "route": route.kind, "interface": route.interface, "next_node": route.next_node,
-                "destination": p.packet.dst_ip, "next_hooks": next_hooks(route.kind, local_out, reroute),
-                "local_out": local_out, "reroute": reroute,
-            })
+            self._step(
+                p,
+                StepKind.ROUTE,
+                detail={
+                    "route": route.kind,
+                    "interface": route.interface,
+                    "next_node": route.next_node,
+                    "destination": p.packet.dst_ip,
+                    "next_hooks": next_hooks(route.kind, local_out, reroute),
+                    "local_out": local_out,
+                    "reroute": reroute,
+                },
+            )
         return route
 
     # Hooks ---------------------------------------------------------------------------------
-    def _hook(self, p: Passage, hook: str, in_iface: str, out_iface: str, route: Route | None, nat: bool = True) -> bool:
+    def _hook(
+        self, p: Passage, hook: str, in_iface: str, out_iface: str, route: Route | None, nat: bool = True
+    ) -> bool:
         tables = self.node.rules().tables
         if p.steps is not None:
             self._step(p, StepKind.HOOK, hook=hook, detail={"in": in_iface, "out": out_iface})
@@ -207,14 +236,28 @@ class NodeKernel:
             if not chain.rules and chain.policy != DROP:
                 # An empty chain that accepts changes nothing: no walk, one step (its policy counter counts).
                 if p.steps is not None:
-                    self._step(p, StepKind.POLICY, hook=hook, table=name, chain=hook, examined=0,
-                               detail={"policy": chain.policy or ACCEPT, "empty": True})
+                    self._step(
+                        p,
+                        StepKind.POLICY,
+                        hook=hook,
+                        table=name,
+                        chain=hook,
+                        examined=0,
+                        detail={"policy": chain.policy or ACCEPT, "empty": True},
+                    )
                 continue
             verdict = self._walk(p, table, hook, chain, in_iface, out_iface, route)
             if verdict != ACCEPT:
                 p.verdict = verdict
-                self._step(p, StepKind.VERDICT, hook=hook, table=name, chain=p.verdict_chain, rule=p.verdict_rule,
-                           detail={"verdict": verdict})
+                self._step(
+                    p,
+                    StepKind.VERDICT,
+                    hook=hook,
+                    table=name,
+                    chain=p.verdict_chain,
+                    rule=p.verdict_rule,
+                    detail={"verdict": verdict},
+                )
                 return False
         return True
 
@@ -227,12 +270,22 @@ class NodeKernel:
         p.packet = after
         if which == "dst":
             p.dnat = (before.destination, after.destination)
-            self._step(p, StepKind.DNAT, hook=hook, table="nat",
-                       detail={"from": before.destination, "to": after.destination, "by": "conntrack"})
+            self._step(
+                p,
+                StepKind.DNAT,
+                hook=hook,
+                table="nat",
+                detail={"from": before.destination, "to": after.destination, "by": "conntrack"},
+            )
         else:
             p.snat = (after.src_ip, route.interface if route is not None else "")
-            self._step(p, StepKind.SNAT, hook=hook, table="nat",
-                       detail={"from": before.source, "to": after.source, "by": "conntrack"})
+            self._step(
+                p,
+                StepKind.SNAT,
+                hook=hook,
+                table="nat",
+                detail={"from": before.source, "to": after.source, "by": "conntrack"},
+            )
 
     def _index(self, table: str, chain: Chain) -> ChainIndex:
         key = (table, chain.name)
@@ -242,12 +295,30 @@ class NodeKernel:
         return index
 
     # Chains --------------------------------------------------------------------------------
-    def _walk(self, p: Passage, table: Table, hook: str, builtin: Chain, in_iface: str, out_iface: str,
-              route: Route | None) -> str:
+    def _walk(
+        self,
+        p: Passage,
+        table: Table,
+        hook: str,
+        builtin: Chain,
+        in_iface: str,
+        out_iface: str,
+        route: Route | None,
+    ) -> str:
         # The hot loop of every trace: steps are built only when recorded, lookups kept local.
         pkt = p.packet
-        ctx = MatchContext(pkt.protocol, ip_int(pkt.src_ip), ip_int(pkt.dst_ip), pkt.src_port, pkt.dst_port, pkt.mark,
-                           in_iface, out_iface, p.entry.states(p.direction), self.state)
+        ctx = MatchContext(
+            pkt.protocol,
+            ip_int(pkt.src_ip),
+            ip_int(pkt.dst_ip),
+            pkt.src_port,
+            pkt.dst_port,
+            pkt.mark,
+            in_iface,
+            out_iface,
+            p.entry.states(p.direction),
+            self.state,
+        )
         tname = table.name
         steps, node, direction = p.steps, self.node.name, p.direction
         index = self._index(tname, builtin)
@@ -255,8 +326,21 @@ class NodeKernel:
         stack: list[_Frame] = []
         examined_total = 0
         if steps is not None:
-            steps.append(TraceStep(StepKind.CHAIN, node, direction, hook, tname, builtin.name, None, None, None, pkt,
-                                   {"via": "hook"}))
+            steps.append(
+                TraceStep(
+                    StepKind.CHAIN,
+                    node,
+                    direction,
+                    hook,
+                    tname,
+                    builtin.name,
+                    None,
+                    None,
+                    None,
+                    pkt,
+                    {"via": "hook"},
+                )
+            )
         try:
             while True:
                 chain, index = frame.chain, frame.index
@@ -280,32 +364,74 @@ class NodeKernel:
                 rule = compiled.rule
                 if failed is not None:
                     if steps is not None and ctx.note is not None and isinstance(failed, _CHANCE_MATCHES):
-                        steps.append(TraceStep(StepKind.MISS, node, direction, hook, tname, chain.name, rule,
-                                               position + 1, None, p.packet, ctx.note))
+                        steps.append(
+                            TraceStep(
+                                StepKind.MISS,
+                                node,
+                                direction,
+                                hook,
+                                tname,
+                                chain.name,
+                                rule,
+                                position + 1,
+                                None,
+                                p.packet,
+                                ctx.note,
+                            )
+                        )
                     continue
                 examined = position - frame.next_rule + 1
                 frame.visit_examined += examined
                 frame.next_rule = position + 1
                 examined_total += examined
                 if steps is not None:
-                    steps.append(TraceStep(StepKind.RULE, node, direction, hook, tname, chain.name, rule, position + 1,
-                                           frame.visit_examined, p.packet, ctx.note or NO_DETAIL))
+                    steps.append(
+                        TraceStep(
+                            StepKind.RULE,
+                            node,
+                            direction,
+                            hook,
+                            tname,
+                            chain.name,
+                            rule,
+                            position + 1,
+                            frame.visit_examined,
+                            p.packet,
+                            ctx.note or NO_DETAIL,
+                        )
+                    )
                 target = rule.target
                 if target is None:
                     continue
                 if isinstance(target, _CALLS):
                     called = table.chains.get(target.chain)
                     if called is None:
-                        raise _unsupported(tname, chain.name, position + 1, rule,
-                                           f"chain {target.chain} does not exist")
+                        raise _unsupported(
+                            tname, chain.name, position + 1, rule, f"chain {target.chain} does not exist"
+                        )
                     if isinstance(target, Jump):
                         stack.append(frame)
                     called_index = self._index(tname, called)
-                    frame = _Frame(called, called_index, called_index.candidates(ctx), 0, 0, 0, (chain.name, rule))
+                    frame = _Frame(
+                        called, called_index, called_index.candidates(ctx), 0, 0, 0, (chain.name, rule)
+                    )
                     if steps is not None:
                         via = "jump" if isinstance(target, Jump) else "goto"
-                        steps.append(TraceStep(StepKind.CHAIN, node, direction, hook, tname, called.name, None, None,
-                                               None, p.packet, {"via": via, "from": chain.name}))
+                        steps.append(
+                            TraceStep(
+                                StepKind.CHAIN,
+                                node,
+                                direction,
+                                hook,
+                                tname,
+                                called.name,
+                                None,
+                                None,
+                                None,
+                                p.packet,
+                                {"via": via, "from": chain.name},
+                            )
+                        )
                     continue
                 if isinstance(target, Verdict) and target.verdict == "RETURN":
                     popped = self._leave_chain(p, tname, hook, frame, stack)
@@ -327,39 +453,78 @@ class NodeKernel:
                 q = p.packet
                 p.packet = q.translated(q.src_ip, q.src_port, q.dst_ip, q.dst_port, ctx.mark)
 
-    def _leave_chain(self, p: Passage, table: str, hook: str, frame: _Frame, stack: list[_Frame]) -> _Frame | None:
+    def _leave_chain(
+        self, p: Passage, table: str, hook: str, frame: _Frame, stack: list[_Frame]
+    ) -> _Frame | None:
         if not stack:
             return None
         if p.steps is not None:
-            self._step(p, StepKind.RETURN, hook=hook, table=table, chain=frame.chain.name,
-                       examined=frame.visit_examined, detail={"to": stack[-1].chain.name})
+            self._step(
+                p,
+                StepKind.RETURN,
+                hook=hook,
+                table=table,
+                chain=frame.chain.name,
+                examined=frame.visit_examined,
+                detail={"to": stack[-1].chain.name},
+            )
         return stack.pop()
 
     def _policy(self, p: Passage, table: str, hook: str, builtin: Chain, examined: int) -> str:
         policy = builtin.policy or ACCEPT
         if p.steps is not None:
-            self._step(p, StepKind.POLICY, hook=hook, table=table, chain=builtin.name, examined=examined,
-                       detail={"policy": policy})
+            self._step(
+                p,
+                StepKind.POLICY,
+                hook=hook,
+                table=table,
+                chain=builtin.name,
+                examined=examined,
+                detail={"policy": policy},
+            )
         if policy == DROP:
             p.verdict_rule, p.verdict_table, p.verdict_chain = None, table, builtin.name
             return DROP
         return ACCEPT
 
-    def _mark(self, p: Passage, ctx: MatchContext, table: str, hook: str, frame: _Frame, rule: Rule,
-              target: MarkTarget) -> None:
+    def _mark(
+        self,
+        p: Passage,
+        ctx: MatchContext,
+        table: str,
+        hook: str,
+        frame: _Frame,
+        rule: Rule,
+        target: MarkTarget,
+    ) -> None:
         old = ctx.mark
         ctx.mark = target.apply(old)
         turned_on = ctx.mark & ~old
-        self._step(p, StepKind.MARK, hook=hook, table=table, chain=frame.chain.name, rule=rule,
-                   detail={"from": f"0x{old:x}", "to": f"0x{ctx.mark:x}"})
+        self._step(
+            p,
+            StepKind.MARK,
+            hook=hook,
+            table=table,
+            chain=frame.chain.name,
+            rule=rule,
+            detail={"from": f"0x{old:x}", "to": f"0x{ctx.mark:x}"},
+        )
         if turned_on:
             # The MARK rule sits in a helper chain (KUBE-MARK-MASQ); the rule that jumped
             # there says why the packet needs the mark.
             chain, why = frame.caller if frame.caller is not None else (frame.chain.name, rule)
             p.mark_setters.append(MarkSetter(masquerade_reason(chain, why), table, chain, why))
 
-    def _terminal(self, p: Passage, ctx: MatchContext, table: str, hook: str, chain: Chain, rule: Rule,
-                  route: Route | None) -> str | None:
+    def _terminal(
+        self,
+        p: Passage,
+        ctx: MatchContext,
+        table: str,
+        hook: str,
+        chain: Chain,
+        rule: Rule,
+        route: Route | None,
+    ) -> str | None:
         target = rule.target
         if isinstance(target, Verdict) and target.verdict in (ACCEPT, DROP):
             if target.verdict == DROP:
@@ -376,15 +541,24 @@ class NodeKernel:
             p.packet = before.translated(before.src_ip, before.src_port, ip, port, ctx.mark)
             p.entry.set_destination(ip, port)
             p.dnat = (before.destination, p.packet.destination)
-            self._step(p, StepKind.DNAT, hook=hook, table=table, chain=chain.name, rule=rule,
-                       detail={"from": before.destination, "to": p.packet.destination, "by": "rule"})
+            self._step(
+                p,
+                StepKind.DNAT,
+                hook=hook,
+                table=table,
+                chain=chain.name,
+                rule=rule,
+                detail={"from": before.destination, "to": p.packet.destination, "by": "rule"},
+            )
             return ACCEPT
         if isinstance(target, Masquerade | Snat) and table == "nat" and hook not in DESTINATION_NAT_HOOKS:
             port_detail: dict[str, object] = {}
             if isinstance(target, Masquerade):
                 if target.to_ports or route is None:
                     return None
-                new = masquerade(p.packet, route, target.random_fully, self.port_rng, self._source_taken(p.packet))
+                new = masquerade(
+                    p.packet, route, target.random_fully, self.port_rng, self._source_taken(p.packet)
+                )
                 if new is None:
                     return None
                 ip, port, iface = new.ip, new.port, new.interface
@@ -398,14 +572,27 @@ class NodeKernel:
             p.packet = before.translated(ip, port, before.dst_ip, before.dst_port, ctx.mark)
             p.entry.set_source(ip, port)
             p.snat = (ip, iface)
-            self._step(p, StepKind.SNAT, hook=hook, table=table, chain=chain.name, rule=rule,
-                       detail={"from": before.source, "to": p.packet.source, "interface": iface, "by": "rule",
-                               **port_detail})
+            self._step(
+                p,
+                StepKind.SNAT,
+                hook=hook,
+                table=table,
+                chain=chain.name,
+                rule=rule,
+                detail={
+                    "from": before.source,
+                    "to": p.packet.source,
+                    "interface": iface,
+                    "by": "rule",
+                    **port_detail,
+                },
+            )
             return ACCEPT
         return None
 
     def _source_taken(self, packet: Packet) -> Callable[[str, int], bool]:
         """Whether a confirmed connection to ``packet``'s destination already uses a source (``nf_nat_used_tuple``)."""
+
         def taken(ip: str, port: int) -> bool:
             reply = Packet(packet.protocol, packet.dst_ip, packet.dst_port, ip, port)
             return self.conntrack.lookup(reply) is not None
@@ -413,12 +600,33 @@ class NodeKernel:
         return taken
 
     # Bookkeeping ---------------------------------------------------------------------------
-    def _step(self, p: Passage, kind: str, hook: str | None = None, table: str | None = None,
-              chain: str | None = None, rule: Rule | None = None, examined: int | None = None,
-              detail: Mapping[str, object] = NO_DETAIL) -> None:
+    def _step(
+        self,
+        p: Passage,
+        kind: str,
+        hook: str | None = None,
+        table: str | None = None,
+        chain: str | None = None,
+        rule: Rule | None = None,
+        examined: int | None = None,
+        detail: Mapping[str, object] = NO_DETAIL,
+    ) -> None:
         if p.steps is not None:
-            p.steps.append(TraceStep(kind, self.node.name, p.direction, hook, table, chain, rule, None, examined,
-                                     p.packet, detail))
+            p.steps.append(
+                TraceStep(
+                    kind,
+                    self.node.name,
+                    p.direction,
+                    hook,
+                    table,
+                    chain,
+                    rule,
+                    None,
+                    examined,
+                    p.packet,
+                    detail,
+                )
+            )
 
 
 def next_hooks(route: str, local_out: bool, reroute: bool = False) -> list[str]:

@@ -82,12 +82,22 @@ def build_cluster(services: int, endpoints: int) -> Cluster:
         cluster.add_node(Node(name, (f"192.168.0.{10 + index}",)))
     for i in range(services):
         ns = f"ns-{i % 50}"
-        cluster.apply_service(Service(ns, f"svc-{i}", cluster_ip=service_ip(i),
-                                      ports=(ServicePort(80, "http", target_port=8080),)))
-        cluster.apply_endpoint_slice(EndpointSlice(
-            ns, f"svc-{i}-abcde", f"svc-{i}",
-            endpoints=tuple(Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)),
-            ports=(EndpointPort("http", 8080),)))
+        cluster.apply_service(
+            Service(
+                ns, f"svc-{i}", cluster_ip=service_ip(i), ports=(ServicePort(80, "http", target_port=8080),)
+            )
+        )
+        cluster.apply_endpoint_slice(
+            EndpointSlice(
+                ns,
+                f"svc-{i}-abcde",
+                f"svc-{i}",
+                endpoints=tuple(
+                    Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)
+                ),
+                ports=(EndpointPort("http", 8080),),
+            )
+        )
     return cluster
 
 
@@ -105,9 +115,12 @@ def _timed(func: Callable[[], object], clock: Callable[[], float]) -> tuple[obje
     return value, clock() - start
 
 
-def _figures(mode: str, rules: int, elements: int, counts: list[int], lookups: int, seconds: float,
-             method: str) -> ModeFigures:
-    return ModeFigures(mode, rules, elements, sum(counts) / len(counts), max(counts), lookups, seconds, method)
+def _figures(
+    mode: str, rules: int, elements: int, counts: list[int], lookups: int, seconds: float, method: str
+) -> ModeFigures:
+    return ModeFigures(
+        mode, rules, elements, sum(counts) / len(counts), max(counts), lookups, seconds, method
+    )
 
 
 def nat_walk(ruleset: Ruleset, dst_ip: str, dst_port: int) -> int:
@@ -128,8 +141,14 @@ def nat_walk(ruleset: Ruleset, dst_ip: str, dst_port: int) -> int:
     for rule in nat.chains["KUBE-SERVICES"].rules:
         examined += 1
         port = next((m for m in rule.matches if isinstance(m, PortMatch)), None)
-        if rule.destination is not None and rule.destination.cidr == wanted and port is not None \
-                and port.dport is not None and port.dport.contains(dst_port) and isinstance(rule.target, Jump):
+        if (
+            rule.destination is not None
+            and rule.destination.cidr == wanted
+            and port is not None
+            and port.dport is not None
+            and port.dport.contains(dst_port)
+            and isinstance(rule.target, Jump)
+        ):
             chain = nat.chains[rule.target.chain]
             examined += len(chain.rules)
             last = chain.rules[-1].target if chain.rules else None
@@ -184,8 +203,12 @@ def _nftables(cluster: Cluster, picks: list[int], seed: int, clock: Callable[[],
     result, seconds = _timed(proxier.sync, clock)
     table = result.table  # type: ignore[attr-defined]
     evaluator = NftEvaluator(table, node_view(cluster, NODE), seed)
-    counts = [evaluator.evaluate(Packet("tcp", CLIENT_POD, 40000 + n, service_ip(i), 80), SourceKind.POD).rules_examined
-              for n, i in enumerate(picks)]
+    counts = [
+        evaluator.evaluate(
+            Packet("tcp", CLIENT_POD, 40000 + n, service_ip(i), 80), SourceKind.POD
+        ).rules_examined
+        for n, i in enumerate(picks)
+    ]
     return _figures("nftables", table.rule_count, table.element_count, counts, 0, seconds, "evaluator")
 
 
@@ -198,15 +221,25 @@ def _ipvs(cluster: Cluster, picks: list[int], clock: Callable[[], float]) -> Mod
     assert state.ipsets is not None and state.iptables is not None  # type: ignore[attr-defined]
     sets, ipt = state.ipsets, state.iptables  # type: ignore[attr-defined]
     local = frozenset((*proxier.node.internal_ips, *state.bound_addresses))  # type: ignore[attr-defined]
-    counts = [rules_examined(ipt.ruleset, sets, FirstPacket("tcp", CLIENT_POD, service_ip(i), 80, local)) for i in picks]
+    counts = [
+        rules_examined(ipt.ruleset, sets, FirstPacket("tcp", CLIENT_POD, service_ip(i), 80, local))
+        for i in picks
+    ]
     servers = state.virtual_servers  # type: ignore[attr-defined]
-    elements = len(servers) + sum(len(v.real_servers) for v in servers) + sum(len(s.members) for s in sets.values())
+    elements = (
+        len(servers) + sum(len(v.real_servers) for v in servers) + sum(len(s.members) for s in sets.values())
+    )
     return _figures("ipvs", ipt.rule_count, elements, counts, 1, seconds, "ipset-walk")
 
 
-def measure(sizes: Iterable[int] = DEFAULT_SIZES, endpoints: int = 5, seed: int = 0,
-            modes: Iterable[str] = MODES, clock: Callable[[], float] = time.perf_counter,
-            progress: Callable[[int, str], None] | None = None) -> list[ScalePoint]:
+def measure(
+    sizes: Iterable[int] = DEFAULT_SIZES,
+    endpoints: int = 5,
+    seed: int = 0,
+    modes: Iterable[str] = MODES,
+    clock: Callable[[], float] = time.perf_counter,
+    progress: Callable[[int, str], None] | None = None,
+) -> list[ScalePoint]:
     """Build each cluster once and compile it in every mode (each proxier watches the same cluster)."""
     points = []
     for size in sizes:

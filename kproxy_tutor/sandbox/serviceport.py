@@ -96,9 +96,7 @@ def service_port_map(service: Service | None) -> dict[ServicePortName, ServicePo
     if cluster_ip is None:
         return {}
     external_ips = _ipv4(service.external_ips)
-    vips = _ipv4(
-        tuple(i.ip for i in service.load_balancer_ingress if i.ip and i.ip_mode != "Proxy")
-    )
+    vips = _ipv4(tuple(i.ip for i in service.load_balancer_ingress if i.ip and i.ip_mode != "Proxy"))
     ranges = []
     for text in service.load_balancer_source_ranges:
         network = parse_cidr_sloppy(text.strip())

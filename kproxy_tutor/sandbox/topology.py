@@ -54,7 +54,10 @@ def _available(endpoint: EndpointInfo, mode: str, node_name: str, zone: str) -> 
 
 
 def categorize_endpoints(
-    endpoints: Sequence[EndpointInfo], service: ServicePortInfo, node_name: str, node_labels: Mapping[str, str]
+    endpoints: Sequence[EndpointInfo],
+    service: ServicePortInfo,
+    node_name: str,
+    node_labels: Mapping[str, str],
 ) -> CategorizedEndpoints:
     mode = ""
     cluster: tuple[EndpointInfo, ...] = ()

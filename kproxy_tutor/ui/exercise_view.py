@@ -286,8 +286,3 @@ def run_exercise(
     view = ExerciseView(console, from_lesson)
     loop = ExerciseLoop(exercise, view)
     return loop.start(read or terminal_reader(loop.run))
-
-
-def task_box_footer(exercise: ExerciseBlock) -> str:
-    """The line under an exercise's task in a lesson: how to open it outside the menus too."""
-    return _("Sandbox: kproxy-tutor exercise {id}").format(id=exercise.id)

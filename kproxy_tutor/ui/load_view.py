@@ -28,34 +28,56 @@ def _label(key: str, pod_of: Callable[[str], str | None]) -> str:
     return f"{key} ({pod})" if pod else key
 
 
-def load_rows(result: LoadResult, pod_of: Callable[[str], str | None]) -> list[tuple[str, int, float, float | None]]:
+def load_rows(
+    result: LoadResult, pod_of: Callable[[str], str | None]
+) -> list[tuple[str, int, float, float | None]]:
     """(label, connections, observed share, expected share or None), endpoints in the rules' order first."""
     keys = list(result.expected) + sorted(k for k in result.counts if k not in result.expected)
     return [
-        (_label(k, pod_of), result.counts.get(k, 0), result.counts.get(k, 0) / result.count, result.expected.get(k))
+        (
+            _label(k, pod_of),
+            result.counts.get(k, 0),
+            result.counts.get(k, 0) / result.count,
+            result.expected.get(k),
+        )
         for k in keys
     ]
 
 
-def print_load(console: Console, result: LoadResult, pod_of: Callable[[str], str | None], plain: bool,
-               client: str, target: str) -> None:
+def print_load(
+    console: Console,
+    result: LoadResult,
+    pod_of: Callable[[str], str | None],
+    plain: bool,
+    client: str,
+    target: str,
+) -> None:
     from rich.table import Table
     from rich.text import Text
 
     n = result.count
-    console.print(ngettext("{n} new connection from {client} to {target} (each with a new source port, "
-                           "so each is a new conntrack entry and walks the nat rules):",
-                           "{n} new connections from {client} to {target} (each with a new source port, "
-                           "so each is a new conntrack entry and walks the nat rules):", n).format(
-        n=f"{n:,}", client=client, target=target), markup=False, highlight=False)
+    console.print(
+        ngettext(
+            "{n} new connection from {client} to {target} (each with a new source port, "
+            "so each is a new conntrack entry and walks the nat rules):",
+            "{n} new connections from {client} to {target} (each with a new source port, "
+            "so each is a new conntrack entry and walks the nat rules):",
+            n,
+        ).format(n=f"{n:,}", client=client, target=target),
+        markup=False,
+        highlight=False,
+    )
     rows = load_rows(result, pod_of)
     expected_header = _("expected") if result.chain is None else _("expected by the rules")
     if plain:
         console.print("")
         for label, count, share, expected in rows:
             expected_text = f"{expected:.1%}" if expected is not None else "-"
-            console.print(f"  {label}: {count:,} ({share:.1%}); {expected_header}: {expected_text}",
-                          markup=False, highlight=False)
+            console.print(
+                f"  {label}: {count:,} ({share:.1%}); {expected_header}: {expected_text}",
+                markup=False,
+                highlight=False,
+            )
     else:
         table = Table(box=None, show_edge=False, pad_edge=False)
         table.add_column(_("where"), overflow="fold")
@@ -67,16 +89,31 @@ def print_load(console: Console, result: LoadResult, pod_of: Callable[[str], str
             bar = Text(glyphs("█" * round(share * BAR_WIDTH)), style="green")
             if expected is not None:
                 bar.append(glyphs(" ▏") if abs(share - expected) < 0.05 else "", style="dim")
-            table.add_row(label, f"{count:,}", f"{share:.1%}", f"{expected:.1%}" if expected is not None else "-", bar)
+            table.add_row(
+                label, f"{count:,}", f"{share:.1%}", f"{expected:.1%}" if expected is not None else "-", bar
+            )
         console.print(table)
     if result.chain is not None:
-        console.print(glyphs(_("The expected shares come from the -m statistic probabilities in {chain}: rule i is taken "
-                               "with its probability times the chance that no earlier rule was.").format(
-            chain=result.chain)), markup=False, highlight=False, style="dim")
+        console.print(
+            glyphs(
+                _(
+                    "The expected shares come from the -m statistic probabilities in {chain}: rule i is taken "
+                    "with its probability times the chance that no earlier rule was."
+                ).format(chain=result.chain)
+            ),
+            markup=False,
+            highlight=False,
+            style="dim",
+        )
     if result.sticky:
-        console.print(ngettext(
-            "{n} connection was sent to its endpoint by a session-affinity rule (-m recent --rcheck): the same client "
-            "stays on the same Pod until the timeout.",
-            "{n} connections were sent to their endpoint by a session-affinity rule (-m recent --rcheck): the same "
-            "client stays on the same Pod until the timeout.", result.sticky).format(n=f"{result.sticky:,}"),
-            markup=False, highlight=False)
+        console.print(
+            ngettext(
+                "{n} connection was sent to its endpoint by a session-affinity rule (-m recent --rcheck): the same client "
+                "stays on the same Pod until the timeout.",
+                "{n} connections were sent to their endpoint by a session-affinity rule (-m recent --rcheck): the same "
+                "client stays on the same Pod until the timeout.",
+                result.sticky,
+            ).format(n=f"{result.sticky:,}"),
+            markup=False,
+            highlight=False,
+        )

@@ -40,8 +40,11 @@ def progress_printer() -> Iterator[Callable[[int, str], None]]:
 
     def report(size: int, mode: str) -> None:
         if display().interactive or display().plain:
-            console.print(_("Compiling {n} Services in {mode} mode...").format(n=_num(size), mode=mode),
-                          markup=False, highlight=False)
+            console.print(
+                _("Compiling {n} Services in {mode} mode...").format(n=_num(size), mode=mode),
+                markup=False,
+                highlight=False,
+            )
 
     yield report
 
@@ -50,13 +53,27 @@ def _table(points: list[ScalePoint]) -> object:
     from rich.table import Table
 
     table = Table(title=_("Per mode and cluster size"), title_justify="left")
-    for header in (_("Services"), _("mode"), _("rules"), _("set/map elements"), _("examined: average"),
-                   _("examined: worst"), _("sync time")):
+    for header in (
+        _("Services"),
+        _("mode"),
+        _("rules"),
+        _("set/map elements"),
+        _("examined: average"),
+        _("examined: worst"),
+        _("sync time"),
+    ):
         table.add_column(header, justify="left" if header in (_("mode"),) else "right")
     for point in points:
         for mode, f in point.modes.items():
-            table.add_row(_num(point.services), f"[{MODE_STYLE.get(mode, '')}]{mode}[/]", _num(f.rules), _num(f.elements),
-                          _examined(point, mode, False), _examined(point, mode, True), _seconds(f.sync_seconds))
+            table.add_row(
+                _num(point.services),
+                f"[{MODE_STYLE.get(mode, '')}]{mode}[/]",
+                _num(f.rules),
+                _num(f.elements),
+                _examined(point, mode, False),
+                _examined(point, mode, True),
+                _seconds(f.sync_seconds),
+            )
         table.add_section()
     return table
 
@@ -87,20 +104,39 @@ def caption(points: list[ScalePoint]) -> str:
         "rules that match ipsets ({ipvs} rules) and then one hash lookup for the virtual server; its ipsets and "
         "IPVS tables grow instead. Sync times are measured on this machine by the sandbox, not by kube-proxy: "
         "compare them between modes, not with a real cluster."
-    ).format(ipt_small=_num(ipt_small), small=_num(first.services), ipt_big=_num(ipt_big), big=_num(last.services),
-             nft=_num(nft_big), ipvs=_num(ipvs_big))
+    ).format(
+        ipt_small=_num(ipt_small),
+        small=_num(first.services),
+        ipt_big=_num(ipt_big),
+        big=_num(last.services),
+        nft=_num(nft_big),
+        ipvs=_num(ipvs_big),
+    )
 
 
 def _plain_lines(points: list[ScalePoint]) -> list[str]:
     lines = []
     for point in points:
-        lines.append(ngettext("{n} Service, {e} endpoints each:", "{n} Services, {e} endpoints each:",
-                              point.services).format(n=_num(point.services), e=point.endpoints))
+        lines.append(
+            ngettext(
+                "{n} Service, {e} endpoints each:", "{n} Services, {e} endpoints each:", point.services
+            ).format(n=_num(point.services), e=point.endpoints)
+        )
         for mode, f in point.modes.items():
-            lines.append("  " + _("{mode}: {rules} rules, {elements} set/map elements; examined: average {avg}, "
-                                  "worst {worst}; sync {sync}").format(
-                mode=mode, rules=_num(f.rules), elements=_num(f.elements), avg=_examined(point, mode, False),
-                worst=_examined(point, mode, True), sync=_seconds(f.sync_seconds)))
+            lines.append(
+                "  "
+                + _(
+                    "{mode}: {rules} rules, {elements} set/map elements; examined: average {avg}, "
+                    "worst {worst}; sync {sync}"
+                ).format(
+                    mode=mode,
+                    rules=_num(f.rules),
+                    elements=_num(f.elements),
+                    avg=_examined(point, mode, False),
+                    worst=_examined(point, mode, True),
+                    sync=_seconds(f.sync_seconds),
+                )
+            )
     return lines
 
 
@@ -115,7 +151,9 @@ def print_scale_lab(points: list[ScalePoint]) -> None:
     else:
         console.print(_table(points))
     if any(f.lookups for p in points for f in p.modes.values()):
-        console.print(_("(+1): plus one IPVS hash lookup for the virtual server."), markup=False, highlight=False)
+        console.print(
+            _("(+1): plus one IPVS hash lookup for the virtual server."), markup=False, highlight=False
+        )
     console.print()
     for line in _bars(points, plain):
         if plain:

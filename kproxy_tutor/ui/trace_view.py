@@ -46,9 +46,13 @@ def rule_segments(rule: Rule) -> list[tuple[str, str, object]]:
     nfacct: they never decide), ``target``.
     """
     out: list[tuple[str, str, object]] = [(f"-A {rule.chain}", "chain", None)]
-    for part, flag, attr in ((rule.source, "-s", "cidr"), (rule.destination, "-d", "cidr"),
-                             (rule.in_interface, "-i", "name"), (rule.out_interface, "-o", "name"),
-                             (rule.protocol, "-p", "protocol")):
+    for part, flag, attr in (
+        (rule.source, "-s", "cidr"),
+        (rule.destination, "-d", "cidr"),
+        (rule.in_interface, "-i", "name"),
+        (rule.out_interface, "-o", "name"),
+        (rule.protocol, "-p", "protocol"),
+    ):
         if part is not None:
             out.append((f"{'! ' if part.negated else ''}{flag} {getattr(part, attr)}", "match", part))
     for match in rule.matches:
@@ -71,8 +75,12 @@ def rule_text(rule: Rule, failed: object = None) -> Text:
         if part is not None and part is failed:
             style = FAILED
         else:
-            style = {"chain": CHAIN, "match": "" if failed is not None else MATCHED, "comment": COMMENT,
-                     "target": TARGET}[role]
+            style = {
+                "chain": CHAIN,
+                "match": "" if failed is not None else MATCHED,
+                "comment": COMMENT,
+                "target": TARGET,
+            }[role]
         text.append(piece, style=style)
     return text
 
@@ -98,10 +106,14 @@ def _chance_note(detail: dict[str, object], taken: bool) -> str | None:
     if "recent" in detail and detail.get("command") == "rcheck":
         values = {"name": detail["recent"], "seconds": detail.get("seconds", 0)}
         if detail.get("hit"):
-            return _("this client is in the recent list {name} (seen within {seconds} s): it stays on the same endpoint").format(**values)
+            return _(
+                "this client is in the recent list {name} (seen within {seconds} s): it stays on the same endpoint"
+            ).format(**values)
         return _("this client is not in the recent list {name}: no affinity yet").format(**values)
     if "recent" in detail and detail.get("command") == "set":
-        return _("recent --set: remember this client in list {name} for session affinity").format(name=detail["recent"])
+        return _("recent --set: remember this client in list {name} for session affinity").format(
+            name=detail["recent"]
+        )
     return None
 
 
@@ -111,27 +123,72 @@ def step_lines(step: TraceStep) -> list[Text]:
     kind = step.kind
     pkt = step.packet
     if kind == StepKind.DNS:
-        return [_line(0, (_("DNS: {name} → {ip}").format(name=d["name"], ip=d["answer"]), HEADING)),
-                _line(2, (_("CoreDNS ({server}) answered with the Service's ClusterIP. This is cluster DNS, not kube-proxy: "
-                            "kube-proxy only sees the packet that follows.").format(server=d["server"]), NOTE))]
+        return [
+            _line(0, (_("DNS: {name} → {ip}").format(name=d["name"], ip=d["answer"]), HEADING)),
+            _line(
+                2,
+                (
+                    _(
+                        "CoreDNS ({server}) answered with the Service's ClusterIP. This is cluster DNS, not kube-proxy: "
+                        "kube-proxy only sees the packet that follows."
+                    ).format(server=d["server"]),
+                    NOTE,
+                ),
+            ),
+        ]
     if kind == StepKind.SEND and pkt is not None:
         who = source_text(d.get("source", ""), d.get("name"), step.node, pkt.src_ip)
-        return [_line(0, (_("{who} sends {src} → {dst} ({protocol})").format(
-            who=who, src=pkt.source, dst=pkt.destination, protocol=pkt.protocol), "bold"))]
+        return [
+            _line(
+                0,
+                (
+                    _("{who} sends {src} → {dst} ({protocol})").format(
+                        who=who, src=pkt.source, dst=pkt.destination, protocol=pkt.protocol
+                    ),
+                    "bold",
+                ),
+            )
+        ]
     if kind == StepKind.ARRIVE:
         if d.get("hop"):
-            return [_line(0, (_("Node {node} receives it on {interface}").format(node=step.node, interface=d["interface"]),
-                              HEADING))]
-        return [_line(0, (_("Node {node}: the packet comes in on {interface}").format(
-            node=step.node, interface=d["interface"]), HEADING))]
+            return [
+                _line(
+                    0,
+                    (
+                        _("Node {node} receives it on {interface}").format(
+                            node=step.node, interface=d["interface"]
+                        ),
+                        HEADING,
+                    ),
+                )
+            ]
+        return [
+            _line(
+                0,
+                (
+                    _("Node {node}: the packet comes in on {interface}").format(
+                        node=step.node, interface=d["interface"]
+                    ),
+                    HEADING,
+                ),
+            )
+        ]
     if kind == StepKind.CONNTRACK:
         text = {
             "new": _("conntrack: no entry yet, a new connection; the nat rules will decide its translation"),
-            "established": _("conntrack: a known connection; its translation comes from the entry, the nat rules are not consulted"),
-            "reply": (_("conntrack: this is the reply of {entry}; the translation is undone").format(entry=d.get("entry"))
-                      if d.get("nat", True) else
-                      _("conntrack: this is the reply of {entry}, an ESTABLISHED connection; this node translated "
-                        "nothing, so the reply goes on as it is").format(entry=d.get("entry"))),
+            "established": _(
+                "conntrack: a known connection; its translation comes from the entry, the nat rules are not consulted"
+            ),
+            "reply": (
+                _("conntrack: this is the reply of {entry}; the translation is undone").format(
+                    entry=d.get("entry")
+                )
+                if d.get("nat", True)
+                else _(
+                    "conntrack: this is the reply of {entry}, an ESTABLISHED connection; this node translated "
+                    "nothing, so the reply goes on as it is"
+                ).format(entry=d.get("entry"))
+            ),
         }[d["state"]]
         return [_line(2, (text, NOTE))]
     if kind == StepKind.HOOK:
@@ -142,8 +199,15 @@ def step_lines(step: TraceStep) -> list[Text]:
     if kind == StepKind.RULE and step.rule is not None:
         head = _line(4, (f"{step.table} {step.chain} #{step.rule_number}", CHAIN))
         if step.examined and step.examined > 1:
-            head.append(glyphs("  " + ngettext("({n} rule examined)", "({n} rules examined)", step.examined).format(
-                n=f"{step.examined:,}")), style=NOTE)
+            head.append(
+                glyphs(
+                    "  "
+                    + ngettext("({n} rule examined)", "({n} rules examined)", step.examined).format(
+                        n=f"{step.examined:,}"
+                    )
+                ),
+                style=NOTE,
+            )
         lines = [head, _line(6, rule_text(step.rule))]
         note = _chance_note(d, True)
         if note:
@@ -152,20 +216,42 @@ def step_lines(step: TraceStep) -> list[Text]:
     if kind == StepKind.MISS and step.rule is not None:
         failed = next((m for m in step.rule.matches if isinstance(m, StatisticMatch | RecentMatch)), None)
         note = _chance_note(d, False) or ""
-        return [_line(4, (f"{step.table} {step.chain} #{step.rule_number}", COMMENT)),
-                _line(6, rule_text(step.rule, failed=failed)), _line(6, (note, NOTE))]
+        return [
+            _line(4, (f"{step.table} {step.chain} #{step.rule_number}", COMMENT)),
+            _line(6, rule_text(step.rule, failed=failed)),
+            _line(6, (note, NOTE)),
+        ]
     if kind == StepKind.RETURN:
         n = step.examined or 0
         if not n:
             return []  # an empty chain: the jump line above already says everything
-        return [_line(4, (ngettext("end of {chain}: {n} rule examined, back to {to}",
-                                   "end of {chain}: {n} rules examined, back to {to}", n).format(
-            chain=step.chain, n=f"{n:,}", to=d.get("to")), NOTE))]
+        return [
+            _line(
+                4,
+                (
+                    ngettext(
+                        "end of {chain}: {n} rule examined, back to {to}",
+                        "end of {chain}: {n} rules examined, back to {to}",
+                        n,
+                    ).format(chain=step.chain, n=f"{n:,}", to=d.get("to")),
+                    NOTE,
+                ),
+            )
+        ]
     if kind == StepKind.POLICY:
         if d.get("empty"):
             return []
-        return [_line(4, (_("end of {table} {chain}: policy {policy}").format(
-            table=step.table, chain=step.chain, policy=d["policy"]), NOTE))]
+        return [
+            _line(
+                4,
+                (
+                    _("end of {table} {chain}: policy {policy}").format(
+                        table=step.table, chain=step.chain, policy=d["policy"]
+                    ),
+                    NOTE,
+                ),
+            )
+        ]
     if kind == StepKind.MARK:
         if "from" not in d:
             return [_line(6, (_("packet mark set to {new}").format(new=hex(int(d.get("mark", 0)))), "bold"))]
@@ -176,28 +262,57 @@ def step_lines(step: TraceStep) -> list[Text]:
         if d.get("by") == "conntrack":
             text = _("conntrack rewrites the destination {old} → {new} (from the entry, no rules)")
         elif d.get("by") == "ipvs":
-            text = _("IPVS: virtual server {vs}, scheduler {scheduler} picks real server {new}; destination {old} → {new}")
+            text = _(
+                "IPVS: virtual server {vs}, scheduler {scheduler} picks real server {new}; destination {old} → {new}"
+            )
         else:
             text = _("DNAT: destination {old} → {new}")
-        return [_line(6, (text.format(old=d["from"], new=d["to"], vs=d.get("virtual_server"),
-                                      scheduler=d.get("scheduler")), "bold green"))]
+        return [
+            _line(
+                6,
+                (
+                    text.format(
+                        old=d["from"], new=d["to"], vs=d.get("virtual_server"), scheduler=d.get("scheduler")
+                    ),
+                    "bold green",
+                ),
+            )
+        ]
     if kind == StepKind.SNAT:
         if "to" not in d and pkt is not None:
             return [_line(6, (_("masquerade: source → {new}").format(new=pkt.src_ip), "bold green"))]
         if d.get("by") == "conntrack":
             text = _("conntrack rewrites the source {old} → {new} (from the entry, no rules)")
         elif d.get("port") == "random":
-            text = _("MASQUERADE: source {old} → {new}, the address of {interface}; fully random: the kernel "
-                     "always picks a random source port (from {range})")
+            text = _(
+                "MASQUERADE: source {old} → {new}, the address of {interface}; fully random: the kernel "
+                "always picks a random source port (from {range})"
+            )
         elif d.get("port") == "taken":
-            text = _("MASQUERADE: source {old} → {new}, the address of {interface}; the source port was already "
-                     "used toward this destination, so the kernel picked another (from {range})")
+            text = _(
+                "MASQUERADE: source {old} → {new}, the address of {interface}; the source port was already "
+                "used toward this destination, so the kernel picked another (from {range})"
+            )
         elif d.get("port") == "kept":
-            text = _("MASQUERADE: source {old} → {new}, the address of {interface}; the port is kept (it is free)")
+            text = _(
+                "MASQUERADE: source {old} → {new}, the address of {interface}; the port is kept (it is free)"
+            )
         else:
             text = _("MASQUERADE: source {old} → {new}, the address of {interface}")
-        return [_line(6, (text.format(old=d["from"], new=d["to"], interface=d.get("interface"),
-                                      range=str(d.get("port_range", "")).replace("-", "–")), "bold green"))]
+        return [
+            _line(
+                6,
+                (
+                    text.format(
+                        old=d["from"],
+                        new=d["to"],
+                        interface=d.get("interface"),
+                        range=str(d.get("port_range", "")).replace("-", "–"),
+                    ),
+                    "bold green",
+                ),
+            )
+        ]
     if kind == StepKind.ROUTE and "destination" not in d:
         # The nftables evaluator names only the kind of route; the packet gives the address.
         dst = pkt.dst_ip if pkt is not None else ""
@@ -209,40 +324,107 @@ def step_lines(step: TraceStep) -> list[Text]:
         }[d["route"]]
         return [_line(2, (text.format(dst=dst), "bold"))]
     if kind == StepKind.ROUTE:
-        hooks = d.get("next_hooks") or (["INPUT"] if d["route"] == RouteKind.LOCAL else ["FORWARD", "POSTROUTING"])
+        hooks = d.get("next_hooks") or (
+            ["INPUT"] if d["route"] == RouteKind.LOCAL else ["FORWARD", "POSTROUTING"]
+        )
         text = {
             RouteKind.LOCAL: _("routing: {dst} is an address of this node, so the packet goes to {hooks}"),
             RouteKind.POD: _("routing: {dst} is a Pod on this node; out through {interface} ({hooks})"),
             RouteKind.NODE: _("routing: {dst} lives on node {node}; out through {interface} ({hooks})"),
-            RouteKind.OUTSIDE: _("routing: {dst} is not in the cluster; out through {interface} by the default route "
-                                 "({hooks})"),
+            RouteKind.OUTSIDE: _(
+                "routing: {dst} is not in the cluster; out through {interface} by the default route ({hooks})"
+            ),
         }[d["route"]]
-        lines = [_line(2, (text.format(dst=d["destination"], interface=d["interface"], node=d.get("next_node"),
-                                       hooks=", ".join(hooks)), "bold"))]
+        lines = [
+            _line(
+                2,
+                (
+                    text.format(
+                        dst=d["destination"],
+                        interface=d["interface"],
+                        node=d.get("next_node"),
+                        hooks=", ".join(hooks),
+                    ),
+                    "bold",
+                ),
+            )
+        ]
         if d.get("sent_by") == "ipvs":
-            lines.append(_line(4, (_("IPVS routes the rewritten packet and sends it out itself: it goes from "
-                                     "OUTPUT to POSTROUTING, never through FORWARD"), NOTE)))
+            lines.append(
+                _line(
+                    4,
+                    (
+                        _(
+                            "IPVS routes the rewritten packet and sends it out itself: it goes from "
+                            "OUTPUT to POSTROUTING, never through FORWARD"
+                        ),
+                        NOTE,
+                    ),
+                )
+            )
         elif d.get("reroute"):
-            lines.append(_line(4, (_("DNAT in the output hook changed the destination, so the kernel routes the "
-                                     "packet again right there, before the filter rules of that hook; a packet "
-                                     "a process on the node sends never passes FORWARD"), NOTE)))
+            lines.append(
+                _line(
+                    4,
+                    (
+                        _(
+                            "DNAT in the output hook changed the destination, so the kernel routes the "
+                            "packet again right there, before the filter rules of that hook; a packet "
+                            "a process on the node sends never passes FORWARD"
+                        ),
+                        NOTE,
+                    ),
+                )
+            )
         elif d.get("local_out"):
-            lines.append(_line(4, (_("a packet a process on the node sends goes from OUTPUT to POSTROUTING; "
-                                     "it never passes FORWARD"), NOTE)))
+            lines.append(
+                _line(
+                    4,
+                    (
+                        _(
+                            "a packet a process on the node sends goes from OUTPUT to POSTROUTING; "
+                            "it never passes FORWARD"
+                        ),
+                        NOTE,
+                    ),
+                )
+            )
         return lines
     if kind == StepKind.VERDICT:
-        text = _("REJECT: the node answers at once and the client sees “connection refused”") \
-            if d["verdict"] == "REJECT" else _("DROP: the packet is discarded; the client hears nothing and times out")
+        text = (
+            _("REJECT: the node answers at once and the client sees “connection refused”")
+            if d["verdict"] == "REJECT"
+            else _("DROP: the packet is discarded; the client hears nothing and times out")
+        )
         return [_line(4, (text, FAILED))]
     if kind == StepKind.LEAVE:
-        return [_line(2, (_("leaves node {node} through {interface} toward node {next}").format(
-            node=step.node, interface=d["interface"], next=d["next_node"]), "bold"))]
+        return [
+            _line(
+                2,
+                (
+                    _("leaves node {node} through {interface} toward node {next}").format(
+                        node=step.node, interface=d["interface"], next=d["next_node"]
+                    ),
+                    "bold",
+                ),
+            )
+        ]
     if kind == StepKind.DELIVER and pkt is not None:
         return [_line(0, (_deliver_text(step, d), "bold green"))]
     if kind == StepKind.REPLY and pkt is not None:
         who = _("Pod {name}").format(name=d["pod"]) if d.get("pod") else pkt.src_ip
-        return [_line(0, ("", "")), _line(0, (_("Reply: {who} answers {src} → {dst}").format(
-            who=who, src=pkt.source, dst=pkt.destination), "bold"))]
+        return [
+            _line(0, ("", "")),
+            _line(
+                0,
+                (
+                    _("Reply: {who} answers {src} → {dst}").format(
+                        who=who, src=pkt.source, dst=pkt.destination
+                    ),
+                    "bold",
+                ),
+            ),
+        ]
     return []
 
 
@@ -253,8 +435,12 @@ def _deliver_text(step: TraceStep, d: dict[str, object]) -> str:
         return _("the client receives the reply {src} → {dst}").format(src=pkt.source, dst=pkt.destination)
     if d.get("route") == RouteKind.POD:
         if d.get("pod"):
-            return _("delivered to Pod {pod} ({to}) on node {node}").format(pod=d["pod"], to=d["to"], node=step.node)
-        return _("delivered to {to} on node {node} (no Pod has this address)").format(to=d["to"], node=step.node)
+            return _("delivered to Pod {pod} ({to}) on node {node}").format(
+                pod=d["pod"], to=d["to"], node=step.node
+            )
+        return _("delivered to {to} on node {node} (no Pod has this address)").format(
+            to=d["to"], node=step.node
+        )
     if d.get("route") == RouteKind.LOCAL:
         return _("delivered to a process on node {node} ({to})").format(node=step.node, to=d["to"])
     return _("leaves the node toward {to}").format(to=d.get("to", pkt.destination))

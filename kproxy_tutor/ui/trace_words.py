@@ -22,20 +22,25 @@ def source_text(kind: str, name: object, node: str | None, ip: str) -> str:
 
 def masquerade_reason_text(reason: str, source_kind: str | None = None) -> str:
     if reason == MasqueradeReason.OFF_CLUSTER and source_kind == SourceKind.NODE:
-        return _("the rule masquerades every source outside the cluster's Pods (by kube-proxy's local-traffic "
-                 "detector, e.g. the Pod CIDR), and that covers the node's own processes too: the node's address "
-                 "is not a Pod address")
+        return _(
+            "the rule masquerades every source outside the cluster's Pods (by kube-proxy's local-traffic "
+            "detector, e.g. the Pod CIDR), and that covers the node's own processes too: the node's address "
+            "is not a Pod address"
+        )
     return {
         MasqueradeReason.OFF_CLUSTER: _(
             "the source is not a Pod of the cluster: such traffic to a ClusterIP may have been routed to this node "
             "from elsewhere (e.g. from another host), and SNAT makes the endpoint's reply come back through this "
-            "node, where conntrack undoes the DNAT"),
+            "node, where conntrack undoes the DNAT"
+        ),
         MasqueradeReason.HAIRPIN: _(
             "hairpin: the Pod reached itself through its Service; without SNAT it would answer itself directly "
-            "and the reply would skip the reverse NAT"),
+            "and the reply would skip the reverse NAT"
+        ),
         MasqueradeReason.EXTERNAL: _(
             "traffic from outside to a NodePort, external IP or load-balancer IP with externalTrafficPolicy: Cluster; "
-            "the endpoint may be on another node, so the reply must come back through this one"),
+            "the endpoint may be on another node, so the reply must come back through this one"
+        ),
         MasqueradeReason.LOCAL_SOURCE: _("the node itself sends to its own NodePort or load-balancer IP"),
         MasqueradeReason.MASQUERADE_ALL: _("masqueradeAll is on: every packet to a ClusterIP is masqueraded"),
         MasqueradeReason.OTHER: _("a rule set the masquerade mark"),
@@ -45,8 +50,9 @@ def masquerade_reason_text(reason: str, source_kind: str | None = None) -> str:
 def _examined_text(trace: Trace) -> str:
     n = trace.rules_examined
     tables = ", ".join(f"{table} {count:,}" for table, count in trace.examined_by_table.items())
-    text = ngettext("The kernel examined {n} rule for this packet", "The kernel examined {n} rules for this packet",
-                    n).format(n=f"{n:,}")
+    text = ngettext(
+        "The kernel examined {n} rule for this packet", "The kernel examined {n} rules for this packet", n
+    ).format(n=f"{n:,}")
     return f"{text} ({tables})." if tables else f"{text}."
 
 
@@ -55,59 +61,141 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
     o = trace.outcome
     lines: list[tuple[str, str]] = []
     if o.kind == OutcomeKind.DELIVERED:
-        where = _("Pod {pod}, node {node}").format(pod=o.endpoint_pod, node=o.endpoint_node) if o.endpoint_pod \
-            else (_("node {node}").format(node=o.endpoint_node) if o.endpoint_node else _("outside this node"))
-        lines.append((_("Result: delivered to {endpoint} ({where}).").format(endpoint=o.endpoint, where=where), GOOD))
+        where = (
+            _("Pod {pod}, node {node}").format(pod=o.endpoint_pod, node=o.endpoint_node)
+            if o.endpoint_pod
+            else (
+                _("node {node}").format(node=o.endpoint_node) if o.endpoint_node else _("outside this node")
+            )
+        )
+        lines.append(
+            (_("Result: delivered to {endpoint} ({where}).").format(endpoint=o.endpoint, where=where), GOOD)
+        )
     elif o.kind == OutcomeKind.REJECTED:
-        lines.append((_("Result: rejected (connection refused) by {table} {chain}:").format(table=o.table, chain=o.chain),
-                      BAD))
+        lines.append(
+            (
+                _("Result: rejected (connection refused) by {table} {chain}:").format(
+                    table=o.table, chain=o.chain
+                ),
+                BAD,
+            )
+        )
         if o.rule is not None:
             lines.append(("  " + save_line(o.rule), PLAIN))
         if trace.wrong_port_of is not None:
-            lines.append((_("{ip} is a ClusterIP (of Service {service}), but not on port {port}: this mode rejects "
-                            "packets to the ports a ClusterIP does not serve.").format(
-                ip=trace.packet.dst_ip, service=trace.wrong_port_of, port=trace.packet.dst_port), PLAIN))
+            lines.append(
+                (
+                    _(
+                        "{ip} is a ClusterIP (of Service {service}), but not on port {port}: this mode rejects "
+                        "packets to the ports a ClusterIP does not serve."
+                    ).format(ip=trace.packet.dst_ip, service=trace.wrong_port_of, port=trace.packet.dst_port),
+                    PLAIN,
+                )
+            )
     elif o.kind == OutcomeKind.DROPPED:
         if o.rule is not None:
             lines.append((_("Result: dropped by {table} {chain}:").format(table=o.table, chain=o.chain), BAD))
             lines.append(("  " + save_line(o.rule), PLAIN))
         else:
-            lines.append((_("Result: dropped by the policy of {table} {chain}.").format(table=o.table, chain=o.chain), BAD))
+            lines.append(
+                (
+                    _("Result: dropped by the policy of {table} {chain}.").format(
+                        table=o.table, chain=o.chain
+                    ),
+                    BAD,
+                )
+            )
     else:
         where = {
             RouteKind.POD: _("to the Pod at that address"),
             RouteKind.LOCAL: _("to the node itself"),
             RouteKind.NODE: _("to another node"),
-            RouteKind.OUTSIDE: _("out of the node by the default route, where nobody answers for a ClusterIP"),
+            RouteKind.OUTSIDE: _(
+                "out of the node by the default route, where nobody answers for a ClusterIP"
+            ),
         }.get(o.route or "", "")
         if trace.wrong_port_of is not None:
-            lines.append((_("Result: {ip} is a ClusterIP (of Service {service}), but not on port {port}; in iptables "
-                            "mode no rule catches it (nftables mode rejects it), so the packet went on as addressed, "
-                            "{where}.").format(ip=trace.packet.dst_ip, service=trace.wrong_port_of,
-                                               port=trace.packet.dst_port, where=where), PLAIN))
+            lines.append(
+                (
+                    _(
+                        "Result: {ip} is a ClusterIP (of Service {service}), but not on port {port}; in iptables "
+                        "mode no rule catches it (nftables mode rejects it), so the packet went on as addressed, "
+                        "{where}."
+                    ).format(
+                        ip=trace.packet.dst_ip,
+                        service=trace.wrong_port_of,
+                        port=trace.packet.dst_port,
+                        where=where,
+                    ),
+                    PLAIN,
+                )
+            )
         else:
-            lines.append((_("Result: not a Service. No kube-proxy rule matched, so the packet went on as addressed, "
-                            "{where}.").format(where=where), PLAIN))
+            lines.append(
+                (
+                    _(
+                        "Result: not a Service. No kube-proxy rule matched, so the packet went on as addressed, "
+                        "{where}."
+                    ).format(where=where),
+                    PLAIN,
+                )
+            )
     if o.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE):
         if o.masquerade:
-            lines.append((_("Source NAT: yes. The endpoint sees the connection coming from {source} "
-                            "(the address of {interface}).").format(source=o.snat_source, interface=o.snat_interface),
-                          "bold"))
+            lines.append(
+                (
+                    _(
+                        "Source NAT: yes. The endpoint sees the connection coming from {source} "
+                        "(the address of {interface})."
+                    ).format(source=o.snat_source, interface=o.snat_interface),
+                    "bold",
+                )
+            )
         else:
-            lines.append((_("Source NAT: no. The endpoint sees the client's own address {source}.").format(
-                source=trace.packet.src_ip), "bold"))
+            lines.append(
+                (
+                    _("Source NAT: no. The endpoint sees the client's own address {source}.").format(
+                        source=trace.packet.src_ip
+                    ),
+                    "bold",
+                )
+            )
         for setter in o.mark_setters:
-            lines.append(("  " + _("Why: {reason}.").format(
-                reason=masquerade_reason_text(setter.reason, trace.source_kind)), PLAIN))
+            lines.append(
+                (
+                    "  "
+                    + _("Why: {reason}.").format(
+                        reason=masquerade_reason_text(setter.reason, trace.source_kind)
+                    ),
+                    PLAIN,
+                )
+            )
             if setter.rule is not None:  # nftables and IPVS name the chain only
-                lines.append(("  " + _("The mark 0x4000 was set by: {rule}").format(rule=save_line(setter.rule)), NOTE))
+                lines.append(
+                    ("  " + _("The mark 0x4000 was set by: {rule}").format(rule=save_line(setter.rule)), NOTE)
+                )
             else:
-                lines.append(("  " + _("Set in: {table} {chain}").format(table=setter.table, chain=setter.chain), NOTE))
+                lines.append(
+                    ("  " + _("Set in: {table} {chain}").format(table=setter.table, chain=setter.chain), NOTE)
+                )
     lines.append((_examined_text(trace), PLAIN))
     if trace.established:
-        lines.append((_("This packet belongs to a known connection: conntrack translated it, the nat rules were not walked."),
-                      NOTE))
+        lines.append(
+            (
+                _(
+                    "This packet belongs to a known connection: conntrack translated it, the nat rules were not walked."
+                ),
+                NOTE,
+            )
+        )
     if trace.reply is not None:
-        lines.append((_("The reply reaches the client from {source}: conntrack restored the address the client "
-                        "connected to.").format(source=trace.reply.source), PLAIN))
+        lines.append(
+            (
+                _(
+                    "The reply reaches the client from {source}: conntrack restored the address the client "
+                    "connected to."
+                ).format(source=trace.reply.source),
+                PLAIN,
+            )
+        )
     return lines

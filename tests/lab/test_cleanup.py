@@ -35,8 +35,9 @@ def test_down_removes_namespaces_servers_and_record(kernel: None) -> None:
 
 
 @pytest.mark.parametrize("failure", [StateError("boom"), KeyboardInterrupt()])
-def test_failed_or_interrupted_up_rolls_back(kernel: None, monkeypatch: pytest.MonkeyPatch,
-                                             failure: BaseException) -> None:
+def test_failed_or_interrupted_up_rolls_back(
+    kernel: None, monkeypatch: pytest.MonkeyPatch, failure: BaseException
+) -> None:
     real_start = servers.start_server
     started: list[int] = []
 

@@ -38,8 +38,12 @@ def _targets(lab: Lab) -> list[tuple[str, bool]]:
             continue
         for port in service.ports:
             if port.protocol == "TCP":
-                out.append((f"{service.namespace}/{service.name}:{port.name or port.port}",
-                            service.session_affinity == "ClientIP"))
+                out.append(
+                    (
+                        f"{service.namespace}/{service.name}:{port.name or port.port}",
+                        service.session_affinity == "ClientIP",
+                    )
+                )
     return out
 
 

@@ -34,7 +34,9 @@ def test_plan_names_and_addresses_fit_the_kernel(name: str) -> None:
     host_ips = {h.ip for h in plan.hosts}
     assert not host_ips & set(plan.gateways())
     # The client sits on the node's own subnet, as a machine next to the node would.
-    assert ipaddress.ip_address(plan.client_ip) in ipaddress.ip_network(f"{plan.node_ips[0]}/24", strict=False)
+    assert ipaddress.ip_address(plan.client_ip) in ipaddress.ip_network(
+        f"{plan.node_ips[0]}/24", strict=False
+    )
 
 
 def test_sloppy_endpoint_addresses_become_canonical() -> None:
@@ -59,10 +61,13 @@ def test_other_systems_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Linux" in caught.value.message
 
 
-@pytest.mark.parametrize(("mode", "missing", "package"), [
-    ("iptables", "iptables", "iptables"), ("iptables", "ip", "iproute2"), ("nftables", "nft", "nftables")])
-def test_missing_tools_name_the_debian_package(monkeypatch: pytest.MonkeyPatch, mode: str, missing: str,
-                                               package: str) -> None:
+@pytest.mark.parametrize(
+    ("mode", "missing", "package"),
+    [("iptables", "iptables", "iptables"), ("iptables", "ip", "iproute2"), ("nftables", "nft", "nftables")],
+)
+def test_missing_tools_name_the_debian_package(
+    monkeypatch: pytest.MonkeyPatch, mode: str, missing: str, package: str
+) -> None:
     monkeypatch.setattr(sys, "platform", "linux")
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(system.shutil, "which", lambda tool: None if tool == missing else f"/sbin/{tool}")

@@ -21,7 +21,11 @@ def state_of(path: Path, scheduler: str = "rr"):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_ipvsadm_golden(path: Path, update_goldens: bool) -> None:
     state = state_of(path)
-    check_golden(GOLDEN / "ipvs" / f"{path.stem}.txt", render_ipvsadm(state) + "\n" + render_ip_addr(state), update_goldens)
+    check_golden(
+        GOLDEN / "ipvs" / f"{path.stem}.txt",
+        render_ipvsadm(state) + "\n" + render_ip_addr(state),
+        update_goldens,
+    )
 
 
 def test_ipvsadm_layout_matches_the_reference_example() -> None:

@@ -25,8 +25,11 @@ def state_of(path: Path):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_ipset_and_iptables_goldens(path: Path, update_goldens: bool) -> None:
     state = state_of(path)
-    check_golden(GOLDEN / "ipvs" / f"{path.stem}.ipset.txt",
-                 render_ipset_list(state.ipsets, state.iptables.references()), update_goldens)
+    check_golden(
+        GOLDEN / "ipvs" / f"{path.stem}.ipset.txt",
+        render_ipset_list(state.ipsets, state.iptables.references()),
+        update_goldens,
+    )
     check_golden(GOLDEN / "ipvs" / f"{path.stem}.iptables.txt", state.iptables.restore, update_goldens)
 
 
@@ -37,8 +40,11 @@ def test_db_service_rules_follow_upstream_write_iptables_rules() -> None:
     cluster_comment = '-m comment --comment "Kubernetes service cluster ip + port for masquerade purpose"'
     assert restore.splitlines() == [
         "*nat",
-        ":KUBE-SERVICES - [0:0]", ":KUBE-POSTROUTING - [0:0]", ":KUBE-NODE-PORT - [0:0]",
-        ":KUBE-LOAD-BALANCER - [0:0]", ":KUBE-MARK-MASQ - [0:0]",
+        ":KUBE-SERVICES - [0:0]",
+        ":KUBE-POSTROUTING - [0:0]",
+        ":KUBE-NODE-PORT - [0:0]",
+        ":KUBE-LOAD-BALANCER - [0:0]",
+        ":KUBE-MARK-MASQ - [0:0]",
         "-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN",
         # KUBE-LOOP-BACK: a local endpoint on this node needs hairpin masquerade.
         '-A KUBE-POSTROUTING -m comment --comment "Kubernetes endpoints dst ip:port, source ip for solving hairpin '
@@ -53,8 +59,12 @@ def test_db_service_rules_follow_upstream_write_iptables_rules() -> None:
         f"-A KUBE-MARK-MASQ -j MARK --or-mark {masq}",
         "COMMIT",
         "*filter",
-        ":KUBE-FORWARD - [0:0]", ":KUBE-NODE-PORT - [0:0]", ":KUBE-PROXY-FIREWALL - [0:0]",
-        ":KUBE-SOURCE-RANGES-FIREWALL - [0:0]", ":KUBE-IPVS-FILTER - [0:0]", ":KUBE-IPVS-OUT-FILTER - [0:0]",
+        ":KUBE-FORWARD - [0:0]",
+        ":KUBE-NODE-PORT - [0:0]",
+        ":KUBE-PROXY-FIREWALL - [0:0]",
+        ":KUBE-SOURCE-RANGES-FIREWALL - [0:0]",
+        ":KUBE-IPVS-FILTER - [0:0]",
+        ":KUBE-IPVS-OUT-FILTER - [0:0]",
         "-A KUBE-SOURCE-RANGES-FIREWALL -j DROP",
         f'-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark {masq}/{masq} -j ACCEPT',
         '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate '
@@ -80,7 +90,9 @@ def test_jump_rules_are_prepended_in_upstream_order() -> None:
 def test_sets_members_and_references() -> None:
     state = state_of(TESTS / "scenarios" / "nodeport.yaml")
     assert [s for s in state.ipsets] == [name for name, _, _ in IPSET_INFO]
-    assert state.ipsets["KUBE-NODE-PORT-TCP"].members and all(m.isdigit() for m in state.ipsets["KUBE-NODE-PORT-TCP"].members)
+    assert state.ipsets["KUBE-NODE-PORT-TCP"].members and all(
+        m.isdigit() for m in state.ipsets["KUBE-NODE-PORT-TCP"].members
+    )
     assert all(",tcp:" in m for m in state.ipsets["KUBE-CLUSTER-IP"].members)
     listing = render_ipset_list(state.ipsets, state.iptables.references())
     assert "Name: KUBE-NODE-PORT-TCP\nType: bitmap:port\n" in listing
@@ -102,8 +114,13 @@ def _counters(compiled: CompiledMode) -> list[int]:
 def test_compile_mode_offers_every_ipvs_view_and_zero_counters_until_asked_for_traffic() -> None:
     cluster, node = load_scenario(TESTS / "scenarios" / "db-service.yaml")
     compiled = compile_mode(cluster, node, "ipvs", seed=4)
-    assert set(compiled.texts) == {"ipvsadm -Ln", "ip addr show kube-ipvs0", "ipset list", "iptables-save",
-                                   "iptables-restore"}
+    assert set(compiled.texts) == {
+        "ipvsadm -Ln",
+        "ip addr show kube-ipvs0",
+        "ipset list",
+        "iptables-save",
+        "iptables-restore",
+    }
     # A freshly compiled node has carried no connections.
     assert _counters(compiled) and set(_counters(compiled)) == {0}
     cluster, node = load_scenario(TESTS / "scenarios" / "db-service.yaml")
@@ -129,7 +146,9 @@ def test_kernel_loads_ipvs_mode_rules(name: str) -> None:
                 ns.run(["ipset", "add", set_name, member])
         for table, chain, target, comment in JUMP_CHAINS:
             ns.run(["iptables", "-t", table, "-N", target], check=False)
-            ns.run(["iptables", "-t", table, "-I", chain, "-m", "comment", "--comment", comment, "-j", target])
+            ns.run(
+                ["iptables", "-t", table, "-I", chain, "-m", "comment", "--comment", comment, "-j", target]
+            )
         ns.run(["iptables-restore", "--noflush"], stdin=state.iptables.restore)
         saved = ns.run(["iptables-save"]).stdout
     ours = render_save(state.iptables.ruleset)

@@ -26,10 +26,14 @@ def test_unknown_mode_is_a_learner_error() -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize(("fixture", "name", "proto", "src", "dst", "port", "output", "masq"), FLOWS,
-                         ids=[f"{f[0]}: {f[1]}" for f in FLOWS])
-def test_modes_agree_on_upstream_flows(mode: str, fixture: str, name: str, proto: str, src: str, dst: str,
-                                       port: int, output: str, masq: bool) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "name", "proto", "src", "dst", "port", "output", "masq"),
+    FLOWS,
+    ids=[f"{f[0]}: {f[1]}" for f in FLOWS],
+)
+def test_modes_agree_on_upstream_flows(
+    mode: str, fixture: str, name: str, proto: str, src: str, dst: str, port: int, output: str, masq: bool
+) -> None:
     """Every mode gives upstream's nftables answer, except where DIFFERENCES says the mode's kube-proxy differs."""
     from tests.modes.test_nftables_evaluate import source_kind, summarize
 
@@ -58,10 +62,14 @@ def test_iptables_possible_outcomes_cover_every_endpoint() -> None:
     service = next(s for s in cluster.services.values() if s.cluster_ip and s.ports)
     port = service.ports[0]
     outcomes = evaluator.possible_outcomes(  # type: ignore[union-attr]
-        Packet(port.protocol.lower(), "10.244.1.50", 40000, service.cluster_ip, port.port), SourceKind.POD)
+        Packet(port.protocol.lower(), "10.244.1.50", 40000, service.cluster_ip, port.port), SourceKind.POD
+    )
     endpoints = [o.endpoint for o in outcomes]
-    slices = [s for s in cluster.endpoint_slices.values()
-              if s.service_name == service.name and s.namespace == service.namespace]
+    slices = [
+        s
+        for s in cluster.endpoint_slices.values()
+        if s.service_name == service.name and s.namespace == service.namespace
+    ]
     ready = {e.addresses[0] for s in slices for e in s.endpoints if e.conditions.ready is not False}
     assert len(endpoints) == len(set(endpoints)) == len(ready) >= 2
     assert {e.rsplit(":", 1)[0] for e in endpoints} == ready
@@ -71,6 +79,8 @@ def test_nftables_flows_over_sandbox_scenarios() -> None:
     """Scenario-level smoke check: a Pod on worker-1 reaches db-service's three endpoints."""
     cluster, node = load_scenario(TESTS / "scenarios" / "db-service.yaml")
     evaluator = compile_mode(cluster, node, "nftables").evaluator
-    outcomes = evaluator.possible_outcomes(Packet("tcp", "10.244.1.50", 40000, "10.96.0.12", 5432), SourceKind.POD)  # type: ignore[union-attr]
+    outcomes = evaluator.possible_outcomes(
+        Packet("tcp", "10.244.1.50", 40000, "10.96.0.12", 5432), SourceKind.POD
+    )  # type: ignore[union-attr]
     assert sorted(o.endpoint for o in outcomes) == ["10.244.1.2:5432", "10.244.1.3:5432", "10.244.2.2:5432"]
     assert not any(o.masquerade for o in outcomes)

@@ -41,10 +41,14 @@ def summarize(outcomes: list) -> tuple[str, bool]:
     return ", ".join(sorted({o.endpoint for o in outcomes})), masq.pop()
 
 
-@pytest.mark.parametrize(("fixture", "name", "proto", "src", "dst", "port", "output", "masq"), FLOWS,
-                         ids=[f"{f[0]}: {f[1]}" for f in FLOWS])
-def test_upstream_packet_flows(fixture: str, name: str, proto: str, src: str, dst: str, port: int, output: str,
-                               masq: bool) -> None:
+@pytest.mark.parametrize(
+    ("fixture", "name", "proto", "src", "dst", "port", "output", "masq"),
+    FLOWS,
+    ids=[f"{f[0]}: {f[1]}" for f in FLOWS],
+)
+def test_upstream_packet_flows(
+    fixture: str, name: str, proto: str, src: str, dst: str, port: int, output: str, masq: bool
+) -> None:
     ev = evaluator(fixture)
     packet = Packet(proto, src, 40000, dst, port)
     outcomes = ev.possible_outcomes(packet, source_kind(ev.node.local_ips, src))
@@ -54,14 +58,23 @@ def test_upstream_packet_flows(fixture: str, name: str, proto: str, src: str, ds
 def test_numgen_is_seeded_and_spreads() -> None:
     cluster, node = load_scenario(DATA / "upstream-nodeports.yaml")
     table = NftProxier(cluster, node).sync().table
-    hits = [NftEvaluator(table, node_view(cluster, node), seed=7).evaluate(
-        Packet("tcp", "10.0.0.2", 1000 + i, "172.30.0.41", 80), SourceKind.POD).outcome.endpoint for i in range(1)]
-    again = NftEvaluator(table, node_view(cluster, node), seed=7).evaluate(
-        Packet("tcp", "10.0.0.2", 1000, "172.30.0.41", 80), SourceKind.POD).outcome.endpoint
+    hits = [
+        NftEvaluator(table, node_view(cluster, node), seed=7)
+        .evaluate(Packet("tcp", "10.0.0.2", 1000 + i, "172.30.0.41", 80), SourceKind.POD)
+        .outcome.endpoint
+        for i in range(1)
+    ]
+    again = (
+        NftEvaluator(table, node_view(cluster, node), seed=7)
+        .evaluate(Packet("tcp", "10.0.0.2", 1000, "172.30.0.41", 80), SourceKind.POD)
+        .outcome.endpoint
+    )
     assert hits[0] == again
     ev = NftEvaluator(table, node_view(cluster, node), seed=3)
-    seen = {ev.evaluate(Packet("tcp", "10.0.0.2", 1000 + i, "172.30.0.41", 80), SourceKind.POD).outcome.endpoint
-            for i in range(40)}
+    seen = {
+        ev.evaluate(Packet("tcp", "10.0.0.2", 1000 + i, "172.30.0.41", 80), SourceKind.POD).outcome.endpoint
+        for i in range(40)
+    }
     assert seen == {"10.180.0.1:80", "10.180.2.1:80"}
 
 
@@ -74,10 +87,17 @@ def test_affinity_keeps_the_client_on_one_endpoint() -> None:
     ev = NftEvaluator(table, node_view(cluster, node), seed=5, clock=lambda: clock[0])
     first = ev.evaluate(Packet("tcp", "10.244.2.99", 1000, "10.102.3.4", 80), SourceKind.POD).outcome.endpoint
     for i in range(10):
-        assert ev.evaluate(Packet("tcp", "10.244.2.99", 2000 + i, "10.102.3.4", 80), SourceKind.POD).outcome.endpoint == first
+        assert (
+            ev.evaluate(
+                Packet("tcp", "10.244.2.99", 2000 + i, "10.102.3.4", 80), SourceKind.POD
+            ).outcome.endpoint
+            == first
+        )
     clock[0] = 601.0  # past timeoutSeconds: 600, the choice is random again
-    seen = {ev.evaluate(Packet("tcp", "10.244.2.99", 3000 + i, "10.102.3.4", 80), SourceKind.POD).outcome.endpoint
-            for i in range(1)}
+    seen = {
+        ev.evaluate(Packet("tcp", "10.244.2.99", 3000 + i, "10.102.3.4", 80), SourceKind.POD).outcome.endpoint
+        for i in range(1)
+    }
     assert seen <= {"10.244.1.11:8080", "10.244.1.9:8080"}
 
 

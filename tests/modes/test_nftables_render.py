@@ -32,10 +32,13 @@ def test_transaction_golden(path: Path, update_goldens: bool) -> None:
     check_golden(NFT_GOLDEN / f"{path.stem}.list.txt", render_listing(table), update_goldens)
 
 
-@pytest.mark.parametrize(("expected", "scenario"), [
-    ("upstream-overall.expected.txt", Path("tests/scenarios/upstream-overall.yaml")),
-    ("upstream-startup.expected.txt", DATA / "upstream-startup.yaml"),
-])
+@pytest.mark.parametrize(
+    ("expected", "scenario"),
+    [
+        ("upstream-overall.expected.txt", Path("tests/scenarios/upstream-overall.yaml")),
+        ("upstream-startup.expected.txt", DATA / "upstream-startup.yaml"),
+    ],
+)
 def test_matches_upstream_expectation(expected: str, scenario: Path) -> None:
     path = scenario if scenario.is_absolute() else Path(__file__).resolve().parents[2] / scenario
     ours = render_transaction(compile_scenario(path).table)
@@ -43,12 +46,15 @@ def test_matches_upstream_expectation(expected: str, scenario: Path) -> None:
     assert transaction_shape(ours) == transaction_shape(want)
 
 
-@pytest.mark.parametrize(("name", "hashed"), [
-    ("testing/service/tcp/http", "P4ZYZVCF"),
-    ("ns1/svc1/tcp/p80", "ULMVA6XW"),
-    ("ns1/svc1/tcp/p80__10.180.0.1/80", "5OJB2KTY"),
-    ("default/db-service/tcp/", "MDRHYNDA"),
-])
+@pytest.mark.parametrize(
+    ("name", "hashed"),
+    [
+        ("testing/service/tcp/http", "P4ZYZVCF"),
+        ("ns1/svc1/tcp/p80", "ULMVA6XW"),
+        ("ns1/svc1/tcp/p80__10.180.0.1/80", "5OJB2KTY"),
+        ("default/db-service/tcp/", "MDRHYNDA"),
+    ],
+)
 def test_chain_name_hash(name: str, hashed: str) -> None:
     assert hash_and_truncate(name) == f"{hashed}-{name}"
 
@@ -91,7 +97,8 @@ def test_partial_sync_rebuilds_only_changed_services() -> None:
     proxier = compile_scenario(Path(__file__).resolve().parents[1] / "scenarios" / "clusterip-multi.yaml")
     before = dict(proxier.table.chains)
     proxier.cluster.apply_deployment(
-        __import__("dataclasses").replace(proxier.cluster.deployments[("default", "web")], replicas=4))
+        __import__("dataclasses").replace(proxier.cluster.deployments[("default", "web")], replicas=4)
+    )
     result = proxier.sync()
     assert result.updated_services == {("default", "web")}
     assert len(result.table.chains) == len(before) + 1

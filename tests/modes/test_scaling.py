@@ -70,7 +70,9 @@ def test_tracer_and_fallback_walk_agree_on_the_nat_table() -> None:
     ruleset = proxier.kernel.ruleset
     import ipaddress
 
-    tracer = Tracer(Network([NodeNetwork(NODE, ("192.168.0.10",), lambda: ruleset, ipaddress.IPv4Network("10.0.0.0/24"))]))
+    tracer = Tracer(
+        Network([NodeNetwork(NODE, ("192.168.0.10",), lambda: ruleset, ipaddress.IPv4Network("10.0.0.0/24"))])
+    )
     client = Client(SourceKind.POD, CLIENT_POD, NODE, "default/client")
     for i in (0, 7, 29):
         trace = tracer.connect(client, service_ip(i), 80, record=False, reply=False)
@@ -85,7 +87,16 @@ def test_sample_always_has_both_ends() -> None:
 @pytest.mark.parametrize("lang", ["ru", "en"])
 @pytest.mark.parametrize("plain", [False, True])
 def test_command_runs(lang: str, plain: bool, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--lang", lang, *(["--plain"] if plain else []), "scale-lab", "--sizes", "10,30", "--endpoints", "2"]
+    args = [
+        "--lang",
+        lang,
+        *(["--plain"] if plain else []),
+        "scale-lab",
+        "--sizes",
+        "10,30",
+        "--endpoints",
+        "2",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "iptables" in out and "nftables" in out and "ipvs" in out

@@ -42,40 +42,86 @@ FAST = {
 }
 
 SERVICE: dict[str, Any] = {
-    "apiVersion": "v1", "kind": "Service",
+    "apiVersion": "v1",
+    "kind": "Service",
     "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}},
-    "spec": {"type": "LoadBalancer", "clusterIP": "10.96.0.20", "clusterIPs": ["10.96.0.20"], "ipFamilies": ["IPv4"],
-             "ports": [{"name": "http", "port": 80, "targetPort": "8080", "nodePort": 30080},
-                       {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"}],
-             "selector": {"app": "web"}, "externalIPs": ["192.0.2.7"], "loadBalancerSourceRanges": ["203.0.113.0/24"],
-             "sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}},
-             "externalTrafficPolicy": "Local", "internalTrafficPolicy": "Cluster", "healthCheckNodePort": 31000},
-    "status": {"loadBalancer": {"ingress": [{"ip": "198.51.100.9", "ipMode": "VIP"}, {"hostname": "lb.example"}]}},
+    "spec": {
+        "type": "LoadBalancer",
+        "clusterIP": "10.96.0.20",
+        "clusterIPs": ["10.96.0.20"],
+        "ipFamilies": ["IPv4"],
+        "ports": [
+            {"name": "http", "port": 80, "targetPort": "8080", "nodePort": 30080},
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": "dns"},
+        ],
+        "selector": {"app": "web"},
+        "externalIPs": ["192.0.2.7"],
+        "loadBalancerSourceRanges": ["203.0.113.0/24"],
+        "sessionAffinity": "ClientIP",
+        "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}},
+        "externalTrafficPolicy": "Local",
+        "internalTrafficPolicy": "Cluster",
+        "healthCheckNodePort": 31000,
+    },
+    "status": {
+        "loadBalancer": {"ingress": [{"ip": "198.51.100.9", "ipMode": "VIP"}, {"hostname": "lb.example"}]}
+    },
 }
 SLICE: dict[str, Any] = {
-    "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-    "metadata": {"name": "web-abc", "namespace": "shop",
-                 "labels": {"kubernetes.io/service-name": "web",
-                            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"}},
+    "apiVersion": "discovery.k8s.io/v1",
+    "kind": "EndpointSlice",
+    "addressType": "IPv4",
+    "metadata": {
+        "name": "web-abc",
+        "namespace": "shop",
+        "labels": {
+            "kubernetes.io/service-name": "web",
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+        },
+    },
     "endpoints": [
-        {"addresses": ["10.244.1.5"], "conditions": {"ready": True, "serving": True, "terminating": False},
-         "nodeName": "worker-1", "zone": "a", "hints": {"forZones": [{"name": "a"}], "forNodes": [{"name": "worker-1"}]}},
+        {
+            "addresses": ["10.244.1.5"],
+            "conditions": {"ready": True, "serving": True, "terminating": False},
+            "nodeName": "worker-1",
+            "zone": "a",
+            "hints": {"forZones": [{"name": "a"}], "forNodes": [{"name": "worker-1"}]},
+        },
         {"addresses": ["10.244.2.5", "10.244.2.6"], "conditions": {"ready": False}, "hostname": "h"},
         {"addresses": []},
     ],
-    "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}, {"name": ""}],
+    "ports": [
+        {"name": "http", "port": 8080, "protocol": "TCP"},
+        {"port": 53, "protocol": "UDP"},
+        {"name": ""},
+    ],
 }
 POD: dict[str, Any] = {
-    "apiVersion": "v1", "kind": "Pod",
-    "metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web"}, "deletionTimestamp": "2025-01-01T00:00:00Z"},
-    "spec": {"nodeName": "worker-1", "containers": [{"name": "a", "ports": [{"containerPort": 8080, "name": "http"}]},
-                                                   {"name": "b"}]},
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {
+        "name": "web-1",
+        "namespace": "shop",
+        "labels": {"app": "web"},
+        "deletionTimestamp": "2025-01-01T00:00:00Z",
+    },
+    "spec": {
+        "nodeName": "worker-1",
+        "containers": [{"name": "a", "ports": [{"containerPort": 8080, "name": "http"}]}, {"name": "b"}],
+    },
     "status": {"podIP": "10.244.1.5", "conditions": [{"type": "Ready", "status": "False"}]},
 }
 NODE: dict[str, Any] = {
-    "apiVersion": "v1", "kind": "Node", "metadata": {"name": "worker-1", "labels": {"topology.kubernetes.io/zone": "a"}},
+    "apiVersion": "v1",
+    "kind": "Node",
+    "metadata": {"name": "worker-1", "labels": {"topology.kubernetes.io/zone": "a"}},
     "spec": {"podCIDR": "10.244.1.0/24"},
-    "status": {"addresses": [{"type": "InternalIP", "address": "192.168.0.11"}, {"type": "Hostname", "address": "w1"}]},
+    "status": {
+        "addresses": [
+            {"type": "InternalIP", "address": "192.168.0.11"},
+            {"type": "Hostname", "address": "w1"},
+        ]
+    },
 }
 TEMPLATES = {"Service": SERVICE, "EndpointSlice": SLICE, "Pod": POD, "Node": NODE}
 
@@ -126,7 +172,24 @@ def test_fast_converters_agree_on_every_scenario_object(name: str) -> None:
             assert fast == _checked(kind, item)
 
 
-ODD_VALUES = (None, 0, 1, True, False, 1.5, "", "x", "10", [], [None], ["a"], [1], {}, {"a": 1}, {"name": "n"})
+ODD_VALUES = (
+    None,
+    0,
+    1,
+    True,
+    False,
+    1.5,
+    "",
+    "x",
+    "10",
+    [],
+    [None],
+    ["a"],
+    [1],
+    {},
+    {"a": 1},
+    {"name": "n"},
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -147,7 +210,11 @@ def test_fast_path_never_accepts_what_the_checked_converter_would_not(kind: str,
         got = error
     if isinstance(expected, SandboxInputError):
         assert isinstance(got, SandboxInputError)
-        assert (got.message, got.location, got.params) == (expected.message, expected.location, expected.params)
+        assert (got.message, got.location, got.params) == (
+            expected.message,
+            expected.location,
+            expected.params,
+        )
     else:
         assert got == expected
 
@@ -177,13 +244,16 @@ def test_non_canonical_pod_ip_is_stored_canonically() -> None:
 
 # Kernel and diff ------------------------------------------------------------------------------
 
+
 def _rule(chain: str, target: str) -> Rule:
     return Rule(chain, matches=(CommentMatch(f"{chain} to {target}"),), target=Jump(target))
 
 
 def test_first_apply_names_the_first_rule_that_jumps_nowhere() -> None:
     kernel = KernelState()
-    payload = Payload([PayloadTable("nat", ["A", "B"], [_rule("A", "B"), _rule("A", "MISSING-1"), _rule("B", "MISSING-2")])])
+    payload = Payload(
+        [PayloadTable("nat", ["A", "B"], [_rule("A", "B"), _rule("A", "MISSING-1"), _rule("B", "MISSING-2")])]
+    )
     with pytest.raises(RestoreError) as error:
         kernel.apply(payload)
     assert error.value.params == {"chain": "A", "target": "MISSING-1"}
@@ -197,20 +267,29 @@ def test_first_apply_builds_chains_and_references() -> None:
     chains = kernel.ruleset.tables["nat"].chains
     assert chains["A"].rules == [rules[0], rules[2]] and chains["A"].policy is None
     assert [(c.chain, c.kind, c.added_rules) for c in diff.changes] == [
-        ("A", "added", (rules[0], rules[2])), ("B", "added", (rules[1],)), ("C", "added", ())]
+        ("A", "added", (rules[0], rules[2])),
+        ("B", "added", (rules[1],)),
+        ("C", "added", ()),
+    ]
     with pytest.raises(RestoreError):
         kernel.apply(Payload([PayloadTable("nat", [], [DeleteChain("C")])]))  # still referenced
 
 
 def test_diff_keeps_first_touched_order_when_a_table_comes_back() -> None:
     kernel = KernelState()
-    payload = Payload([PayloadTable("nat", ["N1"], []), PayloadTable("filter", ["F1"], []),
-                       PayloadTable("nat", ["N2", "N1"], [])])
+    payload = Payload(
+        [
+            PayloadTable("nat", ["N1"], []),
+            PayloadTable("filter", ["F1"], []),
+            PayloadTable("nat", ["N2", "N1"], []),
+        ]
+    )
     diff = diff_apply(kernel, payload)
     assert [(c.table, c.chain) for c in diff.changes] == [("nat", "N1"), ("filter", "F1"), ("nat", "N2")]
 
 
 # Rendering ------------------------------------------------------------------------------------
+
 
 def _reference_save_args(rule: Rule) -> str:
     parts = []
@@ -234,15 +313,25 @@ def _reference_save_args(rule: Rule) -> str:
 def test_rendering_with_shared_parts_equals_rule_by_rule_rendering(name: str) -> None:
     ruleset = load_scenario(name).proxier.kernel.ruleset
     lines = [line for line in render_save(ruleset).splitlines() if line.startswith("-A ")]
-    rules = [rule for table in ruleset.tables.values() for chain in table.chains.values() for rule in chain.rules]
+    rules = [
+        rule for table in ruleset.tables.values() for chain in table.chains.values() for rule in chain.rules
+    ]
     assert sorted(lines) == sorted(save_line(rule) for rule in rules)
     for rule in rules:
         assert save_args(rule) == _reference_save_args(rule)
 
 
 def test_rendering_of_negated_and_empty_parts() -> None:
-    rule = Rule("X", AddressMatch("10.0.0.0/8", True), AddressMatch("10.1.0.0/16"), InterfaceMatch("eth0", True),
-                InterfaceMatch("cni+"), ProtocolMatch("tcp", True), (CommentMatch("a b"),), Verdict("ACCEPT"))
+    rule = Rule(
+        "X",
+        AddressMatch("10.0.0.0/8", True),
+        AddressMatch("10.1.0.0/16"),
+        InterfaceMatch("eth0", True),
+        InterfaceMatch("cni+"),
+        ProtocolMatch("tcp", True),
+        (CommentMatch("a b"),),
+        Verdict("ACCEPT"),
+    )
     assert save_args(rule) == _reference_save_args(rule)
     assert save_line(Rule("EMPTY")) == "-A EMPTY"
 

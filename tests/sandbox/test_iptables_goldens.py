@@ -30,7 +30,9 @@ SAVE_HEADER = (
 def test_save_golden(name: str, update_goldens: bool) -> None:
     scenario = load_scenario(name)
     text = render_save(scenario.proxier.kernel.ruleset)
-    check_golden(GOLDEN / f"{name}.txt", text, update_goldens, SAVE_HEADER.format(node=scenario.node, name=name))
+    check_golden(
+        GOLDEN / f"{name}.txt", text, update_goldens, SAVE_HEADER.format(node=scenario.node, name=name)
+    )
 
 
 def test_at_least_twelve_scenarios() -> None:
@@ -64,8 +66,13 @@ def _service(ns: str, name: str, ip: str, port_name: str, port: int) -> Service:
 
 
 def _slice(ns: str, name: str, port_name: str, port: int, *ips: str) -> EndpointSlice:
-    return EndpointSlice(ns, f"{name}-1", name, endpoints=tuple(Endpoint((ip,)) for ip in ips),
-                         ports=(EndpointPort(port_name, port),))
+    return EndpointSlice(
+        ns,
+        f"{name}-1",
+        name,
+        endpoints=tuple(Endpoint((ip,)) for ip in ips),
+        ports=(EndpointPort(port_name, port),),
+    )
 
 
 def test_sync_proxy_rules_repeated() -> None:

@@ -71,7 +71,9 @@ def test_typed_fields_of_kube_proxy_rules() -> None:
     assert masq.matches[1].dport is not None and masq.matches[1].dport.contains(80)
     assert masq.target == Jump("KUBE-MARK-MASQ")
     affinity = nat.chains["KUBE-SVC-NUKIZ6OKUXPJNT4C"].rules[1]
-    assert affinity.matches[1] == RecentMatch(name="KUBE-SEP-I77PXRDZVX7PMWMN", command="rcheck", seconds=10800, reap=True)
+    assert affinity.matches[1] == RecentMatch(
+        name="KUBE-SEP-I77PXRDZVX7PMWMN", command="rcheck", seconds=10800, reap=True
+    )
     dnat = nat.chains["KUBE-SEP-I77PXRDZVX7PMWMN"].rules[1]
     assert dnat.target == Dnat("10.180.0.3:80")
     assert RecentMatch(name="KUBE-SEP-I77PXRDZVX7PMWMN", command="set") in dnat.matches
@@ -93,8 +95,13 @@ def test_probabilities_as_kube_proxy_writes_and_the_kernel_stores_them() -> None
     save = render_save(scenario.proxier.kernel.ruleset)
     assert "--probability 0.3333333333 " in restore and "--probability 0.5000000000 " in restore
     assert "--probability 0.33333333349 " in save and "--probability 0.50000000000 " in save
-    stats = [m for r in scenario.proxier.kernel.ruleset.tables["nat"].chains.values() for rule in r.rules
-             for m in rule.matches if isinstance(m, StatisticMatch)]
+    stats = [
+        m
+        for r in scenario.proxier.kernel.ruleset.tables["nat"].chains.values()
+        for rule in r.rules
+        for m in rule.matches
+        if isinstance(m, StatisticMatch)
+    ]
     assert sorted(m.probability for m in stats) == [715827883, 1073741824]
 
 
@@ -119,7 +126,11 @@ def test_foreign_dump_parses_with_counters_and_opaque_parts() -> None:
     assert cali[3].comment == 'cali:quoted "text" here'
     assert cali[3].target == OpaqueTarget("LOG", ("--log-prefix", "calico-drop: ", "--log-level", "4"))
     tcpmss = filter_table.chains["cali-from-hep-forward"].rules[1]
-    assert isinstance(tcpmss.matches[0], PortMatch) and tcpmss.matches[0].extra == ("--tcp-flags", "SYN,RST", "SYN")
+    assert isinstance(tcpmss.matches[0], PortMatch) and tcpmss.matches[0].extra == (
+        "--tcp-flags",
+        "SYN,RST",
+        "SYN",
+    )
     assert render_save(ruleset, counters=True).count("[0:0] -A") > 10
     # Reading our rendering of the foreign dump again gives the same rules.
     assert parse_ruleset(render_save(ruleset, counters=True)) == ruleset
@@ -129,7 +140,7 @@ def test_foreign_dump_parses_with_counters_and_opaque_parts() -> None:
     "text",
     [
         "-A KUBE-SERVICES -j ACCEPT\n",
-        "*nat\n-A KUBE-SERVICES -m comment --comment \"unterminated\nCOMMIT\n",
+        '*nat\n-A KUBE-SERVICES -m comment --comment "unterminated\nCOMMIT\n',
         "*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -s not-an-ip -j ACCEPT\nCOMMIT\n",
         "*nat\n:X - [0:0]\n-A X -j\nCOMMIT\n",
         "*nat\n:X - [0:0]\n-A X --bogus 1 -j ACCEPT\nCOMMIT\n",

@@ -66,8 +66,16 @@ def test_kernel_follows_partial_syncs(netns: Namespace) -> None:
     cluster = scenario.loaded.cluster
     deployment = cluster.deployments[("default", "database")]
     for replicas in (1, 4, 0, 2):
-        cluster.apply_deployment(Deployment(deployment.namespace, deployment.name, replicas, deployment.selector,
-                                            deployment.template_labels, deployment.ports))
+        cluster.apply_deployment(
+            Deployment(
+                deployment.namespace,
+                deployment.name,
+                replicas,
+                deployment.selector,
+                deployment.template_labels,
+                deployment.ports,
+            )
+        )
         result = scenario.proxier.sync()
         assert not result.full
         netns.run(["iptables-restore", "--noflush"], stdin=render_restore(result.payload))

@@ -27,7 +27,9 @@ def load(text: str, name: str = "m.yaml"):
 
 
 def test_multi_document_and_list_with_unknown_kinds_as_warnings() -> None:
-    text = SERVICE + """---
+    text = (
+        SERVICE
+        + """---
 apiVersion: v1
 kind: List
 items:
@@ -40,9 +42,12 @@ items:
   kind: Secret
   metadata: {name: s, namespace: shop}
 """
+    )
     result = load(text)
     assert ("shop", "web") in result.cluster.services
-    assert [str(w) for w in result.warnings] == ["m.yaml:16: Skipped Secret: the sandbox does not use this kind."]
+    assert [str(w) for w in result.warnings] == [
+        "m.yaml:16: Skipped Secret: the sandbox does not use this kind."
+    ]
     slices = result.cluster.slices_of("shop", "web")
     assert slices[0].endpoints[0].addresses == ("10.244.1.9",)
     assert slices[0].ports[0].port == 8080
@@ -120,7 +125,9 @@ spec:
     pods = sorted(load(text).cluster.pods.values(), key=lambda p: p.pod_ip)
     assert [p.pod_ip for p in pods] == ["10.244.1.2", "10.244.1.3", "10.244.2.2"]
     assert all(p.name.startswith("web-") and len(p.name.split("-")) == 3 for p in pods)
-    assert [p.name for p in pods] == [p.name for p in sorted(load(text).cluster.pods.values(), key=lambda p: p.pod_ip)]
+    assert [p.name for p in pods] == [
+        p.name for p in sorted(load(text).cluster.pods.values(), key=lambda p: p.pod_ip)
+    ]
 
 
 def test_kube_proxy_configmap_and_sandbox_kinds() -> None:
@@ -146,14 +153,50 @@ randomFully: false
 
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(
-        st.sampled_from(["apiVersion", "kind", "metadata", "spec", "status", "name", "ports", "items", "port",
-                         "endpoints", "addresses", "selector", "clusterIP", "type", "namespace", "labels"]),
-        children, max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "apiVersion",
+                    "kind",
+                    "metadata",
+                    "spec",
+                    "status",
+                    "name",
+                    "ports",
+                    "items",
+                    "port",
+                    "endpoints",
+                    "addresses",
+                    "selector",
+                    "clusterIP",
+                    "type",
+                    "namespace",
+                    "labels",
+                ]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
     max_leaves=25,
 )
-_kinds = st.sampled_from(["Service", "Pod", "Node", "Deployment", "EndpointSlice", "List", "KubeProxyConfiguration",
-                          "NodeFacts", "ClusterNetwork", "ConfigMap", "Weird"])
+_kinds = st.sampled_from(
+    [
+        "Service",
+        "Pod",
+        "Node",
+        "Deployment",
+        "EndpointSlice",
+        "List",
+        "KubeProxyConfiguration",
+        "NodeFacts",
+        "ClusterNetwork",
+        "ConfigMap",
+        "Weird",
+    ]
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -165,17 +208,30 @@ def test_garbage_text_only_raises_input_errors(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(_kinds, _json_values, _json_values, st.booleans())
-def test_garbage_objects_only_raise_input_errors(kind: str, spec: object, extra: object, as_json: bool) -> None:
-    obj = {"apiVersion": "kproxy-tutor/v1" if kind in ("NodeFacts", "ClusterNetwork") else "v1", "kind": kind,
-           "metadata": {"name": "x", "namespace": "default"}, "spec": spec, "items": extra, "data": extra}
+def test_garbage_objects_only_raise_input_errors(
+    kind: str, spec: object, extra: object, as_json: bool
+) -> None:
+    obj = {
+        "apiVersion": "kproxy-tutor/v1" if kind in ("NodeFacts", "ClusterNetwork") else "v1",
+        "kind": kind,
+        "metadata": {"name": "x", "namespace": "default"},
+        "spec": spec,
+        "items": extra,
+        "data": extra,
+    }
     text = json.dumps(obj) if as_json else yaml.safe_dump(obj)
     with contextlib.suppress(SandboxInputError):
         load(text)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.sampled_from(["clusterCIDR", "detectLocalMode", "nodePortAddresses", "iptables", "mode"]),
-                       _json_values, max_size=4))
+@given(
+    st.dictionaries(
+        st.sampled_from(["clusterCIDR", "detectLocalMode", "nodePortAddresses", "iptables", "mode"]),
+        _json_values,
+        max_size=4,
+    )
+)
 def test_garbage_proxy_configuration_then_rules_only_raise_input_errors(fields: dict) -> None:
     from kproxy_tutor.sandbox.iptables.dump import rules_text
 

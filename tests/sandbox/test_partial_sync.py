@@ -34,38 +34,76 @@ def _new_cluster() -> Cluster:
 
 
 ports = st.lists(
-    st.tuples(st.sampled_from(["http", "dns", "metrics", "grpc"]), st.sampled_from(["TCP", "UDP", "SCTP"]),
-              st.integers(1, 3)),
-    min_size=1, max_size=3, unique_by=lambda p: p[0],
-).map(lambda items: tuple(ServicePort(80 + n * 10 + i, name, proto) for i, (name, proto, n) in enumerate(items)))
+    st.tuples(
+        st.sampled_from(["http", "dns", "metrics", "grpc"]),
+        st.sampled_from(["TCP", "UDP", "SCTP"]),
+        st.integers(1, 3),
+    ),
+    min_size=1,
+    max_size=3,
+    unique_by=lambda p: p[0],
+).map(
+    lambda items: tuple(ServicePort(80 + n * 10 + i, name, proto) for i, (name, proto, n) in enumerate(items))
+)
 
 services = st.builds(
     lambda name, type_, ports_, app, etp, itp, affinity, ext_ip, lb, ranges: Service(
-        "default", name, type=type_, ports=ports_ if len(ports_) > 1 else (ServicePort(ports_[0].port, "", ports_[0].protocol),),
+        "default",
+        name,
+        type=type_,
+        ports=ports_ if len(ports_) > 1 else (ServicePort(ports_[0].port, "", ports_[0].protocol),),
         selector=frozen_labels({"app": app}) if app else None,
-        external_traffic_policy=etp, internal_traffic_policy=itp, session_affinity=affinity,
+        external_traffic_policy=etp,
+        internal_traffic_policy=itp,
+        session_affinity=affinity,
         external_ips=("192.168.0.200",) if ext_ip else (),
-        load_balancer_ingress=(LoadBalancerIngress(ip="198.51.100.7"),) if lb and type_ == "LoadBalancer" else (),
-        load_balancer_source_ranges=("203.0.113.0/24", "192.168.0.0/24")[:ranges] if type_ == "LoadBalancer" else (),
+        load_balancer_ingress=(LoadBalancerIngress(ip="198.51.100.7"),)
+        if lb and type_ == "LoadBalancer"
+        else (),
+        load_balancer_source_ranges=("203.0.113.0/24", "192.168.0.0/24")[:ranges]
+        if type_ == "LoadBalancer"
+        else (),
     ),
-    st.sampled_from(SERVICE_NAMES), st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"]), ports,
-    st.sampled_from((*APPS, None)), st.sampled_from(["Cluster", "Local"]), st.sampled_from(["Cluster", "Local"]),
-    st.sampled_from(["None", "ClientIP"]), st.booleans(), st.booleans(), st.integers(0, 2),
+    st.sampled_from(SERVICE_NAMES),
+    st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"]),
+    ports,
+    st.sampled_from((*APPS, None)),
+    st.sampled_from(["Cluster", "Local"]),
+    st.sampled_from(["Cluster", "Local"]),
+    st.sampled_from(["None", "ClientIP"]),
+    st.booleans(),
+    st.booleans(),
+    st.integers(0, 2),
 )
 
 pods = st.builds(
     lambda index, app, node, ready, terminating: Pod(
-        "default", f"pod-{index}", frozen_labels({"app": app}), node, ready=ready, terminating=terminating),
-    st.integers(0, 7), st.sampled_from(APPS), st.sampled_from(NODES), st.booleans(), st.booleans(),
+        "default", f"pod-{index}", frozen_labels({"app": app}), node, ready=ready, terminating=terminating
+    ),
+    st.integers(0, 7),
+    st.sampled_from(APPS),
+    st.sampled_from(NODES),
+    st.booleans(),
+    st.booleans(),
 )
 
 slices = st.builds(
     lambda service, ips, serving: EndpointSlice(
-        "default", f"{service}-manual", service,
-        endpoints=tuple(Endpoint((ip,), EndpointConditions(ready=not serving, serving=True, terminating=serving),
-                                 node_name=NODES[i % 3]) for i, ip in enumerate(ips)),
-        ports=(EndpointPort("", 8080, "TCP"),)),
-    st.sampled_from(["api", "static"]), st.lists(st.sampled_from(["10.244.9.1", "10.244.9.2", "10.244.9.3"]), unique=True),
+        "default",
+        f"{service}-manual",
+        service,
+        endpoints=tuple(
+            Endpoint(
+                (ip,),
+                EndpointConditions(ready=not serving, serving=True, terminating=serving),
+                node_name=NODES[i % 3],
+            )
+            for i, ip in enumerate(ips)
+        ),
+        ports=(EndpointPort("", 8080, "TCP"),),
+    ),
+    st.sampled_from(["api", "static"]),
+    st.lists(st.sampled_from(["10.244.9.1", "10.244.9.2", "10.244.9.3"]), unique=True),
     st.booleans(),
 )
 
@@ -113,7 +151,9 @@ def test_partial_syncs_equal_a_full_sync(steps: list[tuple[str, object]], node: 
 
 def test_partial_sync_reports_a_rule_diff() -> None:
     cluster = _new_cluster()
-    cluster.apply_service(Service("default", "web", ports=(ServicePort(80),), selector=frozen_labels({"app": "web"})))
+    cluster.apply_service(
+        Service("default", "web", ports=(ServicePort(80),), selector=frozen_labels({"app": "web"}))
+    )
     cluster.apply_pod(Pod("default", "web-1", frozen_labels({"app": "web"}), "node-b"))
     proxier = Proxier(cluster, "node-a")
     first = proxier.sync()
@@ -129,5 +169,7 @@ def test_partial_sync_reports_a_rule_diff() -> None:
     assert len(second.diff.removed_rules) == 1
     cluster.remove_pod("default", "web-1")
     third = proxier.sync()
-    assert [c for _, c in third.diff.removed_chains] and all(c.startswith("KUBE-SEP-") for _, c in third.diff.removed_chains)
+    assert [c for _, c in third.diff.removed_chains] and all(
+        c.startswith("KUBE-SEP-") for _, c in third.diff.removed_chains
+    )
     assert not proxier.sync().diff  # nothing changed

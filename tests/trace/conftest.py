@@ -32,7 +32,8 @@ class Lab:
     def endpoints(self, selector: dict[str, str], port: int) -> set[str]:
         """``ip:port`` of every Pod the selector picks: what the Service's endpoints must be, read off the model."""
         return {
-            f"{pod.pod_ip}:{port}" for pod in self.cluster.pods.values()
+            f"{pod.pod_ip}:{port}"
+            for pod in self.cluster.pods.values()
             if all(pod.labels.get(k) == v for k, v in selector.items())
         }
 

@@ -62,21 +62,48 @@ class NodeLab:
 
 
 def _link(node: Namespace, other: Namespace, node_side: str, ip: str) -> None:
-    subprocess.run(["ip", "link", "add", node_side, "netns", node.name, "type", "veth", "peer", "name", "eth0",
-                    "netns", other.name], check=True, capture_output=True)
-    for argv in (["ip", "link", "set", "lo", "up"], ["ip", "link", "set", "eth0", "up"],
-                 ["ip", "addr", "add", f"{ip}/32", "dev", "eth0"],
-                 ["ip", "route", "add", GATEWAY, "dev", "eth0"],
-                 ["ip", "route", "add", "default", "via", GATEWAY, "dev", "eth0"]):
+    subprocess.run(
+        [
+            "ip",
+            "link",
+            "add",
+            node_side,
+            "netns",
+            node.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            other.name,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    for argv in (
+        ["ip", "link", "set", "lo", "up"],
+        ["ip", "link", "set", "eth0", "up"],
+        ["ip", "addr", "add", f"{ip}/32", "dev", "eth0"],
+        ["ip", "route", "add", GATEWAY, "dev", "eth0"],
+        ["ip", "route", "add", "default", "via", GATEWAY, "dev", "eth0"],
+    ):
         other.run(argv)
-    for argv in (["ip", "addr", "add", f"{GATEWAY}/32", "dev", node_side], ["ip", "link", "set", node_side, "up"],
-                 ["ip", "route", "add", f"{ip}/32", "dev", node_side]):
+    for argv in (
+        ["ip", "addr", "add", f"{GATEWAY}/32", "dev", node_side],
+        ["ip", "link", "set", node_side, "up"],
+        ["ip", "route", "add", f"{ip}/32", "dev", node_side],
+    ):
         node.run(argv)
 
 
 def _start_server(pod: Namespace, name: str, port: int) -> subprocess.Popen[str]:
-    process = subprocess.Popen(["ip", "netns", "exec", pod.name, sys.executable, "-c", SERVER, name, str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(
+        ["ip", "netns", "exec", pod.name, sys.executable, "-c", SERVER, name, str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert process.stdout is not None
     ready, _, _ = select.select([process.stdout], [], [], 10)
     if not ready or process.stdout.readline().strip() != "ready":
@@ -99,8 +126,25 @@ def node_lab(rules: str, node_ip: str, client_ip: str, pods: dict[str, tuple[str
         # nothing: a packet no rule translates leaves by the default route and nobody answers,
         # as in the model.
         outside = stack.enter_context(network_namespace("kpt-out"))
-        subprocess.run(["ip", "link", "add", "uplink0", "netns", node.name, "type", "veth", "peer", "name", "eth0",
-                        "netns", outside.name], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "ip",
+                "link",
+                "add",
+                "uplink0",
+                "netns",
+                node.name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                outside.name,
+            ],
+            check=True,
+            capture_output=True,
+        )
         outside.run(["ip", "link", "set", "eth0", "up"])
         outside.run(["ip", "addr", "add", f"{OUTSIDE}/24", "dev", "eth0"])
         node.run(["ip", "addr", "add", f"{node_ip}/24", "dev", "uplink0"])

@@ -21,8 +21,13 @@ def test_second_packet_does_not_walk_the_nat_rules() -> None:
     dnat = [s for s in second.steps if s.kind == StepKind.DNAT]
     assert dnat and all(s.detail["by"] == "conntrack" for s in dnat)
     # The filter table still sees every packet; the conntrack rule accepts it as ESTABLISHED.
-    assert any(s.kind == StepKind.RULE and s.chain == "KUBE-FORWARD" and s.rule is not None
-               and "--ctstate RELATED,ESTABLISHED" in save_line(s.rule) for s in second.steps)
+    assert any(
+        s.kind == StepKind.RULE
+        and s.chain == "KUBE-FORWARD"
+        and s.rule is not None
+        and "--ctstate RELATED,ESTABLISHED" in save_line(s.rule)
+        for s in second.steps
+    )
 
 
 def test_reply_is_un_natted_by_conntrack() -> None:
@@ -32,7 +37,11 @@ def test_reply_is_un_natted_by_conntrack() -> None:
     assert trace.reply is not None
     assert (trace.reply.src_ip, trace.reply.src_port) == (cluster_ip, 80)
     assert (trace.reply.dst_ip, trace.reply.dst_port) == (CLIENT_IP, trace.packet.src_port)
-    reply_rules = [s for s in trace.steps if s.direction == Direction.REPLY and s.table == "nat" and s.kind == StepKind.RULE]
+    reply_rules = [
+        s
+        for s in trace.steps
+        if s.direction == Direction.REPLY and s.table == "nat" and s.kind == StepKind.RULE
+    ]
     assert reply_rules == []
     undo = [s for s in trace.steps if s.direction == Direction.REPLY and s.kind == StepKind.SNAT]
     assert undo and undo[-1].detail["by"] == "conntrack" and undo[-1].detail["to"] == f"{cluster_ip}:80"

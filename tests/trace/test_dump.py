@@ -24,14 +24,32 @@ CASES = [
 
 
 def _shape(trace: Trace) -> list[tuple[object, ...]]:
-    return [(s.kind, s.node, s.direction, s.hook, s.table, s.chain, save_line(s.rule) if s.rule else None,
-             s.rule_number, s.examined, s.packet, dict(s.detail)) for s in trace.steps]
+    return [
+        (
+            s.kind,
+            s.node,
+            s.direction,
+            s.hook,
+            s.table,
+            s.chain,
+            save_line(s.rule) if s.rule else None,
+            s.rule_number,
+            s.examined,
+            s.packet,
+            dict(s.detail),
+        )
+        for s in trace.steps
+    ]
 
 
 @pytest.mark.parametrize(("scenario", "source", "target", "node"), CASES)
-def test_parsed_dump_traces_like_the_compiled_rules(scenario: str, source: str, target: str, node: str | None) -> None:
+def test_parsed_dump_traces_like_the_compiled_rules(
+    scenario: str, source: str, target: str, node: str | None
+) -> None:
     compiled = make_lab(scenario, seed=21)
-    compiled_rules = {name: compiled.session.tracer.network.node(name).rules() for name in compiled.cluster.nodes}
+    compiled_rules = {
+        name: compiled.session.tracer.network.node(name).rules() for name in compiled.cluster.nodes
+    }
     parsed_rules = {name: parse_ruleset(render_save(rules)) for name, rules in compiled_rules.items()}
     for name in compiled_rules:
         assert parsed_rules[name] is not compiled_rules[name]

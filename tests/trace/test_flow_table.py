@@ -35,37 +35,139 @@ class Row:
 ROWS = [
     Row("pod to ClusterIP: no SNAT", WEB, "client", "web", frozenset({"web"}), False),
     Row("pod on another node to ClusterIP", WEB, "client-2", "web:80", frozenset({"web"}), False),
-    Row("node process to ClusterIP: SNAT (off-cluster source)", WEB, "worker-1", "web", frozenset({"web"}), True),
-    Row("external client to NodePort, eTP Cluster: SNAT", "nodeport", "203.0.113.9", "192.168.0.12:30080",
-        frozenset({"10.244.1.7:8080", "10.244.2.9:8080"}), True),
-    Row("pod to NodePort Service by name", "nodeport", "client", "shop/shop:web",
-        frozenset({"10.244.1.7:8080", "10.244.2.9:8080"}), False),
-    Row("eTP Local, node with a local endpoint: only it, no SNAT", "etp-local", "203.0.113.9", "worker-1:30081",
-        frozenset({"10.244.1.40:8080"}), False),
-    Row("eTP Local, the other node's local endpoint", "etp-local", "203.0.113.9", "192.168.0.12:30081",
-        frozenset({"10.244.2.40:8080"}), False),
-    Row("eTP Local, node without local endpoints: DROP", "etp-local", "203.0.113.9", "control-plane:30081", DROP, False),
-    Row("eTP Local, LB IP arriving at worker-1", "etp-local", "203.0.113.9", "203.0.113.50:80",
-        frozenset({"10.244.1.40:8080"}), False, node="worker-1"),
-    Row("eTP Local, pod traffic to the ClusterIP uses all endpoints", "etp-local", "client", "edge/ingress",
-        frozenset({"10.244.1.40:8080", "10.244.2.40:8080"}), False),
-    Row("LB IP from an allowed source range: SNAT", "loadbalancer-source-ranges", "203.0.113.9", "198.51.100.10:443",
-        frozenset({"10.244.2.20:8443"}), True, node="worker-1"),
-    Row("LB IP from outside the source ranges: DROP", "loadbalancer-source-ranges", "8.8.8.8", "198.51.100.10:443",
-        DROP, False, node="worker-1"),
+    Row(
+        "node process to ClusterIP: SNAT (off-cluster source)",
+        WEB,
+        "worker-1",
+        "web",
+        frozenset({"web"}),
+        True,
+    ),
+    Row(
+        "external client to NodePort, eTP Cluster: SNAT",
+        "nodeport",
+        "203.0.113.9",
+        "192.168.0.12:30080",
+        frozenset({"10.244.1.7:8080", "10.244.2.9:8080"}),
+        True,
+    ),
+    Row(
+        "pod to NodePort Service by name",
+        "nodeport",
+        "client",
+        "shop/shop:web",
+        frozenset({"10.244.1.7:8080", "10.244.2.9:8080"}),
+        False,
+    ),
+    Row(
+        "eTP Local, node with a local endpoint: only it, no SNAT",
+        "etp-local",
+        "203.0.113.9",
+        "worker-1:30081",
+        frozenset({"10.244.1.40:8080"}),
+        False,
+    ),
+    Row(
+        "eTP Local, the other node's local endpoint",
+        "etp-local",
+        "203.0.113.9",
+        "192.168.0.12:30081",
+        frozenset({"10.244.2.40:8080"}),
+        False,
+    ),
+    Row(
+        "eTP Local, node without local endpoints: DROP",
+        "etp-local",
+        "203.0.113.9",
+        "control-plane:30081",
+        DROP,
+        False,
+    ),
+    Row(
+        "eTP Local, LB IP arriving at worker-1",
+        "etp-local",
+        "203.0.113.9",
+        "203.0.113.50:80",
+        frozenset({"10.244.1.40:8080"}),
+        False,
+        node="worker-1",
+    ),
+    Row(
+        "eTP Local, pod traffic to the ClusterIP uses all endpoints",
+        "etp-local",
+        "client",
+        "edge/ingress",
+        frozenset({"10.244.1.40:8080", "10.244.2.40:8080"}),
+        False,
+    ),
+    Row(
+        "LB IP from an allowed source range: SNAT",
+        "loadbalancer-source-ranges",
+        "203.0.113.9",
+        "198.51.100.10:443",
+        frozenset({"10.244.2.20:8443"}),
+        True,
+        node="worker-1",
+    ),
+    Row(
+        "LB IP from outside the source ranges: DROP",
+        "loadbalancer-source-ranges",
+        "8.8.8.8",
+        "198.51.100.10:443",
+        DROP,
+        False,
+        node="worker-1",
+    ),
     Row("no endpoints, pod to ClusterIP: REJECT", "no-endpoints", "client", "ghost", REJECT, False),
-    Row("no endpoints, external to NodePort: REJECT", "no-endpoints", "8.8.8.8", "worker-2:30999", REJECT, False),
-    Row("no endpoints, external IP: REJECT", "no-endpoints", "8.8.8.8", "192.168.0.250:80", REJECT, False,
-        node="worker-1"),
-    Row("wrong port on a ClusterIP: not a Service", "nodeport", "client", "10.101.7.25:81", NOT_SERVICE, False),
+    Row(
+        "no endpoints, external to NodePort: REJECT",
+        "no-endpoints",
+        "8.8.8.8",
+        "worker-2:30999",
+        REJECT,
+        False,
+    ),
+    Row(
+        "no endpoints, external IP: REJECT",
+        "no-endpoints",
+        "8.8.8.8",
+        "192.168.0.250:80",
+        REJECT,
+        False,
+        node="worker-1",
+    ),
+    Row(
+        "wrong port on a ClusterIP: not a Service", "nodeport", "client", "10.101.7.25:81", NOT_SERVICE, False
+    ),
     Row("Pod IP directly: not a Service", "nodeport", "client", "10.244.2.9:8080", NOT_SERVICE, False),
-    Row("iTP Local with a local endpoint: only it", "itp-local", "client", "kube-system/node-cache",
-        frozenset({"10.244.1.53:53"}), False),
-    Row("iTP Local without a local endpoint: DROP", "itp-local", "client", "kube-system/metrics", DROP, False),
-    Row("masqueradeAll: even pod traffic is masqueraded", "masquerade-all", "client", "web",
-        frozenset({"10.244.2.10:80"}), True),
-    Row("externalIP from outside: SNAT", "external-ips", "203.0.113.9", "192.168.0.200:8000",
-        frozenset({"10.244.2.30:8000"}), True, node="worker-1"),
+    Row(
+        "iTP Local with a local endpoint: only it",
+        "itp-local",
+        "client",
+        "kube-system/node-cache",
+        frozenset({"10.244.1.53:53"}),
+        False,
+    ),
+    Row(
+        "iTP Local without a local endpoint: DROP", "itp-local", "client", "kube-system/metrics", DROP, False
+    ),
+    Row(
+        "masqueradeAll: even pod traffic is masqueraded",
+        "masquerade-all",
+        "client",
+        "web",
+        frozenset({"10.244.2.10:80"}),
+        True,
+    ),
+    Row(
+        "externalIP from outside: SNAT",
+        "external-ips",
+        "203.0.113.9",
+        "192.168.0.200:8000",
+        frozenset({"10.244.2.30:8000"}),
+        True,
+        node="worker-1",
+    ),
 ]
 
 
@@ -104,7 +206,9 @@ def test_hairpin_lands_on_itself_only_with_masquerade() -> None:
     elsewhere = [t for t in traces if t.outcome.endpoint != f"{own}:8080"]
     assert to_self and elsewhere
     node = lab.cluster.nodes[pod.node_name]
-    bridge = node.pod_cidr.rsplit(".", 1)[0] + ".1"  # the bridge holds the first address of the node's Pod CIDR
+    bridge = (
+        node.pod_cidr.rsplit(".", 1)[0] + ".1"
+    )  # the bridge holds the first address of the node's Pod CIDR
     for trace in to_self:
         assert trace.outcome.masquerade
         assert [m.reason for m in trace.outcome.mark_setters] == [MasqueradeReason.HAIRPIN]
@@ -117,7 +221,9 @@ def test_off_cluster_masquerade_names_the_rule() -> None:
     trace = lab.session.curl("worker-2", "web")
     (setter,) = trace.outcome.mark_setters
     assert setter.reason == MasqueradeReason.OFF_CLUSTER
-    assert setter.chain.startswith("KUBE-SVC-") and setter.rule.source is not None and setter.rule.source.negated
+    assert (
+        setter.chain.startswith("KUBE-SVC-") and setter.rule.source is not None and setter.rule.source.negated
+    )
     # MASQUERADE picks the address of the interface the packet leaves by.
     endpoint_node = trace.outcome.endpoint_node
     expected = "192.168.0.12" if endpoint_node != "worker-2" else "10.244.2.1"

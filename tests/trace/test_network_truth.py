@@ -52,9 +52,14 @@ def _plain(*args: str) -> str:
 
 
 # B: an outside client's packet to a node's address enters that node ------------------------------
-@pytest.mark.parametrize(("target", "node"), [
-    ("worker-2:30081", "worker-2"), ("control-plane:30081", "control-plane"), ("192.168.0.12:30081", "worker-2"),
-])
+@pytest.mark.parametrize(
+    ("target", "node"),
+    [
+        ("worker-2:30081", "worker-2"),
+        ("control-plane:30081", "control-plane"),
+        ("192.168.0.12:30081", "worker-2"),
+    ],
+)
 def test_outside_client_sending_to_a_node_address_enters_that_node(target: str, node: str) -> None:
     data = _json("-f", ETP_LOCAL, "--from", "198.51.100.7", "--to", target, "--seed", "1")
     assert data["from"]["node"] == node
@@ -70,8 +75,19 @@ def test_outside_client_to_a_node_name_in_the_session_api() -> None:
 
 
 def test_node_option_cannot_move_a_node_address() -> None:
-    result = run_tutor("--lang", "en", "trace", "-f", ETP_LOCAL, "--from", "198.51.100.7", "--to", "worker-2:30081",
-                       "--node", "worker-1")
+    result = run_tutor(
+        "--lang",
+        "en",
+        "trace",
+        "-f",
+        ETP_LOCAL,
+        "--from",
+        "198.51.100.7",
+        "--to",
+        "worker-2:30081",
+        "--node",
+        "worker-1",
+    )
     assert result.returncode != 0
     assert "address of node worker-2" in result.stderr
 
@@ -81,13 +97,18 @@ def _snat_by_endpoint(mode: str, source: str, packet: Packet) -> dict[str, tuple
     cluster = load_paths([NODEPORT]).cluster
     evaluator = compile_mode(cluster, "worker-1", mode, seed=1).evaluator
     outcomes = evaluator.possible_outcomes(packet, source)  # type: ignore[union-attr]
-    return {o.endpoint: (o.snat_source, o.snat_interface) for o in outcomes if o.kind == OutcomeKind.DELIVERED}
+    return {
+        o.endpoint: (o.snat_source, o.snat_interface) for o in outcomes if o.kind == OutcomeKind.DELIVERED
+    }
 
 
-@pytest.mark.parametrize(("source", "packet"), [
-    (SourceKind.NODE, Packet("tcp", WORKER_1_IP, 40000, SHOP_IP, 80)),
-    (SourceKind.EXTERNAL, Packet("tcp", "198.51.100.7", 40000, WORKER_1_IP, 30080)),
-])
+@pytest.mark.parametrize(
+    ("source", "packet"),
+    [
+        (SourceKind.NODE, Packet("tcp", WORKER_1_IP, 40000, SHOP_IP, 80)),
+        (SourceKind.EXTERNAL, Packet("tcp", "198.51.100.7", 40000, WORKER_1_IP, 30080)),
+    ],
+)
 def test_every_mode_masquerades_to_the_egress_interface_address(source: str, packet: Packet) -> None:
     expected = {SHOP_A: (CNI0_WORKER_1, "cni0"), SHOP_B: (WORKER_1_IP, "eth0")}
     for mode in ("iptables", "nftables", "ipvs"):
@@ -135,12 +156,18 @@ def test_without_random_fully_the_free_source_port_is_kept() -> None:
     (step,) = _masquerade_steps(trace)
     assert step["port"] == "kept" and step["to"].endswith(f":{trace.packet.src_port}")
     packet = Packet("tcp", WORKER_1_IP, 40000, SHOP_IP, 80)
-    (step,) = _masquerade_steps(compile_mode(cluster, "worker-1", "ipvs", seed=1).evaluator.evaluate(  # type: ignore[union-attr]
-        packet, SourceKind.NODE))
+    (step,) = _masquerade_steps(
+        compile_mode(cluster, "worker-1", "ipvs", seed=1).evaluator.evaluate(  # type: ignore[union-attr]
+            packet, SourceKind.NODE
+        )
+    )
     assert step["port"] == "kept" and step["to"].endswith(":40000")
     # nftables mode writes "masquerade fully-random" whatever the node supports (as upstream does).
-    (step,) = _masquerade_steps(compile_mode(cluster, "worker-1", "nftables", seed=1).evaluator.evaluate(  # type: ignore[union-attr]
-        packet, SourceKind.NODE))
+    (step,) = _masquerade_steps(
+        compile_mode(cluster, "worker-1", "nftables", seed=1).evaluator.evaluate(  # type: ignore[union-attr]
+            packet, SourceKind.NODE
+        )
+    )
     assert step["port"] == "random"
 
 
@@ -151,12 +178,21 @@ def test_a_taken_source_port_is_replaced_even_without_random_fully() -> None:
     tracer = TraceSession.from_cluster(cluster, seed=1).tracer
     # Two outside clients, same source port, through worker-1's NodePort: both masquerade to the
     # same egress address, so once both land on the same endpoint the second tuple would clash.
-    first = tracer.connect(Client(SourceKind.EXTERNAL, "198.51.100.7", "worker-1"), WORKER_1_IP, 30080, src_port=45000)
+    first = tracer.connect(
+        Client(SourceKind.EXTERNAL, "198.51.100.7", "worker-1"), WORKER_1_IP, 30080, src_port=45000
+    )
     (kept,) = _masquerade_steps(first)
     assert kept["port"] == "kept" and kept["to"].endswith(":45000")
-    second = next(t for t in (tracer.connect(Client(SourceKind.EXTERNAL, f"198.51.100.{i}", "worker-1"), WORKER_1_IP,
-                                             30080, src_port=45000) for i in range(8, 40))
-                  if t.outcome.endpoint == first.outcome.endpoint)
+    second = next(
+        t
+        for t in (
+            tracer.connect(
+                Client(SourceKind.EXTERNAL, f"198.51.100.{i}", "worker-1"), WORKER_1_IP, 30080, src_port=45000
+            )
+            for i in range(8, 40)
+        )
+        if t.outcome.endpoint == first.outcome.endpoint
+    )
     (step,) = _masquerade_steps(second)
     assert step["to"].rpartition(":")[0] == kept["to"].rpartition(":")[0]
     assert step["port"] == "taken" and not step["to"].endswith(":45000")
@@ -182,10 +218,16 @@ def test_node_packets_go_output_then_postrouting_never_forward() -> None:
         assert "FORWARD, POSTROUTING" not in text and "forward, postrouting" not in text.lower(), mode
         assert "never passes FORWARD" in text, mode
     data = _json("-f", NODEPORT, "--from", "worker-1", "--to", "shop:80", "--seed", "1")
-    kinds = [(s["kind"], s["table"], s["detail"].get("reroute")) for s in data["steps"] if s["direction"] == "request"]
+    kinds = [
+        (s["kind"], s["table"], s["detail"].get("reroute"))
+        for s in data["steps"]
+        if s["direction"] == "request"
+    ]
     reroute = kinds.index(("route", None, True))
     # The reroute after DNAT happens inside OUTPUT: after the nat rules, before the filter ones.
-    assert any(t == "nat" for _, t, _r in kinds[:reroute]) and any(t == "filter" for _, t, _r in kinds[reroute:])
+    assert any(t == "nat" for _, t, _r in kinds[:reroute]) and any(
+        t == "filter" for _, t, _r in kinds[reroute:]
+    )
     assert not any(t == "filter" for k, t, _r in kinds[:reroute] if k == "rule")
     route = data["steps"][next(i for i, s in enumerate(data["steps"]) if s["kind"] == "route")]
     assert "FORWARD" not in route["detail"]["next_hooks"]
@@ -194,14 +236,22 @@ def test_node_packets_go_output_then_postrouting_never_forward() -> None:
 def test_a_reply_on_a_node_that_did_no_nat_is_not_said_to_be_undone(english: None) -> None:
     cluster = load_paths([NODEPORT]).cluster
     session = TraceSession.from_cluster(cluster, seed=1)
-    trace = next(t for t in (session.curl("shop-a", "shop:80") for _ in range(20)) if t.outcome.endpoint == SHOP_B)
-    replies = {s.node: s.detail for s in trace.steps
-               if s.kind == StepKind.CONNTRACK and s.direction == Direction.REPLY}
+    trace = next(
+        t for t in (session.curl("shop-a", "shop:80") for _ in range(20)) if t.outcome.endpoint == SHOP_B
+    )
+    replies = {
+        s.node: s.detail
+        for s in trace.steps
+        if s.kind == StepKind.CONNTRACK and s.direction == Direction.REPLY
+    }
     assert replies["worker-2"]["nat"] is False and replies["worker-1"]["nat"] is True
     from kproxy_tutor.ui.trace_view import step_lines
 
-    words = {s.node: " ".join(line.plain for line in step_lines(s)) for s in trace.steps
-             if s.kind == StepKind.CONNTRACK and s.direction == Direction.REPLY}
+    words = {
+        s.node: " ".join(line.plain for line in step_lines(s))
+        for s in trace.steps
+        if s.kind == StepKind.CONNTRACK and s.direction == Direction.REPLY
+    }
     assert "undone" not in words["worker-2"] and "nothing" in words["worker-2"]
     assert "undone" in words["worker-1"]
 
@@ -210,8 +260,9 @@ def test_masquerade_reason_for_an_outside_source_and_for_the_node_itself() -> No
     node = _plain("-f", NODEPORT, "--from", "worker-1", "--to", "shop:80", "--seed", "1")
     assert "covers the node's own processes too" in node
     assert "would not come back through this node's conntrack" not in node
-    outside = _plain("-f", NODEPORT, "--from", "198.51.100.7", "--to", f"{SHOP_IP}:80", "--node", "worker-1",
-                     "--seed", "1")
+    outside = _plain(
+        "-f", NODEPORT, "--from", "198.51.100.7", "--to", f"{SHOP_IP}:80", "--node", "worker-1", "--seed", "1"
+    )
     assert "routed to this node from elsewhere" in outside and "conntrack undoes the DNAT" in outside
 
 
@@ -226,4 +277,7 @@ def test_wrong_port_of_a_live_cluster_ip_is_named_per_mode() -> None:
     assert f"{SHOP_IP} is a ClusterIP (of Service shop/shop), but not on port 81" in nft
     data = _json(*args)
     assert data["outcome"] == "not_service" and data["wrong_port_of"] == "shop/shop"
-    assert _json("-f", NODEPORT, "--from", "shop-b", "--to", f"{SHOP_IP}:80", "--seed", "1")["wrong_port_of"] is None
+    assert (
+        _json("-f", NODEPORT, "--from", "shop-b", "--to", f"{SHOP_IP}:80", "--seed", "1")["wrong_port_of"]
+        is None
+    )

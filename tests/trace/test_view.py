@@ -14,8 +14,17 @@ from kproxy_tutor.ui.trace_view import print_trace, rule_segments, rule_text
 from .conftest import SCENARIOS as SCENARIO_DIR
 from .conftest import make_lab
 
-SCENARIOS = ["clusterip-multi", "nodeport", "etp-local", "loadbalancer-source-ranges", "no-endpoints",
-             "session-affinity", "itp-local", "masquerade-all", "upstream-overall"]
+SCENARIOS = [
+    "clusterip-multi",
+    "nodeport",
+    "etp-local",
+    "loadbalancer-source-ranges",
+    "no-endpoints",
+    "session-affinity",
+    "itp-local",
+    "masquerade-all",
+    "upstream-overall",
+]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -87,7 +87,9 @@ def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
             # interleave the report; keep the exact first-touched order the simple way.
             return _diff_apply_interleaved(kernel, payload)
         touched = list(table.declared)
-        touched += [line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)]
+        touched += [
+            line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)
+        ]
         for name in touched:
             if name not in seen:
                 chain = chains.get(name)
@@ -119,7 +121,9 @@ def _diff_apply_interleaved(kernel: KernelState, payload: Payload) -> RuleDiff:
         existing = kernel.ruleset.tables.get(table.name)
         chains = existing.chains if existing is not None else {}
         touched = list(table.declared)
-        touched += [line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)]
+        touched += [
+            line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)
+        ]
         for name in touched:
             key = (table.name, name)
             if key not in before:

@@ -13,8 +13,13 @@ FORMATS = ("save", "restore")
 TABLES = ("filter", "nat", "mangle")
 
 
-def rules_text(cluster: Cluster, node: str | None = None, fmt: str = "save", table: str | None = None,
-               service: str | None = None) -> str:
+def rules_text(
+    cluster: Cluster,
+    node: str | None = None,
+    fmt: str = "save",
+    table: str | None = None,
+    service: str | None = None,
+) -> str:
     """What ``kproxy-tutor rules`` prints: the node's tables after the first sync, or the payload of that sync."""
     if fmt not in FORMATS:
         raise SandboxInputError(N_("Unknown format {value!r}: use save or restore."), value=fmt)

@@ -55,19 +55,30 @@ def jump_rules() -> tuple[tuple[str, Rule], ...]:
             matches.append(CommentMatch(comment))
             spelling.append(f'-m comment --comment "{comment}"')
         spelling.append(f"-j {target}")
-        out.append((table, Rule(chain, matches=tuple(matches), target=Jump(target), spelling=" ".join(spelling))))
+        out.append(
+            (table, Rule(chain, matches=tuple(matches), target=Jump(target), spelling=" ".join(spelling)))
+        )
     return tuple(out)
 
 
 def postrouting_rules(mark_text: str, mark: int, random_fully: bool) -> list[Rule]:
     masquerade = '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE'
     return [
-        Rule("KUBE-POSTROUTING", matches=(MarkMatch(mark, mark, negated=True),), target=Verdict("RETURN"),
-             spelling=f"-m mark ! --mark {mark_text}/{mark_text} -j RETURN"),
-        Rule("KUBE-POSTROUTING", target=MarkTarget.xor_mark(mark), spelling=f"-j MARK --xor-mark {mark_text}"),
-        Rule("KUBE-POSTROUTING", matches=(CommentMatch("kubernetes service traffic requiring SNAT"),),
-             target=Masquerade(random_fully=random_fully),
-             spelling=masquerade + (" --random-fully" if random_fully else "")),
+        Rule(
+            "KUBE-POSTROUTING",
+            matches=(MarkMatch(mark, mark, negated=True),),
+            target=Verdict("RETURN"),
+            spelling=f"-m mark ! --mark {mark_text}/{mark_text} -j RETURN",
+        ),
+        Rule(
+            "KUBE-POSTROUTING", target=MarkTarget.xor_mark(mark), spelling=f"-j MARK --xor-mark {mark_text}"
+        ),
+        Rule(
+            "KUBE-POSTROUTING",
+            matches=(CommentMatch("kubernetes service traffic requiring SNAT"),),
+            target=Masquerade(random_fully=random_fully),
+            spelling=masquerade + (" --random-fully" if random_fully else ""),
+        ),
         Rule("KUBE-MARK-MASQ", target=MarkTarget.or_mark(mark), spelling=f"-j MARK --or-mark {mark_text}"),
     ]
 
@@ -78,11 +89,15 @@ def fixed_filter_rules(localhost_node_ports: bool) -> list[Rule]:
         return []
     comment = "block incoming localnet connections"
     return [
-        Rule("KUBE-FIREWALL", address("127.0.0.0/8", True), address("127.0.0.0/8"),
-             matches=(CommentMatch(comment), ConntrackMatch(("RELATED", "ESTABLISHED", "DNAT"), negated=True)),
-             target=Verdict("DROP"),
-             spelling=f'-m comment --comment "{comment}" -d 127.0.0.0/8 ! -s 127.0.0.0/8 '
-             "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP"),
+        Rule(
+            "KUBE-FIREWALL",
+            address("127.0.0.0/8", True),
+            address("127.0.0.0/8"),
+            matches=(CommentMatch(comment), ConntrackMatch(("RELATED", "ESTABLISHED", "DNAT"), negated=True)),
+            target=Verdict("DROP"),
+            spelling=f'-m comment --comment "{comment}" -d 127.0.0.0/8 ! -s 127.0.0.0/8 '
+            "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP",
+        ),
     ]
 
 
@@ -90,20 +105,43 @@ def forward_rules(mark_text: str, mark: int, nfacct: bool, tcp_be_liberal: bool)
     rules = []
     if not tcp_be_liberal:
         if nfacct:
-            rules.append(Rule("KUBE-FORWARD", matches=(ConntrackMatch(("INVALID",)), NfacctMatch(INVALID_DROP_COUNTER)),
-                              target=Verdict("DROP"),
-                              spelling=f"-m conntrack --ctstate INVALID -m nfacct --nfacct-name {INVALID_DROP_COUNTER} -j DROP"))
+            rules.append(
+                Rule(
+                    "KUBE-FORWARD",
+                    matches=(ConntrackMatch(("INVALID",)), NfacctMatch(INVALID_DROP_COUNTER)),
+                    target=Verdict("DROP"),
+                    spelling=f"-m conntrack --ctstate INVALID -m nfacct --nfacct-name {INVALID_DROP_COUNTER} -j DROP",
+                )
+            )
         else:
-            rules.append(Rule("KUBE-FORWARD", matches=(ConntrackMatch(("INVALID",)),), target=Verdict("DROP"),
-                              spelling="-m conntrack --ctstate INVALID -j DROP"))
-    rules.append(Rule("KUBE-FORWARD", matches=(CommentMatch("kubernetes forwarding rules"), MarkMatch(mark, mark)),
-                      target=Verdict("ACCEPT"),
-                      spelling=f'-m comment --comment "kubernetes forwarding rules" -m mark --mark {mark_text}/{mark_text} -j ACCEPT'))
-    rules.append(Rule("KUBE-FORWARD",
-                      matches=(CommentMatch("kubernetes forwarding conntrack rule"), ConntrackMatch(("RELATED", "ESTABLISHED"))),
-                      target=Verdict("ACCEPT"),
-                      spelling='-m comment --comment "kubernetes forwarding conntrack rule" '
-                      "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"))
+            rules.append(
+                Rule(
+                    "KUBE-FORWARD",
+                    matches=(ConntrackMatch(("INVALID",)),),
+                    target=Verdict("DROP"),
+                    spelling="-m conntrack --ctstate INVALID -j DROP",
+                )
+            )
+    rules.append(
+        Rule(
+            "KUBE-FORWARD",
+            matches=(CommentMatch("kubernetes forwarding rules"), MarkMatch(mark, mark)),
+            target=Verdict("ACCEPT"),
+            spelling=f'-m comment --comment "kubernetes forwarding rules" -m mark --mark {mark_text}/{mark_text} -j ACCEPT',
+        )
+    )
+    rules.append(
+        Rule(
+            "KUBE-FORWARD",
+            matches=(
+                CommentMatch("kubernetes forwarding conntrack rule"),
+                ConntrackMatch(("RELATED", "ESTABLISHED")),
+            ),
+            target=Verdict("ACCEPT"),
+            spelling='-m comment --comment "kubernetes forwarding conntrack rule" '
+            "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        )
+    )
     return rules
 
 
@@ -113,13 +151,30 @@ def nodeport_tail_rules(node_port_ips: list[str] | None, localhost_node_ports: b
     head = f'-m comment --comment "{NODEPORTS_COMMENT}"'
     if node_port_ips is None:
         if localhost_node_ports:
-            return [Rule("KUBE-SERVICES", matches=(comment, AddrTypeMatch(dst_type="LOCAL")), target=Jump("KUBE-NODEPORTS"),
-                         spelling=f"{head} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")]
-        return [Rule("KUBE-SERVICES", destination=address("127.0.0.0/8", True),
-                     matches=(comment, AddrTypeMatch(dst_type="LOCAL")), target=Jump("KUBE-NODEPORTS"),
-                     spelling=f"{head} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS")]
+            return [
+                Rule(
+                    "KUBE-SERVICES",
+                    matches=(comment, AddrTypeMatch(dst_type="LOCAL")),
+                    target=Jump("KUBE-NODEPORTS"),
+                    spelling=f"{head} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
+                )
+            ]
+        return [
+            Rule(
+                "KUBE-SERVICES",
+                destination=address("127.0.0.0/8", True),
+                matches=(comment, AddrTypeMatch(dst_type="LOCAL")),
+                target=Jump("KUBE-NODEPORTS"),
+                spelling=f"{head} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS",
+            )
+        ]
     return [
-        Rule("KUBE-SERVICES", destination=address(ip), matches=(comment,), target=Jump("KUBE-NODEPORTS"),
-             spelling=f"{head} -d {ip} -j KUBE-NODEPORTS")
+        Rule(
+            "KUBE-SERVICES",
+            destination=address(ip),
+            matches=(comment,),
+            target=Jump("KUBE-NODEPORTS"),
+            spelling=f"{head} -d {ip} -j KUBE-NODEPORTS",
+        )
         for ip in node_port_ips
     ]

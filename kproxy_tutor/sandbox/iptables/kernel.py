@@ -89,7 +89,9 @@ class KernelState:
                 continue
             if isinstance(line, DeleteChain):
                 if line.chain not in new_rules and line.chain not in chains:
-                    raise RestoreError(N_("Cannot delete chain {chain}: it does not exist."), chain=line.chain)
+                    raise RestoreError(
+                        N_("Cannot delete chain {chain}: it does not exist."), chain=line.chain
+                    )
                 deleted.append(line.chain)
                 last_chain = None
                 continue
@@ -145,7 +147,9 @@ class KernelState:
         if any(t in deleted_set or (t not in new_rules and t not in chains) for t in added_targets):
             for rule in fresh:
                 target = _target_chain(rule)
-                if target is not None and (target in deleted_set or (target not in new_rules and target not in chains)):
+                if target is not None and (
+                    target in deleted_set or (target not in new_rules and target not in chains)
+                ):
                     raise RestoreError(
                         N_("Rule in chain {chain} jumps to {target}, which does not exist."),
                         chain=rule.chain,

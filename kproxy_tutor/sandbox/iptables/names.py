@@ -25,8 +25,16 @@ def _token(text: str) -> str:
     """
     v = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
     t = _BASE32_PAIRS
-    return (t[v >> 70] + t[(v >> 60) & 1023] + t[(v >> 50) & 1023] + t[(v >> 40) & 1023]
-            + t[(v >> 30) & 1023] + t[(v >> 20) & 1023] + t[(v >> 10) & 1023] + t[v & 1023])
+    return (
+        t[v >> 70]
+        + t[(v >> 60) & 1023]
+        + t[(v >> 50) & 1023]
+        + t[(v >> 40) & 1023]
+        + t[(v >> 30) & 1023]
+        + t[(v >> 20) & 1023]
+        + t[(v >> 10) & 1023]
+        + t[v & 1023]
+    )
 
 
 def port_proto_hash(service_port_name: str, protocol: str) -> str:

@@ -33,7 +33,6 @@ _IN = frozenset(("-i", "--in-interface"))
 _OUT = frozenset(("-o", "--out-interface"))
 
 
-
 def tokenize(text: str) -> list[str]:
     """Split like iptables-restore: whitespace separates, double quotes group, backslash escapes inside quotes."""
     tokens: list[str] = []
@@ -119,8 +118,13 @@ def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) 
             arity = _arity(module[0], tok)
             if arity is None:  # an option of an unmodelled module: take values up to the next option
                 end = i + 1
-                while end < n and tokens[end] != "!" and not (tokens[end].startswith("-") and len(tokens[end]) > 1
-                                                              and not tokens[end][1].isdigit()):
+                while (
+                    end < n
+                    and tokens[end] != "!"
+                    and not (
+                        tokens[end].startswith("-") and len(tokens[end]) > 1 and not tokens[end][1].isdigit()
+                    )
+                ):
                     end += 1
                 values = tokens[i + 1 : end]
             else:
@@ -197,8 +201,10 @@ def parse_payload(text: str, source: str = "<rules>") -> Payload:
                 chain, _, args = rest.partition(" ")
                 rule = parse_rule_args(chain, tokenize(args), spelling=args)
                 if counters is not None:
-                    rule = Rule(**{f: getattr(rule, f) for f in rule.__dataclass_fields__ if f != "counters"},
-                                counters=counters)
+                    rule = Rule(
+                        **{f: getattr(rule, f) for f in rule.__dataclass_fields__ if f != "counters"},
+                        counters=counters,
+                    )
                 table.lines.append(rule)
             elif command in ("-X", "--delete-chain"):
                 table.lines.append(DeleteChain(rest.strip()))

@@ -38,8 +38,18 @@ MODULE_OPTIONS: dict[str, dict[str, int]] = {
     "sctp": {"--dport": 1, "--destination-port": 1, "--sport": 1, "--source-port": 1},
     "statistic": {"--mode": 1, "--probability": 1, "--every": 1, "--packet": 1},
     "recent": {
-        "--name": 1, "--set": 0, "--rcheck": 0, "--update": 0, "--remove": 0, "--seconds": 1,
-        "--reap": 0, "--hitcount": 1, "--rttl": 0, "--mask": 1, "--rsource": 0, "--rdest": 0,
+        "--name": 1,
+        "--set": 0,
+        "--rcheck": 0,
+        "--update": 0,
+        "--remove": 0,
+        "--seconds": 1,
+        "--reap": 0,
+        "--hitcount": 1,
+        "--rttl": 0,
+        "--mask": 1,
+        "--rsource": 0,
+        "--rdest": 0,
     },
     "mark": {"--mark": 1},
     "addrtype": {"--src-type": 1, "--dst-type": 1, "--limit-iface-in": 0, "--limit-iface-out": 0},
@@ -49,7 +59,37 @@ MODULE_OPTIONS: dict[str, dict[str, int]] = {
 _VERDICTS = frozenset(("ACCEPT", "DROP", "RETURN"))
 #: Targets that are extensions, not chains (any target with options is one, too).
 _EXTENSION_TARGETS = frozenset(
-    ["LOG", "NFLOG", "NFQUEUE", "CT", "NOTRACK", "TPROXY", "REDIRECT", "TCPMSS", "CHECKSUM", "CONNMARK", "CLASSIFY", "DSCP", "TOS", "TTL", "HL", "SET", "AUDIT", "TRACE", "ULOG", "QUEUE", "NETMAP", "CONNSECMARK", "SECMARK", "IDLETIMER", "LED", "TEE", "SYNPROXY", "TCPOPTSTRIP", "HMARK"]
+    [
+        "LOG",
+        "NFLOG",
+        "NFQUEUE",
+        "CT",
+        "NOTRACK",
+        "TPROXY",
+        "REDIRECT",
+        "TCPMSS",
+        "CHECKSUM",
+        "CONNMARK",
+        "CLASSIFY",
+        "DSCP",
+        "TOS",
+        "TTL",
+        "HL",
+        "SET",
+        "AUDIT",
+        "TRACE",
+        "ULOG",
+        "QUEUE",
+        "NETMAP",
+        "CONNSECMARK",
+        "SECMARK",
+        "IDLETIMER",
+        "LED",
+        "TEE",
+        "SYNPROXY",
+        "TCPOPTSTRIP",
+        "HMARK",
+    ]
 )
 
 
@@ -96,7 +136,9 @@ def build_match(module: str, options: list[tuple[bool, str, list[str]]], raw: li
         mode = values.get("--mode", (False, ["random"]))[1][0]
         if mode == "nth":
             neg, every = values.get("--every", (False, ["0"]))
-            return StatisticMatch("nth", 0, int_value(every[0]), int_value(values.get("--packet", (False, ["0"]))[1][0]), neg)
+            return StatisticMatch(
+                "nth", 0, int_value(every[0]), int_value(values.get("--packet", (False, ["0"]))[1][0]), neg
+            )
         neg, prob = values.get("--probability", (False, ["0"]))
         try:
             fraction = float(prob[0])
@@ -105,7 +147,9 @@ def build_match(module: str, options: list[tuple[bool, str, list[str]]], raw: li
         # iptables stores lround(2^31 * p); Python's round() would round half to even.
         return StatisticMatch("random", math.floor(PROBABILITY_SCALE * fraction + 0.5), 0, 0, neg)
     if module == "recent":
-        command = next((o[2:] for _, o, _ in options if o in ("--set", "--rcheck", "--update", "--remove")), "set")
+        command = next(
+            (o[2:] for _, o, _ in options if o in ("--set", "--rcheck", "--update", "--remove")), "set"
+        )
         negated = any(n for n, o, _ in options if o in ("--set", "--rcheck", "--update", "--remove"))
         return RecentMatch(
             name=values.get("--name", (False, ["DEFAULT"]))[1][0],
@@ -191,7 +235,7 @@ def build_target(name: str, args: list[str]) -> Target:
     if name == "MASQUERADE" and set(opts) <= {"--to-ports"} and set(flags) <= {"--random", "--random-fully"}:
         return Masquerade("--random-fully" in flags, "--random" in flags, opts.get("--to-ports", ""))
     if name == "MARK" and len(opts) == 1 and not flags:
-        (option, value), = opts.items()
+        ((option, value),) = opts.items()
         bits, mask = _mark_pair(value)
         if option == "--set-xmark":
             return MarkTarget(bits, 0xFFFFFFFF if mask is None else mask)
@@ -206,5 +250,3 @@ def build_target(name: str, args: list[str]) -> Target:
     if args or name in _EXTENSION_TARGETS or name in ("REJECT", "DNAT", "SNAT", "MASQUERADE", "MARK"):
         return OpaqueTarget(name, tuple(args))
     return Jump(name)
-
-

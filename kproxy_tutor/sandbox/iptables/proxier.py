@@ -41,7 +41,13 @@ from kproxy_tutor.sandbox.iptables.servicerules import (
 from kproxy_tutor.sandbox.serviceport import ServicePortName
 
 LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000
-FILTER_CHAINS = ("KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES", "KUBE-FORWARD", "KUBE-NODEPORTS", "KUBE-PROXY-FIREWALL")
+FILTER_CHAINS = (
+    "KUBE-SERVICES",
+    "KUBE-EXTERNAL-SERVICES",
+    "KUBE-FORWARD",
+    "KUBE-NODEPORTS",
+    "KUBE-PROXY-FIREWALL",
+)
 _NO_RULES: list[Rule] = []
 NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
 
@@ -58,7 +64,9 @@ class SyncResult:
 class Proxier:
     """kube-proxy's iptables proxier for one node of a sandbox cluster (IPv4)."""
 
-    def __init__(self, cluster: Cluster, node_name: str | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, cluster: Cluster, node_name: str | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         config = cluster.config
         name = node_name or config.hostname_override or next(iter(cluster.nodes), "")
         if not name:
@@ -81,7 +89,8 @@ class Proxier:
         if not match_all:
             candidates = ["127.0.0.1", *node.internal_ips]
             self.node_port_ips = [
-                ip for ip in candidates
+                ip
+                for ip in candidates
                 if any(ipaddress.ip_address(ip) in c for c in node_port_cidrs or ())
                 and not (ip.startswith("127.") and not self.localhost_node_ports)
             ]
@@ -120,7 +129,9 @@ class Proxier:
             cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
     @staticmethod
-    def _node_port_cidrs(values: tuple[str, ...], node_ips: tuple[str, ...]) -> list[ipaddress.IPv4Network] | None:
+    def _node_port_cidrs(
+        values: tuple[str, ...], node_ips: tuple[str, ...]
+    ) -> list[ipaddress.IPv4Network] | None:
         """None = all local addresses (unset, or a zero CIDR such as 0.0.0.0/0)."""
         if not values:
             return None
@@ -184,8 +195,12 @@ class Proxier:
         self.large_cluster_mode = total > LARGE_CLUSTER_ENDPOINTS_THRESHOLD
         ctx = self.context
         if ctx.large_cluster_mode != self.large_cluster_mode:
-            ctx = self.context = SyncContext(**{**{f: getattr(ctx, f) for f in ctx.__dataclass_fields__},
-                                                "large_cluster_mode": self.large_cluster_mode})
+            ctx = self.context = SyncContext(
+                **{
+                    **{f: getattr(ctx, f) for f in ctx.__dataclass_fields__},
+                    "large_cluster_mode": self.large_cluster_mode,
+                }
+            )
         if full:
             self._ensure_jump_rules()
 
@@ -216,8 +231,12 @@ class Proxier:
             cached = cache.get(name)
             key = name.service_key
             rewrite = full or key in updated
-            if cached is None or cached[0] is not info or cached[1] is not endpoints or (
-                    rewrite and cached[2] != large):
+            if (
+                cached is None
+                or cached[0] is not info
+                or cached[1] is not endpoints
+                or (rewrite and cached[2] != large)
+            ):
                 rules = build_service_port_rules(ctx, info, endpoints)
                 if cached is not None:
                     candidates.update(cached[3].chains)
@@ -264,7 +283,11 @@ class Proxier:
         else:
             stale = {c for c in candidates if c in existing}
         now = self.clock()
-        if not self.large_cluster_mode or self.last_cleanup is None or now - self.last_cleanup > self.sync_period:
+        if (
+            not self.large_cluster_mode
+            or self.last_cleanup is None
+            or now - self.last_cleanup > self.sync_period
+        ):
             ordered = sorted(stale)
             nat_table.declared.extend(ordered)
             nat_table.lines.extend(DeleteChain(c) for c in ordered)

@@ -43,9 +43,15 @@ def select_ruleset(ruleset: Ruleset, namespace: str, name: str, chains: set[str]
         out = None
         for chain in table.chains.values():
             keep = chain.name in chains
-            rules = list(chain.rules) if keep else [
-                r for r in chain.rules if _mentions(r, prefix) or (isinstance(r.target, Jump) and r.target.chain in chains)
-            ]
+            rules = (
+                list(chain.rules)
+                if keep
+                else [
+                    r
+                    for r in chain.rules
+                    if _mentions(r, prefix) or (isinstance(r.target, Jump) and r.target.chain in chains)
+                ]
+            )
             if keep or rules:
                 out = out or selected.tables.setdefault(table.name, type(table)(table.name))
                 out.chains[chain.name] = Chain(chain.name, chain.policy, rules, chain.counters)
@@ -57,9 +63,15 @@ def select_payload(payload: Payload, namespace: str, name: str, chains: set[str]
     selected = Payload()
     for table in payload.tables:
         lines = [
-            line for line in table.lines
-            if line.chain in chains or (isinstance(line, Rule) and (
-                _mentions(line, prefix) or (isinstance(line.target, Jump) and line.target.chain in chains)))
+            line
+            for line in table.lines
+            if line.chain in chains
+            or (
+                isinstance(line, Rule)
+                and (
+                    _mentions(line, prefix) or (isinstance(line.target, Jump) and line.target.chain in chains)
+                )
+            )
         ]
         declared = [c for c in table.declared if c in chains]
         selected.tables.append(PayloadTable(table.name, declared, lines))
@@ -71,4 +83,3 @@ def service_rules(proxier: Proxier, namespace: str, name: str) -> list[Rule]:
     ruleset = proxier.kernel.ruleset
     view = select_ruleset(ruleset, namespace, name, service_chains(ruleset, ports))
     return [r for t in view.tables.values() for c in t.chains.values() for r in c.rules]
-

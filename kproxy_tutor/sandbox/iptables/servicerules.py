@@ -83,8 +83,10 @@ def port_match(protocol: str, port: int | None) -> PortMatch:
 @cache
 def _statistic(n: int) -> tuple[StatisticMatch, str]:
     """The match and spelling of the jump to the first of ``n`` remaining endpoints (shared: values are immutable)."""
-    return (StatisticMatch("random", probability_value(n)),
-            f"-m statistic --mode random --probability {probability_text(n)} ")
+    return (
+        StatisticMatch("random", probability_value(n)),
+        f"-m statistic --mode random --probability {probability_text(n)} ",
+    )
 
 
 @lru_cache(maxsize=64)
@@ -109,13 +111,30 @@ class LocalDetector:
     def by_interface(name: str) -> LocalDetector:
         return LocalDetector(f"-i {name}", f"! -i {name}", interface=InterfaceMatch(name))
 
-    def rule(self, chain: str, negated: bool, spelling_head: str, matches: tuple[ModuleMatch, ...], target: Target,
-             protocol: ProtocolMatch | None = None, destination: AddressMatch | None = None) -> Rule:
+    def rule(
+        self,
+        chain: str,
+        negated: bool,
+        spelling_head: str,
+        matches: tuple[ModuleMatch, ...],
+        target: Target,
+        protocol: ProtocolMatch | None = None,
+        destination: AddressMatch | None = None,
+    ) -> Rule:
         detector = self.not_local_spelling if negated else self.local_spelling
         source = AddressMatch(self.source.cidr, negated) if self.source is not None else None
         interface = InterfaceMatch(self.interface.name, negated) if self.interface is not None else None
-        return make_rule(chain, source, destination, interface, None, protocol, matches, target,
-                    f"{spelling_head} {detector} -j {_target_text(target)}")
+        return make_rule(
+            chain,
+            source,
+            destination,
+            interface,
+            None,
+            protocol,
+            matches,
+            target,
+            f"{spelling_head} {detector} -j {_target_text(target)}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +164,11 @@ class ServicePortRules:
 
 
 def _target_text(target: Target) -> str:
-    return target.chain if isinstance(target, Jump) else ("REJECT" if isinstance(target, Reject) else target.verdict)  # type: ignore[union-attr]
+    return (
+        target.chain
+        if isinstance(target, Jump)
+        else ("REJECT" if isinstance(target, Reject) else target.verdict)
+    )  # type: ignore[union-attr]
 
 
 def _quoted(text: str) -> str:
@@ -159,7 +182,9 @@ def build_service_port_rules(
     spn = svc.name_string
     p = svc.protocol.lower()
     token = port_proto_hash(spn, p)
-    svc_chain, svl_chain, ext_chain, fw_chain = (f"KUBE-{kind}-{token}" for kind in ("SVC", "SVL", "EXT", "FW"))
+    svc_chain, svl_chain, ext_chain, fw_chain = (
+        f"KUBE-{kind}-{token}" for kind in ("SVC", "SVL", "EXT", "FW")
+    )
     cat = categorize_endpoints(endpoints, svc, ctx.node_name, _node_labels(ctx.node_labels))
     has_any = cat.has_any
     internal_chain, has_internal = svc_chain, has_any
@@ -189,90 +214,227 @@ def build_service_port_rules(
     cip = address(svc.cluster_ip)
 
     def filter_rule(chain: str, comment: str, target: Target, dst: str) -> Rule:
-        return make_rule(chain, None, address(dst), None, None, proto, (CommentMatch(comment), dport), target,
-                    f'-m comment --comment "{comment}" {m_p} -d {dst} --dport {svc.port} -j {_target_text(target)}')
+        return make_rule(
+            chain,
+            None,
+            address(dst),
+            None,
+            None,
+            proto,
+            (CommentMatch(comment), dport),
+            target,
+            f'-m comment --comment "{comment}" {m_p} -d {dst} --dport {svc.port} -j {_target_text(target)}',
+        )
 
     # 5.1 ClusterIP
     if has_internal:
-        out.nat_rules.append(make_rule("KUBE-SERVICES", None, cip, None, None, proto, (cluster_ip_comment, dport),
-                                       _jump(internal_chain), f"{cip_spell} -j {internal_chain}"))
+        out.nat_rules.append(
+            make_rule(
+                "KUBE-SERVICES",
+                None,
+                cip,
+                None,
+                None,
+                proto,
+                (cluster_ip_comment, dport),
+                _jump(internal_chain),
+                f"{cip_spell} -j {internal_chain}",
+            )
+        )
     else:
-        out.filter_rules.append(filter_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip))
+        out.filter_rules.append(
+            filter_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip)
+        )
     # 5.2 externalIPs
     for ip in svc.external_ips:
         if has_any:
             comment = f"{spn} external IP"
-            out.nat_rules.append(make_rule("KUBE-SERVICES", None, address(ip), None, None, proto, (CommentMatch(comment), dport),
-                                      Jump(ext_chain), f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {ext_chain}'))
+            out.nat_rules.append(
+                make_rule(
+                    "KUBE-SERVICES",
+                    None,
+                    address(ip),
+                    None,
+                    None,
+                    proto,
+                    (CommentMatch(comment), dport),
+                    Jump(ext_chain),
+                    f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {ext_chain}',
+                )
+            )
         if not has_external:
-            out.filter_rules.append(filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip))
+            out.filter_rules.append(
+                filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
+            )
     # 5.3 LoadBalancer VIPs
     for ip in vips:
         if has_any:
             comment = f"{spn} loadbalancer IP"
-            out.nat_rules.append(make_rule("KUBE-SERVICES", None, address(ip), None, None, proto, (CommentMatch(comment), dport),
-                                      Jump(lb_chain), f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {lb_chain}'))
+            out.nat_rules.append(
+                make_rule(
+                    "KUBE-SERVICES",
+                    None,
+                    address(ip),
+                    None,
+                    None,
+                    proto,
+                    (CommentMatch(comment), dport),
+                    Jump(lb_chain),
+                    f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {lb_chain}',
+                )
+            )
         if uses_fw:
-            out.filter_rules.append(filter_rule("KUBE-PROXY-FIREWALL", f"{spn} traffic not accepted by {fw_chain}", DROP, ip))
+            out.filter_rules.append(
+                filter_rule("KUBE-PROXY-FIREWALL", f"{spn} traffic not accepted by {fw_chain}", DROP, ip)
+            )
     if not has_external:
         for ip in vips:
-            out.filter_rules.append(filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip))
+            out.filter_rules.append(
+                filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
+            )
     # 5.4 NodePort
     if svc.node_port:
         node_port = port_match(p, svc.node_port)
         if has_any:
             comment = CommentMatch(spn)
             if ctx.localhost_node_ports and ctx.nfacct:
-                out.nat_rules.append(make_rule(
-                    "KUBE-NODEPORTS", None, address("127.0.0.0/8"), None, None, proto, (comment, node_port, _LOCALHOST_NPS),
+                out.nat_rules.append(
+                    make_rule(
+                        "KUBE-NODEPORTS",
+                        None,
+                        address("127.0.0.0/8"),
+                        None,
+                        None,
+                        proto,
+                        (comment, node_port, _LOCALHOST_NPS),
+                        Jump(ext_chain),
+                        f"-m comment --comment {spn} {m_p} -d 127.0.0.0/8 --dport {svc.node_port} "
+                        f"-m nfacct --nfacct-name {LOCALHOST_NODEPORT_COUNTER} -j {ext_chain}",
+                    )
+                )
+            out.nat_rules.append(
+                make_rule(
+                    "KUBE-NODEPORTS",
+                    None,
+                    None,
+                    None,
+                    None,
+                    proto,
+                    (comment, node_port),
                     Jump(ext_chain),
-                    f"-m comment --comment {spn} {m_p} -d 127.0.0.0/8 --dport {svc.node_port} "
-                    f"-m nfacct --nfacct-name {LOCALHOST_NODEPORT_COUNTER} -j {ext_chain}"))
-            out.nat_rules.append(make_rule("KUBE-NODEPORTS", None, None, None, None, proto, (comment, node_port), Jump(ext_chain),
-                                      f"-m comment --comment {spn} {m_p} --dport {svc.node_port} -j {ext_chain}"))
+                    f"-m comment --comment {spn} {m_p} --dport {svc.node_port} -j {ext_chain}",
+                )
+            )
         if not has_external:
-            out.filter_rules.append(make_rule(
-                "KUBE-EXTERNAL-SERVICES", None, None, None, None, proto, (CommentMatch(external_comment), _DST_LOCAL, node_port),
-                external_filter,
-                f'-m comment --comment "{external_comment}" -m addrtype --dst-type LOCAL {m_p} '
-                f"--dport {svc.node_port} -j {_target_text(external_filter)}"))
+            out.filter_rules.append(
+                make_rule(
+                    "KUBE-EXTERNAL-SERVICES",
+                    None,
+                    None,
+                    None,
+                    None,
+                    proto,
+                    (CommentMatch(external_comment), _DST_LOCAL, node_port),
+                    external_filter,
+                    f'-m comment --comment "{external_comment}" -m addrtype --dst-type LOCAL {m_p} '
+                    f"--dport {svc.node_port} -j {_target_text(external_filter)}",
+                )
+            )
     # 5.5 health check node port
     if svc.health_check_node_port:
         comment = f"{spn} health check node port"
-        out.filter_rules.append(make_rule(
-            "KUBE-NODEPORTS", None, None, None, None, protocol_match("tcp"),
-            (CommentMatch(comment), port_match("tcp", svc.health_check_node_port)), ACCEPT,
-            f'-m comment --comment "{comment}" -m tcp -p tcp --dport {svc.health_check_node_port} -j ACCEPT'))
+        out.filter_rules.append(
+            make_rule(
+                "KUBE-NODEPORTS",
+                None,
+                None,
+                None,
+                None,
+                protocol_match("tcp"),
+                (CommentMatch(comment), port_match("tcp", svc.health_check_node_port)),
+                ACCEPT,
+                f'-m comment --comment "{comment}" -m tcp -p tcp --dport {svc.health_check_node_port} -j ACCEPT',
+            )
+        )
 
     rules = out.chain_rules
     # 5.6 masquerade off-cluster traffic to the ClusterIP
     if has_internal:
         if ctx.masquerade_all:
-            rules.append(make_rule(internal_chain, None, cip, None, None, proto, (cluster_ip_comment, dport), MARK_MASQ,
-                              f"{cip_spell} -j KUBE-MARK-MASQ"))
+            rules.append(
+                make_rule(
+                    internal_chain,
+                    None,
+                    cip,
+                    None,
+                    None,
+                    proto,
+                    (cluster_ip_comment, dport),
+                    MARK_MASQ,
+                    f"{cip_spell} -j KUBE-MARK-MASQ",
+                )
+            )
         elif ctx.detector is not None:
-            rules.append(ctx.detector.rule(internal_chain, True, cip_spell, (cluster_ip_comment, dport), MARK_MASQ,
-                                           protocol=proto, destination=cip))
+            rules.append(
+                ctx.detector.rule(
+                    internal_chain,
+                    True,
+                    cip_spell,
+                    (cluster_ip_comment, dport),
+                    MARK_MASQ,
+                    protocol=proto,
+                    destination=cip,
+                )
+            )
     # 5.7 EXT
     if uses_ext:
         out.chains.append(ext_chain)
         if not svc.external_policy_local:
             comment = f"masquerade traffic for {spn} external destinations"
-            rules.append(make_rule(ext_chain, matches=(CommentMatch(comment),), target=MARK_MASQ,
-                              spelling=f'-m comment --comment "{comment}" -j KUBE-MARK-MASQ'))
+            rules.append(
+                make_rule(
+                    ext_chain,
+                    matches=(CommentMatch(comment),),
+                    target=MARK_MASQ,
+                    spelling=f'-m comment --comment "{comment}" -j KUBE-MARK-MASQ',
+                )
+            )
         else:
             if ctx.detector is not None:
                 comment = f"pod traffic for {spn} external destinations"
-                rules.append(ctx.detector.rule(ext_chain, False, f'-m comment --comment "{comment}"',
-                                               (CommentMatch(comment),), Jump(svc_chain)))
+                rules.append(
+                    ctx.detector.rule(
+                        ext_chain,
+                        False,
+                        f'-m comment --comment "{comment}"',
+                        (CommentMatch(comment),),
+                        Jump(svc_chain),
+                    )
+                )
             comment = f"masquerade LOCAL traffic for {spn} external destinations"
-            rules.append(make_rule(ext_chain, matches=(CommentMatch(comment), _SRC_LOCAL), target=MARK_MASQ,
-                              spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ'))
+            rules.append(
+                make_rule(
+                    ext_chain,
+                    matches=(CommentMatch(comment), _SRC_LOCAL),
+                    target=MARK_MASQ,
+                    spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ',
+                )
+            )
             comment = f"route LOCAL traffic for {spn} external destinations"
-            rules.append(make_rule(ext_chain, matches=(CommentMatch(comment), _SRC_LOCAL), target=Jump(svc_chain),
-                              spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j {svc_chain}'))
+            rules.append(
+                make_rule(
+                    ext_chain,
+                    matches=(CommentMatch(comment), _SRC_LOCAL),
+                    target=Jump(svc_chain),
+                    spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j {svc_chain}',
+                )
+            )
         if has_external:
-            rules.append(make_rule(ext_chain, target=Jump(external_policy_chain), spelling=f"-j {external_policy_chain}"))
+            rules.append(
+                make_rule(
+                    ext_chain, target=Jump(external_policy_chain), spelling=f"-j {external_policy_chain}"
+                )
+            )
     # 5.8 FW
     if uses_fw:
         out.chains.append(fw_chain)
@@ -281,22 +443,44 @@ def build_service_port_rules(
         allow_from_node = False
         node_ip = ipaddress.ip_address(ctx.node_ip) if ctx.node_ip else None
         for network in svc.load_balancer_source_ranges:
-            rules.append(make_rule(fw_chain, address(str(network)), matches=(comment,), target=Jump(ext_chain),
-                              spelling=f"{head} -s {network} -j {ext_chain}"))
+            rules.append(
+                make_rule(
+                    fw_chain,
+                    address(str(network)),
+                    matches=(comment,),
+                    target=Jump(ext_chain),
+                    spelling=f"{head} -s {network} -j {ext_chain}",
+                )
+            )
             if node_ip is not None and node_ip in network:
                 allow_from_node = True
         if allow_from_node:
             for ip in vips:
-                rules.append(make_rule(fw_chain, address(ip), matches=(comment,), target=Jump(ext_chain),
-                                  spelling=f"{head} -s {ip} -j {ext_chain}"))
+                rules.append(
+                    make_rule(
+                        fw_chain,
+                        address(ip),
+                        matches=(comment,),
+                        target=Jump(ext_chain),
+                        spelling=f"{head} -s {ip} -j {ext_chain}",
+                    )
+                )
         comment_text = f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
-        rules.append(make_rule(fw_chain, matches=(CommentMatch(comment_text),), spelling=f'-m comment --comment "{comment_text}"'))
+        rules.append(
+            make_rule(
+                fw_chain,
+                matches=(CommentMatch(comment_text),),
+                spelling=f'-m comment --comment "{comment_text}"',
+            )
+        )
     # 5.9 SVC / SVL
     # One chain name and one jump per endpoint, shared by the SVC and SVL rules that use them.
     seps = {e.endpoint: endpoint_chain_name(spn, p, e.endpoint) for e in cat.all_reachable}
     jumps = {endpoint: _jump(sep) for endpoint, sep in seps.items()}
-    for uses, chain, eps in ((bool(cat.cluster) and svc.uses_cluster_endpoints(), svc_chain, cat.cluster),
-                             (bool(cat.local) and svc.uses_local_endpoints(), svl_chain, cat.local)):
+    for uses, chain, eps in (
+        (bool(cat.cluster) and svc.uses_cluster_endpoints(), svc_chain, cat.cluster),
+        (bool(cat.local) and svc.uses_local_endpoints(), svl_chain, cat.local),
+    ):
         if uses:
             out.chains.append(chain)
             _endpoint_jumps(ctx, svc, spn, chain, eps, seps, jumps, rules)
@@ -313,20 +497,60 @@ def build_service_port_rules(
         endpoint = ep.endpoint
         sep = seps[endpoint]
         out.chains.append(sep)
-        rules.append(make_rule(sep, address(ep.ip), None, None, None, None, matches, MARK_MASQ,
-                               f"{head}-s {ep.ip} -j KUBE-MARK-MASQ"))
+        rules.append(
+            make_rule(
+                sep,
+                address(ep.ip),
+                None,
+                None,
+                None,
+                None,
+                matches,
+                MARK_MASQ,
+                f"{head}-s {ep.ip} -j KUBE-MARK-MASQ",
+            )
+        )
         if svc.client_ip_affinity:
-            rules.append(make_rule(sep, None, None, None, None, proto,
-                                   (*matches, RecentMatch(name=sep, command="set"), dnat_matches[-1]), _dnat(endpoint, ()),
-                                   f"{head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}"))
+            rules.append(
+                make_rule(
+                    sep,
+                    None,
+                    None,
+                    None,
+                    None,
+                    proto,
+                    (*matches, RecentMatch(name=sep, command="set"), dnat_matches[-1]),
+                    _dnat(endpoint, ()),
+                    f"{head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}",
+                )
+            )
         else:
-            rules.append(make_rule(sep, None, None, None, None, proto, dnat_matches, _dnat(endpoint, ()),
-                                   f"{head}{m_p} -j DNAT --to-destination {endpoint}"))
+            rules.append(
+                make_rule(
+                    sep,
+                    None,
+                    None,
+                    None,
+                    None,
+                    proto,
+                    dnat_matches,
+                    _dnat(endpoint, ()),
+                    f"{head}{m_p} -j DNAT --to-destination {endpoint}",
+                )
+            )
     return out
 
 
-def _endpoint_jumps(ctx: SyncContext, svc: ServicePortInfo, spn: str, chain: str, endpoints: Sequence[EndpointInfo],
-                    seps: dict[str, str], jumps: dict[str, Jump], rules: list[Rule]) -> None:
+def _endpoint_jumps(
+    ctx: SyncContext,
+    svc: ServicePortInfo,
+    spn: str,
+    chain: str,
+    endpoints: Sequence[EndpointInfo],
+    seps: dict[str, str],
+    jumps: dict[str, Jump],
+    rules: list[Rule],
+) -> None:
     """Affinity checks first, then one statistic rule per endpoint; the last jump is unconditional."""
     large = ctx.large_cluster_mode
     if svc.client_ip_affinity:
@@ -336,11 +560,24 @@ def _endpoint_jumps(ctx: SyncContext, svc: ServicePortInfo, spn: str, chain: str
             check = RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True)
             tail = f"-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"
             if large:
-                rules.append(make_rule(chain, None, None, None, None, None, (check,), jumps[ep.endpoint], tail))
+                rules.append(
+                    make_rule(chain, None, None, None, None, None, (check,), jumps[ep.endpoint], tail)
+                )
             else:
                 text = f"{spn} -> {ep.endpoint}"
-                rules.append(make_rule(chain, None, None, None, None, None, (_comment(text), check), jumps[ep.endpoint],
-                                       f'-m comment --comment "{text}" {tail}'))
+                rules.append(
+                    make_rule(
+                        chain,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        (_comment(text), check),
+                        jumps[ep.endpoint],
+                        f'-m comment --comment "{text}" {tail}',
+                    )
+                )
     last = len(endpoints) - 1
     for i, ep in enumerate(endpoints):
         endpoint = ep.endpoint

@@ -7,5 +7,13 @@ from kproxy_tutor.sandbox.ipvs.render import render_ip_addr, render_ipvsadm
 DEPRECATED_IN = "v1.35"
 REPLACEMENT = "nftables"
 
-__all__ = ["DEPRECATED_IN", "REPLACEMENT", "IpvsProxier", "IpvsState", "RealServer", "VirtualServer",
-           "render_ip_addr", "render_ipvsadm"]
+__all__ = [
+    "DEPRECATED_IN",
+    "REPLACEMENT",
+    "IpvsProxier",
+    "IpvsState",
+    "RealServer",
+    "VirtualServer",
+    "render_ip_addr",
+    "render_ipvsadm",
+]

@@ -20,7 +20,12 @@ from kproxy_tutor.sandbox.endpoints import EndpointInfo
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 
 HASH_IP, HASH_IP_PORT, HASH_IP_PORT_IP, HASH_IP_PORT_NET, BITMAP_PORT = (
-    "hash:ip", "hash:ip,port", "hash:ip,port,ip", "hash:ip,port,net", "bitmap:port")
+    "hash:ip",
+    "hash:ip,port",
+    "hash:ip,port,ip",
+    "hash:ip,port,net",
+    "bitmap:port",
+)
 
 LOOP_BACK = "KUBE-LOOP-BACK"
 CLUSTER_IP = "KUBE-CLUSTER-IP"
@@ -45,28 +50,56 @@ IPSET_INFO: tuple[tuple[str, str, str], ...] = (
     (LOOP_BACK, HASH_IP_PORT_IP, "Kubernetes endpoints dst ip:port, source ip for solving hairpin purpose"),
     (CLUSTER_IP, HASH_IP_PORT, "Kubernetes service cluster ip + port for masquerade purpose"),
     (EXTERNAL_IP, HASH_IP_PORT, "Kubernetes service external ip + port for masquerade and filter purpose"),
-    (EXTERNAL_IP_LOCAL, HASH_IP_PORT, "Kubernetes service external ip + port with externalTrafficPolicy=local"),
+    (
+        EXTERNAL_IP_LOCAL,
+        HASH_IP_PORT,
+        "Kubernetes service external ip + port with externalTrafficPolicy=local",
+    ),
     (LOAD_BALANCER, HASH_IP_PORT, "Kubernetes service lb portal"),
-    (LOAD_BALANCER_FW, HASH_IP_PORT, "Kubernetes service load balancer ip + port for load balancer with sourceRange"),
-    (LOAD_BALANCER_LOCAL, HASH_IP_PORT, "Kubernetes service load balancer ip + port with externalTrafficPolicy=local"),
-    (LOAD_BALANCER_SOURCE_IP, HASH_IP_PORT_IP,
-     "Kubernetes service load balancer ip + port + source IP for packet filter purpose"),
-    (LOAD_BALANCER_SOURCE_CIDR, HASH_IP_PORT_NET,
-     "Kubernetes service load balancer ip + port + source cidr for packet filter purpose"),
+    (
+        LOAD_BALANCER_FW,
+        HASH_IP_PORT,
+        "Kubernetes service load balancer ip + port for load balancer with sourceRange",
+    ),
+    (
+        LOAD_BALANCER_LOCAL,
+        HASH_IP_PORT,
+        "Kubernetes service load balancer ip + port with externalTrafficPolicy=local",
+    ),
+    (
+        LOAD_BALANCER_SOURCE_IP,
+        HASH_IP_PORT_IP,
+        "Kubernetes service load balancer ip + port + source IP for packet filter purpose",
+    ),
+    (
+        LOAD_BALANCER_SOURCE_CIDR,
+        HASH_IP_PORT_NET,
+        "Kubernetes service load balancer ip + port + source cidr for packet filter purpose",
+    ),
     (NODE_PORT_TCP, BITMAP_PORT, "Kubernetes nodeport TCP port for masquerade purpose"),
     (NODE_PORT_LOCAL_TCP, BITMAP_PORT, "Kubernetes nodeport TCP port with externalTrafficPolicy=local"),
     (NODE_PORT_UDP, BITMAP_PORT, "Kubernetes nodeport UDP port for masquerade purpose"),
     (NODE_PORT_LOCAL_UDP, BITMAP_PORT, "Kubernetes nodeport UDP port with externalTrafficPolicy=local"),
-    (NODE_PORT_SCTP, HASH_IP_PORT, "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'"),
-    (NODE_PORT_LOCAL_SCTP, HASH_IP_PORT,
-     "Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type 'hash ip:port'"),
+    (
+        NODE_PORT_SCTP,
+        HASH_IP_PORT,
+        "Kubernetes nodeport SCTP port for masquerade purpose with type 'hash ip:port'",
+    ),
+    (
+        NODE_PORT_LOCAL_SCTP,
+        HASH_IP_PORT,
+        "Kubernetes nodeport SCTP port with externalTrafficPolicy=local with type 'hash ip:port'",
+    ),
     (HEALTH_CHECK_NODE_PORT, BITMAP_PORT, "Kubernetes health check node port"),
     (IPVS_IPS, HASH_IP, "Addresses on the ipvs interface"),
 )
 #: The kernel's set-type revisions on a current kernel (6.x); older kernels print lower ones.
 _REVISION = {HASH_IP: 6, HASH_IP_PORT: 7, HASH_IP_PORT_IP: 5, HASH_IP_PORT_NET: 7, BITMAP_PORT: 3}
-_NODE_PORT_SETS = {"tcp": (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP), "udp": (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
-                   "sctp": (NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP)}
+_NODE_PORT_SETS = {
+    "tcp": (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP),
+    "udp": (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
+    "sctp": (NODE_PORT_SCTP, NODE_PORT_LOCAL_SCTP),
+}
 
 
 @dataclass(slots=True)
@@ -92,8 +125,12 @@ def empty_sets() -> dict[str, IpSet]:
     return {name: IpSet(name, kind, comment) for name, kind, comment in IPSET_INFO}
 
 
-def fill_sets(services: Mapping[object, ServicePortInfo], endpoints: Mapping[object, tuple[EndpointInfo, ...]],
-              node_ips: Iterable[str], bound: Iterable[str]) -> dict[str, IpSet]:
+def fill_sets(
+    services: Mapping[object, ServicePortInfo],
+    endpoints: Mapping[object, tuple[EndpointInfo, ...]],
+    node_ips: Iterable[str],
+    bound: Iterable[str],
+) -> dict[str, IpSet]:
     """The sets after a sync, and the LB entries whose node access is blocked (upstream ``lbNoNodeAccess…``)."""
     sets = empty_sets()
     ips = [ip for ip in node_ips if ":" not in ip]
@@ -110,7 +147,9 @@ def fill_sets(services: Mapping[object, ServicePortInfo], endpoints: Mapping[obj
                 sets[LOOP_BACK].members.add(entry(ep.ip, ep.port, ep.ip))
         sets[CLUSTER_IP].members.add(entry(svc.cluster_ip, svc.port))
         for ip in svc.external_ips:
-            sets[EXTERNAL_IP_LOCAL if svc.external_policy_local else EXTERNAL_IP].members.add(entry(ip, svc.port))
+            sets[EXTERNAL_IP_LOCAL if svc.external_policy_local else EXTERNAL_IP].members.add(
+                entry(ip, svc.port)
+            )
         for ip in svc.load_balancer_vips:
             sets[LOAD_BALANCER].members.add(entry(ip, svc.port))
             if svc.external_policy_local:
@@ -134,7 +173,9 @@ def fill_sets(services: Mapping[object, ServicePortInfo], endpoints: Mapping[obj
     return sets
 
 
-def blocked_node_access(services: Mapping[object, ServicePortInfo], node_ips: Iterable[str]) -> list[tuple[str, str, int]]:
+def blocked_node_access(
+    services: Mapping[object, ServicePortInfo], node_ips: Iterable[str]
+) -> list[tuple[str, str, int]]:
     """(LB IP, protocol, port) of LoadBalancers whose source ranges leave out the node: node access is dropped."""
     ips = [ip for ip in node_ips if ":" not in ip]
     node_ip = ipaddress.ip_address(ips[0] if ips else "127.0.0.1")
@@ -157,8 +198,16 @@ def render_ipset_list(sets: Mapping[str, IpSet], references: Mapping[str, int]) 
             # The kernel picks a random initval per set; a fixed one keeps the output reproducible.
             header = "family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000000"
             size = 200 + 16 * len(s.members)
-        lines = [f"Name: {s.name}", f"Type: {s.set_type}", f"Revision: {_REVISION[s.set_type]}",
-                 f"Header: {header}", f"Size in memory: {size}", f"References: {references.get(s.name, 0)}",
-                 f"Number of entries: {len(s.members)}", "Members:", *s.sorted_members()]
+        lines = [
+            f"Name: {s.name}",
+            f"Type: {s.set_type}",
+            f"Revision: {_REVISION[s.set_type]}",
+            f"Header: {header}",
+            f"Size in memory: {size}",
+            f"References: {references.get(s.name, 0)}",
+            f"Number of entries: {len(s.members)}",
+            "Members:",
+            *s.sorted_members(),
+        ]
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)

@@ -19,8 +19,14 @@ from kproxy_tutor.sandbox.ipvs import ipsets as sets_
 from kproxy_tutor.sandbox.ipvs.ipsets import IpSet
 
 NAT_CHAINS = ("KUBE-SERVICES", "KUBE-POSTROUTING", "KUBE-NODE-PORT", "KUBE-LOAD-BALANCER", "KUBE-MARK-MASQ")
-FILTER_CHAINS = ("KUBE-FORWARD", "KUBE-NODE-PORT", "KUBE-PROXY-FIREWALL", "KUBE-SOURCE-RANGES-FIREWALL",
-                 "KUBE-IPVS-FILTER", "KUBE-IPVS-OUT-FILTER")
+FILTER_CHAINS = (
+    "KUBE-FORWARD",
+    "KUBE-NODE-PORT",
+    "KUBE-PROXY-FIREWALL",
+    "KUBE-SOURCE-RANGES-FIREWALL",
+    "KUBE-IPVS-FILTER",
+    "KUBE-IPVS-OUT-FILTER",
+)
 #: (table, built-in chain, target chain, comment) in upstream's ``iptablesJumpChain`` order.
 JUMP_CHAINS = (
     ("nat", "OUTPUT", "KUBE-SERVICES", "kubernetes service portals"),
@@ -97,7 +103,9 @@ def write_rules(sets: Mapping[str, IpSet], blocked: list[tuple[str, str, int]], 
         s = sets[name]
         if s.members:
             head = f"-A {chain}" + (f" -p {proto}" if proto else "")
-            (filt if table == "filter" else nat).append(f"{head} {_comment(s)} {_set_match(s, kind)} -j {target}")
+            (filt if table == "filter" else nat).append(
+                f"{head} {_comment(s)} {_set_match(s, kind)} -j {target}"
+            )
     cluster = sets[sets_.CLUSTER_IP]
     if cluster.members:
         head = f"-A KUBE-SERVICES {_comment(cluster)} -m set --match-set {cluster.name}"
@@ -121,30 +129,56 @@ def write_rules(sets: Mapping[str, IpSet], blocked: list[tuple[str, str, int]], 
     nat.append("-A KUBE-LOAD-BALANCER -j KUBE-MARK-MASQ")
     filt.append("-A KUBE-SOURCE-RANGES-FIREWALL -j DROP")
     for ip, proto, port in blocked:
-        filt.append(f"-A KUBE-IPVS-OUT-FILTER -s {ip} -m ipvs --vaddr {ip} --vproto {proto} --vport {port} -j DROP")
+        filt.append(
+            f"-A KUBE-IPVS-OUT-FILTER -s {ip} -m ipvs --vaddr {ip} --vproto {proto} --vport {port} -j DROP"
+        )
     for name in (sets_.CLUSTER_IP, sets_.LOAD_BALANCER):  # acceptIPVSTraffic: must stay last in KUBE-SERVICES
         if sets[name].members:
             nat.append(f"-A KUBE-SERVICES {_set_match(sets[name], 'dst,dst')} -j ACCEPT")
-    filt.append(f'-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark {mark}/{mark} -j ACCEPT')
-    filt.append('-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" '
-                "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT")
+    filt.append(
+        f'-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark {mark}/{mark} -j ACCEPT'
+    )
+    filt.append(
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" '
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+    )
     health = sets[sets_.HEALTH_CHECK_NODE_PORT]
     filt.append(f"-A KUBE-NODE-PORT {_comment(health)} {_set_match(health, 'dst')} -j ACCEPT")
-    for name, kind in ((sets_.LOAD_BALANCER, "dst,dst"), (sets_.CLUSTER_IP, "dst,dst"), (sets_.EXTERNAL_IP, "dst,dst"),
-                       (sets_.EXTERNAL_IP_LOCAL, "dst,dst"), (sets_.HEALTH_CHECK_NODE_PORT, "dst")):
+    for name, kind in (
+        (sets_.LOAD_BALANCER, "dst,dst"),
+        (sets_.CLUSTER_IP, "dst,dst"),
+        (sets_.EXTERNAL_IP, "dst,dst"),
+        (sets_.EXTERNAL_IP_LOCAL, "dst,dst"),
+        (sets_.HEALTH_CHECK_NODE_PORT, "dst"),
+    ):
         filt.append(f"-A KUBE-IPVS-FILTER {_set_match(sets[name], kind)} -j RETURN")
-    filt.append(f"-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW {_set_match(sets[sets_.IPVS_IPS], 'dst')} -j REJECT")
+    filt.append(
+        f"-A KUBE-IPVS-FILTER -m conntrack --ctstate NEW {_set_match(sets[sets_.IPVS_IPS], 'dst')} -j REJECT"
+    )
     nat.append(f"-A KUBE-POSTROUTING -m mark ! --mark {mark}/{mark} -j RETURN")
     nat.append(f"-A KUBE-POSTROUTING -j MARK --xor-mark {mark}")
-    masq = '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE'
+    masq = (
+        '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE'
+    )
     nat.append(masq + (" --random-fully" if opts.random_fully else ""))
     nat.append(f"-A KUBE-MARK-MASQ -j MARK --or-mark {mark}")
-    lines = ["*nat", *(f":{c} - [0:0]" for c in NAT_CHAINS), *nat, "COMMIT",
-             "*filter", *(f":{c} - [0:0]" for c in FILTER_CHAINS), *filt, "COMMIT", ""]
+    lines = [
+        "*nat",
+        *(f":{c} - [0:0]" for c in NAT_CHAINS),
+        *nat,
+        "COMMIT",
+        "*filter",
+        *(f":{c} - [0:0]" for c in FILTER_CHAINS),
+        *filt,
+        "COMMIT",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def compile_iptables(sets: Mapping[str, IpSet], blocked: list[tuple[str, str, int]], opts: IptablesOptions) -> IpvsIptables:
+def compile_iptables(
+    sets: Mapping[str, IpSet], blocked: list[tuple[str, str, int]], opts: IptablesOptions
+) -> IpvsIptables:
     """The restore text and the node's resulting ruleset (jump rules from the built-in chains included)."""
     restore = write_rules(sets, blocked, opts)
     kernel = KernelState()
@@ -152,7 +186,14 @@ def compile_iptables(sets: Mapping[str, IpSet], blocked: list[tuple[str, str, in
         for chain in chains:
             kernel.ensure_chain(table, chain)
     for table, chain, target, comment in JUMP_CHAINS:
-        kernel.ensure_rule(table, Rule(chain, matches=(CommentMatch(comment),), target=Jump(target),
-                                       spelling=f'-m comment --comment "{comment}" -j {target}'))
+        kernel.ensure_rule(
+            table,
+            Rule(
+                chain,
+                matches=(CommentMatch(comment),),
+                target=Jump(target),
+                spelling=f'-m comment --comment "{comment}" -j {target}',
+            ),
+        )
     kernel.apply(parse_payload(restore, "ipvs-iptables"))
     return IpvsIptables(restore, kernel.ruleset)

@@ -73,19 +73,28 @@ def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
 class IpvsProxier:
     """IPVS-mode kube-proxy for one node (IPv4)."""
 
-    def __init__(self, cluster: Cluster, node_name: str | None = None, scheduler: str = DEFAULT_SCHEDULER) -> None:
+    def __init__(
+        self, cluster: Cluster, node_name: str | None = None, scheduler: str = DEFAULT_SCHEDULER
+    ) -> None:
         name = node_name or cluster.config.hostname_override or next(iter(cluster.nodes), "")
         if not name:
             raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
         self.node = cluster.node(name)
         self.scheduler = scheduler or DEFAULT_SCHEDULER
         config = cluster.config
-        self.iptables_options = IptablesOptions(config.masquerade_all, _not_local(config, self.node.pod_cidr),
-                                                1 << config.masquerade_bit, cluster.facts.random_fully)
+        self.iptables_options = IptablesOptions(
+            config.masquerade_all,
+            _not_local(config, self.node.pod_cidr),
+            1 << config.masquerade_bit,
+            cluster.facts.random_fully,
+        )
         # Upstream's GetNodeIPs(nodePortAddresses): NodePort virtual servers only on the listed
         # addresses; unset means every address of the node (IPVS mode has no "primary" default).
-        self.node_port_ips = [ip for ip in self.node.internal_ips if ":" not in ip and _accepts_node_ports(
-            ip, config.node_port_addresses)]
+        self.node_port_ips = [
+            ip
+            for ip in self.node.internal_ips
+            if ":" not in ip and _accepts_node_ports(ip, config.node_port_addresses)
+        ]
         self.service_changes = ServiceChangeTracker()
         self.endpoints_changes = EndpointsChangeTracker(name)
         self.svc_port_map = ServicePortMap()
@@ -106,7 +115,9 @@ class IpvsProxier:
         blocked = blocked_node_access(self.svc_port_map, self.node.internal_ips)
         return IpvsState(servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options))
 
-    def _service_port(self, svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], bound: set[str]) -> list[VirtualServer]:
+    def _service_port(
+        self, svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], bound: set[str]
+    ) -> list[VirtualServer]:
         cat = categorize_endpoints(endpoints, svc, self.node.name, dict(self.node.labels))
 
         def chosen(only_local: bool) -> list[RealServer]:
@@ -136,7 +147,9 @@ def _accepts_node_ports(ip: str, addresses: tuple[str, ...]) -> bool:
     if not addresses:
         return True
     address = ipaddress.ip_address(ip)
-    return any(value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in addresses)
+    return any(
+        value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in addresses
+    )
 
 
 def _not_local(config: object, pod_cidr: str) -> str:

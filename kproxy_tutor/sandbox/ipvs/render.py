@@ -25,14 +25,18 @@ def render_ipvsadm(state: IpvsState) -> str:
             line += f" persistent {vs.persistent}"
         out.append(line + "\n")
         for rs in vs.real_servers:
-            out.append(f"  -> {f'{rs.address}:{rs.port}':<28} {'Masq':<7} {rs.weight:<6} {rs.active:<10} {rs.inactive:<10}\n")
+            out.append(
+                f"  -> {f'{rs.address}:{rs.port}':<28} {'Masq':<7} {rs.weight:<6} {rs.active:<10} {rs.inactive:<10}\n"
+            )
     return "".join(out)
 
 
 def render_ip_addr(state: IpvsState, index: int = 5) -> str:
     """``ip addr show kube-ipvs0``: a DOWN dummy interface holding every Service IP as a /32."""
-    lines = [f"{index}: {DUMMY_DEVICE}: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default ",
-             "    link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff"]
+    lines = [
+        f"{index}: {DUMMY_DEVICE}: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default ",
+        "    link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff",
+    ]
     for ip in state.bound_addresses:
         lines.append(f"    inet {ip}/32 scope global {DUMMY_DEVICE}")
         lines.append("       valid_lft forever preferred_lft forever")

@@ -103,8 +103,12 @@ def _maglev_table(count: int) -> list[int]:
     return table
 
 
-def simulate(vs: VirtualServer, clients: list[tuple[str, int]], lifetime: int = 0,
-             on_pick: Callable[[RealServer], None] | None = None) -> dict[str, int]:
+def simulate(
+    vs: VirtualServer,
+    clients: list[tuple[str, int]],
+    lifetime: int = 0,
+    on_pick: Callable[[RealServer], None] | None = None,
+) -> dict[str, int]:
     """Open one connection per client; each stays active for ``lifetime`` later connections, then goes inactive.
 
     Returns new connections per real server (``ip:port``); the servers' counters are updated,

@@ -22,7 +22,9 @@ def simulate_traffic(state: IpvsState, seed: int = 0, max_connections: int = 12,
         if not vs.real_servers:
             continue
         count = rng.randint(len(vs.real_servers), max(max_connections, len(vs.real_servers)))
-        clients = [(f"10.244.{rng.randint(1, 3)}.{rng.randint(2, 250)}", rng.randint(32768, 60999))
-                   for _ in range(count)]
+        clients = [
+            (f"10.244.{rng.randint(1, 3)}.{rng.randint(2, 250)}", rng.randint(32768, 60999))
+            for _ in range(count)
+        ]
         opened += sum(simulate(vs, clients, lifetime).values())
     return opened

@@ -57,8 +57,10 @@ def _in_set(s: IpSet, kinds: list[str], p: FirstPacket) -> bool:
     third = side[kinds[2]]
     if s.set_type == HASH_IP_PORT_NET:
         prefix = key + ","
-        return any(m.startswith(prefix) and ipaddress.ip_address(third) in ipaddress.ip_network(m[len(prefix):])
-                   for m in s.members)
+        return any(
+            m.startswith(prefix) and ipaddress.ip_address(third) in ipaddress.ip_network(m[len(prefix) :])
+            for m in s.members
+        )
     return f"{key},{third}" in s.members
 
 
@@ -93,7 +95,9 @@ def _matches(rule: Rule, p: FirstPacket, sets: Mapping[str, IpSet]) -> bool:
     return True
 
 
-def _walk(ruleset: Ruleset, table: str, chain: str, p: FirstPacket, sets: Mapping[str, IpSet]) -> tuple[int, bool]:
+def _walk(
+    ruleset: Ruleset, table: str, chain: str, p: FirstPacket, sets: Mapping[str, IpSet]
+) -> tuple[int, bool]:
     """(rules examined, the chain ended the hook's table with a verdict)."""
     examined = 0
     for rule in ruleset.tables[table].chains[chain].rules:

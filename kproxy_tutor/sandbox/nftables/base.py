@@ -56,13 +56,30 @@ JUMP_CHAINS = (
 SETS = (
     ("cluster-ips", "ipv4_addr", "", "Active ClusterIPs"),
     ("nodeport-ips", "ipv4_addr", "", "IPs that accept NodePort traffic"),
-    ("firewall-ips", "ipv4_addr . inet_proto . inet_service", "verdict",
-     "destinations that are subject to LoadBalancerSourceRanges"),
-    ("no-endpoint-nodeports", "inet_proto . inet_service", "verdict",
-     "vmap to drop or reject packets to service nodeports with no endpoints"),
-    ("no-endpoint-services", "ipv4_addr . inet_proto . inet_service", "verdict",
-     "vmap to drop or reject packets to services with no endpoints"),
-    ("service-ips", "ipv4_addr . inet_proto . inet_service", "verdict", "ClusterIP, ExternalIP and LoadBalancer IP traffic"),
+    (
+        "firewall-ips",
+        "ipv4_addr . inet_proto . inet_service",
+        "verdict",
+        "destinations that are subject to LoadBalancerSourceRanges",
+    ),
+    (
+        "no-endpoint-nodeports",
+        "inet_proto . inet_service",
+        "verdict",
+        "vmap to drop or reject packets to service nodeports with no endpoints",
+    ),
+    (
+        "no-endpoint-services",
+        "ipv4_addr . inet_proto . inet_service",
+        "verdict",
+        "vmap to drop or reject packets to services with no endpoints",
+    ),
+    (
+        "service-ips",
+        "ipv4_addr . inet_proto . inet_service",
+        "verdict",
+        "ClusterIP, ExternalIP and LoadBalancer IP traffic",
+    ),
     ("service-nodeports", "inet_proto . inet_service", "verdict", "NodePort traffic"),
 )
 REJECT_CHAIN_COMMENT = "helper for @no-endpoint-services / @no-endpoint-nodeports"
@@ -79,8 +96,12 @@ def nodeport_match(match_all: bool) -> tuple[object, ...]:
     return (Match("ip daddr", SetRef("nodeport-ips")),)
 
 
-def base_table(mark: int, service_cidrs: tuple[IPNetwork, ...], node_port_ips: list[str] | None,
-               fully_random: bool = True) -> NftTable:
+def base_table(
+    mark: int,
+    service_cidrs: tuple[IPNetwork, ...],
+    node_port_ips: list[str] | None,
+    fully_random: bool = True,
+) -> NftTable:
     """The table with everything that does not depend on Services; ``node_port_ips`` None = all local IPs."""
     table = NftTable("ip", "kube-proxy", "rules for kube-proxy")
     match_all = node_port_ips is None
@@ -90,8 +111,15 @@ def base_table(mark: int, service_cidrs: tuple[IPNetwork, ...], node_port_ips: l
         table.sets[name] = NftSet(name, key, value, comment=comment)
     for name, type_, hook, priority in BASE_CHAINS:
         table.chains[name] = NftChain(name, BaseChain(type_, hook, priority))
-    for name in ("cluster-ips-check", "firewall-check", "mark-for-masquerade", "masquerading",
-                 "nodeport-endpoints-check", "services", "service-endpoints-check"):
+    for name in (
+        "cluster-ips-check",
+        "firewall-check",
+        "mark-for-masquerade",
+        "masquerading",
+        "nodeport-endpoints-check",
+        "services",
+        "service-endpoints-check",
+    ):
         table.chains[name] = NftChain(name)
     table.chains["reject-chain"] = NftChain("reject-chain", comment=REJECT_CHAIN_COMMENT)
     for target, source, new_only in JUMP_CHAINS:
@@ -99,8 +127,16 @@ def base_table(mark: int, service_cidrs: tuple[IPNetwork, ...], node_port_ips: l
         table.chains[source].rules.append(_rule(*statements))
     chains = table.chains
     chains["cluster-ips-check"].rules += [
-        _rule(Match("ip daddr", SetRef("cluster-ips")), Verdict("reject"), comment="Reject traffic to invalid ports of ClusterIPs"),
-        _rule(Match("ip daddr", AnonSet(service_cidrs)), Verdict("drop"), comment="Drop traffic to unallocated ClusterIPs"),
+        _rule(
+            Match("ip daddr", SetRef("cluster-ips")),
+            Verdict("reject"),
+            comment="Reject traffic to invalid ports of ClusterIPs",
+        ),
+        _rule(
+            Match("ip daddr", AnonSet(service_cidrs)),
+            Verdict("drop"),
+            comment="Drop traffic to unallocated ClusterIPs",
+        ),
     ]
     chains["firewall-check"].rules.append(_rule(VmapLookup(DADDR_KEYS, "firewall-ips")))
     chains["mark-for-masquerade"].rules.append(_rule(MarkSet("or", mark)))
@@ -109,7 +145,9 @@ def base_table(mark: int, service_cidrs: tuple[IPNetwork, ...], node_port_ips: l
         _rule(MarkSet("xor", mark)),
         _rule(Masquerade(fully_random)),
     ]
-    chains["nodeport-endpoints-check"].rules.append(_rule(*nodeport_match(match_all), VmapLookup(PORT_KEYS, "no-endpoint-nodeports")))
+    chains["nodeport-endpoints-check"].rules.append(
+        _rule(*nodeport_match(match_all), VmapLookup(PORT_KEYS, "no-endpoint-nodeports"))
+    )
     chains["reject-chain"].rules.append(_rule(Verdict("reject")))
     chains["services"].rules += [
         _rule(VmapLookup(DADDR_KEYS, "service-ips")),

@@ -98,7 +98,9 @@ class _Walk:
 
 
 class NftEvaluator:
-    def __init__(self, table: NftTable, node: NodeView, seed: int = 0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, table: NftTable, node: NodeView, seed: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.table = table
         self.node = node
         self.random = random.Random(seed)
@@ -107,9 +109,13 @@ class NftEvaluator:
         self.clock = clock
         #: Dynamic affinity sets: set name → {client IP: expiry time}.
         self.affinity: dict[str, dict[str, float]] = {}
-        self._base = {hook: sorted((c for c in table.chains.values() if c.base is not None and c.base.hook == hook),
-                                   key=lambda c: c.base.priority)  # type: ignore[union-attr]
-                      for hook in ("prerouting", "input", "forward", "output", "postrouting")}
+        self._base = {
+            hook: sorted(
+                (c for c in table.chains.values() if c.base is not None and c.base.hook == hook),
+                key=lambda c: c.base.priority,
+            )  # type: ignore[union-attr]
+            for hook in ("prerouting", "input", "forward", "output", "postrouting")
+        }
 
     # Public ---------------------------------------------------------------------------------
     def evaluate(self, packet: Packet, source: str, choices: list[int] | None = None) -> Trace:
@@ -122,8 +128,14 @@ class NftEvaluator:
 
         walk = _Walk(packet, self._interface(source), choose)
         outcome = self._run(walk, source)
-        return Trace(packet=packet, outcome=outcome, steps=tuple(walk.steps), rules_examined=walk.examined,
-                     source_node=self.node.name, source_kind=source)
+        return Trace(
+            packet=packet,
+            outcome=outcome,
+            steps=tuple(walk.steps),
+            rules_examined=walk.examined,
+            source_node=self.node.name,
+            source_kind=source,
+        )
 
     def possible_outcomes(self, packet: Packet, source: str) -> list[Outcome]:
         """Every outcome the random choices allow (affinity state is left as it was)."""
@@ -143,7 +155,11 @@ class NftEvaluator:
         return outcomes
 
     def _interface(self, source: str) -> str:
-        return self.node.pod_interface if source == SourceKind.POD else ("lo" if source == SourceKind.NODE else "eth0")
+        return (
+            self.node.pod_interface
+            if source == SourceKind.POD
+            else ("lo" if source == SourceKind.NODE else "eth0")
+        )
 
     # Walk -----------------------------------------------------------------------------------
     def _run(self, walk: _Walk, source: str) -> Outcome:
@@ -163,39 +179,91 @@ class NftEvaluator:
                 self._hook(walk, "postrouting")
         except _Final as final:
             kind = OutcomeKind.REJECTED if final.kind == "reject" else OutcomeKind.DROPPED
-            walk.steps.append(TraceStep(StepKind.VERDICT, self.node.name, table=self.table.name, chain=final.chain,
-                                        detail={"verdict": final.kind.upper()}))
-            return Outcome(kind, masquerade=False, mark_setters=tuple(walk.setters), table=self.table.name,
-                           chain=final.chain)
+            walk.steps.append(
+                TraceStep(
+                    StepKind.VERDICT,
+                    self.node.name,
+                    table=self.table.name,
+                    chain=final.chain,
+                    detail={"verdict": final.kind.upper()},
+                )
+            )
+            return Outcome(
+                kind,
+                masquerade=False,
+                mark_setters=tuple(walk.setters),
+                table=self.table.name,
+                chain=final.chain,
+            )
         packet, route = walk.packet, walk.route
         endpoint = f"{packet.dst_ip}:{packet.dst_port}"
         owner = self.node.pods.get(packet.dst_ip)
         kind = OutcomeKind.DELIVERED if walk.dnat is not None else OutcomeKind.NOT_SERVICE
-        walk.steps.append(TraceStep(StepKind.DELIVER, self.node.name, packet=packet, detail={
-            "route": route.kind, "interface": route.interface, "pod": owner[1] if owner else None, "to": endpoint}))
-        node = owner[0] if owner else (self.node.name if route.kind in (RouteKind.POD, RouteKind.LOCAL) else None)
-        return Outcome(kind, endpoint=endpoint, endpoint_node=node,
-                       endpoint_pod=owner[1] if owner else None, masquerade=walk.masquerade,
-                       snat_source=walk.snat[0] if walk.snat else None,
-                       snat_interface=walk.snat[1] if walk.snat else None, mark_setters=tuple(walk.setters),
-                       route=route.kind)
+        walk.steps.append(
+            TraceStep(
+                StepKind.DELIVER,
+                self.node.name,
+                packet=packet,
+                detail={
+                    "route": route.kind,
+                    "interface": route.interface,
+                    "pod": owner[1] if owner else None,
+                    "to": endpoint,
+                },
+            )
+        )
+        node = (
+            owner[0]
+            if owner
+            else (self.node.name if route.kind in (RouteKind.POD, RouteKind.LOCAL) else None)
+        )
+        return Outcome(
+            kind,
+            endpoint=endpoint,
+            endpoint_node=node,
+            endpoint_pod=owner[1] if owner else None,
+            masquerade=walk.masquerade,
+            snat_source=walk.snat[0] if walk.snat else None,
+            snat_interface=walk.snat[1] if walk.snat else None,
+            mark_setters=tuple(walk.setters),
+            route=route.kind,
+        )
 
     def _route(self, walk: _Walk, local_out: bool, reroute: bool) -> None:
         """The routing decision for the packet as it is now (shared with the iptables tracer)."""
         packet = walk.packet
         route = walk.route = node_route(self.network, self.node.name, packet.dst_ip)
-        walk.steps.append(TraceStep(StepKind.ROUTE, self.node.name, packet=packet, detail={
-            "route": route.kind, "interface": route.interface, "next_node": route.next_node,
-            "destination": packet.dst_ip, "local_out": local_out, "reroute": reroute,
-            "next_hooks": [h.lower() for h in next_hooks(route.kind, local_out, reroute)]}))
+        walk.steps.append(
+            TraceStep(
+                StepKind.ROUTE,
+                self.node.name,
+                packet=packet,
+                detail={
+                    "route": route.kind,
+                    "interface": route.interface,
+                    "next_node": route.next_node,
+                    "destination": packet.dst_ip,
+                    "local_out": local_out,
+                    "reroute": reroute,
+                    "next_hooks": [h.lower() for h in next_hooks(route.kind, local_out, reroute)],
+                },
+            )
+        )
 
     def _hook(self, walk: _Walk, hook: str, reroute: bool = False) -> None:
         destination = walk.packet.dst_ip
         for chain in self._base.get(hook, ()):
-            walk.steps.append(TraceStep(StepKind.HOOK, self.node.name, hook=hook, table=self.table.name, chain=chain.name))
+            walk.steps.append(
+                TraceStep(StepKind.HOOK, self.node.name, hook=hook, table=self.table.name, chain=chain.name)
+            )
             self._chain(walk, chain, 0, "")
-            if reroute and walk.route is None and chain.base is not None and chain.base.type == "nat" \
-                    and walk.packet.dst_ip != destination:
+            if (
+                reroute
+                and walk.route is None
+                and chain.base is not None
+                and chain.base.type == "nat"
+                and walk.packet.dst_ip != destination
+            ):
                 # The output hook's DNAT changed the destination: the kernel routes again right
                 # there, before the chains of higher priority (filter) run.
                 self._route(walk, local_out=True, reroute=True)
@@ -203,7 +271,9 @@ class NftEvaluator:
     def _chain(self, walk: _Walk, chain: NftChain, depth: int, caller: str) -> str | None:
         """Run a chain; returns ``accept`` to end the base chain, None to fall back to the caller."""
         if depth > _MAX_DEPTH:
-            raise SandboxInputError(N_("The nftables rules loop: chain {chain} is entered too deeply."), chain=chain.name)
+            raise SandboxInputError(
+                N_("The nftables rules loop: chain {chain} is entered too deeply."), chain=chain.name
+            )
         walk.steps.append(TraceStep(StepKind.CHAIN, self.node.name, table=self.table.name, chain=chain.name))
         for rule in chain.rules:
             walk.examined += 1
@@ -222,8 +292,15 @@ class NftEvaluator:
                 if not self._matches(walk, statement):
                     return "next"
                 continue
-            walk.steps.append(TraceStep(StepKind.RULE, self.node.name, table=self.table.name, chain=chain.name,
-                                        detail={"nft_rule": rule.listing()}))
+            walk.steps.append(
+                TraceStep(
+                    StepKind.RULE,
+                    self.node.name,
+                    table=self.table.name,
+                    chain=chain.name,
+                    detail={"nft_rule": rule.listing()},
+                )
+            )
             if isinstance(statement, VmapLookup):
                 key = tuple(self._key(packet, k) for k in statement.keys)
                 nft_set = self.table.sets.get(statement.map_name)
@@ -238,7 +315,9 @@ class NftEvaluator:
                 return self._verdict(walk, chain, rule, Verdict("goto", statement.chains[index]), depth)
             if isinstance(statement, MarkSet):
                 walk.packet = packet = packet.replace(mark=statement.apply(packet.mark))
-                walk.steps.append(TraceStep(StepKind.MARK, self.node.name, chain=chain.name, detail={"mark": packet.mark}))
+                walk.steps.append(
+                    TraceStep(StepKind.MARK, self.node.name, chain=chain.name, detail={"mark": packet.mark})
+                )
                 continue
             if isinstance(statement, Dnat):
                 walk.packet = packet = packet.replace(dst_ip=statement.ip, dst_port=statement.port)
@@ -249,14 +328,29 @@ class NftEvaluator:
                 route = walk.route or node_route(self.network, self.node.name, packet.dst_ip)
                 new = masquerade(packet, route, statement.fully_random, self.port_rng)
                 if new is None:
-                    return "accept"  # no address on the way out: the kernel drops it; not in kube-proxy's setups
+                    return (
+                        "accept"  # no address on the way out: the kernel drops it; not in kube-proxy's setups
+                    )
                 walk.masquerade = True
                 walk.snat = (new.ip, new.interface)
                 before = packet
                 walk.packet = packet = packet.replace(src_ip=new.ip, src_port=new.port)
-                walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, chain=chain.name, packet=packet, detail={
-                    "from": before.source, "to": packet.source, "interface": new.interface, "by": "rule",
-                    "port": new.port_choice, "port_range": new.port_range}))
+                walk.steps.append(
+                    TraceStep(
+                        StepKind.SNAT,
+                        self.node.name,
+                        chain=chain.name,
+                        packet=packet,
+                        detail={
+                            "from": before.source,
+                            "to": packet.source,
+                            "interface": new.interface,
+                            "by": "rule",
+                            "port": new.port_choice,
+                            "port_range": new.port_range,
+                        },
+                    )
+                )
                 return "accept"
             if isinstance(statement, SetUpdate):
                 timeout = self.table.sets[statement.set_name].timeout or 0
@@ -267,7 +361,9 @@ class NftEvaluator:
             raise SandboxInputError(N_("Cannot evaluate this nftables rule: {rule}"), rule=rule.listing())
         return "next"
 
-    def _verdict(self, walk: _Walk, chain: NftChain, rule: NftRule, verdict: Verdict, depth: int) -> str | None:
+    def _verdict(
+        self, walk: _Walk, chain: NftChain, rule: NftRule, verdict: Verdict, depth: int
+    ) -> str | None:
         if verdict.kind in ("drop", "reject"):
             raise _Final(verdict.kind, chain.name)
         if verdict.kind in ("accept", "return"):
@@ -299,13 +395,21 @@ class NftEvaluator:
             found = self._contains(value, ip)
         elif field == "iifname":
             name = value.text if isinstance(value, Word) else ""
-            found = walk.in_interface.startswith(name[:-1]) if name.endswith("*") else walk.in_interface == name
+            found = (
+                walk.in_interface.startswith(name[:-1]) if name.endswith("*") else walk.in_interface == name
+            )
         elif field == "meta l4proto":
             found = isinstance(value, Word) and value.text == packet.protocol
         elif field.endswith(" dport"):
-            found = field.split()[0] == packet.protocol and isinstance(value, Word) and value.text == str(packet.dst_port)
+            found = (
+                field.split()[0] == packet.protocol
+                and isinstance(value, Word)
+                and value.text == str(packet.dst_port)
+            )
         else:
-            raise SandboxInputError(N_("Cannot evaluate this nftables match: {rule}"), rule=statement.listing())
+            raise SandboxInputError(
+                N_("Cannot evaluate this nftables match: {rule}"), rule=statement.listing()
+            )
         return found != statement.negated
 
     def _contains(self, value: object, ip: str) -> bool:
@@ -327,8 +431,12 @@ class NftEvaluator:
 
     @staticmethod
     def _key(packet: Packet, key: str) -> str:
-        return {"ip daddr": packet.dst_ip, "ip saddr": packet.src_ip, "meta l4proto": packet.protocol,
-                "th dport": str(packet.dst_port)}[key]
+        return {
+            "ip daddr": packet.dst_ip,
+            "ip saddr": packet.src_ip,
+            "meta l4proto": packet.protocol,
+            "th dport": str(packet.dst_port),
+        }[key]
 
 
 def _reason(chain: str, rule: NftRule) -> str:
@@ -336,12 +444,15 @@ def _reason(chain: str, rule: NftRule) -> str:
     if chain.startswith("endpoint-"):
         return MasqueradeReason.HAIRPIN
     if chain.startswith("external-"):
-        return MasqueradeReason.LOCAL_SOURCE if any(isinstance(s, FibLocal) for s in rule.statements) else MasqueradeReason.EXTERNAL
+        return (
+            MasqueradeReason.LOCAL_SOURCE
+            if any(isinstance(s, FibLocal) for s in rule.statements)
+            else MasqueradeReason.EXTERNAL
+        )
     if chain.startswith(("service-", "local-")):
         negated = any(isinstance(s, Match) and s.negated for s in rule.statements)
         return MasqueradeReason.OFF_CLUSTER if negated else MasqueradeReason.MASQUERADE_ALL
     return MasqueradeReason.OTHER
-
 
 
 def node_view(cluster: object, node_name: str) -> NodeView:
@@ -351,6 +462,10 @@ def node_view(cluster: object, node_name: str) -> NodeView:
     assert isinstance(cluster, Cluster)
     node = cluster.node(node_name)
     config = cluster.config
-    interface = config.bridge_interface or (config.interface_name_prefix + "0" if config.interface_name_prefix else "cni0")
+    interface = config.bridge_interface or (
+        config.interface_name_prefix + "0" if config.interface_name_prefix else "cni0"
+    )
     pods = {p.pod_ip: (p.node_name, f"{p.namespace}/{p.name}") for p in cluster.pods.values() if p.pod_ip}
-    return NodeView(node_name, frozenset((*node.internal_ips, "127.0.0.1")), interface, pods, cluster_network(cluster))
+    return NodeView(
+        node_name, frozenset((*node.internal_ips, "127.0.0.1")), interface, pods, cluster_network(cluster)
+    )

@@ -13,8 +13,12 @@ from kproxy_tutor.sandbox.nftables.parse_rule import NftParseError, _fail, parse
 from kproxy_tutor.sandbox.nftables.ruleset import BaseChain, Element, NftChain, NftSet, NftTable
 
 _HEAD = re.compile(r"^(add|flush|delete) (table|chain|rule|set|map|element) (ip6?|inet) (\S+)\s*(.*)$")
-_CHAIN_SPEC = re.compile(r'^(\S+)(?: \{(?: type (\S+) hook (\S+) priority (\S+) ;(?: policy (\S+) ;)?)?(?: comment "(.*)" ;)? \})?$')
-_SET_SPEC = re.compile(r'^(\S+) \{ type ([^;]*?) ;(?: flags ([^;]*) ;)?(?: timeout (\d+)s ;)?(?: size (\d+) ;)?(?: comment "(.*)" ;)? \}$')
+_CHAIN_SPEC = re.compile(
+    r'^(\S+)(?: \{(?: type (\S+) hook (\S+) priority (\S+) ;(?: policy (\S+) ;)?)?(?: comment "(.*)" ;)? \})?$'
+)
+_SET_SPEC = re.compile(
+    r'^(\S+) \{ type ([^;]*?) ;(?: flags ([^;]*) ;)?(?: timeout (\d+)s ;)?(?: size (\d+) ;)?(?: comment "(.*)" ;)? \}$'
+)
 _ELEMENT = re.compile(r'^(\S+) \{ ([^":]*?)(?: comment "([^"]*)")?(?: : (.*?))? \}$')
 _NAMED = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
 _DURATION = re.compile(r"(\d+)(d|h|ms|m|s)")
@@ -54,7 +58,9 @@ def parse_transaction(text: str, source: str = "<nft>") -> NftTable:
         try:
             _apply(table, verb, kind, rest, location)
         except (KeyError, ValueError, AttributeError):
-            raise NftParseError(N_("Cannot read this nftables line: {line}"), location=location, line=line) from None
+            raise NftParseError(
+                N_("Cannot read this nftables line: {line}"), location=location, line=line
+            ) from None
     return table
 
 
@@ -97,8 +103,15 @@ def _apply(table: NftTable, verb: str, kind: str, rest: str, location: str) -> N
         name, type_text, flags, timeout, size, comment = spec.groups()
         key, value = _split_type(type_text)
         if name not in table.sets:
-            table.sets[name] = NftSet(name, key, value, tuple(flags.split(",")) if flags else (),
-                                      int(timeout) if timeout else None, int(size) if size else None, comment)
+            table.sets[name] = NftSet(
+                name,
+                key,
+                value,
+                tuple(flags.split(",")) if flags else (),
+                int(timeout) if timeout else None,
+                int(size) if size else None,
+                comment,
+            )
         return
     if kind == "rule":
         chain_name, _, body = rest.partition(" ")
@@ -141,7 +154,9 @@ def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
         opened = _OPEN.match(line)
         if opened is not None:
             kind, name = opened.groups()
-            current = NftChain(name) if kind == "chain" else NftSet(name, "", "verdict" if kind == "map" else "")
+            current = (
+                NftChain(name) if kind == "chain" else NftSet(name, "", "verdict" if kind == "map" else "")
+            )
             if isinstance(current, NftChain):
                 table.chains[name] = current
             else:
@@ -156,7 +171,7 @@ def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
             continue
         if isinstance(current, NftSet):
             if line.startswith("elements = {"):
-                body = line[len("elements = {"):]
+                body = line[len("elements = {") :]
                 while not body.rstrip().endswith("}"):
                     body += " " + lines[index].strip()
                     index += 1

@@ -87,8 +87,9 @@ class NftProxier:
         self.node_name = name
         self.mark = 1 << config.masquerade_bit
         self.node_port_ips = node_port_ips(config.node_port_addresses, node.internal_ips)
-        self.service_cidrs = tuple(to_network(c.strip()) for c in cluster.network.service_cidr.split(",")
-                                   if ":" not in c)
+        self.service_cidrs = tuple(
+            to_network(c.strip()) for c in cluster.network.service_cidr.split(",") if ":" not in c
+        )
         self.context = NftContext(
             node_name=name,
             node_labels=tuple(sorted(node.labels.items())),

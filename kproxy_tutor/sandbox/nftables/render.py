@@ -169,8 +169,10 @@ def render_listing(table: NftTable, updated_sets: frozenset[str] | None = None) 
             lines.append(f'\t\tcomment "{chain.comment}"')
         if chain.base is not None:
             base = chain.base
-            lines.append(f"\t\ttype {base.type} hook {base.hook} priority {priority_text(base.hook, base.priority)};"
-                         f" policy {base.policy};")
+            lines.append(
+                f"\t\ttype {base.type} hook {base.hook} priority {priority_text(base.hook, base.priority)};"
+                f" policy {base.policy};"
+            )
         lines += [f"\t\t{rule.listing()}" for rule in chain.rules]
         lines.append("\t}")
         blocks.append(lines)
@@ -185,5 +187,10 @@ def render_listing(table: NftTable, updated_sets: frozenset[str] | None = None) 
 def _updated_sets(table: NftTable) -> frozenset[str]:
     from kproxy_tutor.sandbox.nftables.statements import SetUpdate
 
-    return frozenset(s.set_name for c in table.chains.values() for r in c.rules for s in r.statements
-                     if isinstance(s, SetUpdate))
+    return frozenset(
+        s.set_name
+        for c in table.chains.values()
+        for r in c.rules
+        for s in r.statements
+        if isinstance(s, SetUpdate)
+    )

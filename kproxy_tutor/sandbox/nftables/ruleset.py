@@ -115,12 +115,20 @@ class NftTable:
     def canonical(self) -> tuple[object, ...]:
         """A value equal for two tables that hold the same objects, whatever their order or spelling."""
         sets = sorted(
-            (s.name, s.key_type, s.value_type, tuple(sorted(s.flags)), s.timeout, s.comment,
-             tuple(sorted((e.key, e.value or "", e.comment or "") for e in s.elements)))
+            (
+                s.name,
+                s.key_type,
+                s.value_type,
+                tuple(sorted(s.flags)),
+                s.timeout,
+                s.comment,
+                tuple(sorted((e.key, e.value or "", e.comment or "") for e in s.elements)),
+            )
             for s in self.sets.values()
         )
         chains = sorted(
-            (c.name, c.base, c.comment, tuple(_canonical_rule(r) for r in c.rules)) for c in self.chains.values()
+            (c.name, c.base, c.comment, tuple(_canonical_rule(r) for r in c.rules))
+            for c in self.chains.values()
         )
         return (self.family, self.name, self.comment, tuple(sets), tuple(chains))
 
@@ -130,7 +138,11 @@ def _canonical_rule(rule: NftRule) -> tuple[object, ...]:
 
     parts: list[object] = []
     for statement in rule.statements:
-        if isinstance(statement, Match) and isinstance(statement.value, AnonSet) and len(statement.value.items) == 1:
+        if (
+            isinstance(statement, Match)
+            and isinstance(statement.value, AnonSet)
+            and len(statement.value.items) == 1
+        ):
             # nft turns a one-element anonymous set into a plain comparison.
             statement = Match(statement.field, Address(statement.value.items[0]), statement.negated)
         elif isinstance(statement, Match) and isinstance(statement.value, AnonSet):

@@ -63,7 +63,9 @@ class ServicePortObjects:
     sets: list[NftSet] = field(default_factory=list)
 
 
-def build_service_port(ctx: NftContext, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo]) -> ServicePortObjects:
+def build_service_port(
+    ctx: NftContext, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo]
+) -> ServicePortObjects:
     out = ServicePortObjects()
     spn = svc.name_string
     proto = svc.protocol.lower()
@@ -74,8 +76,10 @@ def build_service_port(ctx: NftContext, svc: ServicePortInfo, endpoints: Sequenc
     cat = categorize_endpoints(endpoints, svc, ctx.node_name, dict(ctx.node_labels))
     has_any = cat.has_any
     ep_base = {e.endpoint: endpoint_chain_base(svc.name, e.ip, e.port) for e in cat.all_reachable}
-    chains: dict[str, NftChain] = {ENDPOINT_PREFIX + ep_base[e.endpoint]: NftChain(ENDPOINT_PREFIX + ep_base[e.endpoint])
-                                   for e in cat.all_reachable}
+    chains: dict[str, NftChain] = {
+        ENDPOINT_PREFIX + ep_base[e.endpoint]: NftChain(ENDPOINT_PREFIX + ep_base[e.endpoint])
+        for e in cat.all_reachable
+    }
 
     def chain(name: str) -> NftChain:
         return chains.setdefault(name, NftChain(name))
@@ -125,7 +129,9 @@ def build_service_port(ctx: NftContext, svc: ServicePortInfo, endpoints: Sequenc
         if node_ip is not None and any(node_ip in cidr for cidr in sources):
             # A request from this node to a VIP bound locally loops back with the VIP as source.
             sources += [to_network(ip) for ip in vips]
-        chain(fw_chain).rules.append(NftRule((Match("ip saddr", AnonSet(tuple(sources)), True), Verdict("drop"))))
+        chain(fw_chain).rules.append(
+            NftRule((Match("ip saddr", AnonSet(tuple(sources)), True), Verdict("drop")))
+        )
     # LoadBalancer VIPs
     for ip in vips:
         if has_any:
@@ -159,16 +165,26 @@ def build_service_port(ctx: NftContext, svc: ServicePortInfo, endpoints: Sequenc
             rules.append(NftRule((MARK_MASQ,)))
         else:
             if ctx.detector is not None:
-                rules.append(NftRule((ctx.detector[0], Verdict("goto", cluster_chain)), "short-circuit pod traffic"))
+                rules.append(
+                    NftRule((ctx.detector[0], Verdict("goto", cluster_chain)), "short-circuit pod traffic")
+                )
             rules.append(NftRule((FibLocal("saddr"), MARK_MASQ), "masquerade local traffic"))
-            rules.append(NftRule((FibLocal("saddr"), Verdict("goto", cluster_chain)), "short-circuit local traffic"))
+            rules.append(
+                NftRule((FibLocal("saddr"), Verdict("goto", cluster_chain)), "short-circuit local traffic")
+            )
         if has_external:
             rules.append(NftRule((Verdict("goto", external_policy_chain),)))
     # Session affinity sets.
     if svc.client_ip_affinity:
         for ep in cat.all_reachable:
-            out.sets.append(NftSet(AFFINITY_PREFIX + ep_base[ep.endpoint], "ipv4_addr", flags=("dynamic", "timeout"),
-                                   timeout=svc.sticky_max_age_seconds))
+            out.sets.append(
+                NftSet(
+                    AFFINITY_PREFIX + ep_base[ep.endpoint],
+                    "ipv4_addr",
+                    flags=("dynamic", "timeout"),
+                    timeout=svc.sticky_max_age_seconds,
+                )
+            )
     if uses_cluster:
         _endpoint_dispatch(chain(cluster_chain), svc, cat.cluster, ep_base)
     if uses_local:
@@ -185,11 +201,20 @@ def build_service_port(ctx: NftContext, svc: ServicePortInfo, endpoints: Sequenc
     return out
 
 
-def _endpoint_dispatch(chain: NftChain, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo], ep_base: dict[str, str]) -> None:
+def _endpoint_dispatch(
+    chain: NftChain, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo], ep_base: dict[str, str]
+) -> None:
     """Affinity checks first (one per endpoint), then one random choice among all endpoints."""
     if svc.client_ip_affinity:
         for ep in endpoints:
             base = ep_base[ep.endpoint]
-            chain.rules.append(NftRule((Match("ip saddr", SetRef(AFFINITY_PREFIX + base)), Verdict("goto", ENDPOINT_PREFIX + base))))
+            chain.rules.append(
+                NftRule(
+                    (
+                        Match("ip saddr", SetRef(AFFINITY_PREFIX + base)),
+                        Verdict("goto", ENDPOINT_PREFIX + base),
+                    )
+                )
+            )
     targets = tuple(ENDPOINT_PREFIX + ep_base[ep.endpoint] for ep in endpoints)
     chain.rules.append(NftRule((NumgenVmap(len(targets), targets),)))

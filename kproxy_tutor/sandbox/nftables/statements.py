@@ -247,7 +247,19 @@ class SetUpdate:
         return self.tx()
 
 
-Statement = Match | FibLocal | CtState | MarkTest | MarkSet | VmapLookup | NumgenVmap | Verdict | Masquerade | Dnat | SetUpdate
+Statement = (
+    Match
+    | FibLocal
+    | CtState
+    | MarkTest
+    | MarkSet
+    | VmapLookup
+    | NumgenVmap
+    | Verdict
+    | Masquerade
+    | Dnat
+    | SetUpdate
+)
 
 
 def mark_text(bits: int) -> str:

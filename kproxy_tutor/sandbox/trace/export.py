@@ -16,7 +16,12 @@ FORMAT_VERSION = 1
 def packet_data(packet: Packet | None) -> dict[str, Any] | None:
     if packet is None:
         return None
-    return {"protocol": packet.protocol, "src": packet.source, "dst": packet.destination, "mark": f"0x{packet.mark:x}"}
+    return {
+        "protocol": packet.protocol,
+        "src": packet.source,
+        "dst": packet.destination,
+        "mark": f"0x{packet.mark:x}",
+    }
 
 
 def step_data(step: TraceStep) -> dict[str, Any]:
@@ -47,9 +52,13 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
         "snat_source": outcome.snat_source,
         "snat_interface": outcome.snat_interface,
         "masquerade_reasons": [
-            {"reason": s.reason, "table": s.table, "chain": s.chain,
-             # nftables and IPVS setters name only their chain
-             "rule": save_line(s.rule) if s.rule is not None else None}
+            {
+                "reason": s.reason,
+                "table": s.table,
+                "chain": s.chain,
+                # nftables and IPVS setters name only their chain
+                "rule": save_line(s.rule) if s.rule is not None else None,
+            }
             for s in outcome.mark_setters
         ],
         "rule": save_line(outcome.rule) if outcome.rule is not None else None,
@@ -58,27 +67,37 @@ def outcome_data(outcome: Outcome) -> dict[str, Any]:
     }
 
 
-def trace_data(trace: Trace, client: Client | None = None, destination: Destination | None = None,
-               load: LoadResult | None = None) -> dict[str, Any]:
+def trace_data(
+    trace: Trace,
+    client: Client | None = None,
+    destination: Destination | None = None,
+    load: LoadResult | None = None,
+) -> dict[str, Any]:
     data: dict[str, Any] = {"version": FORMAT_VERSION}
     if client is not None:
         data["from"] = {"kind": client.kind, "ip": client.ip, "node": client.node, "name": client.name}
     if destination is not None:
         data["to"] = {
-            "ip": destination.ip, "port": destination.port, "protocol": destination.protocol,
-            "service": destination.service, "port_name": destination.port_name, "dns_name": destination.dns_name,
+            "ip": destination.ip,
+            "port": destination.port,
+            "protocol": destination.protocol,
+            "service": destination.service,
+            "port_name": destination.port_name,
+            "dns_name": destination.dns_name,
         }
     data.update(outcome_data(trace.outcome))
-    data.update({
-        "service": trace.service,
-        "wrong_port_of": trace.wrong_port_of,
-        "packet": packet_data(trace.packet),
-        "rules_examined": trace.rules_examined,
-        "rules_examined_by_table": dict(trace.examined_by_table),
-        "established": trace.established,
-        "reply": packet_data(trace.reply),
-        "steps": [step_data(step) for step in trace.steps],
-    })
+    data.update(
+        {
+            "service": trace.service,
+            "wrong_port_of": trace.wrong_port_of,
+            "packet": packet_data(trace.packet),
+            "rules_examined": trace.rules_examined,
+            "rules_examined_by_table": dict(trace.examined_by_table),
+            "established": trace.established,
+            "reply": packet_data(trace.reply),
+            "steps": [step_data(step) for step in trace.steps],
+        }
+    )
     if load is not None:
         data["load"] = {
             "connections": load.count,

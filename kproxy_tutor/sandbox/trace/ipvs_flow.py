@@ -85,15 +85,18 @@ class _Walk:
 
 
 class IpvsEvaluator:
-    def __init__(self, state: IpvsState, node: IpvsNode, clock: Callable[[], float] = time.monotonic,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, state: IpvsState, node: IpvsNode, clock: Callable[[], float] = time.monotonic, seed: int = 0
+    ) -> None:
         assert state.iptables is not None and state.ipsets is not None
         self.state = state
         self.node = node
         self.ruleset: Ruleset = state.iptables.ruleset
         self.sets: Mapping[str, IpSet] = state.ipsets
         self.clock = clock
-        self.network = node.network or standalone_network(node.name, tuple(sorted(node.local_ips)), dict(node.pods))
+        self.network = node.network or standalone_network(
+            node.name, tuple(sorted(node.local_ips)), dict(node.pods)
+        )
         self.port_rng = port_rng(seed)
         self.servers = {vs.key: vs for vs in state.virtual_servers}
         self.bound = frozenset(state.bound_addresses)
@@ -106,8 +109,15 @@ class IpvsEvaluator:
         """The first packet of a new connection; the scheduler (or ``forced``) picks the real server."""
         walk = _Walk(packet)
         outcome = self._run(walk, source, forced)
-        return Trace(packet, outcome, tuple(walk.steps), sum(walk.examined.values()), source_node=self.node.name,
-                     examined_by_table=dict(walk.examined), source_kind=source)
+        return Trace(
+            packet,
+            outcome,
+            tuple(walk.steps),
+            sum(walk.examined.values()),
+            source_node=self.node.name,
+            examined_by_table=dict(walk.examined),
+            source_kind=source,
+        )
 
     def possible_outcomes(self, packet: Packet, source: str) -> list[Outcome]:
         """Every outcome the scheduler allows: each real server, or the one a hashing scheduler picks."""
@@ -128,7 +138,9 @@ class IpvsEvaluator:
                 # A node process's packet: IPVS takes it at LOCAL_OUT (ip_vs_local_request4), right
                 # after nat OUTPUT; it goes on through filter OUTPUT and POSTROUTING, never FORWARD.
                 self._ipvs(walk, vs, forced, "OUTPUT")
-                route = self._route_step(walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], reroute=True)
+                route = self._route_step(
+                    walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], reroute=True
+                )
                 self._hook(walk, "OUTPUT", "filter")
                 return self._deliver(walk, vs, route)
             bound = packet.dst_ip in self.bound
@@ -142,14 +154,26 @@ class IpvsEvaluator:
                 return self._deliver(walk, None, route)
             self._ipvs(walk, vs, forced, "INPUT")
             # IPVS routes the rewritten packet and sends it itself: LOCAL_OUT, then POSTROUTING.
-            route = self._route_step(walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], sent_by_ipvs=True)
+            route = self._route_step(
+                walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], sent_by_ipvs=True
+            )
             self._hook(walk, "OUTPUT", "filter")
             return self._deliver(walk, vs, route)
         except _Stop as stop:
-            walk.steps.append(TraceStep(StepKind.VERDICT, self.node.name, table=stop.table, chain=stop.chain,
-                                        rule=stop.rule, detail={"verdict": stop.verdict}))
+            walk.steps.append(
+                TraceStep(
+                    StepKind.VERDICT,
+                    self.node.name,
+                    table=stop.table,
+                    chain=stop.chain,
+                    rule=stop.rule,
+                    detail={"verdict": stop.verdict},
+                )
+            )
             kind = OutcomeKind.REJECTED if stop.verdict == "REJECT" else OutcomeKind.DROPPED
-            return Outcome(kind, mark_setters=tuple(walk.setters), rule=stop.rule, table=stop.table, chain=stop.chain)
+            return Outcome(
+                kind, mark_setters=tuple(walk.setters), rule=stop.rule, table=stop.table, chain=stop.chain
+            )
 
     def _ipvs(self, walk: _Walk, vs: VirtualServer, forced: RealServer | None, hook: str) -> None:
         """The virtual server's scheduler picks a real server and IPVS rewrites the destination."""
@@ -159,11 +183,24 @@ class IpvsEvaluator:
             # ip_vs_leave(): no real server to schedule, so ICMP port unreachable and drop.
             raise _Stop("REJECT", "ipvs", IPVS_CHAIN, None)
         walk.packet = packet.replace(dst_ip=rs.address, dst_port=rs.port)
-        walk.steps.append(TraceStep(StepKind.DNAT, self.node.name, hook=hook, table="ipvs", chain=IPVS_CHAIN,
-                                    packet=walk.packet, detail={
-                                        "from": packet.destination, "to": walk.packet.destination, "by": "ipvs",
-                                        "scheduler": vs.scheduler, "virtual_server": f"{vs.address}:{vs.port}",
-                                        "service": vs.service}))
+        walk.steps.append(
+            TraceStep(
+                StepKind.DNAT,
+                self.node.name,
+                hook=hook,
+                table="ipvs",
+                chain=IPVS_CHAIN,
+                packet=walk.packet,
+                detail={
+                    "from": packet.destination,
+                    "to": walk.packet.destination,
+                    "by": "ipvs",
+                    "scheduler": vs.scheduler,
+                    "virtual_server": f"{vs.address}:{vs.port}",
+                    "service": vs.service,
+                },
+            )
+        )
 
     def _virtual_server(self, packet: Packet) -> VirtualServer | None:
         return self.servers.get((packet.protocol.upper(), packet.dst_ip, packet.dst_port))
@@ -180,8 +217,15 @@ class IpvsEvaluator:
             persisted[packet.src_ip] = (rs, now + vs.persistent)
         return rs
 
-    def _route_step(self, walk: _Walk, local_out: bool, interface: str | None = None,
-                    next_hooks: list[str] | None = None, reroute: bool = False, sent_by_ipvs: bool = False) -> Route:
+    def _route_step(
+        self,
+        walk: _Walk,
+        local_out: bool,
+        interface: str | None = None,
+        next_hooks: list[str] | None = None,
+        reroute: bool = False,
+        sent_by_ipvs: bool = False,
+    ) -> Route:
         """The routing decision for the packet as it is now (the iptables tracer's ``Network.route``).
 
         A Service address is bound to kube-ipvs0, so it is local (``interface`` names that device).
@@ -192,8 +236,14 @@ class IpvsEvaluator:
             route = Route(RouteKind.LOCAL, interface or "kube-ipvs0", packet.dst_ip)
         hooks = next_hooks or default_next_hooks(route.kind, local_out)
         detail: dict[str, object] = {
-            "route": route.kind, "destination": packet.dst_ip, "interface": interface or route.interface,
-            "next_node": route.next_node, "next_hooks": hooks, "local_out": local_out, "reroute": reroute}
+            "route": route.kind,
+            "destination": packet.dst_ip,
+            "interface": interface or route.interface,
+            "next_node": route.next_node,
+            "next_hooks": hooks,
+            "local_out": local_out,
+            "reroute": reroute,
+        }
         if sent_by_ipvs:
             detail["sent_by"] = "ipvs"
         walk.steps.append(TraceStep(StepKind.ROUTE, self.node.name, packet=packet, detail=detail))
@@ -201,7 +251,11 @@ class IpvsEvaluator:
 
     def _postrouting_masquerade(self, hairpin: bool) -> Rule | None:
         """KUBE-POSTROUTING's MASQUERADE rule: the KUBE-LOOP-BACK one for hairpin, else the mark's."""
-        chain = self.ruleset.tables["nat"].chains.get("KUBE-POSTROUTING") if "nat" in self.ruleset.tables else None
+        chain = (
+            self.ruleset.tables["nat"].chains.get("KUBE-POSTROUTING")
+            if "nat" in self.ruleset.tables
+            else None
+        )
         for rule in chain.rules if chain is not None else ():
             if isinstance(rule.target, Masquerade) and ("KUBE-LOOP-BACK" in save_line(rule)) == hairpin:
                 return rule
@@ -216,25 +270,64 @@ class IpvsEvaluator:
         snat: tuple[str, str] | None = None
         if masquerade:
             rule = self._postrouting_masquerade(hairpin)
-            fully_random = rule is not None and isinstance(rule.target, Masquerade) and rule.target.random_fully
+            fully_random = (
+                rule is not None and isinstance(rule.target, Masquerade) and rule.target.random_fully
+            )
             new = masquerade_source(packet, route, fully_random, self.port_rng)
             if new is not None:
                 snat = (new.ip, new.interface)
                 before = packet
                 walk.packet = packet = packet.replace(src_ip=new.ip, src_port=new.port, mark=0)
-                walk.steps.append(TraceStep(StepKind.SNAT, self.node.name, hook="POSTROUTING", table="nat",
-                                            chain="KUBE-POSTROUTING", rule=rule, packet=packet, detail={
-                                                "from": before.source, "to": packet.source, "interface": new.interface,
-                                                "by": "rule", "port": new.port_choice, "port_range": new.port_range}))
+                walk.steps.append(
+                    TraceStep(
+                        StepKind.SNAT,
+                        self.node.name,
+                        hook="POSTROUTING",
+                        table="nat",
+                        chain="KUBE-POSTROUTING",
+                        rule=rule,
+                        packet=packet,
+                        detail={
+                            "from": before.source,
+                            "to": packet.source,
+                            "interface": new.interface,
+                            "by": "rule",
+                            "port": new.port_choice,
+                            "port_range": new.port_range,
+                        },
+                    )
+                )
         owner = self.node.pods.get(packet.dst_ip)
-        walk.steps.append(TraceStep(StepKind.DELIVER, self.node.name, packet=packet, detail={
-            "route": route.kind, "interface": route.interface, "pod": owner[1] if owner else None,
-            "to": packet.destination}))
+        walk.steps.append(
+            TraceStep(
+                StepKind.DELIVER,
+                self.node.name,
+                packet=packet,
+                detail={
+                    "route": route.kind,
+                    "interface": route.interface,
+                    "pod": owner[1] if owner else None,
+                    "to": packet.destination,
+                },
+            )
+        )
         kind = OutcomeKind.DELIVERED if vs is not None else OutcomeKind.NOT_SERVICE
-        node = owner[0] if owner else (self.node.name if route.kind in (RouteKind.POD, RouteKind.LOCAL) else None)
-        return Outcome(kind, packet.destination, node, owner[1] if owner else None,
-                       masquerade=snat is not None, snat_source=snat[0] if snat else None,
-                       snat_interface=snat[1] if snat else None, mark_setters=tuple(walk.setters), route=route.kind)
+        node = (
+            owner[0]
+            if owner
+            else (self.node.name if route.kind in (RouteKind.POD, RouteKind.LOCAL) else None)
+        )
+        return Outcome(
+            kind,
+            packet.destination,
+            node,
+            owner[1] if owner else None,
+            masquerade=snat is not None,
+            snat_source=snat[0] if snat else None,
+            snat_interface=snat[1] if snat else None,
+            mark_setters=tuple(walk.setters),
+            route=route.kind,
+        )
 
     def _hook(self, walk: _Walk, hook: str, table: str) -> None:
         chains = self.ruleset.tables.get(table)
@@ -245,7 +338,9 @@ class IpvsEvaluator:
 
     def _first(self, walk: _Walk) -> FirstPacket:
         packet = walk.packet
-        return FirstPacket(packet.protocol, packet.src_ip, packet.dst_ip, packet.dst_port, self.node.local_ips | self.bound)
+        return FirstPacket(
+            packet.protocol, packet.src_ip, packet.dst_ip, packet.dst_port, self.node.local_ips | self.bound
+        )
 
     def _chain(self, walk: _Walk, hook: str, table: str, chain: str, depth: int) -> bool:
         """Run ``chain``; True when a verdict (ACCEPT) ended the table's walk."""
@@ -255,15 +350,36 @@ class IpvsEvaluator:
             if not rule_matches(rule, self._first(walk), self.sets):
                 continue
             target = rule.target
-            walk.steps.append(TraceStep(StepKind.RULE, self.node.name, hook=hook, table=table, chain=chain, rule=rule,
-                                        rule_number=number))
+            walk.steps.append(
+                TraceStep(
+                    StepKind.RULE,
+                    self.node.name,
+                    hook=hook,
+                    table=table,
+                    chain=chain,
+                    rule=rule,
+                    rule_number=number,
+                )
+            )
             if isinstance(target, MarkTarget):
                 old = walk.mark
                 walk.mark = target.apply(old)
-                walk.steps.append(TraceStep(StepKind.MARK, self.node.name, hook=hook, table=table, chain=chain,
-                                            detail={"from": hex(old), "to": hex(walk.mark)}))
+                walk.steps.append(
+                    TraceStep(
+                        StepKind.MARK,
+                        self.node.name,
+                        hook=hook,
+                        table=table,
+                        chain=chain,
+                        detail={"from": hex(old), "to": hex(walk.mark)},
+                    )
+                )
                 continue
-            if isinstance(target, Jump) and target.chain in self.ruleset.tables[table].chains and depth < _MAX_DEPTH:
+            if (
+                isinstance(target, Jump)
+                and target.chain in self.ruleset.tables[table].chains
+                and depth < _MAX_DEPTH
+            ):
                 if target.chain == MASQ_CHAIN:
                     walk.setters.append(MarkSetter(_reason(chain, rule), table, chain, rule))
                 if self._chain(walk, hook, table, target.chain, depth + 1):
@@ -288,6 +404,7 @@ def _reason(chain: str, rule: Rule) -> str:
         return MasqueradeReason.EXTERNAL
     if "KUBE-CLUSTER-IP" in text:
         negated = (rule.source is not None and rule.source.negated) or (
-            rule.in_interface is not None and rule.in_interface.negated)
+            rule.in_interface is not None and rule.in_interface.negated
+        )
         return MasqueradeReason.OFF_CLUSTER if negated else MasqueradeReason.MASQUERADE_ALL
     return MasqueradeReason.OTHER

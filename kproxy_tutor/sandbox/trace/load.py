@@ -80,16 +80,24 @@ class LoadResult:
     first: Trace
 
 
-def run_load(tracer: Tracer, client: Client, dst_ip: str, dst_port: int, protocol: str, count: int,
-             interval: float = 0.001) -> LoadResult:
+def run_load(
+    tracer: Tracer,
+    client: Client,
+    dst_ip: str,
+    dst_port: int,
+    protocol: str,
+    count: int,
+    interval: float = 0.001,
+) -> LoadResult:
     """``count`` new connections (each a new source port, so a new conntrack entry), ``interval`` seconds apart."""
     first = tracer.connect(client, dst_ip, dst_port, protocol, record=True, reply=False)
     counts: Counter[str] = Counter({outcome_key(first): 1})
     sticky = _was_sticky(first)
     for _ in range(count - 1):
         tracer.advance(interval)
-        trace = tracer.connect(client, dst_ip, dst_port, protocol, record=sticky > 0 or _has_affinity(first),
-                               reply=False)
+        trace = tracer.connect(
+            client, dst_ip, dst_port, protocol, record=sticky > 0 or _has_affinity(first), reply=False
+        )
         counts[outcome_key(trace)] += 1
         sticky += _was_sticky(trace)
     where = balancing_chain(first)
@@ -105,5 +113,12 @@ def _has_affinity(trace: Trace) -> bool:
 
 
 def _was_sticky(trace: Trace) -> int:
-    return int(any(s.kind == StepKind.RULE and s.detail.get("recent") and s.detail.get("hit")
-                   and s.detail.get("command") == "rcheck" for s in trace.steps))
+    return int(
+        any(
+            s.kind == StepKind.RULE
+            and s.detail.get("recent")
+            and s.detail.get("hit")
+            and s.detail.get("command") == "rcheck"
+            for s in trace.steps
+        )
+    )

@@ -276,8 +276,13 @@ class CompiledRule:
 
 def compile_rule(rule: Rule) -> CompiledRule:
     checks: list[tuple[object, Check]] = []
-    for part, check in ((rule.source, _source), (rule.destination, _destination), (rule.in_interface, _in_interface),
-                        (rule.out_interface, _out_interface), (rule.protocol, _protocol)):
+    for part, check in (
+        (rule.source, _source),
+        (rule.destination, _destination),
+        (rule.in_interface, _in_interface),
+        (rule.out_interface, _out_interface),
+        (rule.protocol, _protocol),
+    ):
         if part is not None:
             checks.append((part, check))  # type: ignore[arg-type]
     for match in rule.matches:

@@ -51,13 +51,21 @@ def _ipv4(text: str) -> str | None:
 
 def _port(text: str, what: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise UsageError(N_("Invalid port {value!r} in {what}: it must be a number from 1 to 65535."), value=text, what=what)
+        raise UsageError(
+            N_("Invalid port {value!r} in {what}: it must be a number from 1 to 65535."),
+            value=text,
+            what=what,
+        )
     return int(text)
 
 
 # Destinations ------------------------------------------------------------------------------
-def resolve_destination(cluster: Cluster | None, text: str, protocol: str | None, client_namespace: str | None = None,
-                        ) -> Destination:
+def resolve_destination(
+    cluster: Cluster | None,
+    text: str,
+    protocol: str | None,
+    client_namespace: str | None = None,
+) -> Destination:
     """``--to``: ``IP:PORT``, ``NODE:PORT`` or ``SERVICE[:PORT]`` (name, ``ns/name`` or ``name.ns[.svc…]``)."""
     protocol = check_protocol(protocol)
     head, sep, tail = text.rpartition(":")
@@ -78,8 +86,12 @@ def resolve_destination(cluster: Cluster | None, text: str, protocol: str | None
     service, fqdn = _find_service(cluster, head, client_namespace)
     ip = service_cluster_ip(service)
     if ip is None:
-        raise UsageError(N_("Service {name} has no ClusterIP (headless or ExternalName), so kube-proxy does not handle it."),
-                         name=f"{service.namespace}/{service.name}")
+        raise UsageError(
+            N_(
+                "Service {name} has no ClusterIP (headless or ExternalName), so kube-proxy does not handle it."
+            ),
+            name=f"{service.namespace}/{service.name}",
+        )
     candidates = [p for p in service.ports if protocol is None or p.protocol.lower() == protocol]
     if tail:
         chosen = [p for p in candidates if p.name == tail or str(p.port) == tail]
@@ -87,11 +99,20 @@ def resolve_destination(cluster: Cluster | None, text: str, protocol: str | None
         chosen = candidates[:1] if len(candidates) == 1 or len({p.port for p in candidates}) == 1 else []
     if not chosen:
         ports = ", ".join(f"{p.name + ' ' if p.name else ''}{p.port}/{p.protocol}" for p in service.ports)
-        raise UsageError(N_("Which port of Service {name}? It has: {ports}. Write {name}:PORT."),
-                         name=f"{service.namespace}/{service.name}", ports=ports or "-")
+        raise UsageError(
+            N_("Which port of Service {name}? It has: {ports}. Write {name}:PORT."),
+            name=f"{service.namespace}/{service.name}",
+            ports=ports or "-",
+        )
     port = chosen[0]
-    return Destination(ip, port.port, protocol or port.protocol.lower(), f"{service.namespace}/{service.name}",
-                       port.name or None, fqdn)
+    return Destination(
+        ip,
+        port.port,
+        protocol or port.protocol.lower(),
+        f"{service.namespace}/{service.name}",
+        port.name or None,
+        fqdn,
+    )
 
 
 def wrong_port_of(cluster: Cluster | None, destination: Destination) -> str | None:
@@ -102,7 +123,9 @@ def wrong_port_of(cluster: Cluster | None, destination: Destination) -> str | No
     for service in cluster.services.values():
         if service_cluster_ip(service) != destination.ip:
             continue
-        if any(p.port == destination.port and p.protocol.lower() == destination.protocol for p in service.ports):
+        if any(
+            p.port == destination.port and p.protocol.lower() == destination.protocol for p in service.ports
+        ):
             return None
         owner = f"{service.namespace}/{service.name}"
     return owner
@@ -132,8 +155,11 @@ def _find_service(cluster: Cluster, name: str, client_namespace: str | None) -> 
         return found[0], _fqdn(found[0])
     if not found:
         raise UsageError(N_("{value!r} is not a Service, IP:PORT or NODE:PORT of this cluster."), value=name)
-    raise UsageError(N_("There are Services named {name} in several namespaces ({namespaces}); write NAMESPACE/NAME."),
-                     name=name, namespaces=", ".join(s.namespace for s in found))
+    raise UsageError(
+        N_("There are Services named {name} in several namespaces ({namespaces}); write NAMESPACE/NAME."),
+        name=name,
+        namespaces=", ".join(s.namespace for s in found),
+    )
 
 
 def _fqdn(service: Service) -> str:
@@ -141,13 +167,22 @@ def _fqdn(service: Service) -> str:
 
 
 def dns_step(client: Client, destination: Destination, dns_server: str) -> TraceStep:
-    return TraceStep(StepKind.DNS, client.node, detail={
-        "name": destination.dns_name, "answer": destination.ip, "server": dns_server, "service": destination.service,
-    })
+    return TraceStep(
+        StepKind.DNS,
+        client.node,
+        detail={
+            "name": destination.dns_name,
+            "answer": destination.ip,
+            "server": dns_server,
+            "service": destination.service,
+        },
+    )
 
 
 # Clients -----------------------------------------------------------------------------------
-def resolve_client(cluster: Cluster, text: str, entry_node: str | None = None, target: str | None = None) -> Client:
+def resolve_client(
+    cluster: Cluster, text: str, entry_node: str | None = None, target: str | None = None
+) -> Client:
     """``--from``: a Pod (``name`` or ``ns/name``; a Deployment name means its first Pod), a node, or an IP.
 
     ``target`` is the host part of ``--to`` (a node name, an IP or a Service name): an outside
@@ -170,14 +205,20 @@ def resolve_client(cluster: Cluster, text: str, entry_node: str | None = None, t
             raise UsageError(N_("Node {name!r} has no IP address."), name=text)
         return _checked(Client(SourceKind.NODE, node.internal_ips[0], node.name, node.name), entry_node)
     namespace, _, name = text.rpartition("/")
-    pods = sorted((p for p in cluster.pods.values() if p.name == name and namespace in ("", p.namespace)),
-                  key=lambda p: (p.namespace != "default", p.namespace))
+    pods = sorted(
+        (p for p in cluster.pods.values() if p.name == name and namespace in ("", p.namespace)),
+        key=lambda p: (p.namespace != "default", p.namespace),
+    )
     if not pods:
         owner_ns = namespace or "default"
-        pods = sorted((p for p in cluster.pods.values() if p.owner == f"{owner_ns}/{name}"), key=lambda p: p.name)
+        pods = sorted(
+            (p for p in cluster.pods.values() if p.owner == f"{owner_ns}/{name}"), key=lambda p: p.name
+        )
     if not pods:
-        raise UsageError(N_("--from {value!r}: there is no Pod, Deployment or node with this name, and it is not an IP."),
-                         value=text)
+        raise UsageError(
+            N_("--from {value!r}: there is no Pod, Deployment or node with this name, and it is not an IP."),
+            value=text,
+        )
     pod = pods[0]
     if not pod.pod_ip:
         raise UsageError(N_("Pod {name} has no IP address yet."), name=f"{pod.namespace}/{pod.name}")
@@ -190,8 +231,13 @@ def _pod_client(namespace: str, name: str, ip: str, node: str, entry_node: str |
 
 def _checked(client: Client, entry_node: str | None) -> Client:
     if entry_node is not None and entry_node != client.node:
-        raise UsageError(N_("{name} runs on node {node}; --node only chooses where a client outside the cluster comes in."),
-                         name=client.name or client.ip, node=client.node)
+        raise UsageError(
+            N_(
+                "{name} runs on node {node}; --node only chooses where a client outside the cluster comes in."
+            ),
+            name=client.name or client.ip,
+            node=client.node,
+        )
     return client
 
 

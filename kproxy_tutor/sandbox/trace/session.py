@@ -24,29 +24,45 @@ from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
 class TraceSession:
     """``curl`` and ``load`` against one cluster; conntrack, affinity lists and the clock persist across calls."""
 
-    def __init__(self, tracer: Tracer, cluster: Cluster | None = None, node_ips: tuple[str, ...] = (),
-                 dump_node: str | None = None) -> None:
+    def __init__(
+        self,
+        tracer: Tracer,
+        cluster: Cluster | None = None,
+        node_ips: tuple[str, ...] = (),
+        dump_node: str | None = None,
+    ) -> None:
         self.tracer = tracer
         self.cluster = cluster
         self._node_ips = node_ips
         self._dump_node = dump_node
 
     @classmethod
-    def from_cluster(cls, cluster: Cluster, seed: int = 0, rules: dict[str, Ruleset] | None = None) -> TraceSession:
+    def from_cluster(
+        cls, cluster: Cluster, seed: int = 0, rules: dict[str, Ruleset] | None = None
+    ) -> TraceSession:
         """Each node's rules come from its own Proxier (compiled when a packet first reaches it) unless given."""
         given = {name: (lambda r=ruleset: r) for name, ruleset in (rules or {}).items()}
         return cls(Tracer(cluster_network(cluster, given), seed), cluster)
 
     @classmethod
-    def from_dump(cls, ruleset: Ruleset, node_ips: tuple[str, ...], node_name: str = "node", seed: int = 0) -> TraceSession:
+    def from_dump(
+        cls, ruleset: Ruleset, node_ips: tuple[str, ...], node_name: str = "node", seed: int = 0
+    ) -> TraceSession:
         """Trace through a real node's ``iptables-save`` output; ``node_ips`` are its addresses (addrtype LOCAL)."""
         return cls(Tracer(dump_network(ruleset, node_ips, node_name), seed), None, node_ips, node_name)
 
-    def resolve(self, source: str, target: str, protocol: str | None = None, node: str | None = None,
-                ) -> tuple[Client, Destination]:
+    def resolve(
+        self,
+        source: str,
+        target: str,
+        protocol: str | None = None,
+        node: str | None = None,
+    ) -> tuple[Client, Destination]:
         protocol = check_protocol(protocol)
         if self.cluster is None:
-            return dump_client(self._dump_node or "node", self._node_ips, source), resolve_destination(None, target, protocol)
+            return dump_client(self._dump_node or "node", self._node_ips, source), resolve_destination(
+                None, target, protocol
+            )
         # The client's namespace decides which Service a bare name means, so find the client first
         # (outside clients do not depend on the destination except for where they come in).
         head = target.rpartition(":")[0] or target
@@ -60,8 +76,13 @@ class TraceSession:
         return self.connect(client, destination)
 
     def connect(self, client: Client, destination: Destination) -> Trace:
-        trace = self.tracer.connect(client, destination.ip, destination.port, destination.protocol,
-                                    prefix=self._prefix(client, destination))
+        trace = self.tracer.connect(
+            client,
+            destination.ip,
+            destination.port,
+            destination.protocol,
+            prefix=self._prefix(client, destination),
+        )
         return self.annotate(trace, destination)
 
     def annotate(self, trace: Trace, destination: Destination) -> Trace:
@@ -73,8 +94,14 @@ class TraceSession:
         """The next packet of ``trace``'s connection (conntrack translates it; the nat rules are skipped)."""
         return self.tracer.resend(client, trace)
 
-    def load(self, source: str, target: str, count: int, protocol: str | None = None, node: str | None = None,
-             ) -> LoadResult:
+    def load(
+        self,
+        source: str,
+        target: str,
+        count: int,
+        protocol: str | None = None,
+        node: str | None = None,
+    ) -> LoadResult:
         client, destination = self.resolve(source, target, protocol, node)
         return run_load(self.tracer, client, destination.ip, destination.port, destination.protocol, count)
 

@@ -48,8 +48,13 @@ def port_range(port: int) -> tuple[int, int]:
     return (1, 511) if port < 512 else (600, 1023)
 
 
-def masquerade(packet: Packet, route: Route, fully_random: bool, rng: random.Random,
-               taken: Callable[[str, int], bool] = lambda _ip, _port: False) -> Masquerade | None:
+def masquerade(
+    packet: Packet,
+    route: Route,
+    fully_random: bool,
+    rng: random.Random,
+    taken: Callable[[str, int], bool] = lambda _ip, _port: False,
+) -> Masquerade | None:
     """The new source of ``packet`` leaving by ``route``; None when the interface has no address.
 
     ``taken(ip, port)`` says whether a connection to the same destination already uses that
@@ -88,5 +93,7 @@ def standalone_network(name: str, addresses: tuple[str, ...], pods: dict[str, tu
     from kproxy_tutor.sandbox.trace.network import PodAddress
 
     own = tuple(a for a in addresses if not a.startswith("127."))
-    return Network([NodeNetwork(name, own, Ruleset, None, None)],
-                   [PodAddress(ip, pod, node) for ip, (node, pod) in pods.items()])
+    return Network(
+        [NodeNetwork(name, own, Ruleset, None, None)],
+        [PodAddress(ip, pod, node) for ip, (node, pod) in pods.items()],
+    )

@@ -18,7 +18,11 @@ def masquerade_reason(chain: str, rule: Rule) -> str:
     if chain.startswith(("KUBE-SVC-", "KUBE-SVL-")):
         negated_source = rule.source is not None and rule.source.negated
         negated_iface = rule.in_interface is not None and rule.in_interface.negated
-        return MasqueradeReason.OFF_CLUSTER if negated_source or negated_iface else MasqueradeReason.MASQUERADE_ALL
+        return (
+            MasqueradeReason.OFF_CLUSTER
+            if negated_source or negated_iface
+            else MasqueradeReason.MASQUERADE_ALL
+        )
     return MasqueradeReason.OTHER
 
 

@@ -70,8 +70,9 @@ class Tracer:
     def kernel(self, node: str) -> NodeKernel:
         kernel = self._kernels.get(node)
         if kernel is None:
-            kernel = self._kernels[node] = NodeKernel(self.network.node(node), self.network, self.rng, self.clock,
-                                                      self.port_rng)
+            kernel = self._kernels[node] = NodeKernel(
+                self.network.node(node), self.network, self.rng, self.clock, self.port_rng
+            )
         return kernel
 
     def clock(self) -> float:
@@ -87,11 +88,22 @@ class Tracer:
         return port
 
     # Connections ---------------------------------------------------------------------------
-    def connect(self, client: Client, dst_ip: str, dst_port: int, protocol: str = "tcp", *,
-                src_port: int | None = None, record: bool = True, reply: bool = True,
-                prefix: tuple[TraceStep, ...] = ()) -> Trace:
+    def connect(
+        self,
+        client: Client,
+        dst_ip: str,
+        dst_port: int,
+        protocol: str = "tcp",
+        *,
+        src_port: int | None = None,
+        record: bool = True,
+        reply: bool = True,
+        prefix: tuple[TraceStep, ...] = (),
+    ) -> Trace:
         """The first packet of a new connection (a new source port), and its reply."""
-        packet = Packet(protocol, self.source_address(client, dst_ip), src_port or self.allocate_port(), dst_ip, dst_port)
+        packet = Packet(
+            protocol, self.source_address(client, dst_ip), src_port or self.allocate_port(), dst_ip, dst_port
+        )
         return self._trace(client, packet, record, reply, prefix)
 
     def source_address(self, client: Client, dst_ip: str) -> str:
@@ -110,11 +122,19 @@ class Tracer:
         """A later packet of ``previous``'s connection: conntrack translates it, the nat rules are not consulted."""
         return self._trace(client, previous.packet, record, reply=False, prefix=())
 
-    def _trace(self, client: Client, packet: Packet, record: bool, reply: bool, prefix: tuple[TraceStep, ...]) -> Trace:
+    def _trace(
+        self, client: Client, packet: Packet, record: bool, reply: bool, prefix: tuple[TraceStep, ...]
+    ) -> Trace:
         steps: list[TraceStep] = list(prefix)
         if record:
-            steps.append(TraceStep(StepKind.SEND, client.node, packet=packet,
-                                   detail={"source": client.kind, "name": client.name}))
+            steps.append(
+                TraceStep(
+                    StepKind.SEND,
+                    client.node,
+                    packet=packet,
+                    detail={"source": client.kind, "name": client.name},
+                )
+            )
         node = self.network.node(client.node)
         if client.kind == SourceKind.NODE:
             in_iface: str | None = None
@@ -131,19 +151,47 @@ class Tracer:
                     by_table[table] = by_table.get(table, 0) + count
         established = carried.passages[0].established
         reply_packet = None
-        if reply and outcome.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE) and carried.route is not None \
-                and (outcome.kind == OutcomeKind.DELIVERED or carried.route.kind == RouteKind.POD):
+        if (
+            reply
+            and outcome.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE)
+            and carried.route is not None
+            and (outcome.kind == OutcomeKind.DELIVERED or carried.route.kind == RouteKind.POD)
+        ):
             reply_packet = self._reply(carried, steps, record)
-        return Trace(packet, outcome, tuple(steps), sum(by_table.values()), established, reply_packet, client.node,
-                     _service_of(carried), by_table, client.kind)
+        return Trace(
+            packet,
+            outcome,
+            tuple(steps),
+            sum(by_table.values()),
+            established,
+            reply_packet,
+            client.node,
+            _service_of(carried),
+            by_table,
+            client.kind,
+        )
 
-    def _carry(self, packet: Packet, node: str, in_iface: str | None, steps: list[TraceStep], record: bool,
-               direction: str) -> _Carried:
+    def _carry(
+        self,
+        packet: Packet,
+        node: str,
+        in_iface: str | None,
+        steps: list[TraceStep],
+        record: bool,
+        direction: str,
+    ) -> _Carried:
         passages: list[Passage] = []
         for hop in range(MAX_HOPS):
             if record and in_iface is not None:
-                steps.append(TraceStep(StepKind.ARRIVE, node, direction, packet=packet,
-                                       detail={"interface": in_iface, "hop": hop}))
+                steps.append(
+                    TraceStep(
+                        StepKind.ARRIVE,
+                        node,
+                        direction,
+                        packet=packet,
+                        detail={"interface": in_iface, "hop": hop},
+                    )
+                )
             passage = self.kernel(node).pass_packet(packet, in_iface, record)
             passages.append(passage)
             if passage.steps:
@@ -154,24 +202,47 @@ class Tracer:
             assert route is not None
             # The mark lives in the node's memory only; it never leaves with the packet.
             out = passage.packet
-            packet = out.translated(out.src_ip, out.src_port, out.dst_ip, out.dst_port, 0) if out.mark else out
+            packet = (
+                out.translated(out.src_ip, out.src_port, out.dst_ip, out.dst_port, 0) if out.mark else out
+            )
             if route.kind != RouteKind.NODE:
                 self._deliver(steps, record, node, passage.direction, packet, route)
                 return _Carried(passages, packet, route, node)
             if record:
-                steps.append(TraceStep(StepKind.LEAVE, node, passage.direction, packet=packet,
-                                       detail={"interface": route.interface, "next_node": route.next_node}))
+                steps.append(
+                    TraceStep(
+                        StepKind.LEAVE,
+                        node,
+                        passage.direction,
+                        packet=packet,
+                        detail={"interface": route.interface, "next_node": route.next_node},
+                    )
+                )
             node, in_iface = route.next_node or node, UPLINK
-        raise SandboxInputError(N_("The packet was passed between nodes more than {limit} times."), limit=MAX_HOPS)
+        raise SandboxInputError(
+            N_("The packet was passed between nodes more than {limit} times."), limit=MAX_HOPS
+        )
 
-    def _deliver(self, steps: list[TraceStep], record: bool, node: str, direction: str, packet: Packet, route: Route) -> None:
+    def _deliver(
+        self, steps: list[TraceStep], record: bool, node: str, direction: str, packet: Packet, route: Route
+    ) -> None:
         if not record:
             return
         pod = self.network.pod_at(packet.dst_ip)
-        steps.append(TraceStep(StepKind.DELIVER, node, direction, packet=packet, detail={
-            "route": route.kind, "interface": route.interface, "pod": pod.name if pod else None,
-            "to": packet.destination,
-        }))
+        steps.append(
+            TraceStep(
+                StepKind.DELIVER,
+                node,
+                direction,
+                packet=packet,
+                detail={
+                    "route": route.kind,
+                    "interface": route.interface,
+                    "pod": pod.name if pod else None,
+                    "to": packet.destination,
+                },
+            )
+        )
 
     def _reply(self, request: _Carried, steps: list[TraceStep], record: bool) -> Packet:
         sent = request.packet
@@ -187,8 +258,15 @@ class Tracer:
             in_iface = UPLINK
         if record:
             pod = self.network.pod_at(sent.dst_ip)
-            steps.append(TraceStep(StepKind.REPLY, request.node, Direction.REPLY, packet=packet,
-                                   detail={"pod": pod.name if pod else None}))
+            steps.append(
+                TraceStep(
+                    StepKind.REPLY,
+                    request.node,
+                    Direction.REPLY,
+                    packet=packet,
+                    detail={"pod": pod.name if pod else None},
+                )
+            )
         carried = self._carry(packet, request.node, in_iface, steps, record, Direction.REPLY)
         return carried.packet
 
@@ -208,7 +286,9 @@ class Tracer:
         }
         if last.verdict != ACCEPT:
             kind = OutcomeKind.DROPPED if last.verdict == DROP else OutcomeKind.REJECTED
-            return Outcome(kind, rule=last.verdict_rule, table=last.verdict_table, chain=last.verdict_chain, **common)  # type: ignore[arg-type]
+            return Outcome(
+                kind, rule=last.verdict_rule, table=last.verdict_table, chain=last.verdict_chain, **common
+            )  # type: ignore[arg-type]
         packet, route = carried.packet, carried.route
         assert route is not None
         pod = self.network.pod_at(packet.dst_ip)
