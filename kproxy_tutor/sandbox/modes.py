@@ -108,7 +108,7 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) 
     from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
     from kproxy_tutor.sandbox.ipvs.traffic import simulate_traffic
     from kproxy_tutor.sandbox.nftables.evaluate import node_view
-    from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator, IpvsNode
+    from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
     ipvs = IpvsProxier(cluster, node)
     state = ipvs.sync()
@@ -126,7 +126,7 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) 
         "iptables-restore": state.iptables.restore,
     }
     view = node_view(cluster, ipvs.node.name)
-    evaluator = IpvsEvaluator(state, IpvsNode.from_view(view), seed=seed)
+    evaluator = IpvsEvaluator(state, view, seed=seed)
     return CompiledMode(
         "ipvs",
         ipvs.node.name,

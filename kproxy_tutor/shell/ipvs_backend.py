@@ -132,10 +132,10 @@ class IpvsBackend:
     def evaluator(self) -> Any:
         if self._evaluator is None:
             from kproxy_tutor.sandbox.nftables.evaluate import node_view
-            from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator, IpvsNode
+            from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
             view = node_view(self.cluster, self.node)
-            self._evaluator = IpvsEvaluator(self.current, IpvsNode.from_view(view))
+            self._evaluator = IpvsEvaluator(self.current, view)
         return self._evaluator
 
     def count(self, trace: Trace) -> None:

@@ -213,7 +213,8 @@ def build_service_port_rules(
     cip_spell = f'-m comment --comment "{spn} cluster IP" {m_p} -d {svc.cluster_ip} --dport {svc.port}'
     cip = address(svc.cluster_ip)
 
-    def filter_rule(chain: str, comment: str, target: Target, dst: str) -> Rule:
+    def address_rule(chain: str, comment: str, target: Target, dst: str) -> Rule:
+        """A rule for ``dst``:PORT of this Service port (capture in nat, REJECT/DROP in filter)."""
         return make_rule(
             chain,
             None,
@@ -243,54 +244,28 @@ def build_service_port_rules(
         )
     else:
         out.filter_rules.append(
-            filter_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip)
+            address_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip)
         )
     # 5.2 externalIPs
     for ip in svc.external_ips:
         if has_any:
-            comment = f"{spn} external IP"
-            out.nat_rules.append(
-                make_rule(
-                    "KUBE-SERVICES",
-                    None,
-                    address(ip),
-                    None,
-                    None,
-                    proto,
-                    (CommentMatch(comment), dport),
-                    Jump(ext_chain),
-                    f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {ext_chain}',
-                )
-            )
+            out.nat_rules.append(address_rule("KUBE-SERVICES", f"{spn} external IP", Jump(ext_chain), ip))
         if not has_external:
             out.filter_rules.append(
-                filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
+                address_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
             )
     # 5.3 LoadBalancer VIPs
     for ip in vips:
         if has_any:
-            comment = f"{spn} loadbalancer IP"
-            out.nat_rules.append(
-                make_rule(
-                    "KUBE-SERVICES",
-                    None,
-                    address(ip),
-                    None,
-                    None,
-                    proto,
-                    (CommentMatch(comment), dport),
-                    Jump(lb_chain),
-                    f'-m comment --comment "{comment}" {m_p} -d {ip} --dport {svc.port} -j {lb_chain}',
-                )
-            )
+            out.nat_rules.append(address_rule("KUBE-SERVICES", f"{spn} loadbalancer IP", Jump(lb_chain), ip))
         if uses_fw:
             out.filter_rules.append(
-                filter_rule("KUBE-PROXY-FIREWALL", f"{spn} traffic not accepted by {fw_chain}", DROP, ip)
+                address_rule("KUBE-PROXY-FIREWALL", f"{spn} traffic not accepted by {fw_chain}", DROP, ip)
             )
     if not has_external:
         for ip in vips:
             out.filter_rules.append(
-                filter_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
+                address_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
             )
     # 5.4 NodePort
     if svc.node_port:

@@ -40,9 +40,9 @@ from kproxy_tutor.sandbox.packet import (
     Trace,
     TraceStep,
 )
-from kproxy_tutor.sandbox.trace.network import Network, Route
+from kproxy_tutor.sandbox.trace.network import Route
 from kproxy_tutor.sandbox.trace.snat import masquerade as masquerade_source
-from kproxy_tutor.sandbox.trace.snat import node_route, port_rng, standalone_network
+from kproxy_tutor.sandbox.trace.snat import node_route, port_rng
 
 MASQ_CHAIN = "KUBE-MARK-MASQ"
 #: The chain name the trace shows for IPVS's own decisions (IPVS is not an iptables chain).
@@ -50,23 +50,6 @@ IPVS_CHAIN = "IPVS"
 #: Schedulers whose choice is a hash of the packet: only one real server is possible for it.
 HASHING = ("sh", "dh", "mh")
 _MAX_DEPTH = 16
-
-
-@dataclass(frozen=True, slots=True)
-class IpvsNode:
-    name: str
-    #: The node's own addresses (not kube-ipvs0's), plus localhost.
-    local_ips: frozenset[str]
-    pod_interface: str = "cni0"
-    #: Pod IP → (node name, "namespace/name").
-    pods: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    #: The cluster network: routing and the egress interface's address come from it, exactly as
-    #: in the iptables tracer (None: a network of this node alone).
-    network: Network | None = None
-
-    @classmethod
-    def from_view(cls, view: NodeView) -> IpvsNode:
-        return cls(view.name, view.local_ips, view.pod_interface, view.pods, view.network)
 
 
 class _Stop(Exception):
@@ -86,7 +69,7 @@ class _Walk:
 
 class IpvsEvaluator:
     def __init__(
-        self, state: IpvsState, node: IpvsNode, clock: Callable[[], float] = time.monotonic, seed: int = 0
+        self, state: IpvsState, node: NodeView, clock: Callable[[], float] = time.monotonic, seed: int = 0
     ) -> None:
         assert state.iptables is not None and state.ipsets is not None
         self.state = state
@@ -94,9 +77,7 @@ class IpvsEvaluator:
         self.ruleset: Ruleset = state.iptables.ruleset
         self.sets: Mapping[str, IpSet] = state.ipsets
         self.clock = clock
-        self.network = node.network or standalone_network(
-            node.name, tuple(sorted(node.local_ips)), dict(node.pods)
-        )
+        self.network = node.routing()
         self.port_rng = port_rng(seed)
         self.servers = {vs.key: vs for vs in state.virtual_servers}
         self.bound = frozenset(state.bound_addresses)
