@@ -1,0 +1,185 @@
+"""Fit lines to a width: prose breaks between words, tool output between arguments; identifiers are never split.
+
+Every screen that prints something a terminal could wrap goes through here, so the terminal never
+has to: a line the terminal wraps breaks wherever the width falls, often inside a chain name or an
+address. Two kinds of line:
+
+- prose (:func:`wrap_words`): break at spaces; continuation lines get a hanging indent;
+- tool output (:func:`wrap_rule`): an ``iptables-save`` rule, an ``nft`` statement or an ``ipvsadm``
+  row breaks before an argument (``-m …``, ``-j …``, ``--comment …``) where it can, else at a space;
+  continuation lines start with :data:`CONTINUATION`, so a learner can tell one long rule from two.
+
+Only a single token wider than the whole line is cut (at a character boundary): nothing else could
+show it, and the terminal would cut it anyway.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kproxy_tutor.ui.console import glyphs
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+#: Starts each continuation line of a wrapped tool-output line (ASCII terminals get ``>``).
+CONTINUATION = "↪ "
+ASCII_CONTINUATION = "> "
+#: Continuation lines of tool output are indented by this much before the mark.
+RULE_INDENT = 2
+
+
+def continuation_mark() -> str:
+    """The continuation mark for this terminal (``↪ `` or, without Unicode, ``> ``)."""
+    mark = glyphs(CONTINUATION)
+    return mark if mark == CONTINUATION else ASCII_CONTINUATION
+
+
+def _as_text(line: Text | str, style: str = "") -> Text:
+    from rich.text import Text
+
+    return line.copy() if isinstance(line, Text) else Text(line, style=style)
+
+
+def _cells(text: str) -> list[int]:
+    """Cumulative cell widths: ``out[i]`` is the width of ``text[:i]``."""
+    from rich.cells import get_character_cell_size
+
+    out = [0]
+    for ch in text:
+        out.append(out[-1] + get_character_cell_size(ch))
+    return out
+
+
+def _token_spans(plain: str, starts: set[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` of the pieces between break points: a piece starts at each index in ``starts``."""
+    bounds = sorted(i for i in starts if 0 < i < len(plain))
+    spans, begin = [], 0
+    for b in bounds:
+        spans.append((begin, b))
+        begin = b
+    spans.append((begin, len(plain)))
+    return spans
+
+
+def _word_starts(plain: str) -> set[int]:
+    return {i for i in range(1, len(plain)) if plain[i] != " " and plain[i - 1] == " "}
+
+
+def _argument_starts(plain: str) -> set[int]:
+    """Where an argument of a rule begins: a token starting with ``-`` (``-m``, ``-j``, ``--comment``)."""
+    quoted, inside = set(), False
+    for i, ch in enumerate(plain):
+        if ch == '"':
+            inside = not inside
+        elif inside:
+            quoted.add(i)
+    return {
+        i
+        for i in _word_starts(plain)
+        if plain[i] == "-" and i not in quoted and not plain[i + 1 : i + 2].isdigit()
+    }
+
+
+def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -> list[tuple[int, int]]:
+    """Greedy line filling over ``text``: ``(start, end)`` of each line.
+
+    Breaks at ``coarse`` points where the line fits; a piece wider than a line is broken at ``fine``
+    points, and a single word wider than a line at a character.
+    """
+    plain = text.plain
+    cells = _cells(plain)
+
+    def width(a: int, b: int) -> int:
+        # Spaces at a break are dropped, so they do not count against the line.
+        while b > a and plain[b - 1] == " ":
+            b -= 1
+        return cells[b] - cells[a]
+
+    lines: list[tuple[int, int]] = []
+    start = 0
+    room = first
+    pieces = _token_spans(plain, coarse)
+    i = 0
+    while i < len(pieces):
+        a, b = pieces[i]
+        if a != start and width(start, b) > room:
+            lines.append((start, a))
+            start, room = a, rest
+            continue
+        if width(start, b) <= room:
+            i += 1
+            continue
+        # A lone piece wider than the line: break it at fine points, else at characters.
+        inner = _token_spans(plain[a:b], {f - a for f in fine if a < f < b})
+        cut = start
+        for ia, ib in inner:
+            ia, ib = ia + a, ib + a
+            if ia != cut and width(cut, ib) > room:
+                lines.append((cut, ia))
+                cut, room = ia, rest
+            while width(cut, ib) > room:
+                end = cut + 1
+                while end < ib and cells[end + 1] - cells[cut] <= room:
+                    end += 1
+                lines.append((cut, end))
+                cut, room = end, rest
+        start = cut
+        i += 1
+    lines.append((start, len(plain)))
+    kept = [(a, b) for a, b in lines if a < b]
+    return kept or [(0, 0)]
+
+
+def _strip_end(text: Text) -> Text:
+    text.rstrip()
+    return text
+
+
+def wrap_words(
+    line: Text | str, width: int, *, indent: int = 0, hanging: int | None = None, style: str = ""
+) -> list[Text]:
+    """Prose broken between words into lines of at most ``width`` cells.
+
+    ``indent`` spaces start the first line and ``hanging`` (default ``indent``) the others.
+    """
+    from rich.text import Text
+
+    text = _as_text(line, style)
+    hang = indent if hanging is None else hanging
+    first, rest = max(width - indent, 1), max(width - hang, 1)
+    words = _word_starts(text.plain)
+    out: list[Text] = []
+    for n, (a, b) in enumerate(_fill(text, first, rest, words, words)):
+        pad = indent if n == 0 else hang
+        piece = _strip_end(text[a:b])
+        out.append(Text(" " * pad) + piece if pad else piece)
+    return out or [Text(" " * indent)]
+
+
+def wrap_rule(line: Text | str, width: int, *, prefix: Text | str = "", style: str = "") -> list[Text]:
+    """A tool-output line broken between its arguments into lines of at most ``width`` cells.
+
+    ``prefix`` (for example a diff's ``+ `` gutter) starts every line; continuation lines then get
+    :data:`RULE_INDENT` spaces and the continuation mark.
+    """
+    from rich.text import Text
+
+    text = _as_text(line, style)
+    head = _as_text(prefix)
+    mark = Text(" " * RULE_INDENT + continuation_mark(), style="dim")
+    first = max(width - head.cell_len, 1)
+    rest = max(width - head.cell_len - mark.cell_len, 1)
+    plain = text.plain
+    out: list[Text] = []
+    for n, (a, b) in enumerate(_fill(text, first, rest, _argument_starts(plain), _word_starts(plain))):
+        piece = _strip_end(text[a:b])
+        out.append(head + piece if n == 0 else head + mark + piece)
+    return out or [head.copy()]
+
+
+def fits(lines: list[Text] | list[str], width: int) -> bool:
+    """Whether every line is at most ``width`` cells wide (for tests and assertions)."""
+    from rich.cells import cell_len
+
+    return all(cell_len(line if isinstance(line, str) else line.plain) <= width for line in lines)

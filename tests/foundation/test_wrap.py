@@ -1,0 +1,64 @@
+"""The shared line-fitting rules: nothing wider than the width, no word split unless it alone is wider."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kproxy_tutor.ui.wrap import ASCII_CONTINUATION, CONTINUATION, fits, wrap_rule, wrap_words
+
+RULE = (
+    '-A KUBE-SVC-PKJNZ2BPYAP7WCVG -m comment --comment "default/db-service:postgres -> 10.244.0.3:5432"'
+    " -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-K2CEEONT2Q3EUX5L"
+)
+
+words = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyzабвгдежзийклмнопрст-./:0123456789", min_size=1, max_size=30),
+    min_size=1,
+    max_size=30,
+)
+
+
+def _unmark(line: str) -> str:
+    for mark in (CONTINUATION, ASCII_CONTINUATION):
+        if line.lstrip().startswith(mark):
+            return line.lstrip()[len(mark) :]
+    return line.strip()
+
+
+@given(words, st.integers(min_value=8, max_value=120), st.integers(min_value=0, max_value=4))
+def test_prose_fits_and_keeps_every_word_whole(tokens: list[str], width: int, indent: int) -> None:
+    lines = [t.plain for t in wrap_words(" ".join(tokens), width, indent=indent)]
+    assert fits(lines, width)
+    room = width - indent
+    if all(len(t) <= room for t in tokens):
+        assert " ".join(line.strip() for line in lines).split() == tokens
+
+
+@given(words, st.integers(min_value=12, max_value=120))
+def test_rule_lines_fit_and_keep_their_tokens(tokens: list[str], width: int) -> None:
+    line = "-A " + " ".join(tokens)
+    lines = [t.plain for t in wrap_rule(line, width, prefix="+ ")]
+    assert fits(lines, width)
+    assert all(x.startswith("+ ") for x in lines)
+    if all(len(t) <= width - 6 for t in tokens):
+        assert " ".join(_unmark(x[2:]) for x in lines).split() == line.split()
+
+
+def test_rule_breaks_before_arguments_and_marks_continuations() -> None:
+    lines = [t.plain for t in wrap_rule(RULE, 100)]
+    assert lines == [
+        '-A KUBE-SVC-PKJNZ2BPYAP7WCVG -m comment --comment "default/db-service:postgres -> 10.244.0.3:5432"',
+        "  ↪ -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-K2CEEONT2Q3EUX5L",
+    ]
+
+
+def test_quoted_comment_is_not_an_argument_boundary() -> None:
+    lines = [t.plain for t in wrap_rule(RULE, 80)]
+    assert not any(_unmark(x).startswith("->") for x in lines[1:])
+    assert fits(lines, 80)
+
+
+def test_a_line_that_fits_is_left_alone() -> None:
+    assert [t.plain for t in wrap_rule("-A KUBE-SERVICES -j RETURN", 80)] == ["-A KUBE-SERVICES -j RETURN"]
+    assert [t.plain for t in wrap_words("одна строка", 80, indent=2)] == ["  одна строка"]
