@@ -58,11 +58,11 @@ def course_outline(course: Any) -> list[LessonOutline]:
 
 
 def current_course_status(
-    progress_data: dict[str, Any] | None = None, today: date | None = None
+    progress_data: dict[str, Any] | None = None, today: date | None = None, course: Any | None = None
 ) -> CourseStatus:
-    """The learner's status over the installed course (an empty status without one)."""
+    """The learner's status over ``course`` (default: the installed one; empty without one)."""
     data = progress_data if progress_data is not None else progress_store().read()
-    course = _load_course()
+    course = course if course is not None else _load_course()
     outline = course_outline(course) if course is not None else []
     return course_status(outline, data, today)
 
