@@ -184,7 +184,9 @@ def _number_locale(lang: str | None) -> object:
     return Locale.parse(lang or _current)
 
 
-def _apply_pattern(kind: str, value: float, fraction: tuple[int, int], lang: str | None) -> str:
+def _apply_pattern(
+    kind: str, value: float, fraction: tuple[int, int], lang: str | None, grouping: bool = True
+) -> str:
     """The language's standard pattern of ``kind`` with its decimals set to ``fraction`` (min, max)."""
     import copy
 
@@ -192,7 +194,7 @@ def _apply_pattern(kind: str, value: float, fraction: tuple[int, int], lang: str
     # A copy: the locale's pattern objects are shared by every later Babel call.
     pattern = copy.copy(getattr(locale, kind)[None])
     pattern.frac_prec = fraction
-    return str(pattern.apply(value, locale))
+    return str(pattern.apply(value, locale, group_separator=grouping))
 
 
 def format_number(value: int | float, lang: str | None = None) -> str:
@@ -207,9 +209,14 @@ def format_number(value: int | float, lang: str | None = None) -> str:
     return babel_decimal(value, locale=_number_locale(lang))
 
 
-def format_decimal(value: float, digits: int = 1, lang: str | None = None, *, fixed: bool = False) -> str:
-    """``value`` with at most ``digits`` decimals (exactly ``digits`` when ``fixed``): ``0,25`` / ``0.25``."""
-    return _apply_pattern("decimal_formats", value, (digits if fixed else 0, digits), lang)
+def format_decimal(
+    value: float, digits: int = 1, lang: str | None = None, *, fixed: bool = False, grouping: bool = True
+) -> str:
+    """``value`` with at most ``digits`` decimals (exactly ``digits`` when ``fixed``): ``0,25`` / ``0.25``.
+
+    ``grouping=False`` leaves out digit groups, for numbers that are names (a port: 6432).
+    """
+    return _apply_pattern("decimal_formats", value, (digits if fixed else 0, digits), lang, grouping)
 
 
 def format_percent(share: float, digits: int = 0, lang: str | None = None) -> str:

@@ -113,9 +113,13 @@ def lesson_end_lines(course: Course, lesson_id: str, course_end: bool) -> list[s
 def print_next_step(console: Console, focus: str | None = None) -> None:
     """The one-line pointer printed after a quiz or an exercise."""
     from kproxy_tutor.app import current_course_status
+    from kproxy_tutor.errors import ContentError
     from kproxy_tutor.ui.wrapping import print_wrapped
 
-    status = current_course_status()
+    try:
+        status = current_course_status()
+    except ContentError:
+        return  # a broken lesson file is reported where it is read; a pointer is not worth failing
     step = status.next_step(focus=focus)
     keep = [step.command] if step is not None else []
     print_wrapped(console, glyphs(next_step_text(step, status)), style="bold", keep=keep)

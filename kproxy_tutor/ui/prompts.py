@@ -39,23 +39,40 @@ class Prompter(Protocol):
     def confirm(self, message: str, default: bool = False) -> bool: ...
 
 
-def wrap_title(title: str, indent: int, width: int | None = None) -> str:
+def wrap_title(title: str, indent: int, width: int | None = None, first: int | None = None) -> str:
     """``title`` broken into lines that fit a menu row, continuation lines indented by ``indent``.
 
     A menu row starts ``indent`` columns in (after the pointer, or the pointer and a checkbox);
-    a row longer than the terminal would be cut off at its edge. Words are never split.
+    ``first`` is where the first line starts when that differs (an echoed answer follows its
+    question). A row longer than the terminal would be cut off at its edge. Words are never split.
     """
     import shutil
     import textwrap
 
     columns = width if width is not None else shutil.get_terminal_size().columns
-    room = max(columns - indent - 1, 20)
-    lines = textwrap.wrap(title, room, break_long_words=False, break_on_hyphens=False) or [title]
-    return ("\n" + " " * indent).join(lines)
+    start = indent if first is None else first
+    # A question wider than the terminal leaves no room on its line: the answer starts below.
+    lead = "\n" + " " * indent if start > columns - 20 else ""
+    start = indent if lead else start
+    room = max(columns - 1, 20 + indent)
+    lines = textwrap.wrap(
+        title,
+        room,
+        initial_indent=" " * start,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [title]
+    # textwrap keeps no-break spaces inside words, as Babel's Russian numbers need ("1 000").
+    return lead + "\n".join([lines[0][start:], *lines[1:]])
 
 
 class QuestionaryPrompter:
-    """Arrow-key menus (questionary) for a learner at a real terminal."""
+    """Arrow-key menus (questionary) for a learner at a real terminal.
+
+    Once answered, a prompt is erased and written again with the answer wrapped at word
+    boundaries: the terminal would otherwise cut a long echoed answer or split its words.
+    """
 
     interactive = True
 
@@ -71,6 +88,19 @@ class QuestionaryPrompter:
             raise Interrupted()
         return answer
 
+    def _echo(self, message: str, answer: str) -> None:
+        """``? message answer`` as questionary shows it, the answer wrapped by words."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText
+        from questionary.constants import DEFAULT_STYLE
+
+        output = self._io.get("output")
+        columns = output.get_size().columns if output is not None else None  # type: ignore[attr-defined]
+        question = f" {message} "
+        body = wrap_title(glyphs(answer), SELECT_INDENT, width=columns, first=len(question) + 1)
+        text = FormattedText([("class:qmark", "?"), ("class:question", question), ("class:answer", body)])
+        print_formatted_text(text, style=DEFAULT_STYLE, **({"output": output} if output is not None else {}))
+
     def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
         import questionary
 
@@ -79,9 +109,16 @@ class QuestionaryPrompter:
             for c in choices
         ]
         question = questionary.select(
-            message, choices=q_choices, default=default, instruction=_("(arrows, Enter)"), **self._io
+            message,
+            choices=q_choices,
+            default=default,
+            instruction=_("(arrows, Enter)"),
+            erase_when_done=True,
+            **self._io,
         )
-        return str(self._ask(question))
+        value = str(self._ask(question))
+        self._echo(message, next((c.title for c in choices if c.value == value), value))
+        return value
 
     def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
         import questionary
@@ -91,14 +128,23 @@ class QuestionaryPrompter:
             for c in choices
         ]
         question = questionary.checkbox(
-            message, choices=q_choices, instruction=_("(arrows, Space to mark, Enter)"), **self._io
+            message,
+            choices=q_choices,
+            instruction=_("(arrows, Space to mark, Enter)"),
+            erase_when_done=True,
+            **self._io,
         )
-        return [str(v) for v in self._ask(question)]  # type: ignore[attr-defined]
+        values = [str(v) for v in self._ask(question)]  # type: ignore[attr-defined]
+        picked = [c.title for c in choices if c.value in values]
+        self._echo(message, "; ".join(picked) if picked else _("(nothing marked)"))
+        return values
 
     def text(self, message: str, default: str = "") -> str:
         import questionary
 
-        return str(self._ask(questionary.text(message, default=default, **self._io)))
+        answer = str(self._ask(questionary.text(message, default=default, erase_when_done=True, **self._io)))
+        self._echo(message, answer)
+        return answer
 
     def confirm(self, message: str, default: bool = False) -> bool:
         # A menu of two words in the learner's language (questionary's confirm takes only y/n).

@@ -90,7 +90,7 @@ def test_three_questions_with_arrow_keys(tmp_path: Path) -> None:
     for asked, right in zip(planned, (True, False, True), strict=True):
         answer(child, asked, right)
     child.expect_exact("Правильно 2 ответа из 3")
-    child.expect_exact("Результат: 67 %")
+    child.expect_exact("Результат: 67\u00a0%")
     child.expect_exact("Ещё раз ответить на 1 вопрос, который не получился?")
     child.send(ENTER)  # the default is No
     child.expect(pexpect.EOF)
