@@ -219,6 +219,9 @@ def format_decimal(
     return _apply_pattern("decimal_formats", value, (digits if fixed else 0, digits), lang, grouping)
 
 
-def format_percent(share: float, digits: int = 0, lang: str | None = None) -> str:
-    """A share (0..1) as a percentage with the language's sign and spacing: ``33,3 %`` / ``33.3%``."""
-    return _apply_pattern("percent_formats", share, (0, digits), lang)
+def format_percent(share: float, digits: int = 0, lang: str | None = None, *, fixed: bool = False) -> str:
+    """A share (0..1) as a percentage with the language's sign and spacing: ``33,3 %`` / ``33.3%``.
+
+    At most ``digits`` decimals; exactly ``digits`` when ``fixed`` (a column of shares: ``50.0%``).
+    """
+    return _apply_pattern("percent_formats", share, (digits if fixed else 0, digits), lang)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, format_percent, ngettext
 from kproxy_tutor.ui.console import display, glyphs, make_console
 
 if TYPE_CHECKING:
@@ -119,10 +119,10 @@ def print_curl(report: CurlReport) -> None:
             _line(
                 _("  {what}: kernel {real}, conntrack {ct}, prediction {predicted}{share}").format(
                     what=_outcome(key),
-                    real=real.get(key, 0),
-                    ct=report.conntrack.get(key, 0),
-                    predicted=prediction.counts.get(key, 0),
-                    share=f" ({share:.0%})" if share is not None else "",
+                    real=format_number(real.get(key, 0)),
+                    ct=format_number(report.conntrack.get(key, 0)),
+                    predicted=format_number(prediction.counts.get(key, 0)),
+                    share=f" ({format_percent(share)})" if share is not None else "",
                 )
             )
     else:
@@ -136,10 +136,10 @@ def print_curl(report: CurlReport) -> None:
             share = prediction.shares.get(key)
             table.add_row(
                 _outcome(key),
-                str(real.get(key, 0)),
-                str(report.conntrack.get(key, 0)),
-                str(prediction.counts.get(key, 0)),
-                f"{share:.0%}" if share is not None else "",
+                format_number(real.get(key, 0)),
+                format_number(report.conntrack.get(key, 0)),
+                format_number(prediction.counts.get(key, 0)),
+                format_percent(share) if share is not None else "",
             )
         make_console().print(table)
     if prediction.problem is not None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, ngettext
 from kproxy_tutor.sandbox.iptables.rules import CommentMatch, NfacctMatch, RecentMatch, Rule, StatisticMatch
 from kproxy_tutor.sandbox.packet import (
     Direction,
@@ -203,7 +203,7 @@ def step_lines(step: TraceStep) -> list[Text]:
                 glyphs(
                     "  "
                     + ngettext("({n} rule examined)", "({n} rules examined)", step.examined).format(
-                        n=f"{step.examined:,}"
+                        n=format_number(step.examined)
                     )
                 ),
                 style=NOTE,
@@ -233,7 +233,7 @@ def step_lines(step: TraceStep) -> list[Text]:
                         "end of {chain}: {n} rule examined, back to {to}",
                         "end of {chain}: {n} rules examined, back to {to}",
                         n,
-                    ).format(chain=step.chain, n=f"{n:,}", to=d.get("to")),
+                    ).format(chain=step.chain, n=format_number(n), to=d.get("to")),
                     NOTE,
                 ),
             )
