@@ -67,6 +67,11 @@ def wrap_title(title: str, indent: int, width: int | None = None, first: int | N
     return lead + "\n".join([lines[0][start:], *lines[1:]])
 
 
+def _instruction(message: str, text: str) -> str:
+    """The keys hint after a menu's question, wrapped at words to fit after it (or below it)."""
+    return wrap_title(text, 2, first=len(f"? {message} "))
+
+
 class QuestionaryPrompter:
     """Arrow-key menus (questionary) for a learner at a real terminal.
 
@@ -112,7 +117,7 @@ class QuestionaryPrompter:
             message,
             choices=q_choices,
             default=default,
-            instruction=_("(arrows, Enter)"),
+            instruction=_instruction(message, _("(arrows, Enter)")),
             erase_when_done=True,
             **self._io,
         )
@@ -130,7 +135,7 @@ class QuestionaryPrompter:
         question = questionary.checkbox(
             message,
             choices=q_choices,
-            instruction=_("(arrows, Space to mark, Enter)"),
+            instruction=_instruction(message, _("(arrows, Space to mark, Enter)")),
             erase_when_done=True,
             **self._io,
         )

@@ -300,6 +300,16 @@ class QuizView:
             self.why(question, verdict.choice_id, label)
 
     def summary(self, result: RunResult) -> None:
+        """The questions worth another look, then the score: the last lines, still on screen."""
+        missed = result.missed()
+        if missed:
+            self.blank()
+            self.say(_("Worth another look:"), style="bold")
+            for asked in missed:
+                number = f"{format_number(asked.number)}. "
+                self.say(number + pick(asked.question.prompt), hanging=len(number))
+                self.say(_("Answer: {answer}").format(answer=right_answer(asked.question)), indent=3)
+                self.say(pick(asked.question.explanation), style="dim", indent=3)
         self.blank()
         self.say(score_line(result.correct_count, result.total), style="bold")
         self.score(result)
@@ -307,18 +317,9 @@ class QuizView:
         if unanswered:
             self.say(
                 ngettext("{n} question unanswered.", "{n} questions unanswered.", unanswered).format(
-                    n=unanswered
+                    n=format_number(unanswered)
                 )
             )
-        missed = result.missed()
-        if not missed:
-            return
-        self.blank()
-        self.say(_("Worth another look:"), style="bold")
-        for asked in missed:
-            self.say(f"{asked.number}. {pick(asked.question.prompt)}")
-            self.say(_("Answer: {answer}").format(answer=right_answer(asked.question)), indent=3)
-            self.say(pick(asked.question.explanation), style="dim", indent=3)
 
     def score(self, result: RunResult) -> None:
         """The score, how partial credit made it, and for a lesson quiz whether it passes."""
