@@ -20,7 +20,7 @@ def status_label(status: str) -> str:
     return {
         "not_started": _("not started"),
         "in_progress": _("in progress"),
-        "done": _("done"),
+        "done": _("read"),  # a lesson read to its end; "complete" also needs its exercises and quiz
     }.get(status, status)
 
 
