@@ -62,7 +62,7 @@ def print_up(lab: Lab, hold: bool = False) -> None:
             "{n} Pod namespace, each with a server that answers with its Pod's name:",
             "{n} Pod namespaces, each with a server that answers with its Pod's name:",
             n,
-        ).format(n=n)
+        ).format(n=format_number(n))
     )
     _pods(lab)
     if any(not h.local for h in plan.hosts):
@@ -86,7 +86,7 @@ def print_up(lab: Lab, hold: bool = False) -> None:
                 "Loaded into the node's kernel: {n} line of rules.",
                 "Loaded into the node's kernel: {n} lines of rules.",
                 report.lines,
-            ).format(n=report.lines)
+            ).format(n=format_number(report.lines))
         )
     if hold:
         _line(_("Press Enter (or Ctrl-C) to remove the lab."))
@@ -168,7 +168,7 @@ def print_sync(report: SyncReport) -> None:
             "kube-proxy {kind}: {n} line sent to the kernel",
             "kube-proxy {kind}: {n} lines sent to the kernel",
             load.lines,
-        ).format(kind=kind, n=load.lines)
+        ).format(kind=kind, n=format_number(load.lines))
         + (
             _("; Services rewritten: {names}").format(names=", ".join(load.updated_services))
             if load.updated_services
@@ -197,7 +197,11 @@ def print_status(lab: Lab) -> None:
         )
     )
     alive = lab.alive_servers()
-    _line(_("Servers running: {alive} of {total}.").format(alive=len(alive), total=len(record.servers)))
+    _line(
+        _("Servers running: {alive} of {total}.").format(
+            alive=format_number(len(alive)), total=format_number(len(record.servers))
+        )
+    )
     _pods(lab)
     changes = len(record.changes)
     if changes:

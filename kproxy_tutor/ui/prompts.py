@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from kproxy_tutor.errors import N_, Interrupted, UsageError
-from kproxy_tutor.i18n import _
+from kproxy_tutor.i18n import _, format_number
 from kproxy_tutor.ui.console import glyphs
 
 
@@ -196,7 +196,7 @@ class PlainPrompter:
                 return choices[int(answer) - 1].value
             if answer in values:
                 return answer
-            self._write(_("Please type a number from 1 to {n}.").format(n=len(choices)) + "\n")
+            self._write(_("Please type a number from 1 to {n}.").format(n=format_number(len(choices))) + "\n")
 
     def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
         self._numbered(message, choices)
@@ -205,7 +205,7 @@ class PlainPrompter:
             if all(a.isdigit() and 1 <= int(a) <= len(choices) for a in answer):
                 picked = sorted({int(a) for a in answer})
                 return [choices[i - 1].value for i in picked]
-            self._write(_("Please type numbers from 1 to {n}.").format(n=len(choices)) + "\n")
+            self._write(_("Please type numbers from 1 to {n}.").format(n=format_number(len(choices))) + "\n")
 
     def text(self, message: str, default: str = "") -> str:
         answer = self._readline(f"{message} ")

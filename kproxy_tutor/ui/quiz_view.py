@@ -113,7 +113,9 @@ class QuizView:
         self.say(f"{title}: {question_count(count)}", style="bold")
 
     def header(self, asked: AskedQuestion) -> None:
-        heading = _("Question {number} of {total}").format(number=asked.number, total=asked.total)
+        heading = _("Question {number} of {total}").format(
+            number=format_number(asked.number), total=format_number(asked.total)
+        )
         if self.show_ids:
             heading += f" ({asked.question.id})"
         self.say(heading, style="bold")
@@ -237,7 +239,7 @@ class QuizView:
                 continue
             if sorted(parts) == sorted(str(i) for i in range(1, len(items) + 1)):
                 return tuple(items[int(p) - 1].value for p in parts)
-            self.say(_("Use each number from 1 to {n} once.").format(n=len(items)))
+            self.say(_("Use each number from 1 to {n} once.").format(n=format_number(len(items))))
 
     # -- feedback ------------------------------------------------------------------------------
 
@@ -374,7 +376,7 @@ class QuizView:
         return self.prompter.confirm(
             ngettext(
                 "Try the {n} missed question again?", "Try the {n} missed questions again?", missed
-            ).format(n=missed),
+            ).format(n=format_number(missed)),
             default=False,
         )
 

@@ -120,7 +120,7 @@ def _plain_lines(points: list[ScalePoint]) -> list[str]:
         lines.append(
             ngettext(
                 "{n} Service, {e} endpoints each:", "{n} Services, {e} endpoints each:", point.services
-            ).format(n=_num(point.services), e=point.endpoints)
+            ).format(n=_num(point.services), e=_num(point.endpoints))
         )
         for mode, f in point.modes.items():
             lines.append(
