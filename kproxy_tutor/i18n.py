@@ -178,10 +178,16 @@ def pick(text: Mapping[str, str], lang: str | None = None) -> str:
 # "1,000" and "33.3%" in English. babel.numbers is imported on first use: start-up stays light.
 
 
-def _number_locale(lang: str | None) -> object:
-    from babel import Locale
+_number_locales: dict[str, object] = {}
 
-    return Locale.parse(lang or _current)
+
+def _number_locale(lang: str | None) -> object:
+    code = lang or _current
+    if code not in _number_locales:
+        from babel import Locale
+
+        _number_locales[code] = Locale.parse(code)
+    return _number_locales[code]
 
 
 def _apply_pattern(

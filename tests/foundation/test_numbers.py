@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
@@ -88,3 +90,17 @@ def test_ui_formats_no_numbers_by_hand() -> None:
             if HAND_FORMATTING.search(line):
                 found.append(f"{path.name}:{number}: {line.strip()}")
     assert found == []
+
+
+_word = st.text(alphabet="абвгдежзabcdefкп-1234567890,%", min_size=1, max_size=12)
+_number = st.integers(min_value=1000, max_value=10**9).map(lambda n: format_number(n, "ru"))
+
+
+@given(words=st.lists(st.one_of(_word, _number), min_size=1, max_size=40), width=st.integers(20, 100))
+def test_wrapped_text_keeps_every_word_and_fits(words: list[str], width: int) -> None:
+    console = Console(file=io.StringIO(), width=200)
+    text = " ".join(words)
+    lines = [line.plain for line in wrap_text(console, Text(text), width)]
+    assert " ".join(lines).split(" ") == text.split(" ")  # the same words, no-break spaces kept
+    if all(len(word) <= width for word in words):
+        assert all(len(line) <= width for line in lines)
