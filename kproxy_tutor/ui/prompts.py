@@ -51,8 +51,9 @@ def wrap_title(title: str, indent: int, width: int | None = None, first: int | N
 
     columns = width if width is not None else shutil.get_terminal_size().columns
     start = indent if first is None else first
-    # A question wider than the terminal leaves no room on its line: the answer starts below.
-    lead = "\n" + " " * indent if start > columns - 20 else ""
+    # When not even the first word fits after the question, the answer starts on the next line.
+    first_word = title.split()[0] if title.split() else ""
+    lead = "\n" + " " * indent if start > indent and start + len(first_word) > columns - 1 else ""
     start = indent if lead else start
     room = max(columns - 1, 20 + indent)
     lines = textwrap.wrap(
@@ -67,9 +68,21 @@ def wrap_title(title: str, indent: int, width: int | None = None, first: int | N
     return lead + "\n".join([lines[0][start:], *lines[1:]])
 
 
+def _question(message: str, width: int | None = None) -> tuple[str, int]:
+    """A prompt's question wrapped at words after questionary's "? ", and the column after it."""
+    wrapped = wrap_title(message, 2, width=width, first=2).lstrip("\n")
+    last = wrapped.rsplit("\n", 1)[-1]
+    return wrapped, (len(last) if "\n" in wrapped else 2 + len(last)) + 1
+
+
 def _instruction(message: str, text: str) -> str:
-    """The keys hint after a menu's question, wrapped at words to fit after it (or below it)."""
-    return wrap_title(text, 2, first=len(f"? {message} "))
+    """The keys hint after a menu's question if it fits there whole, else on the lines below."""
+    import shutil
+
+    column = _question(message)[1]
+    if column + len(text) <= shutil.get_terminal_size().columns - 1:
+        return text
+    return "\n  " + wrap_title(text, 2, first=2)
 
 
 class QuestionaryPrompter:
@@ -101,9 +114,11 @@ class QuestionaryPrompter:
 
         output = self._io.get("output")
         columns = output.get_size().columns if output is not None else None  # type: ignore[attr-defined]
-        question = f" {message} "
-        body = wrap_title(glyphs(answer), SELECT_INDENT, width=columns, first=len(question) + 1)
-        text = FormattedText([("class:qmark", "?"), ("class:question", question), ("class:answer", body)])
+        question, column = _question(message, columns)
+        body = wrap_title(glyphs(answer), SELECT_INDENT, width=columns, first=column)
+        text = FormattedText(
+            [("class:qmark", "?"), ("class:question", f" {question} "), ("class:answer", body)]
+        )
         print_formatted_text(text, style=DEFAULT_STYLE, **({"output": output} if output is not None else {}))
 
     def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
@@ -114,7 +129,7 @@ class QuestionaryPrompter:
             for c in choices
         ]
         question = questionary.select(
-            message,
+            _question(message)[0],
             choices=q_choices,
             default=default,
             instruction=_instruction(message, _("(arrows, Enter)")),
@@ -133,7 +148,7 @@ class QuestionaryPrompter:
             for c in choices
         ]
         question = questionary.checkbox(
-            message,
+            _question(message)[0],
             choices=q_choices,
             instruction=_instruction(message, _("(arrows, Space to mark, Enter)")),
             erase_when_done=True,
@@ -147,7 +162,8 @@ class QuestionaryPrompter:
     def text(self, message: str, default: str = "") -> str:
         import questionary
 
-        answer = str(self._ask(questionary.text(message, default=default, erase_when_done=True, **self._io)))
+        prompt = questionary.text(_question(message)[0], default=default, erase_when_done=True, **self._io)
+        answer = str(self._ask(prompt))
         self._echo(message, answer)
         return answer
 
