@@ -183,9 +183,9 @@ def _show_best(view: QuizView, lesson_id: str) -> None:
 
     best = best_score(progress_store().read(), lesson_id)
     if best is not None:
-        from kproxy_tutor.i18n import format_percent
+        from kproxy_tutor.ui.progress_view import score_percent
 
-        view.say(_("Your best score for this lesson: {percent}").format(percent=format_percent(best)))
+        view.say(_("Your best score for this lesson: {percent}").format(percent=score_percent(best)))
 
 
 def _title(selection: Selection) -> str:

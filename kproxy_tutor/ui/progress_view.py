@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.app import ProgressSummary
-from kproxy_tutor.course_status import CourseStatus, NextStep, StepKind
+from kproxy_tutor.course_status import DEFAULT_PASS_SHARE, CourseStatus, NextStep, StepKind
 from kproxy_tutor.i18n import _, format_number, format_percent, ngettext, pick
 from kproxy_tutor.store import state_dir
 from kproxy_tutor.ui.console import glyphs, make_console
@@ -31,6 +31,12 @@ def _numbers(numbers: list[int]) -> str:
 def pass_mark(status: CourseStatus) -> str:
     """ "70 %" / "70%": the best score from which a lesson quiz counts as passed."""
     return format_percent(status.pass_share)
+
+
+def score_percent(score: float, pass_share: float = DEFAULT_PASS_SHARE) -> str:
+    """A score as a percentage; with a decimal where rounding would reach the pass mark unearned."""
+    digits = 1 if score < pass_share and round(score * 100) >= round(pass_share * 100) else 0
+    return format_percent(score, digits)
 
 
 def next_step_text(step: NextStep | None, status: CourseStatus) -> str:
@@ -167,7 +173,7 @@ def print_progress(summary: ProgressSummary) -> None:
             indent=2,
         )
     if status.exam_best is not None:
-        say(_("Final exam, best score: {percent}").format(percent=format_percent(status.exam_best)), indent=2)
+        say(_("Final exam, best score: {percent}").format(percent=score_percent(status.exam_best)), indent=2)
     console.print()
     for lesson in summary.lessons:
         details = [status_label(lesson.status)]

@@ -29,6 +29,7 @@ from kproxy_tutor.quiz.model import (
 )
 from kproxy_tutor.quiz.session import LESSON, Answer, AskedQuestion, RunResult
 from kproxy_tutor.ui.console import display, glyphs, make_console
+from kproxy_tutor.ui.progress_view import score_percent
 from kproxy_tutor.ui.prompts import Choice, Prompter, QuestionaryPrompter
 
 if TYPE_CHECKING:
@@ -50,12 +51,6 @@ def score_line(correct: int, total: int) -> str:
 def question_count(n: int) -> str:
     """ "3 вопроса" / "3 questions"."""
     return ngettext("{n} question", "{n} questions", n).format(n=format_number(n))
-
-
-def score_percent(score: float, pass_share: float = DEFAULT_PASS_SHARE) -> str:
-    """A score as a percentage; with a decimal where rounding would reach the pass mark unearned."""
-    digits = 1 if score < pass_share and round(score * 100) >= round(pass_share * 100) else 0
-    return format_percent(score, digits)
 
 
 def number_as_typed(value: float) -> str:

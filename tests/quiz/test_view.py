@@ -149,7 +149,7 @@ def test_the_score_line_explains_partial_credit(lang: Callable[[str], None]) -> 
 
 
 def test_a_score_just_under_the_pass_mark_is_not_rounded_up(lang: Callable[[str], None]) -> None:
-    from kproxy_tutor.ui.quiz_view import score_percent
+    from kproxy_tutor.ui.progress_view import score_percent
 
     lang("en")
     assert score_percent(0.697) == "69.7%" and score_percent(0.7) == "70%" and score_percent(0.47) == "47%"
