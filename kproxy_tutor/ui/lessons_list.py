@@ -5,7 +5,8 @@ from __future__ import annotations
 from kproxy_tutor.app import ProgressSummary
 from kproxy_tutor.i18n import _, format_number, pick
 from kproxy_tutor.ui.console import glyphs, make_console
-from kproxy_tutor.ui.progress_view import quiz_detail, status_label
+from kproxy_tutor.ui.progress_view import next_step_text, quiz_detail, status_label
+from kproxy_tutor.ui.wrapping import print_wrapped
 
 
 def print_lessons(summary: ProgressSummary) -> None:
@@ -38,3 +39,6 @@ def print_lessons(summary: ProgressSummary) -> None:
         console.print(Text("     " + glyphs("; ".join(details)), overflow="fold"))
     console.print()
     console.print(Text(_("Open a lesson: kproxy-tutor learn NUMBER (or ID)"), style="dim", overflow="fold"))
+    step = summary.course.next_step()
+    keep = [step.command] if step is not None else []
+    print_wrapped(console, glyphs(next_step_text(step, summary.course)), style="bold", keep=keep)
