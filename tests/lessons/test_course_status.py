@@ -167,3 +167,20 @@ def test_learn_resumes_at_an_unsolved_exercise_once_everything_is_read() -> None
     assert place.lesson == first.number
     assert first.exercises[0] in [getattr(b, "id", None) for b in lesson.steps[place.step].blocks]
     assert not exercise_record.entry(first.exercises[0]).get("done")
+
+
+def test_progress_shows_totals_reviews_and_the_next_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from kproxy_tutor.entry import main
+
+    total = len(load_course())
+    assert main(["--lang", "en", "progress"]) == 0
+    out = capsys.readouterr().out
+    assert f"Lessons read: 0 of {total}" in out
+    assert f"Quizzes passed: 0 of {total} (a quiz is passed at 70% or more)" in out
+    assert "No questions are due for review today." in out
+    assert "Next: kproxy-tutor learn 1 (read lesson 1)" in out
+    progress_store().update(lambda d: record_answers(d, [("role-pod-count", False)]))
+    assert main(["--lang", "ru", "progress"]) == 0
+    out = capsys.readouterr().out
+    assert "1 вопрос на повторение сегодня: kproxy-tutor quiz --review" in out
+    assert "Дальше: kproxy-tutor quiz --review" in out
