@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from kproxy_tutor.course_status import CourseStatus, LessonOutline, course_status
 from kproxy_tutor.progress import progress_store
 
 
@@ -17,6 +19,7 @@ class LessonProgress:
     best_score: float | None = None  # 0..1
     exercises_done: int = 0
     exercises_total: int = 0
+    quiz_passed: bool = False
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,8 @@ class ProgressSummary:
     lessons: list[LessonProgress] = field(default_factory=list)
     current_lesson: str | None = None
     review_due: int = 0
+    #: What is done and left over the whole course, and the next thing to do.
+    course: CourseStatus = field(default_factory=lambda: CourseStatus(lessons=()))
 
 
 def _load_course() -> Any | None:
@@ -34,32 +39,50 @@ def _load_course() -> Any | None:
     return load_course()
 
 
-def progress_summary() -> ProgressSummary:
-    data = progress_store().read()
-    course = _load_course()
-    lessons: list[LessonProgress] = []
-    if course is not None:
-        quiz_best = data.get("quiz", {}).get("best", {})
-        exercises = data.get("exercises", {})
-        for number, lesson in enumerate(course.lessons, 1):
-            state = data["lessons"].get(lesson.id, {})
-            ex_ids = [ex.id for ex in getattr(lesson, "exercises", [])]
-            lessons.append(
-                LessonProgress(
-                    lesson_id=lesson.id,
-                    number=number,
-                    title=lesson.title,
-                    status=state.get("status", "not_started"),
-                    best_score=quiz_best.get(lesson.id),
-                    exercises_done=sum(1 for e in ex_ids if exercises.get(e, {}).get("done")),
-                    exercises_total=len(ex_ids),
-                )
+def course_outline(course: Any) -> list[LessonOutline]:
+    """What each lesson of ``course`` asks: reading, its exercises, its quiz (parses every lesson)."""
+    outline = []
+    for entry in course.entries:
+        lesson = course.lesson(entry.number)
+        quiz_file = entry.path.with_name(entry.path.name.removesuffix(".yaml") + ".quiz.yaml")
+        outline.append(
+            LessonOutline(
+                number=entry.number,
+                lesson_id=lesson.id,
+                title=lesson.title,
+                exercises=tuple(ex.id for ex in lesson.exercises),
+                has_quiz=quiz_file.is_file(),
             )
-    review_due = 0
-    try:
-        from kproxy_tutor.quiz.review import due_count
+        )
+    return outline
 
-        review_due = due_count(data)
-    except ImportError:
-        pass
-    return ProgressSummary(lessons=lessons, current_lesson=data.get("current_lesson"), review_due=review_due)
+
+def current_course_status(
+    progress_data: dict[str, Any] | None = None, today: date | None = None, course: Any | None = None
+) -> CourseStatus:
+    """The learner's status over ``course`` (default: the installed one; empty without one)."""
+    data = progress_data if progress_data is not None else progress_store().read()
+    course = course if course is not None else _load_course()
+    outline = course_outline(course) if course is not None else []
+    return course_status(outline, data, today)
+
+
+def progress_summary(today: date | None = None) -> ProgressSummary:
+    data = progress_store().read()
+    status = current_course_status(data, today)
+    lessons = [
+        LessonProgress(
+            lesson_id=lesson.outline.lesson_id,
+            number=lesson.number,
+            title=dict(lesson.outline.title),
+            status=lesson.reading,
+            best_score=lesson.best_score,
+            exercises_done=len(lesson.solved),
+            exercises_total=len(lesson.outline.exercises),
+            quiz_passed=lesson.outline.has_quiz and lesson.quiz_passed,
+        )
+        for lesson in status.lessons
+    ]
+    return ProgressSummary(
+        lessons=lessons, current_lesson=status.current_lesson, review_due=status.review_due, course=status
+    )

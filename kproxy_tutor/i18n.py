@@ -171,3 +171,63 @@ def pick(text: Mapping[str, str], lang: str | None = None) -> str:
         return value
     # dev check guarantees both languages; this fallback only protects a learner from a crash.
     return next((v for v in text.values() if v), "")
+
+
+# -- numbers ------------------------------------------------------------------------------------
+# Babel knows each language's separators: "1 000" and "33,3 %" in Russian (no-break spaces),
+# "1,000" and "33.3%" in English. babel.numbers is imported on first use: start-up stays light.
+
+
+_number_locales: dict[str, object] = {}
+
+
+def _number_locale(lang: str | None) -> object:
+    code = lang or _current
+    if code not in _number_locales:
+        from babel import Locale
+
+        _number_locales[code] = Locale.parse(code)
+    return _number_locales[code]
+
+
+def _apply_pattern(
+    kind: str, value: float, fraction: tuple[int, int], lang: str | None, grouping: bool = True
+) -> str:
+    """The language's standard pattern of ``kind`` with its decimals set to ``fraction`` (min, max)."""
+    import copy
+
+    locale = _number_locale(lang)
+    # A copy: the locale's pattern objects are shared by every later Babel call.
+    pattern = copy.copy(getattr(locale, kind)[None])
+    pattern.frac_prec = fraction
+    return str(pattern.apply(value, locale, group_separator=grouping))
+
+
+def format_number(value: int | float, lang: str | None = None) -> str:
+    """A count or a measured number with the language's digit grouping: ``1 000`` / ``1,000``.
+
+    Integers (and floats without a fraction) show no decimals; other floats up to three.
+    """
+    from babel.numbers import format_decimal as babel_decimal
+
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return babel_decimal(value, locale=_number_locale(lang))
+
+
+def format_decimal(
+    value: float, digits: int = 1, lang: str | None = None, *, fixed: bool = False, grouping: bool = True
+) -> str:
+    """``value`` with at most ``digits`` decimals (exactly ``digits`` when ``fixed``): ``0,25`` / ``0.25``.
+
+    ``grouping=False`` leaves out digit groups, for numbers that are names (a port: 6432).
+    """
+    return _apply_pattern("decimal_formats", value, (digits if fixed else 0, digits), lang, grouping)
+
+
+def format_percent(share: float, digits: int = 0, lang: str | None = None, *, fixed: bool = False) -> str:
+    """A share (0..1) as a percentage with the language's sign and spacing: ``33,3 %`` / ``33.3%``.
+
+    At most ``digits`` decimals; exactly ``digits`` when ``fixed`` (a column of shares: ``50.0%``).
+    """
+    return _apply_pattern("percent_formats", share, (digits if fixed else 0, digits), lang)

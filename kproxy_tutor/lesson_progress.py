@@ -50,13 +50,33 @@ def saved_step(course: Course, number: int) -> int:
 
 
 def resume_place(course: Course) -> Place:
-    """Where `kproxy-tutor learn` continues: the saved lesson and step, or the first step."""
+    """Where `kproxy-tutor learn` continues.
+
+    The lesson being read, at its saved step; else the first lesson not read yet; once every
+    lesson is read, the step of the first exercise not solved yet; else the current lesson.
+    """
+    from kproxy_tutor.course_status import lesson_to_read
+
     data = progress_store().read()
+    ids = [course.lesson_id(entry.number) for entry in course.entries]
+    number = lesson_to_read(ids, data)
+    if number is not None:
+        return Place(number, saved_step(course, number))
+    exercise_place = _first_unsolved_exercise(course, data)
+    if exercise_place is not None:
+        return exercise_place
     lesson_id = data.get("current_lesson")
-    number = course.number_of(lesson_id) if isinstance(lesson_id, str) else None
-    if number is None:
-        return Place(1, 0)
-    lesson = course.lesson(number)
-    step_id = data.get("lessons", {}).get(lesson_id, {}).get("step")
-    index = lesson.step_index(step_id) if isinstance(step_id, str) else None
-    return Place(number, index or 0)
+    current = course.number_of(lesson_id) if isinstance(lesson_id, str) else None
+    return Place(current or 1, 0)
+
+
+def _first_unsolved_exercise(course: Course, data: dict[str, Any]) -> Place | None:
+    from kproxy_tutor.content.schema import ExerciseBlock
+
+    exercises = data.get("exercises", {})
+    for lesson in course.lessons:
+        for index, step in enumerate(lesson.steps):
+            for block in step.blocks:
+                if isinstance(block, ExerciseBlock) and not exercises.get(block.id, {}).get("done"):
+                    return Place(lesson.number, index)
+    return None

@@ -47,7 +47,9 @@ def run_exercise_command(exercise_id: str | None) -> int:
                 f"{lesson.number}  {block.id:<28} {done:<8} {first}", highlight=False, soft_wrap=True
             )
         return int(ExitCode.OK)
-    match = next((block for _lesson, block in found if block.id == exercise_id), None)
+    lesson, match = next(
+        ((lesson, block) for lesson, block in found if block.id == exercise_id), (None, None)
+    )
     if match is None:
         raise UsageError(
             N_("There is no exercise {id!r}. Exercises: {ids}."),
@@ -56,4 +58,8 @@ def run_exercise_command(exercise_id: str | None) -> int:
         )
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     done = run_exercise(match, console, None if interactive else stream_reader(sys.stdin), from_lesson=False)
+    if done and lesson is not None:
+        from kproxy_tutor.ui.progress_view import print_next_step
+
+        print_next_step(console, focus=lesson.id)
     return int(ExitCode.OK if done else ExitCode.FAILURE)

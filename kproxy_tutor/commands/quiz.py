@@ -127,6 +127,7 @@ def run_quiz(
     view = QuizView(prompter, show_ids=file_answers is not None)
     if not selection.questions:
         view.nothing_due(progress_data)
+        view.next_step()
         return int(ExitCode.OK)
     title = _title(selection)
     if list_only:
@@ -141,6 +142,8 @@ def run_quiz(
         retry_questions = [asked.question for asked in missed]
         retry = _ask(view, answerer, RETRY, lesson_id, seed, retry_questions, rng, _("Retry"), today)
         missed = retry.missed()
+    # The lesson just quizzed is in focus: its quiz again if not passed, else what comes next.
+    view.next_step(focus=lesson_id)
     if selection.kind != REVIEW and file_answers is not None and not all_right:
         return int(ExitCode.FAILURE)
     return int(ExitCode.OK)
@@ -180,7 +183,9 @@ def _show_best(view: QuizView, lesson_id: str) -> None:
 
     best = best_score(progress_store().read(), lesson_id)
     if best is not None:
-        view.say(_("Your best score for this lesson: {percent}%").format(percent=round(best * 100)))
+        from kproxy_tutor.ui.progress_view import score_percent
+
+        view.say(_("Your best score for this lesson: {percent}").format(percent=score_percent(best)))
 
 
 def _title(selection: Selection) -> str:

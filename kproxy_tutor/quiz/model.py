@@ -103,6 +103,11 @@ class Numeric(Question):
     answer: float = 0.0
     tolerance: float = 0.0  # absolute
 
+    @property
+    def whole(self) -> bool:
+        """The answer is a whole number (a count, a port, a mark): hints ask for one, not a fraction."""
+        return float(self.answer).is_integer() and float(self.tolerance).is_integer()
+
 
 #: What a learner can answer: a choice id (single), a set of ids (multiple), a bool (truefalse),
 #: ids in order (order), typed text (text, numeric), or None when the question was not answered.

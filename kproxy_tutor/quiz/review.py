@@ -2,6 +2,7 @@
 
 Each question a learner has answered sits in a box from 1 to 5. A right answer moves it one box
 up, a wrong one back to box 1; the box decides how many days pass before it is asked again.
+Box 1 is due at once, so the questions missed today can be reviewed today (`quiz --review`).
 Entries are keyed by the stable question id, so editing a question's text keeps its history.
 """
 
@@ -11,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
-#: Days until the next review for boxes 1..5.
-INTERVALS = (1, 2, 4, 8, 16)
+#: Days until the next review for boxes 1..5: a missed question (box 1) is due the same day.
+INTERVALS = (0, 2, 4, 8, 16)
 FIRST_BOX = 1
 LAST_BOX = len(INTERVALS)
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import typer
 
 from kproxy_tutor.devcheck import Problem
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, ngettext
 from kproxy_tutor.ui.errors import translated_params
 
 
@@ -17,7 +17,9 @@ def print_report(problems: Sequence[Problem]) -> None:
         typer.echo(f"{problem.where}: {text}", err=True)
     if problems:
         typer.echo(
-            ngettext("{n} problem found.", "{n} problems found.", len(problems)).format(n=len(problems)),
+            ngettext("{n} problem found.", "{n} problems found.", len(problems)).format(
+                n=format_number(len(problems))
+            ),
             err=True,
         )
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, format_percent, ngettext
 from kproxy_tutor.ui.console import display, glyphs, make_console
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def print_up(lab: Lab, hold: bool = False) -> None:
             "{n} Pod namespace, each with a server that answers with its Pod's name:",
             "{n} Pod namespaces, each with a server that answers with its Pod's name:",
             n,
-        ).format(n=n)
+        ).format(n=format_number(n))
     )
     _pods(lab)
     if any(not h.local for h in plan.hosts):
@@ -86,7 +86,7 @@ def print_up(lab: Lab, hold: bool = False) -> None:
                 "Loaded into the node's kernel: {n} line of rules.",
                 "Loaded into the node's kernel: {n} lines of rules.",
                 report.lines,
-            ).format(n=report.lines)
+            ).format(n=format_number(report.lines))
         )
     if hold:
         _line(_("Press Enter (or Ctrl-C) to remove the lab."))
@@ -119,10 +119,10 @@ def print_curl(report: CurlReport) -> None:
             _line(
                 _("  {what}: kernel {real}, conntrack {ct}, prediction {predicted}{share}").format(
                     what=_outcome(key),
-                    real=real.get(key, 0),
-                    ct=report.conntrack.get(key, 0),
-                    predicted=prediction.counts.get(key, 0),
-                    share=f" ({share:.0%})" if share is not None else "",
+                    real=format_number(real.get(key, 0)),
+                    ct=format_number(report.conntrack.get(key, 0)),
+                    predicted=format_number(prediction.counts.get(key, 0)),
+                    share=f" ({format_percent(share)})" if share is not None else "",
                 )
             )
     else:
@@ -136,10 +136,10 @@ def print_curl(report: CurlReport) -> None:
             share = prediction.shares.get(key)
             table.add_row(
                 _outcome(key),
-                str(real.get(key, 0)),
-                str(report.conntrack.get(key, 0)),
-                str(prediction.counts.get(key, 0)),
-                f"{share:.0%}" if share is not None else "",
+                format_number(real.get(key, 0)),
+                format_number(report.conntrack.get(key, 0)),
+                format_number(prediction.counts.get(key, 0)),
+                format_percent(share) if share is not None else "",
             )
         make_console().print(table)
     if prediction.problem is not None:
@@ -168,7 +168,7 @@ def print_sync(report: SyncReport) -> None:
             "kube-proxy {kind}: {n} line sent to the kernel",
             "kube-proxy {kind}: {n} lines sent to the kernel",
             load.lines,
-        ).format(kind=kind, n=load.lines)
+        ).format(kind=kind, n=format_number(load.lines))
         + (
             _("; Services rewritten: {names}").format(names=", ".join(load.updated_services))
             if load.updated_services
@@ -197,7 +197,11 @@ def print_status(lab: Lab) -> None:
         )
     )
     alive = lab.alive_servers()
-    _line(_("Servers running: {alive} of {total}.").format(alive=len(alive), total=len(record.servers)))
+    _line(
+        _("Servers running: {alive} of {total}.").format(
+            alive=format_number(len(alive)), total=format_number(len(record.servers))
+        )
+    )
     _pods(lab)
     changes = len(record.changes)
     if changes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import TYPE_CHECKING
 
 from kproxy_tutor import i18n, lesson_progress
@@ -143,12 +142,12 @@ class LessonSession:
         lesson_progress.mark_done(finished.id)
         self.console.print()
         self.say(_("Lesson {number} done.").format(number=finished.number))
-        if importlib.util.find_spec("kproxy_tutor.commands.quiz") is not None:
-            self.say(_("Check yourself: kproxy-tutor quiz {number}").format(number=finished.number))
-        if move.course_done:
-            self.say(_("You have finished the course. Well done!"))
-            return True
-        return False
+        from kproxy_tutor.ui.progress_view import lesson_end_lines
+
+        # The course's last step is not the course's end: the last lines say what is left.
+        for line in lesson_end_lines(self.course, finished.id, course_end=move.course_done):
+            self.say(line)
+        return move.course_done
 
     def contents(self) -> None:
         """Jump to a step of this lesson or to another lesson."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from kproxy_tutor.app import ProgressSummary
-from kproxy_tutor.i18n import _, pick
+from kproxy_tutor.i18n import _, format_number, pick
 from kproxy_tutor.ui.console import glyphs, make_console
-from kproxy_tutor.ui.progress_view import status_label
+from kproxy_tutor.ui.progress_view import next_step_text, quiz_detail, status_label
+from kproxy_tutor.ui.wrapping import print_wrapped
 
 
 def print_lessons(summary: ProgressSummary) -> None:
@@ -19,18 +20,25 @@ def print_lessons(summary: ProgressSummary) -> None:
         current = lesson.lesson_id == summary.current_lesson
         # The mark is a word as well as a glyph, so it survives --plain and screen readers.
         line = Text(glyphs("▶ ") if current else "  ", style="bold")
-        line.append(f"{lesson.number}. {glyphs(pick(lesson.title))}", style="bold" if current else "")
+        line.append(
+            f"{format_number(lesson.number)}. {glyphs(pick(lesson.title))}", style="bold" if current else ""
+        )
         line.append(f" ({lesson.lesson_id})", style="dim")
         console.print(line, overflow="fold")
         details = [status_label(lesson.status)]
         if current:
             details.append(_("you are here"))
         if lesson.best_score is not None:
-            details.append(_("best quiz score {percent}%").format(percent=round(lesson.best_score * 100)))
+            details.append(quiz_detail(lesson.best_score, lesson.quiz_passed))
         if lesson.exercises_total:
             details.append(
-                _("exercises {done}/{total}").format(done=lesson.exercises_done, total=lesson.exercises_total)
+                _("exercises {done}/{total}").format(
+                    done=format_number(lesson.exercises_done), total=format_number(lesson.exercises_total)
+                )
             )
         console.print(Text("     " + glyphs("; ".join(details)), overflow="fold"))
     console.print()
     console.print(Text(_("Open a lesson: kproxy-tutor learn NUMBER (or ID)"), style="dim", overflow="fold"))
+    step = summary.course.next_step()
+    keep = [step.command] if step is not None else []
+    print_wrapped(console, glyphs(next_step_text(step, summary.course)), style="bold", keep=keep)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, format_percent, ngettext
 from kproxy_tutor.sandbox.packet import OutcomeKind
 from kproxy_tutor.sandbox.trace.load import LoadResult
 from kproxy_tutor.ui.console import glyphs
@@ -63,7 +63,7 @@ def print_load(
             "{n} new connections from {client} to {target} (each with a new source port, "
             "so each is a new conntrack entry and walks the nat rules):",
             n,
-        ).format(n=f"{n:,}", client=client, target=target),
+        ).format(n=format_number(n), client=client, target=target),
         markup=False,
         highlight=False,
     )
@@ -72,9 +72,9 @@ def print_load(
     if plain:
         console.print("")
         for label, count, share, expected in rows:
-            expected_text = f"{expected:.1%}" if expected is not None else "-"
+            expected_text = format_percent(expected, 1, fixed=True) if expected is not None else "-"
             console.print(
-                f"  {label}: {count:,} ({share:.1%}); {expected_header}: {expected_text}",
+                f"  {label}: {format_number(count)} ({format_percent(share, 1, fixed=True)}); {expected_header}: {expected_text}",
                 markup=False,
                 highlight=False,
             )
@@ -90,7 +90,11 @@ def print_load(
             if expected is not None:
                 bar.append(glyphs(" ▏") if abs(share - expected) < 0.05 else "", style="dim")
             table.add_row(
-                label, f"{count:,}", f"{share:.1%}", f"{expected:.1%}" if expected is not None else "-", bar
+                label,
+                format_number(count),
+                format_percent(share, 1, fixed=True),
+                format_percent(expected, 1, fixed=True) if expected is not None else "-",
+                bar,
             )
         console.print(table)
     if result.chain is not None:
@@ -113,7 +117,7 @@ def print_load(
                 "{n} connections were sent to their endpoint by a session-affinity rule (-m recent --rcheck): the same "
                 "client stays on the same Pod until the timeout.",
                 result.sticky,
-            ).format(n=f"{result.sticky:,}"),
+            ).format(n=format_number(result.sticky)),
             markup=False,
             highlight=False,
         )

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol, TextIO
 
 from kproxy_tutor.errors import N_, Interrupted, UsageError
-from kproxy_tutor.i18n import _
+from kproxy_tutor.i18n import _, format_number
 from kproxy_tutor.ui.console import glyphs
 
 
@@ -39,23 +39,58 @@ class Prompter(Protocol):
     def confirm(self, message: str, default: bool = False) -> bool: ...
 
 
-def wrap_title(title: str, indent: int, width: int | None = None) -> str:
+def wrap_title(title: str, indent: int, width: int | None = None, first: int | None = None) -> str:
     """``title`` broken into lines that fit a menu row, continuation lines indented by ``indent``.
 
     A menu row starts ``indent`` columns in (after the pointer, or the pointer and a checkbox);
-    a row longer than the terminal would be cut off at its edge. Words are never split.
+    ``first`` is where the first line starts when that differs (an echoed answer follows its
+    question). A row longer than the terminal would be cut off at its edge. Words are never split.
     """
     import shutil
     import textwrap
 
     columns = width if width is not None else shutil.get_terminal_size().columns
-    room = max(columns - indent - 1, 20)
-    lines = textwrap.wrap(title, room, break_long_words=False, break_on_hyphens=False) or [title]
-    return ("\n" + " " * indent).join(lines)
+    start = indent if first is None else first
+    # When not even the first word fits after the question, the answer starts on the next line.
+    first_word = title.split()[0] if title.split() else ""
+    lead = "\n" + " " * indent if start > indent and start + len(first_word) > columns - 1 else ""
+    start = indent if lead else start
+    room = max(columns - 1, 20 + indent)
+    lines = textwrap.wrap(
+        title,
+        room,
+        initial_indent=" " * start,
+        subsequent_indent=" " * indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [title]
+    # textwrap keeps no-break spaces inside words, as Babel's Russian numbers need ("1 000").
+    return lead + "\n".join([lines[0][start:], *lines[1:]])
+
+
+def _question(message: str, width: int | None = None) -> tuple[str, int]:
+    """A prompt's question wrapped at words after questionary's "? ", and the column after it."""
+    wrapped = wrap_title(message, 2, width=width, first=2).lstrip("\n")
+    last = wrapped.rsplit("\n", 1)[-1]
+    return wrapped, (len(last) if "\n" in wrapped else 2 + len(last)) + 1
+
+
+def _instruction(message: str, text: str) -> str:
+    """The keys hint after a menu's question if it fits there whole, else on the lines below."""
+    import shutil
+
+    column = _question(message)[1]
+    if column + len(text) <= shutil.get_terminal_size().columns - 1:
+        return text
+    return "\n  " + wrap_title(text, 2, first=2)
 
 
 class QuestionaryPrompter:
-    """Arrow-key menus (questionary) for a learner at a real terminal."""
+    """Arrow-key menus (questionary) for a learner at a real terminal.
+
+    Once answered, a prompt is erased and written again with the answer wrapped at word
+    boundaries: the terminal would otherwise cut a long echoed answer or split its words.
+    """
 
     interactive = True
 
@@ -71,6 +106,21 @@ class QuestionaryPrompter:
             raise Interrupted()
         return answer
 
+    def _echo(self, message: str, answer: str) -> None:
+        """``? message answer`` as questionary shows it, the answer wrapped by words."""
+        from prompt_toolkit import print_formatted_text
+        from prompt_toolkit.formatted_text import FormattedText
+        from questionary.constants import DEFAULT_STYLE
+
+        output = self._io.get("output")
+        columns = output.get_size().columns if output is not None else None  # type: ignore[attr-defined]
+        question, column = _question(message, columns)
+        body = wrap_title(glyphs(answer), SELECT_INDENT, width=columns, first=column)
+        text = FormattedText(
+            [("class:qmark", "?"), ("class:question", f" {question} "), ("class:answer", body)]
+        )
+        print_formatted_text(text, style=DEFAULT_STYLE, **({"output": output} if output is not None else {}))
+
     def select(self, message: str, choices: Sequence[Choice], default: str | None = None) -> str:
         import questionary
 
@@ -79,9 +129,16 @@ class QuestionaryPrompter:
             for c in choices
         ]
         question = questionary.select(
-            message, choices=q_choices, default=default, instruction=_("(arrows, Enter)"), **self._io
+            _question(message)[0],
+            choices=q_choices,
+            default=default,
+            instruction=_instruction(message, _("(arrows, Enter)")),
+            erase_when_done=True,
+            **self._io,
         )
-        return str(self._ask(question))
+        value = str(self._ask(question))
+        self._echo(message, next((c.title for c in choices if c.value == value), value))
+        return value
 
     def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
         import questionary
@@ -91,14 +148,24 @@ class QuestionaryPrompter:
             for c in choices
         ]
         question = questionary.checkbox(
-            message, choices=q_choices, instruction=_("(arrows, Space to mark, Enter)"), **self._io
+            _question(message)[0],
+            choices=q_choices,
+            instruction=_instruction(message, _("(arrows, Space to mark, Enter)")),
+            erase_when_done=True,
+            **self._io,
         )
-        return [str(v) for v in self._ask(question)]  # type: ignore[attr-defined]
+        values = [str(v) for v in self._ask(question)]  # type: ignore[attr-defined]
+        picked = [c.title for c in choices if c.value in values]
+        self._echo(message, "; ".join(picked) if picked else _("(nothing marked)"))
+        return values
 
     def text(self, message: str, default: str = "") -> str:
         import questionary
 
-        return str(self._ask(questionary.text(message, default=default, **self._io)))
+        prompt = questionary.text(_question(message)[0], default=default, erase_when_done=True, **self._io)
+        answer = str(self._ask(prompt))
+        self._echo(message, answer)
+        return answer
 
     def confirm(self, message: str, default: bool = False) -> bool:
         # A menu of two words in the learner's language (questionary's confirm takes only y/n).
@@ -145,7 +212,7 @@ class PlainPrompter:
                 return choices[int(answer) - 1].value
             if answer in values:
                 return answer
-            self._write(_("Please type a number from 1 to {n}.").format(n=len(choices)) + "\n")
+            self._write(_("Please type a number from 1 to {n}.").format(n=format_number(len(choices))) + "\n")
 
     def checkbox(self, message: str, choices: Sequence[Choice]) -> list[str]:
         self._numbered(message, choices)
@@ -154,7 +221,7 @@ class PlainPrompter:
             if all(a.isdigit() and 1 <= int(a) <= len(choices) for a in answer):
                 picked = sorted({int(a) for a in answer})
                 return [choices[i - 1].value for i in picked]
-            self._write(_("Please type numbers from 1 to {n}.").format(n=len(choices)) + "\n")
+            self._write(_("Please type numbers from 1 to {n}.").format(n=format_number(len(choices))) + "\n")
 
     def text(self, message: str, default: str = "") -> str:
         answer = self._readline(f"{message} ")

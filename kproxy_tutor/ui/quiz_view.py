@@ -6,7 +6,16 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from kproxy_tutor.i18n import _, current_language, ngettext, pick
+from kproxy_tutor.course_status import DEFAULT_PASS_SHARE
+from kproxy_tutor.i18n import (
+    _,
+    current_language,
+    format_decimal,
+    format_number,
+    format_percent,
+    ngettext,
+    pick,
+)
 from kproxy_tutor.quiz.grading import parse_number
 from kproxy_tutor.quiz.model import (
     FreeText,
@@ -18,8 +27,9 @@ from kproxy_tutor.quiz.model import (
     SingleChoice,
     TrueFalse,
 )
-from kproxy_tutor.quiz.session import Answer, AskedQuestion, RunResult
+from kproxy_tutor.quiz.session import LESSON, Answer, AskedQuestion, RunResult
 from kproxy_tutor.ui.console import display, glyphs, make_console
+from kproxy_tutor.ui.progress_view import score_percent
 from kproxy_tutor.ui.prompts import Choice, Prompter, QuestionaryPrompter
 
 if TYPE_CHECKING:
@@ -35,22 +45,18 @@ def score_line(correct: int, total: int) -> str:
     """ "Правильно 2 ответа из 3" / "2 right answers out of 3"."""
     return ngettext(
         "{correct} right answer out of {total}", "{correct} right answers out of {total}", correct
-    ).format(correct=correct, total=total)
+    ).format(correct=format_number(correct), total=format_number(total))
 
 
 def question_count(n: int) -> str:
     """ "3 вопроса" / "3 questions"."""
-    return ngettext("{n} question", "{n} questions", n).format(n=n)
+    return ngettext("{n} question", "{n} questions", n).format(n=format_number(n))
 
 
-def percent(score: float) -> int:
-    return round(score * 100)
-
-
-def format_number(value: float) -> str:
-    """A number as a learner would write it: no ".0" on integers, a decimal comma in Russian."""
-    text = str(int(value)) if value == int(value) else f"{value:.10g}"
-    return text.replace(".", ",") if current_language() == "ru" else text
+def number_as_typed(value: float) -> str:
+    """A right numeric answer as a learner would type it: no ".0" on integers, no digit groups
+    (a port is 6432, not 6 432), a decimal comma in Russian."""
+    return format_decimal(value, 10, grouping=False)
 
 
 class QuizView:
@@ -84,10 +90,12 @@ class QuizView:
         """
         from rich.text import Text
 
+        from kproxy_tutor.ui.wrapping import wrap_text
+
         body = self.rich_text(text, style)
         width = max(20, self.console.width - indent - hanging)
-        for i, line in enumerate(body.wrap(self.console, width, overflow="fold")):
-            line.rstrip()
+        # Words, numbers ("1 000") and commands are never split across lines.
+        for i, line in enumerate(wrap_text(self.console, body, width, keep=_commands(text))):
             pad = indent + (hanging if i else 0)
             self.console.print(Text(" " * pad) + line if pad else line, soft_wrap=True)
 
@@ -100,7 +108,9 @@ class QuizView:
         self.say(f"{title}: {question_count(count)}", style="bold")
 
     def header(self, asked: AskedQuestion) -> None:
-        heading = _("Question {number} of {total}").format(number=asked.number, total=asked.total)
+        heading = _("Question {number} of {total}").format(
+            number=format_number(asked.number), total=format_number(asked.total)
+        )
         if self.show_ids:
             heading += f" ({asked.question.id})"
         self.say(heading, style="bold")
@@ -123,7 +133,9 @@ class QuizView:
                 "order": _("every choice id, in order, separated by spaces"),
                 "truefalse": _("true or false"),
                 "text": _("text"),
-                "numeric": _("a number"),
+                "numeric": _("a whole number")
+                if isinstance(question, Numeric) and question.whole
+                else _("a number"),
             }[question.kind]
             self.say(_("Answer with: {hint}").format(hint=hint), style="dim", indent=2)
 
@@ -134,10 +146,7 @@ class QuizView:
         if isinstance(question, SingleChoice):
             return self.prompter.select(_("Your answer:"), self.choices(question, asked.choice_order))
         if isinstance(question, MultipleChoice):
-            picked = self.prompter.checkbox(
-                _("Mark every right answer:"), self.choices(question, asked.choice_order)
-            )
-            return frozenset(picked)
+            return self.ask_marks(question, asked.choice_order)
         if isinstance(question, TrueFalse):
             value = self.prompter.select(
                 _("Your answer:"), [Choice("true", _("True")), Choice("false", _("False"))]
@@ -146,9 +155,27 @@ class QuizView:
         if isinstance(question, Ordering):
             return self.ask_order(question, asked.choice_order)
         if isinstance(question, Numeric):
-            return self.ask_number()
-        text = self.prompter.text(_("Your answer:")).strip()
-        return text or None
+            return self.ask_number(question)
+        while True:
+            text = self.prompter.text(_("Your answer:")).strip()
+            if text:
+                return text
+            self.ask_again()
+
+    def ask_again(self) -> None:
+        """An empty answer is a slip of the Enter key, not an answer: say so and ask again."""
+        self.say(_("Type your answer, then press Enter (Ctrl-C stops the quiz; answers so far are kept)."))
+
+    def ask_marks(self, question: MultipleChoice, order: Sequence[str]) -> Response:
+        while True:
+            picked = self.prompter.checkbox(_("Mark every right answer:"), self.choices(question, order))
+            if picked:
+                return frozenset(picked)
+            # Every multiple-choice question has a right answer: nothing marked means Enter came first.
+            if self.menus:
+                self.say(_("Nothing is marked: mark answers with Space, then press Enter."))
+            else:
+                self.say(_("Type the numbers of the right answers, separated by spaces."))
 
     def choices(self, question: Question, order: Sequence[str]) -> list[Choice]:
         by_id = {c.id: c for c in question.choices}
@@ -157,12 +184,27 @@ class QuizView:
         keep = display().plain
         return [Choice(cid, _without_code_marks(pick(by_id[cid].text), keep)) for cid in order]
 
-    def ask_number(self) -> Response:
+    def ask_number(self, question: Numeric) -> Response:
+        if question.whole:
+            message, hint = (
+                _("Your answer (a whole number):"),
+                _("Please type a whole number, for example {example}."),
+            )
+            example = format_number(12)
+        else:
+            message, hint = (
+                _("Your answer (a number):"),
+                _("Please type a number, for example {example} or 1/4."),
+            )
+            example = format_decimal(0.25, 2)
         while True:
-            typed = self.prompter.text(_("Your answer (a number):")).strip()
-            if not typed or parse_number(typed) is not None:
-                return typed or None
-            self.say(_("Please type a number, for example 0,25 or 1/4."))
+            typed = self.prompter.text(message).strip()
+            if typed and parse_number(typed) is not None:
+                return typed
+            if not typed:
+                self.ask_again()
+            else:
+                self.say(hint.format(example=example))
 
     def ask_order(self, question: Ordering, order: Sequence[str]) -> Response:
         items = self.choices(question, order)
@@ -188,10 +230,11 @@ class QuizView:
             )
             parts = typed.replace(",", " ").split()
             if not parts:
-                return None
+                self.ask_again()
+                continue
             if sorted(parts) == sorted(str(i) for i in range(1, len(items) + 1)):
                 return tuple(items[int(p) - 1].value for p in parts)
-            self.say(_("Use each number from 1 to {n} once.").format(n=len(items)))
+            self.say(_("Use each number from 1 to {n} once.").format(n=format_number(len(items))))
 
     # -- feedback ------------------------------------------------------------------------------
 
@@ -203,7 +246,7 @@ class QuizView:
             self.say(glyphs("✓ ") + _("Right!"), style=RIGHT_STYLE)
         elif grade.score > 0:
             self.say(
-                glyphs("~ ") + _("Partly right ({percent}%).").format(percent=percent(grade.score)),
+                glyphs("~ ") + _("Partly right ({percent}).").format(percent=format_percent(grade.score)),
                 style=WRONG_STYLE,
             )
         else:
@@ -254,25 +297,72 @@ class QuizView:
             self.why(question, verdict.choice_id, label)
 
     def summary(self, result: RunResult) -> None:
+        """The questions worth another look, then the score: the last lines, still on screen."""
+        missed = result.missed()
+        if missed:
+            self.blank()
+            self.say(_("Worth another look:"), style="bold")
+            for asked in missed:
+                number = f"{format_number(asked.number)}. "
+                self.say(number + pick(asked.question.prompt), hanging=len(number))
+                self.say(_("Answer: {answer}").format(answer=right_answer(asked.question)), indent=3)
+                self.say(pick(asked.question.explanation), style="dim", indent=3)
         self.blank()
         self.say(score_line(result.correct_count, result.total), style="bold")
-        self.say(_("Score: {percent}%").format(percent=percent(result.score)))
+        self.score(result)
         unanswered = result.total - result.answered_count
         if unanswered:
             self.say(
                 ngettext("{n} question unanswered.", "{n} questions unanswered.", unanswered).format(
-                    n=unanswered
+                    n=format_number(unanswered)
                 )
             )
-        missed = result.missed()
-        if not missed:
-            return
+
+    def score(self, result: RunResult) -> None:
+        """The score, how partial credit made it, and for a lesson quiz whether it passes."""
+        percent = score_percent(result.score)
+        partly = [a for a in result.answers if not a.grade.correct and a.grade.score > 0]
+        if not partly:
+            self.say(_("Score: {percent}").format(percent=percent))
+        else:
+            credit = sum(a.grade.score for a in partly)
+            self.say(
+                _(
+                    "Score: {percent} = ({right} + {credit}) / {total}: a right answer counts 1, "
+                    "a partly right one the share it got right."
+                ).format(
+                    percent=percent,
+                    right=format_number(result.correct_count),
+                    credit=format_decimal(credit, 2),
+                    total=format_number(result.total),
+                )
+            )
+            shares = ", ".join(
+                f"{format_number(a.asked.number)} ({format_decimal(a.grade.score, 2)})" for a in partly
+            )
+            self.say(
+                ngettext(
+                    "Partly right: question {shares}. A multiple-choice answer counts its right marks "
+                    "minus its wrong marks, divided by the number of right choices.",
+                    "Partly right: questions {shares}. A multiple-choice answer counts its right marks "
+                    "minus its wrong marks, divided by the number of right choices.",
+                    len(partly),
+                ).format(shares=shares),
+                style="dim",
+            )
+        if result.kind == LESSON and not result.interrupted:
+            mark = format_percent(DEFAULT_PASS_SHARE)
+            if result.score >= DEFAULT_PASS_SHARE - 1e-9:
+                self.say(_("Passed: a lesson quiz needs {percent} or more.").format(percent=mark))
+            else:
+                self.say(_("Not passed yet: a lesson quiz needs {percent} or more.").format(percent=mark))
+
+    def next_step(self, focus: str | None = None) -> None:
+        """One line with the next command (see course_status)."""
+        from kproxy_tutor.ui.progress_view import print_next_step
+
         self.blank()
-        self.say(_("Worth another look:"), style="bold")
-        for asked in missed:
-            self.say(f"{asked.number}. {pick(asked.question.prompt)}")
-            self.say(_("Answer: {answer}").format(answer=right_answer(asked.question)), indent=3)
-            self.say(pick(asked.question.explanation), style="dim", indent=3)
+        print_next_step(self.console, focus)
 
     def offer_retry(self, missed: int) -> bool:
         """Ask to retry the missed questions; without a terminal the answer is No."""
@@ -281,7 +371,7 @@ class QuizView:
         return self.prompter.confirm(
             ngettext(
                 "Try the {n} missed question again?", "Try the {n} missed questions again?", missed
-            ).format(n=missed),
+            ).format(n=format_number(missed)),
             default=False,
         )
 
@@ -299,6 +389,11 @@ class QuizView:
             self.say(sentence[:-1] if sentence.endswith("..") else sentence)
         else:
             self.say(_("Questions enter the review queue once you answer them in a quiz: kproxy-tutor quiz"))
+
+
+def _commands(text: str) -> list[str]:
+    """The commands named in ``text`` (`kproxy-tutor …` up to the end or a bracket): kept whole."""
+    return re.findall(r"kproxy-tutor(?: [^\s(),;]+)+", text)
 
 
 def _without_code_marks(text: str, keep: bool) -> str:
@@ -332,5 +427,5 @@ def right_answer(question: Question) -> str:
     if isinstance(question, FreeText):
         return " | ".join(question.accept[:3])
     if isinstance(question, Numeric):
-        return format_number(question.answer)
+        return number_as_typed(question.answer)
     return ""

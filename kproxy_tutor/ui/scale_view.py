@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_decimal, format_number, ngettext
 from kproxy_tutor.sandbox.scaling import ScalePoint
 from kproxy_tutor.ui.console import display, glyphs, make_console
 
@@ -17,20 +17,20 @@ MODE_STYLE = {"iptables": "red", "nftables": "green", "ipvs": "cyan"}
 
 
 def _num(value: float) -> str:
-    return f"{value:,.0f}".replace(",", "\u202f") if display().unicode else f"{value:,.0f}"
+    return glyphs(format_number(round(value)))
 
 
 def _examined(point: ScalePoint, mode: str, worst: bool) -> str:
     figures = point.modes[mode]
     value = figures.examined_worst if worst else figures.examined_avg
-    text = _num(value) if worst else f"{value:.1f}"
+    text = _num(value) if worst else format_decimal(value, 1, fixed=True)
     if figures.lookups:
-        text += f" (+{figures.lookups})"
+        text += f" (+{format_number(figures.lookups)})"
     return text
 
 
 def _seconds(value: float) -> str:
-    return _("{ms} ms").format(ms=f"{value * 1000:.1f}")
+    return _("{ms} ms").format(ms=format_decimal(value * 1000, 1, fixed=True))
 
 
 @contextmanager
@@ -120,7 +120,7 @@ def _plain_lines(points: list[ScalePoint]) -> list[str]:
         lines.append(
             ngettext(
                 "{n} Service, {e} endpoints each:", "{n} Services, {e} endpoints each:", point.services
-            ).format(n=_num(point.services), e=point.endpoints)
+            ).format(n=_num(point.services), e=_num(point.endpoints))
         )
         for mode, f in point.modes.items():
             lines.append(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, ngettext
 from kproxy_tutor.sandbox.modes import MODE_INFO, MODES
 from kproxy_tutor.sandbox.packet import Direction, StepKind, Trace
 from kproxy_tutor.shell.mode_commands import MODE_LINES
@@ -116,7 +116,7 @@ def show_mode_watch(view: ShellView, report: WatchReport) -> None:
             "── {node}: {kind} in {mode} mode changed {count} object ──",
             "── {node}: {kind} in {mode} mode changed {count} objects ──",
             count,
-        ).format(node=report.node, kind=kind, mode=report.mode, count=count),
+        ).format(node=report.node, kind=kind, mode=report.mode, count=format_number(count)),
         "bold",
     )
     show_changes(view, report.changes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kproxy_tutor.i18n import _, current_language, ngettext, pick
+from kproxy_tutor.i18n import _, current_language, format_number, ngettext, pick
 from kproxy_tutor.sandbox.iptables.render import restore_line
 from kproxy_tutor.sandbox.packet import Direction, OutcomeKind, StepKind, Trace
 from kproxy_tutor.shell import grammar
@@ -114,7 +114,7 @@ class ShellView:
                 "── kube-apiserver → kube-proxy on {node}: {count} event ──",
                 "── kube-apiserver → kube-proxy on {node}: {count} events ──",
                 count,
-            ).format(node=report.node, count=count),
+            ).format(node=report.node, count=format_number(count)),
             "bold",
         )
         for event in report.events:
@@ -135,7 +135,7 @@ class ShellView:
                 "── {node}: {kind} changed {count} chain ──",
                 "── {node}: {kind} changed {count} chains ──",
                 changed,
-            ).format(node=report.node, kind=kind, count=changed),
+            ).format(node=report.node, kind=kind, count=format_number(changed)),
             "bold",
         )
         labels = {"added": _("new chain"), "removed": _("chain deleted"), "rewritten": _("chain rewritten")}

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_decimal, format_number, ngettext
 from kproxy_tutor.sandbox.iptables.rules import CommentMatch, NfacctMatch, RecentMatch, Rule, StatisticMatch
 from kproxy_tutor.sandbox.packet import (
     Direction,
@@ -99,10 +99,13 @@ def _line(indent: int, *pieces: tuple[str, str] | Text) -> Text:
 
 def _chance_note(detail: dict[str, object], taken: bool) -> str | None:
     if "random" in detail:
-        values = {"value": detail["random"], "probability": detail["probability"]}
+        values = {
+            k: format_decimal(float(detail[d]), 4, fixed=True)
+            for k, d in (("value", "random"), ("probability", "probability"))
+        }
         if taken:
-            return _("random draw {value:.4f} < {probability:.4f}: this rule is taken").format(**values)
-        return _("random draw {value:.4f} ≥ {probability:.4f}: not this one, next rule").format(**values)
+            return _("random draw {value} < {probability}: this rule is taken").format(**values)
+        return _("random draw {value} ≥ {probability}: not this one, next rule").format(**values)
     if "recent" in detail and detail.get("command") == "rcheck":
         values = {"name": detail["recent"], "seconds": detail.get("seconds", 0)}
         if detail.get("hit"):
@@ -203,7 +206,7 @@ def step_lines(step: TraceStep) -> list[Text]:
                 glyphs(
                     "  "
                     + ngettext("({n} rule examined)", "({n} rules examined)", step.examined).format(
-                        n=f"{step.examined:,}"
+                        n=format_number(step.examined)
                     )
                 ),
                 style=NOTE,
@@ -233,7 +236,7 @@ def step_lines(step: TraceStep) -> list[Text]:
                         "end of {chain}: {n} rule examined, back to {to}",
                         "end of {chain}: {n} rules examined, back to {to}",
                         n,
-                    ).format(chain=step.chain, n=f"{n:,}", to=d.get("to")),
+                    ).format(chain=step.chain, n=format_number(n), to=d.get("to")),
                     NOTE,
                 ),
             )

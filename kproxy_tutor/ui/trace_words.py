@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _, format_number, ngettext
 from kproxy_tutor.sandbox.iptables.render import save_line
 from kproxy_tutor.sandbox.packet import MasqueradeReason, OutcomeKind, RouteKind, SourceKind, Trace
 
@@ -49,10 +49,10 @@ def masquerade_reason_text(reason: str, source_kind: str | None = None) -> str:
 
 def _examined_text(trace: Trace) -> str:
     n = trace.rules_examined
-    tables = ", ".join(f"{table} {count:,}" for table, count in trace.examined_by_table.items())
+    tables = ", ".join(f"{table} {format_number(count)}" for table, count in trace.examined_by_table.items())
     text = ngettext(
         "The kernel examined {n} rule for this packet", "The kernel examined {n} rules for this packet", n
-    ).format(n=f"{n:,}")
+    ).format(n=format_number(n))
     return f"{text} ({tables})." if tables else f"{text}."
 
 

@@ -50,6 +50,7 @@ def test_exercise_in_a_terminal(learner_home: Path) -> None:
     run(child, "kubectl expose deployment database --name db-service --port 5432")
     run(child, "check")
     child.expect_exact("Check passed: the task is done.")
+    child.expect_exact("Next: kproxy-tutor learn 2 (read lesson 2)")  # the one next thing to do
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0

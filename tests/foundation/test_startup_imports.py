@@ -37,7 +37,10 @@ def _modules_after(*args: str) -> set[str]:
             ("--plain", "--lang", "en", "learn", "1"),
             ("kproxy_tutor.sandbox", "kproxy_tutor.shell", "kproxy_tutor.exercises"),
         ),
-        (("--lang", "en", "lang"), ("typer.rich_utils", "kproxy_tutor.sandbox", "questionary")),
+        (
+            ("--lang", "en", "lang"),
+            ("typer.rich_utils", "kproxy_tutor.sandbox", "questionary", "babel.numbers"),
+        ),
     ],
 )
 def test_commands_do_not_import_what_they_do_not_use(args: tuple[str, ...], absent: tuple[str, ...]) -> None:

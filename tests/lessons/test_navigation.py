@@ -177,7 +177,7 @@ def test_lessons_lists_states_and_scores(tutor: Callable[..., Any]) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     role = next(i for i, line in enumerate(lines) if "1. " in line and "(role)" in line)
-    assert "done" in lines[role + 1] and "80%" in lines[role + 1]
+    assert "read" in lines[role + 1] and "80%" in lines[role + 1]
     network = next(i for i, line in enumerate(lines) if "(network)" in line)
     assert "in progress" in lines[network + 1] and "you are here" in lines[network + 1]
     assert "not started" in lines[network + 3]

@@ -139,7 +139,7 @@ def wrong_answer(asked: AskedQuestion) -> list[object]:
     if isinstance(q, SingleChoice):
         return [next(c.id for c in q.options if c.id != q.answer)]
     if isinstance(q, MultipleChoice):
-        return [[]]
+        return [sorted(c.id for c in q.options if c.id not in q.answer)]  # only wrong marks: scores 0
     if isinstance(q, TrueFalse):
         return ["false" if q.answer else "true"]
     if isinstance(q, Ordering):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from kproxy_tutor.i18n import ngettext
-from kproxy_tutor.ui.quiz_view import format_number, question_count, score_line
+from kproxy_tutor.ui.quiz_view import number_as_typed, question_count, score_line
 
 
 @pytest.mark.parametrize(
@@ -54,9 +54,12 @@ def test_english(lang: Callable[[str], None]) -> None:
 
 def test_numbers_use_the_russian_decimal_comma(lang: Callable[[str], None]) -> None:
     lang("ru")
-    assert format_number(0.3333333333) == "0,3333333333" and format_number(16384.0) == "16384"
+    assert number_as_typed(0.3333333333) == "0,3333333333" and number_as_typed(16384.0) == "16384"
+    assert number_as_typed(262144) == "262144"  # typed as one number: no digit groups
+    assert question_count(1000) == "1\u00a0000 вопросов"  # a count has them (Babel)
     lang("en")
-    assert format_number(0.25) == "0.25"
+    assert number_as_typed(0.25) == "0.25"
+    assert question_count(1000) == "1,000 questions"
 
 
 def test_order_example_never_gives_the_answer_away() -> None:

@@ -38,8 +38,8 @@ def test_boxes_move_up_on_right_and_back_to_one_on_wrong() -> None:
     data: dict[str, Any] = {"quiz": {}}
     record_answers(data, [("q-right", True), ("q-wrong", False)], DAY0)
     assert box_of(data, "q-right") == 2 and box_of(data, "q-wrong") == 1
-    assert due_count(data, DAY0) == 0
-    assert due_ids(data, day(1)) == ["q-wrong"]  # box 1: due after one day
+    assert due_ids(data, DAY0) == ["q-wrong"]  # box 1: due at once, the same day
+    assert due_ids(data, day(1)) == ["q-wrong"]
     assert due_ids(data, day(2)) == ["q-wrong", "q-right"]  # box 2: after two; most overdue first
 
     # Keep answering q-right correctly whenever it is due: it climbs to box 5 and stays there.
@@ -50,12 +50,13 @@ def test_boxes_move_up_on_right_and_back_to_one_on_wrong() -> None:
         assert box_of(data, "q-right") == expected
         interval = INTERVALS[expected - 1]
         assert "q-right" not in due_ids(data, today + timedelta(days=interval - 1))
+        assert "q-right" in due_ids(data, today + timedelta(days=interval))
         today += timedelta(days=interval)
     assert box_of(data, "q-right") == 5
 
     record_answers(data, [("q-right", False)], today)  # one mistake: back to box 1
     assert box_of(data, "q-right") == 1
-    assert data["quiz"]["review"]["q-right"]["due"] == (today + timedelta(days=1)).isoformat()
+    assert data["quiz"]["review"]["q-right"]["due"] == today.isoformat()  # due again at once
 
 
 def test_next_entry_intervals() -> None:
@@ -95,30 +96,31 @@ def test_review_moves_questions_between_boxes_over_days(
     )
     assert run_quiz("alpha", False, False, None, 11, None, today=DAY0) == 0
     data = progress_store().read()
-    assert due_count(data, DAY0) == 0
-    assert set(due_ids(data, day(1))) == wrong_ids
+    # The questions missed today are due today: box 1 waits for no one.
+    assert set(due_ids(data, DAY0)) == wrong_ids
     assert due_count(data, day(2)) == 10
 
-    # Day 0 review: nothing due yet.
-    assert run_quiz(None, False, True, None, 1, None, today=DAY0) == 0
-    assert "На сегодня повторять нечего." in capsys.readouterr().out
-
-    # Day 1 review: the two wrong questions come back; answer them right.
+    # Day 0 review, right after the quiz: the two wrong questions come back; answer them right.
     rng = random.Random(3)
     review_planned = plan(
-        select(load_bank(), rng, progress_store().read(), review=True, today=day(1)).questions, rng
+        select(load_bank(), rng, progress_store().read(), review=True, today=DAY0).questions, rng
     )
     assert {a.question.id for a in review_planned} == wrong_ids
     monkeypatch.setattr(
         "kproxy_tutor.ui.prompts.make_prompter",
         lambda plain=False: ScriptedPrompter(scripted(review_planned)),
     )
-    assert run_quiz(None, False, True, None, 3, None, today=day(1)) == 0
+    assert run_quiz(None, False, True, None, 3, None, today=DAY0) == 0
     data = progress_store().read()
     assert all(box_of(data, qid) == 2 for qid in wrong_ids)
+    assert due_count(data, DAY0) == 0
     assert due_count(data, day(1)) == 0
-    assert due_count(data, day(2)) == 8  # the others, answered right on day 0
-    assert due_count(data, day(3)) == 10
+    assert due_count(data, day(2)) == 10  # box 2 everywhere: due after two days
+    capsys.readouterr()
+
+    # Day 0 again: nothing left to review today.
+    assert run_quiz(None, False, True, None, 1, None, today=DAY0) == 0
+    assert "На сегодня повторять нечего." in capsys.readouterr().out
     assert data["quiz"]["history"][-1]["kind"] == "review"
     assert data["quiz"]["best"] == {"alpha": 0.8}  # a review does not change a lesson's best score
 

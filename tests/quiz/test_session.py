@@ -53,7 +53,7 @@ def test_scripted_run_end_to_end(
     out = capsys.readouterr().out
     assert "Вопрос 1 из 10" in out and "Вопрос 10 из 10" in out
     assert "Правильно 9 ответов из 10" in out
-    assert "Результат: 90 %" in out
+    assert "Результат: 90\u00a0%" in out
     assert "Неправильно." in out and out.count("Правильно!") == 9
     assert (
         "explain alpha-single (ru)" in out and "why a (ru)" in out

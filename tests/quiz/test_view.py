@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from kproxy_tutor.quiz.grading import grade
-from kproxy_tutor.quiz.model import MultipleChoice, Numeric, QuizChoice, TrueFalse
+from kproxy_tutor.quiz.model import FreeText, MultipleChoice, Numeric, QuizChoice, TrueFalse
 from kproxy_tutor.quiz.session import Answer, AskedQuestion
 from kproxy_tutor.ui.prompts import PlainPrompter, QuestionaryPrompter
 from kproxy_tutor.ui.quiz_view import QuizView
@@ -91,4 +91,65 @@ def test_partly_right_shows_the_credit(lang: Callable[[str], None]) -> None:
     view = QuizView(PlainPrompter(stdin=io.StringIO(""), stdout=io.StringIO()), console=console)
     response = frozenset({"a"})
     view.feedback(Answer(AskedQuestion(MULTI, 1, 1, ("a", "b", "c", "d")), response, grade(MULTI, response)))
-    assert "Частично верно (50 %)." in console.export_text()
+    assert "Частично верно (50\u00a0%)." in console.export_text()
+
+
+PODS = Numeric("pods", "l", bi("how many Pods"), bi("explain"), answer=4, tolerance=0)
+TEXT = FreeText("cmd", "l", bi("which command"), bi("explain"), accept=("iptables-save",))
+
+
+def test_an_empty_answer_asks_again_instead_of_scoring(lang: Callable[[str], None]) -> None:
+    lang("ru")
+    for question, lines, expected in [
+        (TEXT, "\n   \niptables-save\n", "iptables-save"),
+        (NUM, "\n0,25\n", "0,25"),
+    ]:
+        out, console = io.StringIO(), recording_console()
+        view = QuizView(PlainPrompter(stdin=io.StringIO(lines), stdout=out), console=console)
+        assert view.answer(AskedQuestion(question, 1, 1)) == expected
+        assert "Введите ответ и нажмите Enter" in console.export_text()
+    out, console = io.StringIO(), recording_console()
+    view = QuizView(PlainPrompter(stdin=io.StringIO("\n1 2\n"), stdout=out), console=console)
+    assert view.answer(AskedQuestion(MULTI, 1, 1, ("a", "b", "c", "d"))) == frozenset({"a", "b"})
+    assert "Введите номера верных ответов через пробел." in console.export_text()
+
+
+def test_a_count_question_asks_for_a_whole_number(lang: Callable[[str], None]) -> None:
+    lang("ru")
+    out, console = io.StringIO(), recording_console()
+    view = QuizView(PlainPrompter(stdin=io.StringIO("четыре\n4\n"), stdout=out), console=console)
+    assert view.answer(AskedQuestion(PODS, 1, 1)) == "4"
+    text = console.export_text()
+    assert "Введите целое число, например 12." in text
+    assert "0,25" not in text and "1/4" not in text  # no fraction hint on a Pod count
+    assert "Ваш ответ (целое число):" in out.getvalue()
+
+
+def test_the_score_line_explains_partial_credit(lang: Callable[[str], None]) -> None:
+    from kproxy_tutor.quiz.session import RunResult
+
+    lang("en")
+    partly = frozenset({"a"})  # one of the two right marks: half a point
+    planned = tuple(AskedQuestion(q, i, 3, ("a", "b", "c", "d")) for i, q in enumerate([MULTI, TF, PODS], 1))
+    answers = [
+        Answer(planned[0], partly, grade(MULTI, partly)),
+        Answer(planned[1], False, grade(TF, False)),
+        Answer(planned[2], "5", grade(PODS, "5")),
+    ]
+    console = recording_console()
+    QuizView(PlainPrompter(stdin=io.StringIO(""), stdout=io.StringIO()), console=console).summary(
+        RunResult("lesson", "l", 1, planned, answers)
+    )
+    text = " ".join(console.export_text().split())
+    assert "1 right answer out of 3" in text
+    assert "Score: 50% = (1 + 0.5) / 3" in text
+    assert "Partly right: question 1 (0.5)." in text
+    assert "Passed: a lesson quiz needs 70% or more." not in text
+    assert "Not passed yet: a lesson quiz needs 70% or more." in text
+
+
+def test_a_score_just_under_the_pass_mark_is_not_rounded_up(lang: Callable[[str], None]) -> None:
+    from kproxy_tutor.ui.progress_view import score_percent
+
+    lang("en")
+    assert score_percent(0.697) == "69.7%" and score_percent(0.7) == "70%" and score_percent(0.47) == "47%"
