@@ -37,17 +37,22 @@ def num(value: float, decimals: int = 0) -> str:
     return _spaces(format_decimal(value, format=pattern, locale=_locale()))
 
 
+def _unit(template: str, number: str) -> str:
+    # A number and its unit never part at the end of a line.
+    return _spaces(template.replace(" ", "\u00a0").format(n=number))
+
+
 def size(value: int) -> str:
     """Bytes as B, kB or MB (decimal units, as iptables-restore input sizes are usually quoted)."""
     if value < 10_000:
-        return _("{n} B").format(n=num(value))
+        return _unit(_("{n} B"), num(value))
     if value < 1_000_000:
-        return _("{n} kB").format(n=num(value / 1000, 1))
-    return _("{n} MB").format(n=num(value / 1_000_000, 1))
+        return _unit(_("{n} kB"), num(value / 1000, 1))
+    return _unit(_("{n} MB"), num(value / 1_000_000, 1))
 
 
 def milliseconds(seconds: float) -> str:
-    return _("{n} ms").format(n=num(seconds * 1000, 0 if seconds >= 0.1 else 1))
+    return _unit(_("{n} ms"), num(seconds * 1000, 0 if seconds >= 0.1 else 1))
 
 
 def _examined(f: ModeFigures, worst: bool) -> str:
@@ -57,43 +62,46 @@ def _examined(f: ModeFigures, worst: bool) -> str:
 
 # Progress --------------------------------------------------------------------------------------
 @contextmanager
-def progress_printer() -> Iterator[Callable[[int, str], None]]:
-    """Tell the learner what is being built (10,000 Services take a while); measured loads say so."""
+def _status() -> Iterator[Callable[[str], None]]:
+    """A transient status line in a terminal (it vanishes when the lab is done); plain lines with --plain."""
     console = make_console(stderr=True)
+    if display().animate:
+        with console.status("") as status:
+            yield lambda text: status.update(text)
+        return
 
-    def report(services: int, mode: str) -> None:
-        if display().interactive or display().plain:
-            console.print(
-                ngettext(
-                    "Compiling {n} Service in {mode} mode...",
-                    "Compiling {n} Services in {mode} mode...",
-                    services,
-                ).format(n=num(services), mode=mode),
-                markup=False,
-                highlight=False,
-            )
+    def say(text: str) -> None:
+        if display().plain:
+            console.print(text, markup=False, highlight=False)
 
-    yield report
+    yield say
+
+
+@contextmanager
+def progress_printer() -> Iterator[Callable[[int, str], None]]:
+    """Tell the learner what is being built (10,000 Services take a while)."""
+    with _status() as say:
+        yield lambda services, mode: say(
+            ngettext(
+                "Compiling {n} Service in {mode} mode...",
+                "Compiling {n} Services in {mode} mode...",
+                services,
+            ).format(n=num(services), mode=mode)
+        )
 
 
 @contextmanager
 def kernel_progress_printer() -> Iterator[Callable[[int, str], None]]:
-    console = make_console(stderr=True)
+    def text(services: int, mode: str) -> str:
+        tool = "iptables-restore" if mode == "iptables" else "nft -f"
+        return ngettext(
+            "Loading {n} Service with {tool} in a throwaway network namespace...",
+            "Loading {n} Services with {tool} in a throwaway network namespace...",
+            services,
+        ).format(n=num(services), tool=tool)
 
-    def report(services: int, mode: str) -> None:
-        if display().interactive or display().plain:
-            tool = "iptables-restore" if mode == "iptables" else "nft -f"
-            console.print(
-                ngettext(
-                    "Loading {n} Service with {tool} in a throwaway network namespace...",
-                    "Loading {n} Services with {tool} in a throwaway network namespace...",
-                    services,
-                ).format(n=num(services), tool=tool),
-                markup=False,
-                highlight=False,
-            )
-
-    yield report
+    with _status() as say:
+        yield lambda services, mode: say(text(services, mode))
 
 
 # Tables (wide terminals) -----------------------------------------------------------------------
@@ -267,6 +275,21 @@ def caption(points: list[ScalePoint]) -> str:
     )
 
 
+def wrap(text: str, width: int) -> list[str]:
+    """Lines of at most ``width`` characters, broken at ASCII spaces only: a number grouped with
+    no-break spaces, a number and its unit, an identifier never part. Continuations keep the indent."""
+    import textwrap
+
+    indent = text[: len(text) - len(text.lstrip(" "))]
+    return textwrap.wrap(
+        text,
+        width,
+        subsequent_indent=indent + "  " if indent else "",
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [""]
+
+
 def render(points: list[ScalePoint], kernel: Any, console: Any) -> None:
     if not points:
         return
@@ -274,7 +297,8 @@ def render(points: list[ScalePoint], kernel: Any, console: Any) -> None:
     width = console.size.width
 
     def line(text: str) -> None:
-        console.print(glyphs(text), markup=False, highlight=False, overflow="fold")
+        for wrapped in wrap(glyphs(text), width):
+            console.print(wrapped, markup=False, highlight=False, no_wrap=True, overflow="ignore", crop=False)
 
     if plain or width < TABLE_MIN_WIDTH:
         line(_("What grows with the cluster (computed from the compiled rules):"))
