@@ -267,6 +267,18 @@ def test_lesson2_endpointslice_listing_is_the_sandbox_listing(lang: str) -> None
     assert sorted(re.findall(r'addresses: \["([\d.]+)"\]', yaml_block)) == sorted(sandbox[3].split(","))
 
 
+def test_lesson2_a_clusterip_on_another_port_matches_no_rule() -> None:
+    """Lesson 2 `virtual-object`: the sandbox command it names shows that no kube-proxy rule covers port 80."""
+    for lang in LANGS:
+        assert "curl 10.96.0.12:80 --from web" in _texts(_step("02-network", "virtual-object"), lang)
+    traced, saved = shell("db-service", "curl 10.96.0.12:80 --from web\niptables-save -t nat").split(
+        "$ iptables-save -t nat\n"
+    )
+    assert "no kube-proxy rule matched" in traced
+    mentions = [line for line in saved.splitlines() if "10.96.0.12" in line]
+    assert mentions and all(line.startswith("-A ") and "-d 10.96.0.12/32" in line for line in mentions)
+
+
 # Lesson 4: IPVS and nftables ------------------------------------------------------------------------
 @pytest.mark.parametrize("lang", LANGS)
 def test_lesson4_ipvs_listings_are_the_sandbox_listings(lang: str) -> None:
