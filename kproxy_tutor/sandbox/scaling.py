@@ -17,7 +17,8 @@ and every mode syncs again, as kube-proxy does after one EndpointSlice event. Pe
 * the objects the kernel must replace for it: iptables, the rules of every chain the payload
   declares (declaring a chain flushes it; iptables-legacy even swaps each whole table); nftables,
   the chains, rules and elements in the transaction; ipvs, the rules of its flushed chains plus the
-  ipset members, IPVS servers and kube-ipvs0 addresses that changed.
+  ipset members, IPVS servers and kube-ipvs0 addresses that changed. (The IPVS proxier also asks
+  the kernel about every Service on each sync; those are reads, not counted here.)
 """
 
 from __future__ import annotations

@@ -335,3 +335,15 @@ def test_a_failing_load_is_skipped_with_its_reason_and_leaves_no_namespace(
     assert {s.mode for s in report.skipped} == {"iptables", "nftables"}
     assert all(s.params["problem"] for s in report.skipped)
     assert loadtime.leftover_namespaces() == []
+
+
+def test_without_root_nothing_is_measured_and_the_reason_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from kproxy_tutor.lab import loadtime
+
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(loadtime, "run", lambda *a, **k: pytest.fail("no command may run without root"))
+    report = loadtime.measure_load_times((100,), endpoints=1)
+    assert report.times == [] and [s.mode for s in report.skipped] == ["all"]
+    assert "root" in report.skipped[0].reason
