@@ -83,6 +83,7 @@ def all_lesson_texts() -> Iterator[tuple[str, str, str]]:
 
 
 # The sandbox -----------------------------------------------------------------------------------------
+@cache
 def shell(scenario: str, script: str) -> str:
     """Everything the sandbox shell prints for ``script`` (English, plain, wide)."""
     from rich.console import Console
