@@ -176,8 +176,8 @@ class Cluster:
         for name in owned:
             if name not in wanted:
                 self.remove_pod(deployment.namespace, name)
-        nodes = self.schedulable_nodes()
-        if not nodes and deployment.replicas:
+        nodes = [] if deployment.node_name else self.schedulable_nodes()
+        if not nodes and deployment.replicas and not deployment.node_name:
             raise SandboxInputError(
                 N_("Deployment {name!r} cannot run: the cluster has no nodes."), name=deployment.name
             )
@@ -191,7 +191,7 @@ class Cluster:
                 namespace=deployment.namespace,
                 name=name,
                 labels=frozen_labels(dict(deployment.template_labels) | {"pod-template-hash": template_hash}),
-                node_name=nodes[index % len(nodes)].name,
+                node_name=deployment.node_name or nodes[index % len(nodes)].name,
                 ports=deployment.ports,
                 owner=owner,
             )

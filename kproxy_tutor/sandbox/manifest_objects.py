@@ -165,6 +165,7 @@ def to_deployment(obj: Fields) -> Deployment:
         frozen_labels(selector),
         frozen_labels(template_labels),
         _container_ports(template.sub("spec")),
+        template.sub("spec").str("nodeName"),
     )
 
 

@@ -66,6 +66,8 @@ class Deployment:
     selector: MappingProxyType[str, str]
     template_labels: MappingProxyType[str, str]
     ports: tuple[ContainerPort, ...] = ()
+    #: ``spec.template.spec.nodeName``: every replica is bound to this node, bypassing the scheduler.
+    node_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)

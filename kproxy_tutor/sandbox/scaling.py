@@ -1,27 +1,35 @@
-"""The scaling lab's numbers: ruleset size, rules examined for a new connection, and sync time, per mode and cluster size.
+"""The scaling lab's numbers, all computed from the rules each mode compiles (no timing of this program).
 
 For each size a cluster of N ClusterIP Services (one TCP port, E endpoints each, spread over
-four nodes) is compiled by each mode for one node, and the first packet of a new connection
-from a Pod is walked to a sample of Services:
+four nodes) is compiled by each mode for one node. Then one endpoint is added to one Service
+and every mode syncs again, as kube-proxy does after one EndpointSlice event. Per mode:
 
-* iptables: the iptables tracer (``sandbox/netfilter.py``) counts rules as the kernel walks
-  them, KUBE-SERVICES in order; without the tracer the count falls back to the same walk done
-  here on the nat chains (``nat_walk``);
-* nftables: the nftables evaluator counts rules, a verdict-map lookup being one rule;
-* ipvs: the constant iptables rules on the packet's way (``ipvs/walk.py``) plus one IPVS hash lookup.
-
-Sync time is the measured wall time of the proxier's first (full) sync on this machine.
+* ``rules``: rules in the node's ruleset (iptables: every table; nftables: the kube-proxy table;
+  ipvs: its iptables rules), and ``elements``: set/map elements (nftables) or ipset members plus
+  IPVS virtual and real servers (ipvs);
+* rules the first packet of a new connection from a Pod examines, over a sample of Services:
+  iptables by the iptables tracer (``nat_walk`` without it), nftables by its evaluator (a
+  verdict-map lookup is one rule), ipvs by the constant iptables walk plus one IPVS hash lookup;
+* what kube-proxy writes per full sync and per partial sync (:class:`SyncFigures`): the
+  ``iptables-restore`` input (iptables; ipvs adds one ipset, IPVS or address operation per line,
+  written in ``ipset``/``ipvsadm``/``ip`` syntax), or the ``nft -f`` transaction (nftables: add and
+  flush per chain, flush per map on a full sync, add per rule and element, as knftables sends it);
+* the objects the kernel must replace for it: iptables, the rules of every chain the payload
+  declares (declaring a chain flushes it; iptables-legacy even swaps each whole table); nftables,
+  the chains, rules and elements in the transaction; ipvs, the rules of its flushed chains plus the
+  ipset members, IPVS servers and kube-ipvs0 addresses that changed. (The IPVS proxier also asks
+  the kernel about every Service on each sync; those are reads, not counted here.)
 """
 
 from __future__ import annotations
 
 import random
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from kproxy_tutor.sandbox.cluster import Cluster
-from kproxy_tutor.sandbox.iptables.rules import Jump, PortMatch, Ruleset
+from kproxy_tutor.sandbox.iptables.rules import Jump, Payload, PortMatch, Ruleset
 from kproxy_tutor.sandbox.model import (
     ClusterNetwork,
     Endpoint,
@@ -40,6 +48,18 @@ POD_CIDR = "10.0.0.0/8"
 DEFAULT_SIZES = (10, 100, 1000, 10000)
 SAMPLE = 24
 MODES = ("iptables", "nftables", "ipvs")
+#: Endpoint addresses per Service: more than any ``--endpoints`` plus the one the partial sync adds.
+_ENDPOINT_STRIDE = 64
+
+
+@dataclass(frozen=True, slots=True)
+class SyncFigures:
+    #: Lines of what kube-proxy hands to the kernel's tools in this sync.
+    lines: int
+    #: Their size in bytes (UTF-8, newlines included).
+    bytes: int
+    #: Kernel objects (rules, chains, elements, servers) replaced or added by it.
+    replaced: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +73,11 @@ class ModeFigures:
     examined_worst: int
     #: Hash/map lookups on top of the rules (ipvs: the IPVS virtual-server lookup).
     lookups: int
-    sync_seconds: float
     #: How the examined count was obtained: ``tracer``, ``evaluator``, ``nat-walk`` or ``ipset-walk``.
     method: str
+    #: The first sync (everything) and the sync after one endpoint was added to one Service.
+    full: SyncFigures
+    partial: SyncFigures
 
 
 @dataclass(slots=True)
@@ -70,8 +92,20 @@ def service_ip(i: int) -> str:
 
 
 def endpoint_ip(i: int, j: int) -> str:
-    n = i * 8 + j
+    n = i * _ENDPOINT_STRIDE + j
     return f"10.{1 + n // 62500}.{n // 250 % 250}.{2 + n % 250}"
+
+
+def _slice(i: int, endpoints: int) -> EndpointSlice:
+    return EndpointSlice(
+        f"ns-{i % 50}",
+        f"svc-{i}-abcde",
+        f"svc-{i}",
+        endpoints=tuple(
+            Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)
+        ),
+        ports=(EndpointPort("http", 8080),),
+    )
 
 
 def build_cluster(services: int, endpoints: int) -> Cluster:
@@ -81,24 +115,26 @@ def build_cluster(services: int, endpoints: int) -> Cluster:
     for index, name in enumerate(NODES):
         cluster.add_node(Node(name, (f"192.168.0.{10 + index}",)))
     for i in range(services):
-        ns = f"ns-{i % 50}"
         cluster.apply_service(
             Service(
-                ns, f"svc-{i}", cluster_ip=service_ip(i), ports=(ServicePort(80, "http", target_port=8080),)
-            )
-        )
-        cluster.apply_endpoint_slice(
-            EndpointSlice(
-                ns,
-                f"svc-{i}-abcde",
+                f"ns-{i % 50}",
                 f"svc-{i}",
-                endpoints=tuple(
-                    Endpoint((endpoint_ip(i, j),), node_name=NODES[(i + j) % 4]) for j in range(endpoints)
-                ),
-                ports=(EndpointPort("http", 8080),),
+                cluster_ip=service_ip(i),
+                ports=(ServicePort(80, "http", target_port=8080),),
             )
         )
+        cluster.apply_endpoint_slice(_slice(i, endpoints))
     return cluster
+
+
+def changed_service(services: int) -> int:
+    """The Service that gets one more endpoint for the partial sync (one in the middle)."""
+    return services // 2
+
+
+def add_one_endpoint(cluster: Cluster, services: int, endpoints: int) -> None:
+    """One EndpointSlice event: a new ready Pod behind one Service."""
+    cluster.apply_endpoint_slice(_slice(changed_service(services), endpoints + 1))
 
 
 def sample_services(services: int, seed: int, size: int = SAMPLE) -> list[int]:
@@ -109,20 +145,11 @@ def sample_services(services: int, seed: int, size: int = SAMPLE) -> list[int]:
     return sorted(picked)
 
 
-def _timed(func: Callable[[], object], clock: Callable[[], float]) -> tuple[object, float]:
-    start = clock()
-    value = func()
-    return value, clock() - start
+def _text_figures(lines: list[str], replaced: int) -> SyncFigures:
+    return SyncFigures(len(lines), sum(len(line.encode()) + 1 for line in lines), replaced)
 
 
-def _figures(
-    mode: str, rules: int, elements: int, counts: list[int], lookups: int, seconds: float, method: str
-) -> ModeFigures:
-    return ModeFigures(
-        mode, rules, elements, sum(counts) / len(counts), max(counts), lookups, seconds, method
-    )
-
-
+# iptables ------------------------------------------------------------------------------------
 def nat_walk(ruleset: Ruleset, dst_ip: str, dst_port: int) -> int:
     """Rules a Pod's first packet meets in the nat table: PREROUTING, KUBE-SERVICES in order, the Service and
     endpoint chains, then POSTROUTING and KUBE-POSTROUTING (no masquerade mark: it returns at once).
@@ -162,18 +189,6 @@ def nat_walk(ruleset: Ruleset, dst_ip: str, dst_port: int) -> int:
     return examined
 
 
-def _iptables(cluster: Cluster, picks: list[int], clock: Callable[[], float]) -> ModeFigures:
-    from kproxy_tutor.sandbox.iptables import Proxier
-
-    proxier = Proxier(cluster, NODE)
-    _, seconds = _timed(proxier.sync, clock)
-    ruleset = proxier.kernel.ruleset
-    rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
-    counter, method = _tracer_counter(ruleset)
-    counts = [counter(service_ip(i), 80) for i in picks]
-    return _figures("iptables", rules, 0, counts, 0, seconds, method)
-
-
 def _tracer_counter(ruleset: Ruleset) -> tuple[Callable[[str, int], int], str]:
     try:
         from kproxy_tutor.sandbox.packet import SourceKind
@@ -194,42 +209,250 @@ def _tracer_counter(ruleset: Ruleset) -> tuple[Callable[[str, int], int], str]:
     return count, "tracer"
 
 
-def _nftables(cluster: Cluster, picks: list[int], seed: int, clock: Callable[[], float]) -> ModeFigures:
-    from kproxy_tutor.sandbox.nftables import NftProxier
-    from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
-    from kproxy_tutor.sandbox.packet import Packet, SourceKind
-
-    proxier = NftProxier(cluster, NODE)
-    result, seconds = _timed(proxier.sync, clock)
-    table = result.table  # type: ignore[attr-defined]
-    evaluator = NftEvaluator(table, node_view(cluster, NODE), seed)
-    counts = [
-        evaluator.evaluate(
-            Packet("tcp", CLIENT_POD, 40000 + n, service_ip(i), 80), SourceKind.POD
-        ).rules_examined
-        for n, i in enumerate(picks)
-    ]
-    return _figures("nftables", table.rule_count, table.element_count, counts, 0, seconds, "evaluator")
+def payload_replaced(payload: Payload, ruleset: Ruleset) -> int:
+    """Rules the kernel holds, after the restore, in the chains the payload declares (and so flushed)."""
+    total = 0
+    for table in payload.tables:
+        existing = ruleset.tables.get(table.name)
+        if existing is None:
+            continue
+        for name in set(table.declared):
+            chain = existing.chains.get(name)
+            total += len(chain.rules) if chain is not None else 0
+    return total
 
 
-def _ipvs(cluster: Cluster, picks: list[int], clock: Callable[[], float]) -> ModeFigures:
-    from kproxy_tutor.sandbox.ipvs import IpvsProxier
-    from kproxy_tutor.sandbox.ipvs.walk import FirstPacket, rules_examined
+def _restore_figures(payload: Payload, ruleset: Ruleset) -> SyncFigures:
+    from kproxy_tutor.sandbox.iptables import render_restore
 
-    proxier = IpvsProxier(cluster, NODE)
-    state, seconds = _timed(proxier.sync, clock)
-    assert state.ipsets is not None and state.iptables is not None  # type: ignore[attr-defined]
-    sets, ipt = state.ipsets, state.iptables  # type: ignore[attr-defined]
-    local = frozenset((*proxier.node.internal_ips, *state.bound_addresses))  # type: ignore[attr-defined]
-    counts = [
-        rules_examined(ipt.ruleset, sets, FirstPacket("tcp", CLIENT_POD, service_ip(i), 80, local))
-        for i in picks
-    ]
-    servers = state.virtual_servers  # type: ignore[attr-defined]
-    elements = (
-        len(servers) + sum(len(v.real_servers) for v in servers) + sum(len(s.members) for s in sets.values())
+    lines = render_restore(payload).splitlines()
+    return _text_figures(lines, payload_replaced(payload, ruleset))
+
+
+class _IptablesRun:
+    def __init__(self, cluster: Cluster) -> None:
+        from kproxy_tutor.sandbox.iptables import Proxier
+
+        self.proxier = Proxier(cluster, NODE)
+
+    def first(self, picks: list[int]) -> None:
+        result = self.proxier.sync()
+        ruleset = self.proxier.kernel.ruleset
+        self.rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
+        counter, self.method = _tracer_counter(ruleset)
+        self.counts = [counter(service_ip(i), 80) for i in picks]
+        self.full = _restore_figures(result.payload, ruleset)
+
+    def after_change(self) -> None:
+        result = self.proxier.sync()
+        self.partial = _restore_figures(result.payload, self.proxier.kernel.ruleset)
+
+    def figures(self) -> ModeFigures:
+        return _figures("iptables", self.rules, 0, self.counts, 0, self.method, self.full, self.partial)
+
+
+# nftables ------------------------------------------------------------------------------------
+def _element_line(head: str, set_name: str, element: Any, verb: str = "add") -> str:
+    text = f"{verb} element {head} {set_name} {{ {' . '.join(element.key)}"
+    if verb == "add" and element.comment is not None:
+        text += f' comment "{element.comment}"'
+    if verb == "add" and element.value is not None:
+        text += f" : {element.value}"
+    return text + " }"
+
+
+def nft_full_transaction(table: Any) -> list[str]:
+    """kube-proxy's transaction for a full sync, in an order ``nft -f`` accepts: the table, every chain
+    added and flushed, every set and map added and flushed, then every rule and element."""
+    from kproxy_tutor.sandbox.nftables import render_transaction
+
+    head = f"{table.family} {table.name}"
+    declared, rules, elements = [], [], []
+    for line in render_transaction(table).splitlines():
+        if line.startswith("add chain "):
+            declared += [line, f"flush chain {head} {line.split()[4]}"]
+        elif line.startswith(("add set ", "add map ")):
+            kind, name = line.split()[1], line.split()[4]
+            declared += [line, f"flush {kind} {head} {name}"]
+        elif line.startswith("add rule "):
+            rules.append(line)
+        elif line.startswith("add element "):
+            elements.append(line)
+        else:
+            declared.append(line)
+    return declared + rules + elements
+
+
+def _service_of_chain(name: str) -> str | None:
+    """``ns/name`` for a per-Service chain (``service-HASH-ns/name/proto/port`` and the like)."""
+    if "/" not in name:
+        return None
+    namespaced = name.split("-", 2)[-1]
+    namespace, service = namespaced.split("/")[:2]
+    return f"{namespace}/{service}"
+
+
+def nft_partial_transaction(before: Any, after: Any, updated: set[tuple[str, str]]) -> list[str]:
+    """What a partial sync sends (upstream ``skipServiceUpdate``): every chain of an updated Service is
+    flushed and refilled, other chains are left alone; elements are added or deleted only where they changed."""
+    head = f"{after.family} {after.name}"
+    services = {f"{ns}/{name}" for ns, name in updated}
+    lines: list[str] = []
+    for name, chain in sorted(after.chains.items()):
+        if name in before.chains and _service_of_chain(name) not in services:
+            continue
+        lines.append(f"add chain {head} {name}")
+        lines.append(f"flush chain {head} {name}")
+        lines += [f"add rule {head} {name} {rule.tx()}" for rule in chain.rules]
+    for name in sorted(set(before.chains) - set(after.chains)):
+        lines += [f"flush chain {head} {name}", f"delete chain {head} {name}"]
+    for set_name, nft_set in sorted(after.sets.items()):
+        old_set = before.sets.get(set_name)
+        old = {(e.key, e.value): e for e in (old_set.elements if old_set is not None else [])}
+        new = {(e.key, e.value): e for e in nft_set.elements}
+        lines += [
+            _element_line(head, set_name, old[key], "delete") for key in sorted(old.keys() - new.keys())
+        ]
+        lines += [_element_line(head, set_name, new[key]) for key in sorted(new.keys() - old.keys())]
+    return lines
+
+
+def _nft_replaced(lines: list[str]) -> int:
+    """Objects the kernel replaces: chains flushed or deleted, rules and elements added or deleted."""
+    return sum(
+        1
+        for line in lines
+        if line.startswith(("flush chain ", "delete chain ", "add rule ", "add element ", "delete element "))
     )
-    return _figures("ipvs", ipt.rule_count, elements, counts, 1, seconds, "ipset-walk")
+
+
+class _NftablesRun:
+    def __init__(self, cluster: Cluster, seed: int) -> None:
+        from kproxy_tutor.sandbox.nftables import NftProxier
+
+        self.cluster = cluster
+        self.seed = seed
+        self.proxier = NftProxier(cluster, NODE)
+
+    def first(self, picks: list[int]) -> None:
+        from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
+        from kproxy_tutor.sandbox.packet import Packet, SourceKind
+
+        result = self.proxier.sync()
+        self.table = table = result.table
+        evaluator = NftEvaluator(table, node_view(self.cluster, NODE), self.seed)
+        self.counts = [
+            evaluator.evaluate(
+                Packet("tcp", CLIENT_POD, 40000 + n, service_ip(i), 80), SourceKind.POD
+            ).rules_examined
+            for n, i in enumerate(picks)
+        ]
+        self.rules, self.elements = table.rule_count, table.element_count
+        lines = nft_full_transaction(table)
+        self.full = _text_figures(lines, _nft_replaced(lines))
+
+    def after_change(self) -> None:
+        result = self.proxier.sync()
+        lines = nft_partial_transaction(self.table, result.table, result.updated_services)
+        self.partial = _text_figures(lines, _nft_replaced(lines))
+
+    def figures(self) -> ModeFigures:
+        return _figures(
+            "nftables", self.rules, self.elements, self.counts, 0, "evaluator", self.full, self.partial
+        )
+
+
+# ipvs ----------------------------------------------------------------------------------------
+def _ipvs_objects(state: Any) -> dict[str, set[str]]:
+    """The kernel objects of an IPVS sync, each spelled as the command that creates it."""
+    servers, reals, addresses, members = set(), set(), set(), set()
+    for v in state.virtual_servers:
+        flag = "-u" if v.protocol == "UDP" else "-t"
+        address = f"{v.address}:{v.port}"
+        persistent = f" -p {v.persistent}" if v.persistent else ""
+        servers.add(f"ipvsadm -A {flag} {address} -s {v.scheduler}{persistent}")
+        reals.update(
+            f"ipvsadm -a {flag} {address} -r {r.address}:{r.port} -m -w {r.weight}" for r in v.real_servers
+        )
+    addresses.update(f"ip addr add {ip}/32 dev kube-ipvs0" for ip in state.bound_addresses)
+    for ipset in (state.ipsets or {}).values():
+        members.update(f"ipset add {ipset.name} {member}" for member in ipset.members)
+    return {"servers": servers, "reals": reals, "addresses": addresses, "members": members}
+
+
+def ipvs_sync_lines(before: Any | None, after: Any) -> tuple[list[str], int]:
+    """(lines written, kernel objects replaced) for one IPVS-mode sync: the whole iptables-restore
+    input (ipvs mode always restores it), then an operation per ipset member, IPVS server and
+    address that is new or gone since ``before``."""
+    restore = after.iptables.restore.splitlines()
+    old = (
+        _ipvs_objects(before)
+        if before is not None
+        else {k: set() for k in ("servers", "reals", "addresses", "members")}
+    )
+    new = _ipvs_objects(after)
+    changes: list[str] = []
+    for kind in ("addresses", "servers", "reals", "members"):
+        changes += sorted(new[kind] - old[kind])
+        gone = old[kind] - new[kind]
+        changes += sorted(
+            line.replace(" add ", " del ").replace(" -A ", " -D ").replace(" -a ", " -d ") for line in gone
+        )
+    flushed = sum(1 for line in restore if line.startswith("-A "))
+    return restore + changes, flushed + len(changes)
+
+
+class _IpvsRun:
+    def __init__(self, cluster: Cluster) -> None:
+        from kproxy_tutor.sandbox.ipvs import IpvsProxier
+
+        self.proxier = IpvsProxier(cluster, NODE)
+
+    def first(self, picks: list[int]) -> None:
+        from kproxy_tutor.sandbox.ipvs.walk import FirstPacket, rules_examined
+
+        self.state = state = self.proxier.sync()
+        sets, ipt = state.ipsets, state.iptables
+        assert sets is not None and ipt is not None
+        local = frozenset((*self.proxier.node.internal_ips, *state.bound_addresses))
+        self.counts = [
+            rules_examined(ipt.ruleset, sets, FirstPacket("tcp", CLIENT_POD, service_ip(i), 80, local))
+            for i in picks
+        ]
+        servers = state.virtual_servers
+        self.rules = ipt.rule_count
+        self.elements = (
+            len(servers)
+            + sum(len(v.real_servers) for v in servers)
+            + sum(len(s.members) for s in sets.values())
+        )
+        lines, replaced = ipvs_sync_lines(None, state)
+        self.full = _text_figures(lines, replaced)
+
+    def after_change(self) -> None:
+        state = self.proxier.sync()
+        lines, replaced = ipvs_sync_lines(self.state, state)
+        self.partial = _text_figures(lines, replaced)
+
+    def figures(self) -> ModeFigures:
+        return _figures(
+            "ipvs", self.rules, self.elements, self.counts, 1, "ipset-walk", self.full, self.partial
+        )
+
+
+def _figures(
+    mode: str,
+    rules: int,
+    elements: int,
+    counts: list[int],
+    lookups: int,
+    method: str,
+    full: SyncFigures,
+    partial: SyncFigures,
+) -> ModeFigures:
+    return ModeFigures(
+        mode, rules, elements, sum(counts) / len(counts), max(counts), lookups, method, full, partial
+    )
 
 
 def measure(
@@ -237,24 +460,33 @@ def measure(
     endpoints: int = 5,
     seed: int = 0,
     modes: Iterable[str] = MODES,
-    clock: Callable[[], float] = time.perf_counter,
     progress: Callable[[int, str], None] | None = None,
 ) -> list[ScalePoint]:
-    """Build each cluster once and compile it in every mode (each proxier watches the same cluster)."""
+    """Build each cluster once, compile it in every mode, add one endpoint, let every mode sync again."""
     points = []
+    wanted = tuple(modes)
     for size in sizes:
         cluster = build_cluster(size, endpoints)
         picks = sample_services(size, seed)
-        point = ScalePoint(size, endpoints)
-        for mode in modes:
+        runs: dict[str, Any] = {}
+        for mode in wanted:
             if progress is not None:
                 progress(size, mode)
-            if mode == "iptables":
-                point.modes[mode] = _iptables(cluster, picks, clock)
-            elif mode == "nftables":
-                point.modes[mode] = _nftables(cluster, picks, seed, clock)
-            else:
-                point.modes[mode] = _ipvs(cluster, picks, clock)
+            run: Any = (
+                _IptablesRun(cluster)
+                if mode == "iptables"
+                else _NftablesRun(cluster, seed)
+                if mode == "nftables"
+                else _IpvsRun(cluster)
+            )
+            run.first(picks)
+            runs[mode] = run
+        # Every proxier watches the same cluster: one event reaches all of them, as on a real node.
+        add_one_endpoint(cluster, size, endpoints)
+        point = ScalePoint(size, endpoints)
+        for mode, run in runs.items():
+            run.after_change()
+            point.modes[mode] = run.figures()
         points.append(point)
     return points
 

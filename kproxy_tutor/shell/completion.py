@@ -83,6 +83,16 @@ def _positional_count(command: Command, rest: list[str]) -> int:
     return count
 
 
+def _namespace(tokens: list[str]) -> str:
+    """The namespace a command line names with -n/--namespace (kubectl's default otherwise)."""
+    for i, token in enumerate(tokens[:-1]):
+        if token in ("-n", "--namespace"):
+            return tokens[i + 1]
+        if token.startswith("--namespace="):
+            return token.partition("=")[2]
+    return "default"
+
+
 def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[str]) -> list[str]:
     if choices:
         return list(choices)
@@ -93,7 +103,8 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
             pods += ["external", *(f"node/{n}" for n in cluster.nodes)]
         return pods
     if kind == grammar.DEPLOYMENT:
-        return sorted({d.name for d in cluster.deployments.values()})
+        namespace = _namespace(tokens)
+        return sorted({d.name for d in cluster.deployments.values() if d.namespace == namespace})
     if kind == grammar.SERVICE:
         return sorted({s.name for s in cluster.services.values()})
     if kind == grammar.TARGET:

@@ -251,7 +251,7 @@ COMMANDS: tuple[Command, ...] = (
             "on that node) or external (a client outside the cluster); without it the request comes from the "
             "node you are looking at."
         ),
-        ("curl db-service:5432 --from web", "curl 192.168.0.11:30080 --from external -n 4"),
+        ("curl db-service:5432 --from web", "curl 192.168.1.11:30080 --from external -n 4"),
     ),
     Command(
         ("watch",),

@@ -85,6 +85,9 @@ def pod_manifest(pod: Pod, image: str = "") -> dict[str, Any]:
 
 
 def deployment_manifest(deployment: Deployment, image: str = "") -> dict[str, Any]:
+    pod_spec: dict[str, Any] = {"containers": [_container(deployment.name, deployment.ports, image)]}
+    if deployment.node_name:
+        pod_spec["nodeName"] = deployment.node_name
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -94,7 +97,7 @@ def deployment_manifest(deployment: Deployment, image: str = "") -> dict[str, An
             "selector": {"matchLabels": dict(deployment.selector)},
             "template": {
                 "metadata": {"labels": dict(deployment.template_labels)},
-                "spec": {"containers": [_container(deployment.name, deployment.ports, image)]},
+                "spec": pod_spec,
             },
         },
     }

@@ -77,7 +77,7 @@ def test_traced_counts_only_the_learners_own_curls() -> None:
     assert not run_check(run.state, "traced", params).passed
     run.run_lines(["curl web --from web"])  # a Pod inside the cluster: not the request asked for
     assert not run_check(run.state, "traced", params).passed
-    run.run_lines(["curl 192.168.0.12:30080 --from external"])
+    run.run_lines(["curl 192.168.1.12:30080 --from external"])
     assert run_check(run.state, "traced", params).passed
     run.run_lines(["reset"])
     assert not run_check(run.state, "traced", params).passed

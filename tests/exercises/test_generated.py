@@ -63,10 +63,10 @@ def test_reach_lists_the_services_pods_only() -> None:
 @pytest.mark.parametrize(
     ("scenario", "source", "target", "expected"),
     [
-        ("nodeport-web", "external", "192.168.0.11:30080", True),  # KUBE-EXT marks external traffic
+        ("nodeport-web", "external", "192.168.1.11:30080", True),  # KUBE-EXT marks external traffic
         ("db-service", "node/worker-1", "db-service:5432", True),  # not in clusterCIDR
         ("db-service", "web", "db-service:5432", False),  # a Pod keeps its address
-        ("etp-local", "external", "192.168.0.11:30090", False),  # eTP Local keeps the client's address
+        ("etp-local", "external", "192.168.1.11:30090", False),  # eTP Local keeps the client's address
     ],
 )
 def test_masquerade_answers(scenario: str, source: str, target: str, expected: bool) -> None:

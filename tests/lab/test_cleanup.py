@@ -26,11 +26,11 @@ def test_down_removes_namespaces_servers_and_record(kernel: None) -> None:
     sources, node = scenario_source("db-service")
     lab = Lab.up(sources, "db-service", "iptables", node)
     try:
-        # node, client and the three database Pods
-        assert len(_our_namespaces()) == len(lab.plan.namespaces) == 5
+        # node, client, the coredns Pod and the three database Pods
+        assert len(_our_namespaces()) == len(lab.plan.namespaces) == 6
         assert len(_our_servers()) == 3
     finally:
-        assert lab.down() == (3, 5)
+        assert lab.down() == (3, 6)
     _assert_clean()
 
 

@@ -38,7 +38,7 @@ def test_ipvsadm_layout_matches_the_reference_example() -> None:
         "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn",
         "TCP  10.96.0.12:5432 rr",
     ]
-    assert lines[4] == "  -> 10.244.1.2:5432              Masq    1      0          0"
+    assert lines[4] == "  -> 10.244.0.3:5432              Masq    1      0          0"
 
 
 def test_affinity_is_persistence_and_local_policy_uses_local_endpoints() -> None:

@@ -65,7 +65,7 @@ def test_edits_in_nftables_mode_show_the_nft_diff(run_shell: Callable) -> None:
     diff = section(text, "kubectl scale deployment database --replicas 4")
     assert "partial sync in nftables mode changed 2 objects" in diff
     assert re.search(
-        r"\+ endpoint-[A-Z0-9]{8}-default/db-service/tcp/__10\.244\.2\.3/5432 \(new chain\)", diff
+        r"\+ endpoint-[A-Z0-9]{8}-default/db-service/tcp/__10\.244\.0\.6/5432 \(new chain\)", diff
     )
     assert re.search(r"~ service-[A-Z0-9]{8}-default/db-service/tcp/ \(chain rewritten\)", diff)
     assert "+ numgen random mod 4 vmap" in diff and "- numgen random mod 3 vmap" in diff

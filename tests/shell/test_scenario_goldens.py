@@ -45,10 +45,10 @@ curl db-service:5432 --from web --brief -n 3
 kubectl get svc -o wide
 iptables -t nat -S KUBE-NODEPORTS
 iptables -t nat -S KUBE-EXT-LOLE4ISW44XBNF3G
-curl 192.168.0.11:30080 --from external -n 2
+curl 192.168.1.11:30080 --from external -n 2
 iptables -t nat -L KUBE-NODEPORTS -n -v
 node worker-2
-curl 192.168.0.12:30080 --from external --brief
+curl 192.168.1.12:30080 --from external --brief
 """,
     ),
     "session-affinity": (
@@ -81,10 +81,10 @@ curl orders:8080 --from client --brief
         """
 kubectl get pods -o wide
 iptables -t nat -S KUBE-EXT-PFINMTQ5Y2TT4XZK
-curl 192.168.0.11:30090 --from external --brief
+curl 192.168.1.11:30090 --from external --brief
 node worker-2
 iptables -t filter -L KUBE-EXTERNAL-SERVICES -n -v
-curl 192.168.0.12:30090 --from external --brief
+curl 192.168.1.12:30090 --from external --brief
 """,
     ),
     "empty": (
