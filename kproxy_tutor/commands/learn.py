@@ -66,7 +66,30 @@ def open_lesson(key: str | None) -> None:
 
         print_whole_lesson(course, place.lesson, console)
         return
-    from kproxy_tutor.ui.lesson_session import LessonSession
     from kproxy_tutor.ui.prompts import make_prompter
 
+    if full_screen(plain):
+        from kproxy_tutor.ui.reader_app import ReaderSession
+
+        ReaderSession(course, place, make_prompter(plain=plain), console).run()
+        return
+    from kproxy_tutor.ui.lesson_session import LessonSession
+
     LessonSession(course, place, make_prompter(plain=plain), console).run()
+
+
+#: The smallest terminal the full-screen reader draws in; a smaller one reads linearly.
+READER_MIN = (20, 10)
+
+
+def full_screen(plain: bool) -> bool:
+    """The full-screen reader needs a terminal on both ends, not --plain and not TERM=dumb."""
+    import shutil
+    import sys
+
+    from kproxy_tutor.ui.console import display
+
+    if plain or not display().interactive or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    size = shutil.get_terminal_size((0, 0))
+    return size.columns >= READER_MIN[0] and size.lines >= READER_MIN[1]

@@ -139,16 +139,11 @@ class LessonSession:
         """Record a finished lesson; True when the whole course is done and the session ends."""
         if move.finished_lesson is None:
             return False
-        finished = self.course.lesson(move.finished_lesson)
-        lesson_progress.mark_done(finished.id)
+        lesson_progress.mark_done(self.course.lesson(move.finished_lesson).id)
         self.console.print()
-        self.say(_("Lesson {number} done.").format(number=finished.number))
-        if importlib.util.find_spec("kproxy_tutor.commands.quiz") is not None:
-            self.say(_("Check yourself: kproxy-tutor quiz {number}").format(number=finished.number))
-        if move.course_done:
-            self.say(_("You have finished the course. Well done!"))
-            return True
-        return False
+        for line in lesson_end_lines(self.course, move):
+            self.say(line)
+        return move.course_done
 
     def contents(self) -> None:
         """Jump to a step of this lesson or to another lesson."""
@@ -219,6 +214,19 @@ class LessonSession:
                 self.say(_("You were in the middle of an exercise; here it is again."))
                 self.open_exercise(block)
                 return
+
+
+def lesson_end_lines(course: Course, move: Move) -> list[str]:
+    """What the learner is told on passing a lesson's last step (the linear view and the reader alike)."""
+    if move.finished_lesson is None:
+        return []
+    finished = course.lesson(move.finished_lesson)
+    lines = [_("Lesson {number} done.").format(number=finished.number)]
+    if importlib.util.find_spec("kproxy_tutor.commands.quiz") is not None:
+        lines.append(_("Check yourself: kproxy-tutor quiz {number}").format(number=finished.number))
+    if move.course_done:
+        lines.append(_("You have finished the course. Well done!"))
+    return lines
 
 
 def other_language() -> str:
