@@ -94,6 +94,7 @@ def run_reader(session: ReaderSession) -> str:
         session.slide(screen.SIDE_STEP)
 
     @keys.add("enter")
+    @keys.add("c-j")  # Enter typed before the toolkit set the terminal raw arrives as a newline
     @keys.add("n")
     def _next(event: KeyPressEvent) -> None:
         if session.go_next():

@@ -1,0 +1,70 @@
+"""An exercise beside its shell in a real terminal: the task stays in view, solving it leads on."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kproxy_tutor.content.loader import load_course
+from tests.lessons.tmux_screen import Screen, have_tmux
+
+pytestmark = [
+    pytest.mark.pty,
+    pytest.mark.skipif(os.name != "posix" or not have_tmux(), reason="needs tmux on a POSIX system"),
+]
+
+
+@pytest.fixture
+def screen(learner_home: Path) -> Iterator[Screen]:
+    opened = Screen(learner_home, ["--lang", "en", "learn", "1"], 100, 32)
+    yield opened
+    opened.close()
+
+
+def test_task_stays_visible_while_commands_run_and_solving_shows_the_next_step(screen: Screen) -> None:
+    lesson = load_course().lesson(1)
+    index = next(i for i, step in enumerate(lesson.steps) if any(b for b in step.blocks if hasattr(b, "checks")))
+    exercise = next(b for b in lesson.steps[index].blocks if hasattr(b, "checks"))
+    n = len(lesson.steps)
+    screen.wait_for(f"Step 1 of {n}")
+    for k in range(1, index + 1):
+        screen.wait_for(f"Step {k} of {n}")
+        screen.keys("Enter")
+    screen.wait_for(f"Step {index + 1} of {n}", "e: exercise")
+    screen.keys("e")
+    heading = f"Exercise: {exercise.id}"
+    screen.wait_for(heading, f"Checks: 0 of {len(exercise.checks)} pass", "exercise $")
+    for line in exercise.solution:
+        screen.type(line)
+        screen.keys("Enter")
+        rows = wait_for_prompt(screen)
+        assert heading in rows[0], "the task scrolled away"
+        assert screen.rows(joined=True) == rows  # nothing wrapped by the terminal
+    # iptables-save printed far more than the shell pane holds: the task is still on top, ticked off.
+    total = len(exercise.checks)
+    screen.wait_for(heading, f"Checks: {total} of {total} pass")
+    screen.type("check")
+    screen.keys("Enter")
+    following = lesson.steps[index + 1].title["en"]
+    rows = screen.wait_for("Check passed", f"Solved. Next: step {index + 2}", "Enter to continue")
+    assert any(following[:20] in row for row in rows)
+    screen.keys("Enter")
+    screen.wait_for(f"Step {index + 2} of {n}", following[:20])
+    screen.keys("q")
+    assert screen.exit_status() == 0
+
+
+def wait_for_prompt(screen: Screen) -> list[str]:
+    """Rows once the command ran: the input line is an empty prompt again."""
+    import time
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        rows = screen.rows()
+        if rows and rows[-1].endswith("exercise $"):
+            return rows
+        time.sleep(0.05)
+    raise AssertionError("the prompt did not come back:\n" + screen.text())
