@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
 from kproxy_tutor.content.schema import CodeBlock, DiagramBlock, Lesson
-from kproxy_tutor.i18n import _, pick
+from kproxy_tutor.i18n import _, ngettext, pick
 from kproxy_tutor.ui.lesson_view import CODE_INDENT, LessonView
 from kproxy_tutor.ui.wrap import ASCII_CONTINUATION, CONTINUATION, wrap_rule, wrap_words
 
@@ -176,7 +176,11 @@ def diagram_lines(view: LessonView, block: DiagramBlock, width: int) -> list[Lin
     widest = max((cell_len(row) for row in rows), default=0) + CODE_INDENT
     out = []
     if widest > width:
-        note = _("The diagram is {width} columns wide: ← and → move it sideways.").format(width=widest)
+        note = ngettext(
+            "The diagram is {width} column wide: ← and → move it sideways.",
+            "The diagram is {width} columns wide: ← and → move it sideways.",
+            widest,
+        ).format(width=widest)
         out += [text_line(t, view.console) for t in wrap_words(Text(note, style="dim italic"), width)]
     for row in rows:
         text = Text(" " * CODE_INDENT + row)

@@ -26,7 +26,9 @@ def screen(learner_home: Path) -> Iterator[Screen]:
 
 def test_task_stays_visible_while_commands_run_and_solving_shows_the_next_step(screen: Screen) -> None:
     lesson = load_course().lesson(1)
-    index = next(i for i, step in enumerate(lesson.steps) if any(b for b in step.blocks if hasattr(b, "checks")))
+    index = next(
+        i for i, step in enumerate(lesson.steps) if any(b for b in step.blocks if hasattr(b, "checks"))
+    )
     exercise = next(b for b in lesson.steps[index].blocks if hasattr(b, "checks"))
     n = len(lesson.steps)
     screen.wait_for(f"Step 1 of {n}")

@@ -72,7 +72,9 @@ def longest_step(lang: str, width: int) -> tuple[int, str, str]:
     """Lesson 3's tallest step at ``width``: its index, its title and its last line of text."""
     i18n.set_language(lang)
     course = load_course()
-    reader = ReaderSession(course, Place(3, 0), ScriptedPrompter([]), render_console(width, False, False), Display())
+    reader = ReaderSession(
+        course, Place(3, 0), ScriptedPrompter([]), render_console(width, False, False), Display()
+    )
     heights = []
     for index in range(len(course.lesson(3).steps)):
         reader.nav.go_to(Place(3, index))

@@ -39,12 +39,17 @@ class Screen:
         command = " ".join(
             [
                 "env",
-                *(f"-u {name}" for name in ("LANG", "LC_ALL", "LANGUAGE", "LC_MESSAGES", "KPROXY_TUTOR_LANG")),
+                *(
+                    f"-u {name}"
+                    for name in ("LANG", "LC_ALL", "LANGUAGE", "LC_MESSAGES", "KPROXY_TUTOR_LANG")
+                ),
                 *(f"{k}={shlex.quote(v)}" for k, v in variables.items()),
                 shlex.join([sys.executable, "-m", "kproxy_tutor", *args]),
             ]
         )
-        self.tmux("-f", str(conf), "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command)
+        self.tmux(
+            "-f", str(conf), "new-session", "-d", "-s", "t", "-x", str(width), "-y", str(height), command
+        )
 
     def tmux(self, *args: str) -> str:
         out = subprocess.run(
@@ -88,7 +93,8 @@ class Screen:
     def exit_status(self, timeout: float = 20.0) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            dead, status = (self.tmux("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}").split() + ["", ""])[:2]
+            shown = self.tmux("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}")
+            dead, status = [*shown.split(), "", ""][:2]
             if dead == "1":
                 return int(status or 0)
             time.sleep(0.05)
