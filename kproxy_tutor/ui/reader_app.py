@@ -97,7 +97,9 @@ class ReaderSession(LessonSession):
             if self.message_done:
                 return [_("Enter or q: leave")]
             return [_("Enter: next lesson"), _("p: back"), _("q: quit")]
-        keys = [_("Enter: next"), _("↑↓ PgUp PgDn: scroll")]
+        keys = [_("Enter: next")]
+        if page.width >= 60:  # narrow screens keep their rows for the text; arrows need no telling
+            keys.append(_("↑↓ PgUp PgDn: scroll"))
         if page.has_wide:
             keys.append(_("←→: wide lines"))
         if self.exercises():
@@ -131,7 +133,12 @@ class ReaderSession(LessonSession):
             # The footer says which lines are shown, and its own height decides how many.
             top = screen.clamp_top(self.top, len(page.body), rows)
             texts = screen.footer_texts(
-                position, top, rows, len(page.body), self.keys(page), not display.unicode
+                position,
+                top,
+                rows,
+                len(page.body),
+                [k.replace(" ", "\u00a0") for k in self.keys(page)],
+                not display.unicode,
             )
             footer = screen.fit_footer([self.view.glyphs(t) for t in texts], width, console)
             rows = screen.body_rows(page, footer, height)

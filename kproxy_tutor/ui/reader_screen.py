@@ -224,7 +224,7 @@ def footer_texts(
         where_line = f"{where}, {step} {bar} · {lines}{more}"
     else:
         where_line = f"{where}, {step} {bar}"
-    return [where_line, " · ".join(keys)]
+    return [where_line, "\u00a0· ".join(keys)]
 
 
 def crop(line: Line, left: int, width: int, ascii_only: bool = False) -> Line:
