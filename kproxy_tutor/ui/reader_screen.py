@@ -302,13 +302,15 @@ def ansi(line: Line, color: bool) -> str:
 
     out = []
     for segment in line.segments:
+        # No-break spaces only hold words together while wrapping; prompt_toolkit would mark them.
+        text = segment.text.replace("\u00a0", " ")
         style = segment.style
         if style is None:
-            out.append(segment.text)
+            out.append(text)
             continue
         if not color:
             style = style.without_color
-        out.append(style.render(segment.text, color_system=ColorSystem.STANDARD))
+        out.append(style.render(text, color_system=ColorSystem.STANDARD))
     return "".join(out)
 
 
