@@ -26,10 +26,12 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
+#: The pane needs at least this much room (columns, rows); below it the exercise runs as a linear shell.
+PANE_MIN = (80, 24)
 #: From this width on the task stands beside the shell, not above it.
 SIDE_BY_SIDE = 120
 #: The task pane takes at most this share of the rows when it stands above the shell.
-TASK_SHARE = 0.45
+TASK_SHARE = 0.5
 
 
 def capture_console(width: int) -> Console:
@@ -51,21 +53,25 @@ def capture_console(width: int) -> Console:
 class PaneView(ExerciseView):
     """The exercise's own words go to the task pane; everything else to the shell pane."""
 
-    def __init__(self, console: Console) -> None:
-        super().__init__(console, from_lesson=True)
+    def __init__(self, console: Console, from_lesson: bool = True) -> None:
+        super().__init__(console, from_lesson)
         #: The task pane's notes: (text, style), newest last.
         self.notes: list[tuple[str, str]] = []
         self.last_report: CheckReport | None = None
 
     def note(self, text: str, style: str = "") -> None:
         self.notes.append((text, style))
-        del self.notes[:-8]  # the latest few; older ones are in the shell's scrollback anyway
+        self.say(text, style)  # the shell's scrollback keeps them all; the task pane the newest
 
     def task(self, exercise: ExerciseBlock) -> None:
         self.say(_("The task is shown above the shell (or beside it)."), "dim")
 
     def report(self, report: CheckReport) -> None:
         self.last_report = report
+        for result in report.results:  # which checks pass is in the task pane; why, in the shell too
+            mark = "+" if result.passed else "-"
+            params = {k: _(v) if k in result.translated else v for k, v in result.params.items()}
+            self.say(f"{mark} {_(result.reason).format(**params)}", "green" if result.passed else "red")
         if report.passed:
             self.note(_("Check passed: the task is done."), "bold green")
         else:
@@ -77,7 +83,6 @@ class PaneView(ExerciseView):
                 ).format(n=report.failures),
                 "yellow",
             )
-        super().report(report)  # the same lines in the shell's history too
 
     def hint(self, text: str, number: int, total: int) -> None:
         self.note(_("Hint {k} of {n}: {text}").format(k=number, n=total, text=text), "cyan")
@@ -92,11 +97,12 @@ class PaneView(ExerciseView):
 class ExercisePane:
     """The screen's state: the loop, the captured shell output, the task pane's lines."""
 
-    def __init__(self, exercise: ExerciseBlock, next_words: str) -> None:
+    def __init__(self, exercise: ExerciseBlock, next_words: str, from_lesson: bool = True) -> None:
         self.exercise = exercise
         self.next_words = next_words
+        self.from_lesson = from_lesson
         self.console = capture_console(80)
-        self.view = PaneView(self.console)
+        self.view = PaneView(self.console, from_lesson)
         self.loop = ExerciseLoop(exercise, self.view)
         self.output: list[Text] = []
         self.document: list[str] | None = None
@@ -105,11 +111,27 @@ class ExercisePane:
         self.left = False
         self.back = 0  # shell rows scrolled back from the bottom
         self.task_top = 0
+        self.seen_notes = 0
 
     def start(self) -> None:
         self.loop.resume()
         record.update(self.exercise.id, active=True)
+        self.view.say(self.help_text(), "dim")
         self.flush()
+        self.seen_notes = len(self.view.notes)
+
+    def help_text(self) -> str:
+        if self.from_lesson:
+            return _(
+                "check tests your work, hint gives a hint, answer VALUE records an answer; "
+                "exit or Ctrl-D returns to the lesson. PgUp/PgDn scroll the shell, "
+                "Ctrl-Up/Ctrl-Down the task."
+            )
+        return _(
+            "check tests your work, hint gives a hint, answer VALUE records an answer; "
+            "exit or Ctrl-D leaves the exercise. PgUp/PgDn scroll the shell, "
+            "Ctrl-Up/Ctrl-Down the task."
+        )
 
     # -- output ----------------------------------------------------------------------------
 
@@ -139,7 +161,7 @@ class ExercisePane:
     @property
     def prompt(self) -> str:
         if self.solved:
-            return _("Enter: continue the lesson") + " "
+            return (_("Enter: continue the lesson") if self.from_lesson else _("Enter: leave")) + " "
         if self.document is not None:
             return "> "
         return f"({self.loop.run.session.node}) exercise $ "
@@ -212,22 +234,14 @@ class ExercisePane:
             mark = glyphs("✓ ") if result.passed else glyphs("○ ")
             words(mark + reason, "green" if result.passed else "", hanging=2)
         if self.view.notes:
-            out.append(Text())
-            for text, style in self.view.notes:
-                words(text, style, hanging=2)
+            text, style = self.view.notes[-1]
+            words(text, style, hanging=2)
         if self.solved:
             out.append(Text())
             words(_("Solved. {next}").format(next=self.next_words), "bold green")
-            words(_("Press Enter to continue the lesson."), "bold")
-        else:
-            out.append(Text())
             words(
-                _(
-                    "check tests your work, hint gives a hint, answer VALUE records an answer; "
-                    "exit or Ctrl-D returns to the lesson. PgUp/PgDn scroll the shell, "
-                    "Ctrl-Up/Ctrl-Down the task."
-                ),
-                "dim",
+                _("Press Enter to continue the lesson.") if self.from_lesson else _("Press Enter to leave."),
+                "bold",
             )
         return out
 
@@ -245,7 +259,15 @@ def _rows_ansi(lines: list[Text], console: Console, color: bool) -> str:
     return screen.frame_ansi([screen.text_line(line, console) for line in lines], color)
 
 
-def run_exercise_pane(exercise: ExerciseBlock, next_words: str) -> bool:
+def fits_pane() -> bool:
+    """Whether the terminal is large enough for the task beside its shell (else the linear shell)."""
+    import shutil
+
+    size = shutil.get_terminal_size((0, 0))
+    return size.columns >= PANE_MIN[0] and size.lines >= PANE_MIN[1]
+
+
+def run_exercise_pane(exercise: ExerciseBlock, next_words: str, from_lesson: bool = True) -> bool:
     """Do ``exercise`` beside its shell; True when it was solved and the learner pressed Enter."""
     from prompt_toolkit.application import Application
     from prompt_toolkit.buffer import Buffer
@@ -261,8 +283,7 @@ def run_exercise_pane(exercise: ExerciseBlock, next_words: str) -> bool:
     from kproxy_tutor.ui.exercise_view import _Completer
     from kproxy_tutor.ui.shell_repl import history_path
 
-    pane = ExercisePane(exercise, next_words)
-    pane.start()
+    pane = ExercisePane(exercise, next_words, from_lesson)
     color = display().color
     ascii_only = not display().unicode
     running: list[Application[bool]] = []
@@ -295,12 +316,20 @@ def run_exercise_pane(exercise: ExerciseBlock, next_words: str) -> bool:
         return max(3, min(lines, int(height * TASK_SHARE)))
 
     def task_text() -> ANSI:
-        width, rows = task_width(), task_height()
+        # Beside the shell, a column of space before the divider.
+        width, rows = task_width() - (1 if beside() else 0), task_height()
         lines = pane.task_lines(width)
-        if pane.solved:
-            pane.task_top = max(len(lines) - rows, 0)  # the way on is what matters now
+        if pane.solved or len(pane.view.notes) != pane.seen_notes:
+            # A new check result, hint or the way on: bring the newest words into view.
+            pane.seen_notes = len(pane.view.notes)
+            pane.task_top = max(len(lines) - rows, 0)
         pane.task_top = max(0, min(pane.task_top, max(len(lines) - rows, 0)))
         shown = lines[pane.task_top : pane.task_top + rows]
+        if pane.task_top and shown:
+            from rich.text import Text
+
+            # Say that the task's beginning is above, and how to see it.
+            shown[0] = Text(glyphs("↑ ") + _("more above: Ctrl-Up"), style="dim")
         return ANSI(_rows_ansi(shown, pane.console, color))
 
     def shell_rows() -> int:
@@ -316,6 +345,9 @@ def run_exercise_pane(exercise: ExerciseBlock, next_words: str) -> bool:
         end = len(lines) - pane.back
         shown = lines[max(end - rows, 0) : end]
         return ANSI(_rows_ansi(shown, pane.console, color))
+
+    pane.set_width(shell_width())  # the first words are wrapped for the pane they appear in
+    pane.start()
 
     def rule_text() -> ANSI:
         return ANSI("\x1b[2m" + ("-" if ascii_only else "─") * size()[0] + "\x1b[0m")
@@ -377,6 +409,7 @@ def run_exercise_pane(exercise: ExerciseBlock, next_words: str) -> bool:
     task_window = Window(
         FormattedTextControl(task_text, show_cursor=False),
         height=lambda: Dimension.exact(task_height()),
+        width=lambda: Dimension.exact(task_width()),
         wrap_lines=False,
     )
     shell_window = Window(FormattedTextControl(shell_text, show_cursor=False), wrap_lines=False)
@@ -392,10 +425,15 @@ def run_exercise_pane(exercise: ExerciseBlock, next_words: str) -> bool:
             shell_side,
         ]
     )
-    from prompt_toolkit.layout import DynamicContainer
-
     # One of the two arrangements at a time, sharing the same windows.
-    root = DynamicContainer(lambda: side if beside() else stacked)
+    from prompt_toolkit.layout import DynamicContainer, Float, FloatContainer
+    from prompt_toolkit.layout.menus import CompletionsMenu
+
+    arrangement = DynamicContainer(lambda: side if beside() else stacked)
+    # Tab shows the shell's completions in a menu at the cursor, as in the sandbox's own prompt.
+    root = FloatContainer(
+        arrangement, floats=[Float(xcursor=True, ycursor=True, content=CompletionsMenu(max_height=8))]
+    )
     app = Application(
         layout=Layout(root, focused_element=input_window),
         key_bindings=keys,

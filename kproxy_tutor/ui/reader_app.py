@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 
 #: Leave the reader: the course is finished.
 FINISHED = "finished"
-#: The exercise pane needs at least this much room; below it the exercise runs as a linear shell.
-PANE_MIN = (80, 24)
 
 
 def render_console(width: int, plain: bool, color: bool) -> Console:
@@ -239,11 +237,11 @@ class ReaderSession(LessonSession):
                 self.run_extra(outcome)
 
     def open_exercise(self, exercise: ExerciseBlock) -> None:
-        size = shutil.get_terminal_size()
-        if size.columns < PANE_MIN[0] or size.lines < PANE_MIN[1]:
+        from kproxy_tutor.ui.exercise_pane import fits_pane, run_exercise_pane
+
+        if not fits_pane():
             super().open_exercise(exercise)
             return
-        from kproxy_tutor.ui.exercise_pane import run_exercise_pane
 
         solved = run_exercise_pane(exercise, self.next_words())
         if solved:

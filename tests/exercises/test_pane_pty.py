@@ -70,3 +70,30 @@ def wait_for_prompt(screen: Screen) -> list[str]:
             return rows
         time.sleep(0.05)
     raise AssertionError("the prompt did not come back:\n" + screen.text())
+
+
+def test_the_exercise_command_puts_the_task_beside_the_shell(learner_home: Path) -> None:
+    """`kproxy-tutor exercise ID` at 120 columns: task on the left, shell on the right; exit 0 when solved."""
+    screen = Screen(learner_home, ["--lang", "en", "exercise", "network-expose-db"], 120, 30)
+    try:
+        screen.wait_for("Exercise: network-expose-db", "Checks: 0 of 3 pass", "exercise $")
+        screen.type("kubectl expose deployment database --name db-service --port 5433")
+        screen.keys("Enter")
+        screen.type("check")
+        screen.keys("Enter")
+        rows = screen.wait_for("Not yet (1 failed check so far).", "listens on 5433/TCP")
+        # The task's column and the shell's column share the rows.
+        assert any(row.startswith("Exercise: network-expose-db") and "│" in row for row in rows)
+        screen.type("kubectl delete svc db-service")
+        screen.keys("Enter")
+        screen.type("kubectl expose deployment database --name db-service --port 5432")
+        screen.keys("Enter")
+        screen.type("check")
+        screen.keys("Enter")
+        screen.wait_for(
+            "Check passed", "Solved. Back to the lesson:", "kproxy-tutor learn 2", "Press Enter to leave."
+        )
+        screen.keys("Enter")
+        assert screen.exit_status() == 0
+    finally:
+        screen.close()
