@@ -147,6 +147,11 @@ class LessonSession:
 
     def contents(self) -> None:
         """Jump to a step of this lesson or to another lesson."""
+        message, choices = self.contents_menu()
+        self.go_to_entry(self.prompter.select(message, choices, default=f"step:{self.place.step}"))
+
+    def contents_menu(self) -> tuple[str, list[Choice]]:
+        """The Contents menu: its title, and one entry per step of this lesson and per other lesson."""
         here = self.course.lesson(self.place.lesson)
         choices = [
             Choice(f"step:{i}", self.step_entry(i, pick(step.title))) for i, step in enumerate(here.steps)
@@ -161,11 +166,13 @@ class LessonSession:
             status = status_label(states.get(lesson.id, "not_started"))
             choices.append(Choice(f"lesson:{lesson.number}", f"{title} ({status})"))
         choices.append(Choice(CANCEL, _("Back to the step")))
-        message = _("Contents: lesson {number}").format(number=here.number)
-        answer = self.prompter.select(message, choices, default=f"step:{self.place.step}")
+        return _("Contents: lesson {number}").format(number=here.number), choices
+
+    def go_to_entry(self, answer: str) -> None:
+        """Carry out a Contents choice (``step:N``, ``lesson:N`` or cancel)."""
         kind, _sep, value = answer.partition(":")
         if kind == "step":
-            self.nav.go_to(Place(here.number, int(value)))
+            self.nav.go_to(Place(self.place.lesson, int(value)))
         elif kind == "lesson":
             number = int(value)
             self.nav.go_to(Place(number, lesson_progress.saved_step(self.course, number)))

@@ -24,6 +24,7 @@ from kproxy_tutor.lesson_nav import Action, Move
 from kproxy_tutor.ui import reader_screen as screen
 from kproxy_tutor.ui.lesson_session import EXERCISE, LessonSession, lesson_end_lines, other_language
 from kproxy_tutor.ui.lesson_view import LessonView
+from kproxy_tutor.ui.prompts import Choice
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,26 +60,58 @@ class ReaderSession(LessonSession):
         #: Lines shown instead of a step: a finished lesson or course (None: the step).
         self.message: list[str] | None = None
         self.message_done = False
-        self._pages: dict[tuple[int, int, int, str], screen.StepPage] = {}
+        self._pages: dict[tuple[str, int, int, int, str], screen.StepPage] = {}
+        #: The Contents menu while it is open: its title and entries (None: closed).
+        self.menu: tuple[str, list[Choice]] | None = None
+        self.menu_index = 0
+        self.menu_row = 0
+        self.saved_top = 0
         self._last_width = 0
         self.painted = False
 
     # -- layout ------------------------------------------------------------------------------
 
     def page(self, width: int) -> screen.StepPage:
-        key = (self.place.lesson, self.place.step, width, i18n.current_language())
+        """What the body shows now, laid out at ``width``: the step, a lesson's end, or Contents."""
+        if self.menu is not None:
+            return self._menu_page(self._view(width), width)  # it changes with every key: not kept
+        kind = "message" if self.message is not None else "step"
+        key = (kind, self.place.lesson, self.place.step, width, i18n.current_language())
         if key not in self._pages:
             if len(self._pages) > 32:
                 self._pages.clear()
-            display = self.view.display
-            console = render_console(width, display.plain, display.color)
-            view = LessonView(console, display, resolve_see=self.view.resolve_see)
+            view = self._view(width)
             if self.message is not None:
                 self._pages[key] = self._message_page(view, width)
             else:
                 lesson = self.course.lesson(self.place.lesson)
                 self._pages[key] = screen.lay_out_step(view, lesson, self.place.step, width)
         return self._pages[key]
+
+    def _view(self, width: int) -> LessonView:
+        display = self.view.display
+        console = render_console(width, display.plain, display.color)
+        return LessonView(console, display, resolve_see=self.view.resolve_see)
+
+    def _menu_page(self, view: LessonView, width: int) -> screen.StepPage:
+        from rich.text import Text
+
+        from kproxy_tutor.ui.wrap import wrap_words
+
+        assert self.menu is not None
+        title, choices = self.menu
+        header = screen.render_lines(view.console, view.inline(title, style="bold"), width)
+        body = []
+        pointer = view.glyphs("› ")
+        for index, choice in enumerate(choices):
+            chosen = index == self.menu_index
+            line = Text(pointer if chosen else "  ", style="bold") + Text(
+                view.glyphs(choice.title), style="reverse" if chosen and not view.display.plain else ""
+            )
+            body += [screen.text_line(t, view.console) for t in wrap_words(line, width, hanging=5)]
+            if chosen:
+                self.menu_row = len(body) - 1
+        return screen.StepPage(header, body, width)
 
     def _message_page(self, view: LessonView, width: int) -> screen.StepPage:
         from rich.text import Text
@@ -91,6 +124,8 @@ class ReaderSession(LessonSession):
         return screen.StepPage(header, body, width)
 
     def keys(self, page: screen.StepPage) -> list[str]:
+        if self.menu is not None:
+            return [_("↑↓: choose"), _("Enter: open"), _("Esc: back to the step")]
         if self.message is not None:
             if self.message_done:
                 return [_("Enter or q: leave")]
@@ -115,7 +150,8 @@ class ReaderSession(LessonSession):
         page = self.page(width)
         if self._last_width and width != self._last_width:
             # A resize: keep the same share of the text above the screen.
-            key = (self.place.lesson, self.place.step, self._last_width, i18n.current_language())
+            kind = "message" if self.message is not None else "step"
+            key = (kind, self.place.lesson, self.place.step, self._last_width, i18n.current_language())
             old = self._pages.get(key)
             if old is not None and old.body:
                 self.top = round(self.top * len(page.body) / len(old.body))
@@ -207,6 +243,39 @@ class ReaderSession(LessonSession):
             self.nav.back()
         self.moved()
 
+    def open_menu(self) -> None:
+        """Contents inside the reader: the linear view's entries, chosen with the arrows."""
+        self.menu = self.contents_menu()
+        values = [choice.value for choice in self.menu[1]]
+        here = f"step:{self.place.step}"
+        self.menu_index = values.index(here) if here in values else 0
+        self.saved_top, self.top = self.top, 0
+
+    def menu_move(self, delta: int, width: int, height: int) -> None:
+        assert self.menu is not None
+        self.menu_index = max(0, min(self.menu_index + delta, len(self.menu[1]) - 1))
+        self.page(width)  # finds the chosen entry's row
+        rows = self.page_rows(width, height)
+        if self.menu_row < self.top:
+            self.top = self.menu_row
+        elif self.menu_row >= self.top + rows:
+            self.top = self.menu_row - rows + 1
+
+    def menu_choose(self) -> None:
+        assert self.menu is not None
+        choice = self.menu[1][self.menu_index].value
+        self.menu = None
+        before = self.place
+        self.go_to_entry(choice)
+        if self.place == before:
+            self.top = self.saved_top  # nothing moved: the step as it was left
+        else:
+            self.moved()
+
+    def menu_close(self) -> None:
+        self.menu = None
+        self.top = self.saved_top
+
     def scroll(self, delta: int, width: int, height: int) -> None:
         page, _footer, rows = self.layout(width, height)
         self.top = screen.clamp_top(self.top + delta, len(page.body), rows)
@@ -230,10 +299,7 @@ class ReaderSession(LessonSession):
                 for line in self.message or []:
                     self.say(line)
                 return
-            if outcome == Action.CONTENTS:
-                self.contents()
-                self.moved()
-            elif outcome.startswith(EXERCISE):
+            if outcome.startswith(EXERCISE):
                 self.run_extra(outcome)
 
     def open_exercise(self, exercise: ExerciseBlock) -> None:

@@ -41,19 +41,29 @@ def run_reader(session: ReaderSession) -> str:
 
     def page(sign: int) -> None:
         width, height = size()
-        scroll(sign * max(session.page_rows(width, height) - 1, 1))
+        rows = max(session.page_rows(width, height) - 1, 1)
+        if session.menu is not None:
+            session.menu_move(sign * rows, width, height)
+        else:
+            scroll(sign * rows)
 
     @keys.add("down")
     @keys.add("j")
     @keys.add("c-n")
     def _down(event: KeyPressEvent) -> None:
-        scroll(1)
+        if session.menu is not None:
+            session.menu_move(1, *size())
+        else:
+            scroll(1)
 
     @keys.add("up")
     @keys.add("k")
     @keys.add("c-p")
     def _up(event: KeyPressEvent) -> None:
-        scroll(-1)
+        if session.menu is not None:
+            session.menu_move(-1, *size())
+        else:
+            scroll(-1)
 
     @keys.add("pagedown")
     @keys.add("c-f")
@@ -62,6 +72,8 @@ def run_reader(session: ReaderSession) -> str:
 
     @keys.add("space")
     def _space(event: KeyPressEvent) -> None:
+        if session.menu is not None:
+            return
         before = session.top
         page(1)
         if session.top == before and session.message is None:
@@ -77,12 +89,18 @@ def run_reader(session: ReaderSession) -> str:
     @keys.add("home")
     @keys.add("g")
     def _home(event: KeyPressEvent) -> None:
-        session.top = 0
+        if session.menu is not None:
+            session.menu_move(-(10**6), *size())
+        else:
+            session.top = 0
 
     @keys.add("end")
     @keys.add("G")
     def _end(event: KeyPressEvent) -> None:
-        scroll(10**9)
+        if session.menu is not None:
+            session.menu_move(10**6, *size())
+        else:
+            scroll(10**9)
 
     @keys.add("left")
     @keys.add("h")
@@ -97,27 +115,33 @@ def run_reader(session: ReaderSession) -> str:
     @keys.add("c-j")  # Enter typed before the toolkit set the terminal raw arrives as a newline
     @keys.add("n")
     def _next(event: KeyPressEvent) -> None:
-        if session.go_next():
+        if session.menu is not None:
+            session.menu_choose()
+        elif session.go_next():
             event.app.exit(result=FINISHED)
 
     @keys.add("p")
     @keys.add("backspace")
     def _back(event: KeyPressEvent) -> None:
-        session.go_back()
+        if session.menu is None:
+            session.go_back()
 
     @keys.add("c")
     def _contents(event: KeyPressEvent) -> None:
-        if session.message is None:
-            event.app.exit(result=Action.CONTENTS.value)
+        if session.menu is not None:
+            session.menu_close()
+        elif session.message is None:
+            session.open_menu()
 
     @keys.add("L")
     @keys.add("l")
     def _language(event: KeyPressEvent) -> None:
-        session.switch_language()
+        if session.menu is None:
+            session.switch_language()
 
     @keys.add("e")
     def _exercise(event: KeyPressEvent) -> None:
-        blocks = session.exercises()
+        blocks = session.exercises() if session.menu is None else []
         if blocks:
             from kproxy_tutor.exercises import record
 
@@ -129,7 +153,9 @@ def run_reader(session: ReaderSession) -> str:
     @keys.add("c-c")
     @keys.add("c-d")
     def _quit(event: KeyPressEvent) -> None:
-        if session.message is not None and session.message_done:
+        if session.menu is not None and event.key_sequence[0].key != "c-c":
+            session.menu_close()
+        elif session.message is not None and session.message_done:
             event.app.exit(result=FINISHED)
         else:
             event.app.exit(result=Action.QUIT.value)

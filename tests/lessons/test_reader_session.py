@@ -50,7 +50,28 @@ def test_enter_through_a_lesson_saves_each_step_and_ends_with_the_linear_words(
     assert session.place == Place(1, 2) and "Третий шаг" in shown(session)
     session.go_next()
     assert not session.go_next()  # Enter on the end screen opens the next lesson
-    assert "Урок 2. Урок modes" in shown(session)
+    screen = shown(session)
+    assert "Урок 2. Урок modes" in screen and "Шаг 1 из 3" in screen and "Первый шаг" in screen
+
+
+def test_contents_inside_the_reader(make_course: MakeCourse, record: Callable[[int], Console]) -> None:
+    directory = make_course("role", "modes")
+    session = reader(directory, record(60))
+    session.open_menu()
+    screen = shown(session)
+    assert "Содержание: урок 1" in screen and "› ▶ 1. Первый шаг" in screen
+    assert "Урок 2. Урок modes" in screen
+    session.menu_move(2, 60, 16)
+    session.menu_choose()
+    assert session.place == Place(1, 2) and "Шаг 3 из 3" in shown(session)
+    session.open_menu()
+    session.menu_move(1, 60, 16)  # the other lesson
+    session.menu_choose()
+    assert session.place == Place(2, 0) and progress_store().read()["current_lesson"] == "modes"
+    session.scroll(0, 60, 16)
+    session.open_menu()
+    session.menu_close()
+    assert session.menu is None and session.place == Place(2, 0)
 
 
 def test_the_course_end_closes_the_reader(make_course: MakeCourse, record: Callable[[int], Console]) -> None:
