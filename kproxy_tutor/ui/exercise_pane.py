@@ -112,6 +112,7 @@ class ExercisePane:
         self.back = 0  # shell rows scrolled back from the bottom
         self.task_top = 0
         self.seen_notes = 0
+        self.notes_mark = 0
 
     def start(self) -> None:
         self.loop.resume()
@@ -184,6 +185,7 @@ class ExercisePane:
         return self.run(Block(line, None))
 
     def run(self, block: Block) -> bool:
+        self.notes_mark = len(self.view.notes)
         outcome = self.loop.handle(block)
         self.flush()
         if outcome is True:
@@ -233,8 +235,10 @@ class ExercisePane:
                 reason = result.reason.format(**params)
             mark = glyphs("✓ ") if result.passed else glyphs("○ ")
             words(mark + reason, "green" if result.passed else "", hanging=2)
-        if self.view.notes:
-            text, style = self.view.notes[-1]
+        # What the last command said about the exercise (a check's verdict and the debrief, a
+        # hint); after other commands the newest of those stays.
+        notes = self.view.notes[self.notes_mark :] or self.view.notes[-1:]
+        for text, style in notes:
             words(text, style, hanging=2)
         if self.solved:
             out.append(Text())

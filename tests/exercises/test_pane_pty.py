@@ -44,7 +44,8 @@ def test_task_stays_visible_while_commands_run_and_solving_shows_the_next_step(s
         screen.keys("Enter")
         rows = wait_for_prompt(screen)
         assert heading in rows[0], "the task scrolled away"
-        assert screen.rows(joined=True) == rows  # nothing wrapped by the terminal
+        # Nothing wrapped by the terminal: joining wrapped rows back (-J) yields no longer row.
+        assert all(len(row) <= 100 for row in screen.rows(joined=True))
     # iptables-save printed far more than the shell pane holds: the task is still on top, ticked off.
     total = len(exercise.checks)
     screen.wait_for(heading, f"Checks: {total} of {total} pass")

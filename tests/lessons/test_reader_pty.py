@@ -41,8 +41,8 @@ def open_screen(screens: list[Screen], home: Path, args: list[str], size: tuple[
 
 def assert_nothing_wrapped(screen: Screen, width: int) -> None:
     """No row is wider than the screen: the terminal had nothing to wrap (-J joins wrapped rows)."""
-    assert screen.rows(joined=True) == screen.rows()
-    assert all(len(row) <= width for row in screen.rows())
+    # tmux -J joins the rows the terminal wrapped: a joined row longer than the screen was wrapped.
+    assert all(len(row) <= width for row in screen.rows(joined=True))
 
 
 def title_start(text: str) -> str:
