@@ -168,3 +168,11 @@ def test_contents_jumps_and_comes_back_to_the_reader(screens: list[Screen], lear
     screen.wait_for(f"Step 3 of {n}", title_start(lesson.steps[2].title["en"]))
     screen.keys("q")
     assert screen.exit_status() == 0
+
+
+def test_a_dumb_terminal_keeps_the_linear_view(screens: list[Screen], learner_home: Path) -> None:
+    """TERM=dumb: no full screen; the step is printed and the menu asks, as before the reader."""
+    screen = Screen(learner_home, ["learn", "2"], 80, 24, TERM="dumb")
+    screens.append(screen)
+    rows = screen.wait_for("Что дальше")
+    assert not any("Урок 2 из 7" in row for row in rows)  # the reader's footer is not there
