@@ -174,11 +174,15 @@ class ReaderSession(LessonSession):
                 [k.replace(" ", "\u00a0") for k in self.keys(page)],
                 not display.unicode,
             )
-            footer = screen.fit_footer([self.view.glyphs(t) for t in texts], width, console)
+            footer = screen.fit_footer([self.glyphs(t) for t in texts], width, console)
             rows = screen.body_rows(page, footer, height)
         self.top = screen.clamp_top(self.top, len(page.body), rows)
         self.left = 0 if page.widest <= width else max(0, min(self.left, page.widest - width + 1))
         return page, footer, rows
+
+    def glyphs(self, text: str) -> str:
+        """The view's ASCII fallbacks, keeping the no-break spaces that hold a key to its label."""
+        return "\u00a0".join(self.view.glyphs(part) for part in text.split("\u00a0"))
 
     def frame(self, width: int, height: int) -> list[screen.Line]:
         page, footer, _rows = self.layout(width, height)
