@@ -15,7 +15,11 @@ def register(app: typer.Typer) -> None:
         help=_(
             "Read the lessons step by step, resuming where you stopped. LESSON opens a lesson by its "
             "number or id (kproxy-tutor learn 4, kproxy-tutor learn modes). Your place is saved at "
-            "every step. Without a terminal (output to a pipe or a file) the whole lesson is printed."
+            "every step. At a terminal a step fills the screen: arrows, PgUp/PgDn, Space, Home/End "
+            "and j/k scroll it, Enter goes on, p goes back, c opens the contents, l switches the "
+            "language, e opens the step's exercise beside its shell, q quits. With --plain (numbered "
+            "menus) or TERM=dumb the lesson is printed line by line; without a terminal "
+            "(output to a pipe or a file) the whole lesson is printed."
         ),
     )
     def learn(
