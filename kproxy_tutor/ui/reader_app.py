@@ -334,6 +334,13 @@ class ReaderSession(LessonSession):
             lines = self.frame(size.columns, size.lines)
             screen.paint(sys.stdout.write, lines, self.view.display.color)
             sys.stdout.flush()
-        from kproxy_tutor.ui.reader_keys import run_reader
+        try:
+            from kproxy_tutor.ui.reader_keys import run_reader
 
-        return run_reader(self)
+            return run_reader(self)
+        except BaseException:
+            # Ctrl-C before the toolkit took the keys, or an error: never leave the learner on a
+            # blank alternate screen with a hidden cursor (harmless if the toolkit restored it).
+            sys.stdout.write(screen.RESTORE)
+            sys.stdout.flush()
+            raise

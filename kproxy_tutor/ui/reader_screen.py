@@ -318,6 +318,10 @@ def frame_ansi(lines: list[Line], color: bool) -> str:
     return "\n".join(ansi(line, color) for line in lines)
 
 
+#: Back to the normal screen with a visible cursor (what :func:`paint` changed).
+RESTORE = "\x1b[?25h\x1b[?1049l"
+
+
 def paint(write: Callable[[str], object], lines: list[Line], color: bool) -> None:
     """Draw a frame on the alternate screen directly (the first paint, before the toolkit loads)."""
     write("\x1b[?1049h\x1b[?25l\x1b[H\x1b[2J")
