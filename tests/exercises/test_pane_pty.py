@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,47 +16,67 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def screen(learner_home: Path) -> Iterator[Screen]:
-    opened = Screen(learner_home, ["--lang", "en", "learn", "1"], 100, 32)
-    yield opened
-    opened.close()
+WORDS = {
+    "en": {
+        "step": "Step {k} of {n}",
+        "exercise": "Exercise: {id}",
+        "checks": "Checks: {done} of {total} pass",
+        "passed": "Check passed",
+        "solved": "Solved. Next: step {k}",
+        "enter": "Enter to continue",
+    },
+    "ru": {
+        "step": "Шаг {k} из {n}",
+        "exercise": "Упражнение: {id}",
+        "checks": "Проверки: пройдено {done} из {total}",
+        "passed": "Проверка пройдена",
+        "solved": "Решено. Дальше: шаг {k}",
+        "enter": "Enter, чтобы продолжить",
+    },
+}
 
 
-def test_task_stays_visible_while_commands_run_and_solving_shows_the_next_step(screen: Screen) -> None:
+@pytest.mark.parametrize(("lang", "size"), [("en", (100, 32)), ("ru", (80, 24))])
+def test_task_stays_visible_while_commands_run_and_solving_shows_the_next_step(
+    learner_home: Path, lang: str, size: tuple[int, int]
+) -> None:
+    words = WORDS[lang]
     lesson = load_course().lesson(1)
     index = next(
         i for i, step in enumerate(lesson.steps) if any(b for b in step.blocks if hasattr(b, "checks"))
     )
     exercise = next(b for b in lesson.steps[index].blocks if hasattr(b, "checks"))
     n = len(lesson.steps)
-    screen.wait_for(f"Step 1 of {n}")
-    for k in range(1, index + 1):
-        screen.wait_for(f"Step {k} of {n}")
+    screen = Screen(learner_home, ["--lang", lang, "learn", "1"], *size)
+    try:
+        for k in range(1, index + 1):
+            screen.wait_for(words["step"].format(k=k, n=n))
+            screen.keys("Enter")
+        screen.wait_for(words["step"].format(k=index + 1, n=n))
+        screen.keys("e")
+        heading = words["exercise"].format(id=exercise.id)
+        total = len(exercise.checks)
+        screen.wait_for(heading, words["checks"].format(done=0, total=total), "exercise $")
+        for line in exercise.solution:
+            screen.type(line)
+            screen.keys("Enter")
+            rows = wait_for_prompt(screen)
+            assert heading in rows[0], "the task scrolled away"
+            # Nothing wrapped by the terminal: joining wrapped rows back (-J) yields no longer row.
+            assert all(len(row) <= size[0] for row in screen.rows(joined=True))
+        # iptables-save printed far more than the shell pane holds: the task is still on top, ticked off.
+        screen.wait_for(heading, words["checks"].format(done=total, total=total))
+        screen.type("check")
         screen.keys("Enter")
-    screen.wait_for(f"Step {index + 1} of {n}", "e: exercise")
-    screen.keys("e")
-    heading = f"Exercise: {exercise.id}"
-    screen.wait_for(heading, f"Checks: 0 of {len(exercise.checks)} pass", "exercise $")
-    for line in exercise.solution:
-        screen.type(line)
+        following = lesson.steps[index + 1].title[lang]
+        rows = screen.wait_for(words["passed"], words["solved"].format(k=index + 2), words["enter"])
+        assert following[:20] in " ".join(rows)
         screen.keys("Enter")
-        rows = wait_for_prompt(screen)
-        assert heading in rows[0], "the task scrolled away"
-        # Nothing wrapped by the terminal: joining wrapped rows back (-J) yields no longer row.
-        assert all(len(row) <= 100 for row in screen.rows(joined=True))
-    # iptables-save printed far more than the shell pane holds: the task is still on top, ticked off.
-    total = len(exercise.checks)
-    screen.wait_for(heading, f"Checks: {total} of {total} pass")
-    screen.type("check")
-    screen.keys("Enter")
-    following = lesson.steps[index + 1].title["en"]
-    rows = screen.wait_for("Check passed", f"Solved. Next: step {index + 2}", "Enter to continue")
-    assert any(following[:20] in row for row in rows)
-    screen.keys("Enter")
-    screen.wait_for(f"Step {index + 2} of {n}", following[:20])
-    screen.keys("q")
-    assert screen.exit_status() == 0
+        screen.wait_for(words["step"].format(k=index + 2, n=n), following[:20])
+        screen.keys("q")
+        assert screen.exit_status() == 0
+    finally:
+        screen.close()
 
 
 def wait_for_prompt(screen: Screen) -> list[str]:
