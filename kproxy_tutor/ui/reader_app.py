@@ -1,8 +1,8 @@
 """The full-screen reader for `kproxy-tutor learn` at a terminal (prompt_toolkit): header, scrolling body, footer.
 
 Why prompt_toolkit and not Textual: it is installed already (questionary needs it) and it loads in
-about half the time (about 125 ms against 230 ms for ``textual.app`` on the machine this was built
-on); even so the first screen is painted before it is imported (:func:`reader_screen.paint`), so a
+about half the time (about 125 ms against 230 ms for ``textual.app``, measured on a development
+machine); even so the first screen is painted before it is imported (:func:`reader_screen.paint`), so a
 learner sees the step as soon as the lesson is parsed. Keys typed meanwhile wait in the terminal.
 
 The session logic is :class:`LessonSession`'s: the same navigator, the same saving at every step,
