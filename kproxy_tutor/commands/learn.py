@@ -15,7 +15,11 @@ def register(app: typer.Typer) -> None:
         help=_(
             "Read the lessons step by step, resuming where you stopped. LESSON opens a lesson by its "
             "number or id (kproxy-tutor learn 4, kproxy-tutor learn modes). Your place is saved at "
-            "every step. Without a terminal (output to a pipe or a file) the whole lesson is printed."
+            "every step. At a terminal a step fills the screen: arrows, PgUp/PgDn, Space, Home/End "
+            "and j/k scroll it, Enter goes on, p goes back, c opens the contents, l switches the "
+            "language, e opens the step's exercise beside its shell, q quits. With --plain (numbered "
+            "menus) or TERM=dumb the lesson is printed line by line; without a terminal "
+            "(output to a pipe or a file) the whole lesson is printed."
         ),
     )
     def learn(
@@ -66,7 +70,30 @@ def open_lesson(key: str | None) -> None:
 
         print_whole_lesson(course, place.lesson, console)
         return
-    from kproxy_tutor.ui.lesson_session import LessonSession
     from kproxy_tutor.ui.prompts import make_prompter
 
+    if full_screen(plain):
+        from kproxy_tutor.ui.reader_app import ReaderSession
+
+        ReaderSession(course, place, make_prompter(plain=plain), console).run()
+        return
+    from kproxy_tutor.ui.lesson_session import LessonSession
+
     LessonSession(course, place, make_prompter(plain=plain), console).run()
+
+
+#: The smallest terminal the full-screen reader draws in; a smaller one reads linearly.
+READER_MIN = (20, 10)
+
+
+def full_screen(plain: bool) -> bool:
+    """The full-screen reader needs a terminal on both ends, not --plain and not TERM=dumb."""
+    import shutil
+    import sys
+
+    from kproxy_tutor.ui.console import display
+
+    if plain or not display().interactive or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return False
+    size = shutil.get_terminal_size((0, 0))
+    return size.columns >= READER_MIN[0] and size.lines >= READER_MIN[1]

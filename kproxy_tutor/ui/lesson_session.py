@@ -130,7 +130,7 @@ class LessonSession:
         if not self.nav.at_lesson_end:
             return _("Next")
         if self.nav.at_course_end:
-            return _("Finish the course")
+            return _("Finish the last lesson")
         following = self.course.lesson(self.place.lesson + 1)
         return _("Next lesson: {title}").format(title=pick(following.title))
 
@@ -138,19 +138,19 @@ class LessonSession:
         """Record a finished lesson; True when the whole course is done and the session ends."""
         if move.finished_lesson is None:
             return False
-        finished = self.course.lesson(move.finished_lesson)
-        lesson_progress.mark_done(finished.id)
+        lesson_progress.mark_done(self.course.lesson(move.finished_lesson).id)
         self.console.print()
-        self.say(_("Lesson {number} done.").format(number=finished.number))
-        from kproxy_tutor.ui.progress_view import lesson_end_lines
-
-        # The course's last step is not the course's end: the last lines say what is left.
-        for line in lesson_end_lines(self.course, finished.id, course_end=move.course_done):
+        for line in lesson_end_lines(self.course, move):
             self.say(line)
         return move.course_done
 
     def contents(self) -> None:
         """Jump to a step of this lesson or to another lesson."""
+        message, choices = self.contents_menu()
+        self.go_to_entry(self.prompter.select(message, choices, default=f"step:{self.place.step}"))
+
+    def contents_menu(self) -> tuple[str, list[Choice]]:
+        """The Contents menu: its title, and one entry per step of this lesson and per other lesson."""
         here = self.course.lesson(self.place.lesson)
         choices = [
             Choice(f"step:{i}", self.step_entry(i, pick(step.title))) for i, step in enumerate(here.steps)
@@ -165,11 +165,13 @@ class LessonSession:
             status = status_label(states.get(lesson.id, "not_started"))
             choices.append(Choice(f"lesson:{lesson.number}", f"{title} ({status})"))
         choices.append(Choice(CANCEL, _("Back to the step")))
-        message = _("Contents: lesson {number}").format(number=here.number)
-        answer = self.prompter.select(message, choices, default=f"step:{self.place.step}")
+        return _("Contents: lesson {number}").format(number=here.number), choices
+
+    def go_to_entry(self, answer: str) -> None:
+        """Carry out a Contents choice (``step:N``, ``lesson:N`` or cancel)."""
         kind, _sep, value = answer.partition(":")
         if kind == "step":
-            self.nav.go_to(Place(here.number, int(value)))
+            self.nav.go_to(Place(self.place.lesson, int(value)))
         elif kind == "lesson":
             number = int(value)
             self.nav.go_to(Place(number, lesson_progress.saved_step(self.course, number)))
@@ -218,6 +220,21 @@ class LessonSession:
                 self.say(_("You were in the middle of an exercise; here it is again."))
                 self.open_exercise(block)
                 return
+
+
+def lesson_end_lines(course: Course, move: Move) -> list[str]:
+    """What the learner is told on passing a lesson's last step (the linear view and the reader alike).
+
+    The course's last step is not the course's end: at the last lesson the lines say what is left,
+    and every lesson end names the one next command.
+    """
+    if move.finished_lesson is None:
+        return []
+    from kproxy_tutor.ui.progress_view import lesson_end_lines as status_lines
+
+    finished = course.lesson(move.finished_lesson)
+    lines = [_("Lesson {number} done.").format(number=finished.number)]
+    return lines + status_lines(course, finished.id, course_end=move.course_done)
 
 
 def other_language() -> str:

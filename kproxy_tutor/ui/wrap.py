@@ -157,17 +157,19 @@ def wrap_words(
     return out or [Text(" " * indent)]
 
 
-def wrap_rule(line: Text | str, width: int, *, prefix: Text | str = "", style: str = "") -> list[Text]:
+def wrap_rule(
+    line: Text | str, width: int, *, prefix: Text | str = "", style: str = "", indent: int = RULE_INDENT
+) -> list[Text]:
     """A tool-output line broken between its arguments into lines of at most ``width`` cells.
 
     ``prefix`` (for example a diff's ``+ `` gutter) starts every line; continuation lines then get
-    :data:`RULE_INDENT` spaces and the continuation mark.
+    ``indent`` spaces (default :data:`RULE_INDENT`) and the continuation mark.
     """
     from rich.text import Text
 
     text = _as_text(line, style)
     head = _as_text(prefix)
-    mark = Text(" " * RULE_INDENT + continuation_mark(), style="dim")
+    mark = Text(" " * indent + continuation_mark(), style="dim")
     first = max(width - head.cell_len, 1)
     rest = max(width - head.cell_len - mark.cell_len, 1)
     plain = text.plain
@@ -176,6 +178,19 @@ def wrap_rule(line: Text | str, width: int, *, prefix: Text | str = "", style: s
         piece = _strip_end(text[a:b])
         out.append(head + piece if n == 0 else head + mark + piece)
     return out or [head.copy()]
+
+
+def keeps_tokens(line: Text | str, pieces: list[Text]) -> bool:
+    """Whether ``pieces`` (from :func:`wrap_rule`) hold every space-separated token of ``line`` whole."""
+    original = (line.plain if not isinstance(line, str) else line).split()
+    marks = (CONTINUATION.strip(), ASCII_CONTINUATION.strip())
+    shown: list[str] = []
+    for number, piece in enumerate(pieces):
+        words = piece.plain.split()
+        if number and words and words[0] in marks:
+            words = words[1:]
+        shown += words
+    return shown == original
 
 
 def fits(lines: list[Text] | list[str], width: int) -> bool:

@@ -1,4 +1,8 @@
-"""One exercise in a real pseudo-terminal, in English: a wrong attempt, a hint, then the right commands."""
+"""One exercise in a real pseudo-terminal, in English: a wrong attempt, a hint, then the right commands.
+
+Below 80x24 the exercise is the linear shell (driven here with pexpect); from 80x24 on the task
+stands beside the shell (tests in test_pane_pty, read from tmux's screen).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,8 @@ def spawn(home: Path) -> pexpect.spawn:
     }
     env.pop("KPROXY_TUTOR_PLAIN", None)
     args = ["-m", "kproxy_tutor", "--lang", "en", "exercise", "network-expose-db"]
-    return pexpect.spawn(sys.executable, args, env=env, dimensions=(40, 120), encoding="utf-8", timeout=30)
+    # 20 rows: too small for the task beside the shell, so the linear exercise runs.
+    return pexpect.spawn(sys.executable, args, env=env, dimensions=(20, 120), encoding="utf-8", timeout=30)
 
 
 def run(child: pexpect.spawn, line: str) -> None:

@@ -1,4 +1,4 @@
-"""The reading loop in a real pseudo-terminal: arrow-key menus, language switch, quit and resume."""
+"""The linear reading loop in a real pseudo-terminal (--plain); the full-screen reader is in test_reader_pty."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from kproxy_tutor.content.loader import load_course
 
 pexpect = pytest.importorskip("pexpect")
 pytestmark = [
@@ -35,38 +33,6 @@ def spawn(home: Path, *args: str) -> pexpect.spawn:
 
 def pick(child: pexpect.spawn, downs: int) -> None:
     child.send(DOWN * downs + ENTER)
-
-
-def test_page_switch_language_quit_and_resume(learner_home: Path) -> None:
-    first = load_course().lesson(1)
-    n = len(first.steps)
-    child = spawn(learner_home)
-    child.expect(f"Шаг 1 из {n}")
-    child.expect("Что дальше")
-    pick(child, 0)  # Далее
-    child.expect(f"Шаг 2 из {n}")
-    child.expect("Что дальше")
-    pick(child, 0)  # Далее
-    child.expect(f"Шаг 3 из {n}")
-    child.expect("Что дальше")
-    pick(child, 3)  # Далее, Назад, Содержание, Сменить язык (English)
-    child.expect(f"Step 3 of {n}")
-    child.expect(first.steps[2].title["en"][:30])
-    child.expect("What next")
-    pick(child, 4)  # Next, Back, Contents, Switch language, Quit
-    child.expect("Your place is saved")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
-
-    again = spawn(learner_home)
-    again.expect(f"Step 3 of {n}")  # the language chosen in the lesson is kept too
-    again.expect(first.steps[2].title["en"][:30])
-    again.expect("What next")
-    pick(again, 4)
-    again.expect(pexpect.EOF)
-    again.close()
-    assert again.exitstatus == 0
 
 
 def test_plain_mode_at_a_terminal_uses_numbered_prompts(learner_home: Path) -> None:
