@@ -55,5 +55,8 @@ def run_exercise_command(exercise_id: str | None) -> int:
             ids=", ".join(block.id for _lesson, block in found),
         )
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    done = run_exercise(match, console, None if interactive else stream_reader(sys.stdin), from_lesson=False)
+    from kproxy_tutor.shell.script import bounded_lines
+
+    reader = None if interactive else stream_reader(bounded_lines(sys.stdin))
+    done = run_exercise(match, console, reader, from_lesson=False)
     return int(ExitCode.OK if done else ExitCode.FAILURE)
