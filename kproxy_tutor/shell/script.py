@@ -43,7 +43,9 @@ def bounded_lines(stream: TextIO, source: str = "<stdin>", limit: int = MAX_LINE
         number += 1
         if len(line) > limit and not line.endswith("\n"):
             raise SandboxInputError(
-                N_("The line is longer than {limit} characters; the sandbox reads commands one line at a time."),
+                N_(
+                    "The line is longer than {limit} characters; the sandbox reads commands one line at a time."
+                ),
                 location=f"{source}:{number}",
                 limit=limit,
             )

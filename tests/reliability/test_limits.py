@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from kproxy_tutor.errors import SandboxInputError
-from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
 from kproxy_tutor.sandbox.iptables.rules import Chain, Jump, Rule, Ruleset
+from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
 from kproxy_tutor.shell.script import bounded_lines
 from tests.reliability.helpers import assert_clean, run_inprocess
 
@@ -40,13 +40,23 @@ def test_a_loop_only_among_unreachable_chains_loads_as_in_the_kernel() -> None:
     assert "X" in parse_ruleset(text).tables["nat"].chains
 
 
-def test_trace_over_a_looping_dump_stops_with_a_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_trace_over_a_looping_dump_stops_with_a_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     dump = tmp_path / "loop.txt"
     dump.write_text(LOOP.replace("-A A -g B", "-A A -j A"))
     started = time.monotonic()
     result = run_inprocess(
-        monkeypatch, "trace", "--rules", str(dump), "--from", "10.0.0.1", "--to", "10.96.0.1:80",
-        "--node-ip", "10.0.0.2",
+        monkeypatch,
+        "trace",
+        "--rules",
+        str(dump),
+        "--from",
+        "10.0.0.1",
+        "--to",
+        "10.96.0.1:80",
+        "--node-ip",
+        "10.0.0.2",
     )
     assert time.monotonic() - started < 10
     assert result.returncode == 4

@@ -59,7 +59,7 @@ def _refuse_loops(table: Table, source: str) -> None:
                 pending.pop()
                 continue
             if step in on_path:
-                loop = path[path.index(step) :] + [step]
+                loop = [*path[path.index(step) :], step]
                 raise RestoreError(
                     N_(
                         "Table {table}: the chains call each other in a loop ({loop}); the kernel refuses "
