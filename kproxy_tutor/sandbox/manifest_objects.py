@@ -178,7 +178,7 @@ def to_service(obj: Fields, location: str) -> Service:
             raise SandboxInputError(
                 N_("{path}.targetPort must be a number or a port name."), location=location, path=port.path
             )
-        if isinstance(target, str) and target.isdigit():
+        if isinstance(target, str) and target.isascii() and target.isdigit() and len(target) <= 5:
             target = int(target)
         ports.append(
             ServicePort(
@@ -355,7 +355,11 @@ def to_cluster_network(obj: Fields) -> ClusterNetwork:
     if "dnsServiceIP" in obj.data:
         check_ip(obj.str("dnsServiceIP"), "dnsServiceIP", obj.location)
     low, _, high = obj.str("nodePortRange", "30000-32767").partition("-")
-    if not (low.isdigit() and high.isdigit()) or not 1 <= int(low) <= int(high) <= 65535:
+    if (
+        not (low.isascii() and low.isdigit() and high.isascii() and high.isdigit())
+        or max(len(low), len(high)) > 5
+        or not 1 <= int(low) <= int(high) <= 65535
+    ):
         raise SandboxInputError(
             N_("{path}.nodePortRange must look like 30000-32767."), location=obj.location, path=obj.path
         )

@@ -162,7 +162,8 @@ def _convert(value: str, kind: str, option: str, choices: tuple[str, ...], usage
                 name=option,
                 value=value,
             )
-        number = int(value)
+        # Past 12 digits any value is out of every range; int() of 4,300+ digits would even fail.
+        number = int(value) if len(value.lstrip("0")) <= 12 else 10**12
         if kind == grammar.PORT and not 1 <= number <= 65535:
             raise ShellUsageError(
                 N_("Invalid {what} {value!r}: a port number must be between 1 and 65535."),

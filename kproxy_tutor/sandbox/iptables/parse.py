@@ -236,7 +236,7 @@ def declared_policies(text: str) -> dict[tuple[str, str], tuple[str, tuple[int, 
             counters = (0, 0)
             if len(parts) > 2 and parts[2].startswith("["):
                 packets, _, octets = parts[2].strip("[]").partition(":")
-                if packets.isdigit() and octets.isdigit():
+                if packets.isascii() and packets.isdigit() and octets.isascii() and octets.isdigit():
                     counters = (int(packets), int(octets))
             result[(table, parts[0])] = (policy, counters)
     return result
