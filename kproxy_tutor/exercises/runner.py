@@ -49,7 +49,7 @@ def prepared_session(exercise: ExerciseBlock) -> Session:
                 session.execute(invocation, block.document)
     except TutorError as error:
         raise ContentError(
-            N_("Exercise {id}: its sandbox cannot be prepared: {problem}"), id=exercise.id, problem=str(error)
+            N_("Exercise {id}: its sandbox cannot be prepared: {problem}"), id=exercise.id, problem=error
         ) from None
     if exercise.setup:
         # Make the prepared cluster the session's starting point, so `reset` returns to it.

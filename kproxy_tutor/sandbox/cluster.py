@@ -25,7 +25,13 @@ from kproxy_tutor.sandbox.model import (
     ServicePort,
     frozen_labels,
 )
-from kproxy_tutor.sandbox.validation import check_ip, check_object_name, check_replicas, check_service
+from kproxy_tutor.sandbox.validation import (
+    check_cidr,
+    check_ip,
+    check_object_name,
+    check_replicas,
+    check_service,
+)
 
 Key = tuple[str, str]
 ServiceListener = Callable[[Service | None, Service | None], None]
@@ -84,6 +90,7 @@ class Cluster:
     def add_node(self, node: Node, location: str | None = None) -> Node:
         check_object_name("Node", node.name, location)
         if node.pod_cidr:
+            node = dataclasses.replace(node, pod_cidr=check_cidr(node.pod_cidr, "podCIDR", location))
             self.allocator.claim_node_pod_cidr(node.name, node.pod_cidr)
         else:
             node = dataclasses.replace(node, pod_cidr=self.allocator.node_pod_cidr(node.name))

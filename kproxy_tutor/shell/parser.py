@@ -11,7 +11,7 @@ import difflib
 import shlex
 from dataclasses import dataclass, field
 
-from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.errors import N_, Msg, SandboxInputError
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.grammar import Command, Flag
 
@@ -60,7 +60,13 @@ def split_line(line: str) -> list[str]:
         lexer.commenters = "#"
         return list(lexer)
     except ValueError as error:
-        raise ShellUsageError(N_("Cannot read this line: {problem}."), problem=str(error).lower()) from None
+        # shlex says "No closing quotation" or "No escaped character"; say it in our words.
+        problem = (
+            N_("a quote is not closed")
+            if "quotation" in str(error)
+            else N_("a backslash at the end escapes nothing")
+        )
+        raise ShellUsageError(N_("Cannot read this line: {problem}."), problem=Msg(problem)) from None
 
 
 def _suggest(word: str, candidates: list[str]) -> str | None:
