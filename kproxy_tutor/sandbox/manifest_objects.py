@@ -27,7 +27,7 @@ from kproxy_tutor.sandbox.model import (
     ServicePort,
     frozen_labels,
 )
-from kproxy_tutor.sandbox.validation import check_cidr, check_ip
+from kproxy_tutor.sandbox.validation import check_cidr, check_interface_name, check_ip
 
 
 class Fields:
@@ -297,8 +297,12 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
         hostname_override=obj.str("hostnameOverride"),
         cluster_cidr=cluster_cidr,
         detect_local_mode=mode,
-        bridge_interface=detect.str("bridgeInterface"),
-        interface_name_prefix=detect.str("interfaceNamePrefix"),
+        bridge_interface=check_interface_name(
+            detect.str("bridgeInterface"), "detectLocal.bridgeInterface", obj.location
+        ),
+        interface_name_prefix=check_interface_name(
+            detect.str("interfaceNamePrefix"), "detectLocal.interfaceNamePrefix", obj.location
+        ),
         masquerade_all=iptables.bool("masqueradeAll", False),
         masquerade_bit=bit,
         localhost_node_ports=iptables.bool("localhostNodePorts", True),

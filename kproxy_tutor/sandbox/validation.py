@@ -108,6 +108,28 @@ def _short_number(value: int) -> str:
     return digits if len(digits) <= 24 else f"{digits[:12]}…({len(digits)})"
 
 
+#: Linux interface names: at most IFNAMSIZ - 1 = 15 bytes, no '/', ':' or white space (dev_valid_name).
+#: Quotes and '+' (iptables' wildcard) are refused too: the name goes into rules as one word, as is.
+_INTERFACE_NAME = re.compile(r"[^\s/:'\"+!]{1,15}\Z")
+
+
+def check_interface_name(value: str, what: str, location: str | None = None) -> str:
+    """An interface name (or prefix) kube-proxy writes into ``-i``; empty means not set."""
+    if value == "":
+        return value
+    if value in (".", "..") or not value.isascii() or not _INTERFACE_NAME.match(value):
+        raise SandboxInputError(
+            N_(
+                "Invalid {what} {value!r}: an interface name is 1 to 15 characters without spaces, "
+                "quotes, '/', ':', '+' or '!'."
+            ),
+            location=location,
+            what=what,
+            value=value,
+        )
+    return value
+
+
 def check_port(value: object, what: str, location: str | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise SandboxInputError(
