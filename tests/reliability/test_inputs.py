@@ -260,3 +260,35 @@ def test_an_output_without_cyrillic_falls_back_to_english_with_a_notice(encoding
     assert "?????" not in result.stdout
     assert "kube-proxy" in result.stdout
     assert result.stderr.count("cannot show Russian") == 1 and "UTF-8" in result.stderr
+
+
+def test_detect_local_interface_names_are_checked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = (
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\n"
+        "detectLocalMode: BridgeInterface\ndetectLocal: {{bridgeInterface: {name!r}, interfaceNamePrefix: veth}}\n"
+    )
+    path = tmp_path / "config.yaml"
+    for bad in ("br0 -j ACCEPT", "a" * 16, "br/0", 'br"0', "veth+"):
+        path.write_text(config.format(name=bad), encoding="utf-8")
+        result = run_inprocess(monkeypatch, "rules", "-f", str(path))
+        assert result.returncode == 4, (bad, result.stderr)
+        assert_clean(result)
+    path.write_text(config.format(name="cni0"), encoding="utf-8")
+    assert run_inprocess(monkeypatch, "rules", "-f", str(path)).returncode == 0
+
+
+def test_a_lab_plan_with_a_full_slash_24_is_a_clear_refusal() -> None:
+    from kproxy_tutor.errors import SandboxInputError
+    from kproxy_tutor.lab.plan import make_plan
+    from kproxy_tutor.sandbox.manifests import load_texts
+
+    pods = "".join(
+        f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: default}}\n"
+        f"spec: {{nodeName: worker-1, containers: [{{name: c, ports: [{{containerPort: 80}}]}}]}}\n"
+        f"status: {{podIP: 10.244.1.{i}}}\n"
+        for i in range(1, 255)
+    )
+    node = "apiVersion: v1\nkind: Node\nmetadata: {name: worker-1}\nspec: {podCIDR: 10.244.1.0/24}\n"
+    cluster = load_texts([(node + pods, "pods.yaml")]).cluster
+    with pytest.raises(SandboxInputError):
+        make_plan(cluster, "worker-1", "kptlab-1-abcdef-")
