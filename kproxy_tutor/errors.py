@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 from typing import Any, TypeVar
 
@@ -45,7 +46,32 @@ def file_problem(exc: BaseException) -> Msg:
         return Msg(N_("permission denied"))
     if isinstance(exc, UnicodeDecodeError):
         return Msg(N_("it is not UTF-8 text"))
+    if isinstance(exc, ValueError) and "null" in str(exc):
+        return Msg(N_("the file name contains a NUL character"))
+    if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
+        return Msg(N_("the file name is too long"))
     return Msg(N_("it cannot be read"))
+
+
+def write_problem(exc: BaseException) -> Msg:
+    """Why a file could not be written, as a msgid (never the operating system's English text)."""
+    if isinstance(exc, OSError):
+        reasons = {
+            errno.ENOENT: N_("its directory does not exist"),
+            errno.EACCES: N_("permission denied"),
+            errno.EPERM: N_("permission denied"),
+            errno.ENOSPC: N_("the disk is full"),
+            errno.EDQUOT: N_("the disk quota is exceeded"),
+            errno.EROFS: N_("the file system is read-only"),
+            errno.EISDIR: N_("it is a directory, not a file"),
+            errno.ENOTDIR: N_("a part of the path is not a directory"),
+            errno.ENAMETOOLONG: N_("the file name is too long"),
+        }
+        if exc.errno in reasons:
+            return Msg(reasons[exc.errno])
+    if isinstance(exc, ValueError) and "null" in str(exc):
+        return Msg(N_("the file name contains a NUL character"))
+    return Msg(N_("it cannot be written"))
 
 
 class TutorError(Exception):

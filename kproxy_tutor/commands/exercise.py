@@ -60,19 +60,24 @@ def run_exercise_command(exercise_id: str | None) -> int:
     if interactive and beside_shell():
         from kproxy_tutor.ui.exercise_pane import run_exercise_pane
 
-        lesson = next(lesson for lesson, block in found if block is match)
         command = f"kproxy-tutor learn {lesson.number}"
         # No-break spaces keep the command on one line of the task pane (shown as plain spaces).
         after = _("Back to the lesson: {command}").format(command=command.replace(" ", "\u00a0"))
         solved = run_exercise_pane(match, after, from_lesson=False)
         if solved:
             console.print(after.replace("\u00a0", " "), highlight=False)
+            from kproxy_tutor.ui.progress_view import print_next_step
+
+            print_next_step(console, focus=lesson.id)
         else:
             console.print(
                 _("The exercise is not done yet; your sandbox is saved for next time."), highlight=False
             )
         return int(ExitCode.OK if solved else ExitCode.FAILURE)
-    done = run_exercise(match, console, None if interactive else stream_reader(sys.stdin), from_lesson=False)
+    from kproxy_tutor.shell.script import bounded_lines
+
+    reader = None if interactive else stream_reader(bounded_lines(sys.stdin))
+    done = run_exercise(match, console, reader, from_lesson=False)
     if done and lesson is not None:
         from kproxy_tutor.ui.progress_view import print_next_step
 

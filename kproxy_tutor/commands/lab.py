@@ -29,7 +29,12 @@ def _scale(value: str) -> tuple[str, int]:
     from kproxy_tutor.errors import N_, UsageError
 
     name, sep, replicas = value.rpartition("=")
-    if not sep or not name or not replicas.isdigit():
+    if (
+        not sep
+        or not name
+        or not (replicas.isascii() and replicas.isdigit())
+        or len(replicas.lstrip("0")) > 12
+    ):
         raise UsageError(
             N_("--scale wants DEPLOYMENT=REPLICAS, e.g. --scale database=4 (got {value!r})."), value=value
         )

@@ -98,7 +98,9 @@ def run_sandbox(
     if script is not None or not (sys.stdin.isatty() and sys.stdout.isatty()):
         view = ShellView(console, make_console(stderr=True))
         if script is None or script == "-":
-            return run_script(session, sys.stdin, view, keep_going)
+            from kproxy_tutor.shell.script import bounded_lines
+
+            return run_script(session, bounded_lines(sys.stdin), view, keep_going)
         from kproxy_tutor.sandbox.manifests import read_source
 
         text, _source = read_source(script)

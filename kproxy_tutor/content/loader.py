@@ -195,7 +195,7 @@ class Course:
     def find(self, key: str) -> int:
         """Resolve what a learner typed (``4``, ``modes`` or ``04-modes``) to a lesson number."""
         key = key.strip()
-        if key.isdigit() and 1 <= int(key) <= len(self.entries):
+        if key.isascii() and key.isdigit() and len(key) <= 6 and 1 <= int(key) <= len(self.entries):
             return int(key)
         for entry in self.entries:
             if key == entry.slug:

@@ -49,7 +49,7 @@ class Bank:
     def find(self, target: str) -> QuizFile:
         """The quiz for a lesson number ("3"), id ("modes") or file stem ("04-modes"); else a UsageError."""
         target = target.strip()
-        if target.isdigit():
+        if target.isascii() and target.isdigit() and len(target) <= 6:
             quiz = next((q for q in self.quizzes if q.number == int(target)), None)
         else:
             quiz = self.for_lesson(target) or next((q for q in self.quizzes if q.stem == target), None)

@@ -7,7 +7,6 @@ learner's curls produced, because some checks ask "did you show it with a trace?
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 from kproxy_tutor.content.schema import Bilingual, ExerciseBlock
 from kproxy_tutor.errors import N_, ContentError, TutorError
 from kproxy_tutor.exercises.checks import CheckResult, run_check
-from kproxy_tutor.exercises.state import ExerciseState
+from kproxy_tutor.exercises.state import ExerciseState, restore_sandbox, save_sandbox
 from kproxy_tutor.shell.output import Output, TraceReport
 from kproxy_tutor.shell.parser import parse_line, split_line
 from kproxy_tutor.shell.script import Block, blocks
@@ -50,14 +49,13 @@ def prepared_session(exercise: ExerciseBlock) -> Session:
                 session.execute(invocation, block.document)
     except TutorError as error:
         raise ContentError(
-            N_("Exercise {id}: its sandbox cannot be prepared: {problem}"), id=exercise.id, problem=str(error)
+            N_("Exercise {id}: its sandbox cannot be prepared: {problem}"), id=exercise.id, problem=error
         ) from None
     if exercise.setup:
         # Make the prepared cluster the session's starting point, so `reset` returns to it.
-        with tempfile.TemporaryDirectory() as directory:
-            path = Path(directory) / "start.yaml"
-            save_state(session, path)
-            start = session.load_start(path.read_text(encoding="utf-8"), f"exercise {exercise.id}")
+        from kproxy_tutor.shell.commands import state_yaml
+
+        start = session.load_start(state_yaml(session), f"exercise {exercise.id}")
         start.scenario = exercise.scenario
         session.restart(start)
         session.origin = start
@@ -65,24 +63,13 @@ def prepared_session(exercise: ExerciseBlock) -> Session:
 
 
 def save_state(session: Session, path: Path) -> None:
-    """The shell's own ``save``, so a saved exercise is an ordinary sandbox state file."""
-    from kproxy_tutor.shell.commands import save
-
-    invocation = parse_line(f"save '{path}'")
-    assert invocation is not None
-    save(session, invocation, None)
+    """The sandbox as an ordinary sandbox state file, written atomically (see ``save_sandbox``)."""
+    save_sandbox(session, path)
 
 
 def restore_state(session: Session, path: Path) -> bool:
     """Load a state saved by :func:`save_state`; False (nothing changed) when it is missing or broken."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        origin = session.origin
-        session.restart(session.load_start(text, str(path)))
-        session.origin = origin  # `reset` still means the exercise's start
-    except (OSError, UnicodeDecodeError, TutorError):
-        return False
-    return True
+    return restore_sandbox(session, path)
 
 
 class ExerciseRun:

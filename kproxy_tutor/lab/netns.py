@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 
 from kproxy_tutor.lab.plan import UPLINK, HostPlan, LabPlan
+from kproxy_tutor.lab.state import PREFIX_ROOT
 from kproxy_tutor.lab.system import in_netns, list_namespaces, run
 
 #: What a node with kube-proxy has: forwarding on; route_localnet for localhost NodePorts;
@@ -46,10 +47,14 @@ def _prefix_len(ip: str, network_hint: int = 24) -> str:
     return str(ipaddress.ip_network(f"{ip}/{network_hint}", strict=False).prefixlen)
 
 
+def _mark(plan: LabPlan) -> str:
+    return f"link set lo alias {plan.mark}"
+
+
 def build_node(plan: LabPlan) -> None:
     """The node namespace, its uplink to the client namespace, and the client's addresses."""
     node, client = plan.node_namespace, plan.client_namespace
-    lines = ["link set lo up", f"link add {UPLINK} type veth peer name {UPLINK} netns {client}"]
+    lines = [_mark(plan), "link set lo up", f"link add {UPLINK} type veth peer name {UPLINK} netns {client}"]
     lines += [f"addr add {ip}/{_prefix_len(ip)} dev {UPLINK}" for ip in plan.node_ips]
     # Everything the node does not know goes "out" to the client namespace, which does not forward
     # it: like a real node's default route, and no packet can leave the lab's namespaces.
@@ -58,6 +63,7 @@ def build_node(plan: LabPlan) -> None:
     in_netns(node, ["sysctl", "-q", "-w", *NODE_SYSCTLS])
     _batch(
         [
+            _mark(plan),
             "link set lo up",
             f"addr add {plan.client_ip}/{_prefix_len(plan.client_ip)} dev {UPLINK}",
             f"link set {UPLINK} up",
@@ -81,6 +87,7 @@ def add_hosts(plan: LabPlan, hosts: Sequence[HostPlan]) -> None:
     for host in hosts:
         _batch(
             [
+                _mark(plan),
                 "link set lo up",
                 f"addr add {host.ip}/32 dev {UPLINK}",
                 f"link set {UPLINK} up",
@@ -99,3 +106,23 @@ def delete_namespaces(names: Iterable[str]) -> None:
 
 def namespaces_with_prefix(prefix: str) -> list[str]:
     return [name for name in list_namespaces() if name.startswith(prefix)]
+
+
+def mark_of(namespace: str) -> str | None:
+    """The alias of the namespace's loopback link (a lab's mark), or None."""
+    result = run(["ip", "-n", namespace, "-o", "link", "show", "lo"], check=False)
+    words = result.stdout.split()
+    for i, word in enumerate(words[:-1]):
+        if word == "alias":
+            return words[i + 1]
+    return None
+
+
+def marked_namespaces(mark_start: str, prefix: str = PREFIX_ROOT) -> list[str]:
+    """Namespaces named like a lab's whose mark starts with ``mark_start`` (a lab's, or an owner's labs)."""
+    found = []
+    for name in namespaces_with_prefix(prefix):
+        mark = mark_of(name)
+        if mark is not None and mark.startswith(mark_start):
+            found.append(name)
+    return found

@@ -19,6 +19,7 @@ import hashlib
 import ipaddress
 from dataclasses import dataclass, field
 
+from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
 
@@ -59,6 +60,13 @@ class LabPlan:
     @property
     def namespaces(self) -> list[str]:
         return [self.node_namespace, self.client_namespace, *(h.namespace for h in self.hosts)]
+
+    @property
+    def mark(self) -> str:
+        """The loopback alias that marks each of the lab's namespaces as this lab's."""
+        from kproxy_tutor.lab.state import namespace_mark
+
+        return namespace_mark(self.prefix)
 
     def host_by_ip(self, ip: str) -> HostPlan | None:
         return next((h for h in self.hosts if h.ip == ip), None)
@@ -134,7 +142,11 @@ def _gateway_for(ip: str, cluster: Cluster, node_name: str, taken: set[str]) -> 
     for candidate in (network.network_address + 1, *reversed(list(network.hosts()))):
         if str(candidate) != ip and str(candidate) not in taken:
             return str(candidate)
-    raise ValueError(f"no free gateway address next to {ip}")  # 254 endpoints in one /24: not a lab
+    # 254 endpoints in one /24 leave no address for the node's side of the Pods' links.
+    raise SandboxInputError(
+        N_("The lab cannot wire the Pod {ip}: its /24 has no free address left for the node's side."),
+        ip=ip,
+    )
 
 
 def _client_ip(node_ip: str, taken: set[str]) -> str:
@@ -143,7 +155,10 @@ def _client_ip(node_ip: str, taken: set[str]) -> str:
         candidate = str(network.network_address + offset)
         if candidate != node_ip and candidate not in taken:
             return candidate
-    raise ValueError(f"no free client address next to {node_ip}")
+    raise SandboxInputError(
+        N_("The lab has no free address for its client next to the node IP {ip}: that /24 is full."),
+        ip=node_ip,
+    )
 
 
 def make_plan(cluster: Cluster, node_name: str, prefix: str) -> LabPlan:

@@ -21,7 +21,16 @@ from kproxy_tutor.errors import N_, SandboxInputError, UsageError
 from kproxy_tutor.lab import netns, servers
 from kproxy_tutor.lab.plan import HostPlan, LabPlan, make_plan
 from kproxy_tutor.lab.rules import LoadReport, RuleLoader, adjust_for_machine, make_loader
-from kproxy_tutor.lab.state import LabRecord, ServerEntry, lab_store, new_prefix, read_record, write_record
+from kproxy_tutor.lab.state import (
+    LabRecord,
+    ServerEntry,
+    lab_store,
+    namespace_mark,
+    new_prefix,
+    owner_mark,
+    read_record,
+    write_record,
+)
 from kproxy_tutor.lab.system import check_environment
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.manifests import load_texts
@@ -94,12 +103,20 @@ class Lab:
         node_name = choose_node(cluster, node)
         existing = read_record(store)
         if existing is not None:
-            if netns.namespaces_with_prefix(existing.prefix):
+            if lab_namespaces(existing):
                 raise UsageError(
                     N_("A lab is already up ({label}). Remove it first: kproxy-tutor lab down"),
                     label=existing.label or existing.prefix,
                 )
             remove(existing, store)  # a leftover record of a lab that is gone (e.g. after a reboot)
+        elif netns.marked_namespaces(owner_mark()):
+            # The record is lost or damaged, but the kernel still holds this learner's lab.
+            raise UsageError(
+                N_(
+                    "A lab is still up, though its record {path} is lost. Remove it first: kproxy-tutor lab down"
+                ),
+                path=str(store.path),
+            )
         record = LabRecord(prefix=new_prefix(), mode=mode, node=node_name, sources=sources, label=label)
         # Recorded before the first namespace exists, so a crash at any point can be cleaned up.
         write_record(store, record)
@@ -124,7 +141,7 @@ class Lab:
         if record is None:
             raise UsageError(N_("No lab is up. Start one with: kproxy-tutor lab up --scenario db-service"))
         check_environment(record.mode)
-        if not record.complete or not netns.namespaces_with_prefix(record.prefix):
+        if not record.complete or not lab_namespaces(record):
             raise UsageError(
                 N_(
                     "The lab in {path} is incomplete or gone (a failed run, or a reboot). "
@@ -153,6 +170,7 @@ class Lab:
     # Building ------------------------------------------------------------------------------
     def _build(self) -> None:
         plan = self.plan
+        self._record_namespaces(plan.namespaces)
         netns.add_namespaces(plan.namespaces)
         netns.build_node(plan)
         netns.add_hosts(plan, plan.hosts)
@@ -169,6 +187,11 @@ class Lab:
 
     def _save(self) -> None:
         write_record(self.store, self.record)
+
+    def _record_namespaces(self, names: list[str]) -> None:
+        """Written before the namespaces are made: a run killed right after still knows them."""
+        self.record.namespaces = sorted(set(self.record.namespaces) | set(names))
+        self._save()
 
     # Sync ----------------------------------------------------------------------------------
     def _apply_change(self, change: dict[str, Any]) -> None:
@@ -220,6 +243,7 @@ class Lab:
         gone = [h for ns, h in old.items() if ns not in new]
         # New Pods exist before the rules send traffic to them; gone Pods go after the rules stop.
         self._remove_hosts(changed)
+        self._record_namespaces([h.namespace for h in [*changed, *added]])
         netns.add_namespaces(h.namespace for h in [*changed, *added])
         netns.add_hosts(new_plan, [*changed, *added])
         self._start_servers([*changed, *added])
@@ -237,27 +261,57 @@ class Lab:
             servers.stop_server(entry.pid, entry.namespace)
             self.record.servers.remove(entry)
         netns.delete_namespaces(names)
+        self.record.namespaces = [n for n in self.record.namespaces if n not in names]
 
     # Looking -------------------------------------------------------------------------------
     def alive_servers(self) -> list[ServerEntry]:
         return [s for s in self.record.servers if servers.is_our_server(s.pid, s.namespace)]
 
     def existing_namespaces(self) -> list[str]:
-        return netns.namespaces_with_prefix(self.record.prefix)
+        return lab_namespaces(self.record)
+
+
+def lab_namespaces(record: LabRecord) -> list[str]:
+    """The namespaces of this lab that exist: those its record lists, and those carrying its mark.
+
+    A namespace someone else made with a name like the lab's is neither listed nor marked, so it
+    is never counted, and never removed.
+    """
+    existing = netns.namespaces_with_prefix(record.prefix)
+    listed = set(record.namespaces)
+    unlisted = [n for n in existing if n not in listed]
+    mark = namespace_mark(record.prefix)
+    marked = {n for n in unlisted if netns.mark_of(n) == mark}
+    return [n for n in existing if n in listed or n in marked]
 
 
 def remove(record: LabRecord, store: JsonStore) -> tuple[int, int]:
-    """Stop the lab's servers and delete every namespace with its prefix; (servers stopped, namespaces deleted)."""
+    """Stop the lab's servers and delete exactly its namespaces; (servers stopped, namespaces deleted)."""
     stopped = 0
     for entry in record.servers:
         stopped += servers.stop_server(entry.pid, entry.namespace)
-    names = netns.namespaces_with_prefix(record.prefix)
+    names = lab_namespaces(record)
+    stopped += _remove_namespaces(names)
+    write_record(store, None)
+    return stopped, len(names)
+
+
+def _remove_namespaces(names: list[str]) -> int:
+    stopped = 0
     for name in names:
         # Servers the record missed (a crash between start and save) are found in their namespace.
         for pid in servers.servers_in(name):
             stopped += servers.stop_server(pid, name)
     netns.delete_namespaces(names)
-    write_record(store, None)
+    return stopped
+
+
+def recover(store: JsonStore) -> tuple[int, int]:
+    """No usable record: remove the namespaces (and their servers) that carry this learner's lab mark."""
+    names = netns.marked_namespaces(owner_mark())
+    stopped = _remove_namespaces(names)
+    if names:
+        write_record(store, None)
     return stopped, len(names)
 
 
@@ -266,6 +320,10 @@ def remove_recorded(store: JsonStore | None = None) -> tuple[LabRecord | None, t
     store = store or lab_store()
     record = read_record(store)
     if record is None:
-        return None, (0, 0)
+        try:
+            check_environment("iptables")
+        except UsageError:
+            return None, (0, 0)  # no lab can run here, so none is up
+        return None, recover(store)
     check_environment(record.mode if record.mode in ("iptables", "nftables") else "iptables")
     return record, remove(record, store)

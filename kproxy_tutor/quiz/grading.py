@@ -49,13 +49,18 @@ def parse_number(text: str) -> float | None:
     value = value.replace("−", "-")  # a typographic minus pasted from a document
     compact = _DIGIT_GROUP_SPACES.sub("", value)
     if re.fullmatch(r"[+-]?0[xX][0-9a-fA-F]+", compact):
-        return float(int(compact, 16))
+        # Past a float's range (about 256 hex digits) it is no answer to any question.
+        return float(int(compact, 16)) if len(compact) <= 258 else None
     if "/" in compact:
         top, _sep, bottom = compact.partition("/")
         numerator, denominator = parse_number(top), parse_number(bottom)
         if numerator is None or denominator is None or denominator == 0:
             return None
-        return float(Fraction(numerator) / Fraction(denominator))
+        try:
+            quotient = float(Fraction(numerator) / Fraction(denominator))
+        except OverflowError:  # 1e308/1e-308
+            return None
+        return quotient if math.isfinite(quotient) else None
     # A comma is the Russian decimal separator; "1,5" is one and a half, never a thousands group.
     if compact.count(",") == 1 and "." not in compact:
         compact = compact.replace(",", ".")

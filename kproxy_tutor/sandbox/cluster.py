@@ -25,7 +25,13 @@ from kproxy_tutor.sandbox.model import (
     ServicePort,
     frozen_labels,
 )
-from kproxy_tutor.sandbox.validation import check_ip, check_object_name, check_service
+from kproxy_tutor.sandbox.validation import (
+    check_cidr,
+    check_ip,
+    check_object_name,
+    check_replicas,
+    check_service,
+)
 
 Key = tuple[str, str]
 ServiceListener = Callable[[Service | None, Service | None], None]
@@ -84,6 +90,7 @@ class Cluster:
     def add_node(self, node: Node, location: str | None = None) -> Node:
         check_object_name("Node", node.name, location)
         if node.pod_cidr:
+            node = dataclasses.replace(node, pod_cidr=check_cidr(node.pod_cidr, "podCIDR", location))
             self.allocator.claim_node_pod_cidr(node.name, node.pod_cidr)
         else:
             node = dataclasses.replace(node, pod_cidr=self.allocator.node_pod_cidr(node.name))
@@ -156,25 +163,35 @@ class Cluster:
     def apply_deployment(self, deployment: Deployment, location: str | None = None) -> list[Pod]:
         """Create or scale a Deployment; its Pods are spread round-robin over schedulable nodes."""
         check_object_name("Deployment", deployment.name, location)
-        if deployment.replicas < 0:
-            raise SandboxInputError(
-                N_("Invalid replicas {value!r}: it must be 0 or more."),
-                location=location,
-                value=deployment.replicas,
-            )
         key = (deployment.namespace, deployment.name)
+        owner = f"{deployment.namespace}/{deployment.name}"
+        owned = sorted(p.name for p in self.pods.values() if p.owner == owner)
+        # Checked before a single Pod name is made: no cluster could hold more.
+        check_replicas(deployment.replicas, len(self.pods) - len(owned), location)
         self.deployments[key] = deployment
         template_hash = name_suffix(
             f"{deployment.namespace}/{deployment.name}/{sorted(deployment.template_labels.items())}", 10
         )
-        owner = f"{deployment.namespace}/{deployment.name}"
-        owned = sorted(p.name for p in self.pods.values() if p.owner == owner)
         wanted = [
             f"{deployment.name}-{template_hash}-{name_suffix(f'{owner}/{template_hash}/{i}', 5)}"
             for i in range(deployment.replicas)
         ]
+        keep = set(wanted)
+        if len(keep) < len(wanted):
+            # Two replicas drew the same 5-character suffix: like the ReplicaSet controller,
+            # draw again for the later one, so no replica is silently lost.
+            seen: set[str] = set()
+            for i, name in enumerate(wanted):
+                attempt = 0
+                while name in seen:
+                    attempt += 1
+                    suffix = name_suffix(f"{owner}/{template_hash}/{i}/{attempt}", 5)
+                    name = f"{deployment.name}-{template_hash}-{suffix}"
+                seen.add(name)
+                wanted[i] = name
+            keep = seen
         for name in owned:
-            if name not in wanted:
+            if name not in keep:
                 self.remove_pod(deployment.namespace, name)
         nodes = [] if deployment.node_name else self.schedulable_nodes()
         if not nodes and deployment.replicas and not deployment.node_name:

@@ -155,7 +155,7 @@ def fast_service(data: dict[str, Any]) -> Service:
     for port in _dicts(spec, "ports"):
         target = port.get("targetPort")
         if target.__class__ is str:
-            if target.isdigit():
+            if target.isascii() and target.isdigit() and len(target) <= 5:
                 target = int(target)
         elif target is not None and target.__class__ is not int:
             raise Irregular

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.errors import N_, Msg, SandboxInputError
 from kproxy_tutor.sandbox.model import (
     SERVICE_NAME_LABEL,
     ClusterNetwork,
@@ -27,7 +27,7 @@ from kproxy_tutor.sandbox.model import (
     ServicePort,
     frozen_labels,
 )
-from kproxy_tutor.sandbox.validation import check_cidr, check_ip
+from kproxy_tutor.sandbox.validation import check_cidr, check_interface_name, check_ip
 
 
 class Fields:
@@ -47,7 +47,7 @@ class Fields:
             N_("{path} must be {expected}."),
             location=self.location,
             path=f"{self.path}.{key}",
-            expected=expected,
+            expected=Msg(expected),
         )
 
     def str(self, key: str, default: str = "") -> str:
@@ -55,7 +55,7 @@ class Fields:
         if value is None:
             return default
         if not isinstance(value, str):
-            raise self._fail(key, "a string")
+            raise self._fail(key, N_("a string"))
         return value
 
     def int(self, key: str, default: int = 0) -> int:
@@ -63,7 +63,7 @@ class Fields:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(key, "a whole number")
+            raise self._fail(key, N_("a whole number"))
         return value
 
     def bool(self, key: str, default: bool) -> bool:
@@ -71,7 +71,7 @@ class Fields:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self._fail(key, "true or false")
+            raise self._fail(key, N_("true or false"))
         return value
 
     def sub(self, key: str) -> Fields:
@@ -82,7 +82,7 @@ class Fields:
         if value is None:
             return []
         if not isinstance(value, list):
-            raise self._fail(key, "a list")
+            raise self._fail(key, N_("a list"))
         return value
 
     def items(self, key: str) -> list[Fields]:
@@ -93,7 +93,7 @@ class Fields:
     def strings(self, key: str) -> tuple[str, ...]:
         values = self.list(key)
         if not all(isinstance(v, str) for v in values):
-            raise self._fail(key, "a list of strings")
+            raise self._fail(key, N_("a list of strings"))
         return tuple(values)
 
     def labels(self, key: str) -> dict[str, str]:
@@ -103,7 +103,7 @@ class Fields:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
-            raise self._fail(key, "a mapping of strings to strings")
+            raise self._fail(key, N_("a mapping of strings to strings"))
         return value
 
 
@@ -179,7 +179,7 @@ def to_service(obj: Fields, location: str) -> Service:
             raise SandboxInputError(
                 N_("{path}.targetPort must be a number or a port name."), location=location, path=port.path
             )
-        if isinstance(target, str) and target.isdigit():
+        if isinstance(target, str) and target.isascii() and target.isdigit() and len(target) <= 5:
             target = int(target)
         ports.append(
             ServicePort(
@@ -298,8 +298,12 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
         hostname_override=obj.str("hostnameOverride"),
         cluster_cidr=cluster_cidr,
         detect_local_mode=mode,
-        bridge_interface=detect.str("bridgeInterface"),
-        interface_name_prefix=detect.str("interfaceNamePrefix"),
+        bridge_interface=check_interface_name(
+            detect.str("bridgeInterface"), "detectLocal.bridgeInterface", obj.location
+        ),
+        interface_name_prefix=check_interface_name(
+            detect.str("interfaceNamePrefix"), "detectLocal.interfaceNamePrefix", obj.location
+        ),
         masquerade_all=iptables.bool("masqueradeAll", False),
         masquerade_bit=bit,
         localhost_node_ports=iptables.bool("localhostNodePorts", True),
@@ -356,7 +360,11 @@ def to_cluster_network(obj: Fields) -> ClusterNetwork:
     if "dnsServiceIP" in obj.data:
         check_ip(obj.str("dnsServiceIP"), "dnsServiceIP", obj.location)
     low, _, high = obj.str("nodePortRange", "30000-32767").partition("-")
-    if not (low.isdigit() and high.isdigit()) or not 1 <= int(low) <= int(high) <= 65535:
+    if (
+        not (low.isascii() and low.isdigit() and high.isascii() and high.isdigit())
+        or max(len(low), len(high)) > 5
+        or not 1 <= int(low) <= int(high) <= 65535
+    ):
         raise SandboxInputError(
             N_("{path}.nodePortRange must look like 30000-32767."), location=obj.location, path=obj.path
         )

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from kproxy_tutor.errors import N_, SandboxInputError, file_error
+from kproxy_tutor.errors import N_, Msg, SandboxInputError, file_error
 from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
@@ -50,29 +50,117 @@ class _Object:
     location: str
 
 
-def _yaml_documents(text: str, source: str) -> Iterator[tuple[Any, int]]:
+#: Python refuses to read integers longer than this (and no Kubernetes field holds one).
+MAX_DIGITS = 4300
+
+
+class _BadNumber(ValueError):
+    """An integer the readers must not build: too many digits, or no digits at all (a bare ``!!int``)."""
+
+
+def _checked_int_text(text: str) -> str:
+    digits = sum(c.isdigit() for c in text)
+    if digits == 0:
+        raise _BadNumber(N_("a value tagged as a whole number has no digits"))
+    if digits > MAX_DIGITS:
+        raise _BadNumber(N_("a number has more than 4,300 digits"))
+    return text
+
+
+def _json_int(text: str) -> int:
+    return int(_checked_int_text(text))
+
+
+class Constructor(Loader):  # type: ignore[misc, valid-type]
+    """The safe constructor, with integers checked before Python builds them."""
+
+
+def _construct_int(constructor: Any, node: Any) -> int:
+    _checked_int_text(str(node.value))
+    return yaml.constructor.SafeConstructor.construct_yaml_int(constructor, node)
+
+
+Constructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
+#: What building a composed YAML document can raise on hostile input.
+CONSTRUCT_ERRORS = (yaml.YAMLError, RecursionError, TypeError, ValueError, IndexError, KeyError)
+
+
+def value_error(language: str, error: BaseException, location: str) -> SandboxInputError:
+    """A value the YAML or JSON reader could not build, in our words; the reader's own text only quoted."""
+    if isinstance(error, _BadNumber):
+        return SandboxInputError(
+            N_("This is not valid {language}: {problem}."),
+            location=location,
+            language=language,
+            problem=Msg(error.args[0]),
+        )
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return SandboxInputError(
+        N_("This is not valid {language}: a value cannot be read (the reader says: “{problem}”)."),
+        location=location,
+        language=language,
+        problem=text,
+    )
+
+
+def _warn_duplicate_keys(node: Any, source: str, warnings: list[LoadWarning]) -> None:
+    """kubectl warns about a key given twice in one mapping (the last one wins); so do we."""
+    stack = [node]
+    mapping, sequence = yaml.MappingNode, yaml.SequenceNode
+    while stack:
+        current = stack.pop()
+        if isinstance(current, mapping):
+            seen: set[str] = set()
+            for key, value in current.value:
+                name = getattr(key, "value", None)
+                if isinstance(name, str):
+                    if name in seen:
+                        warnings.append(
+                            LoadWarning(
+                                f"{source}:{key.start_mark.line + 1}",
+                                N_("Duplicate key {key!r}: the last value is used."),
+                                {"key": name},
+                            )
+                        )
+                    seen.add(name)
+                if isinstance(value, mapping | sequence):
+                    stack.append(value)
+        elif isinstance(current, sequence):
+            stack.extend(item for item in current.value if isinstance(item, mapping | sequence))
+
+
+def yaml_syntax_error(error: yaml.YAMLError, source: str) -> SandboxInputError:
+    """Where the YAML is broken, in our words; the YAML reader's own text only quoted."""
+    mark = getattr(error, "problem_mark", None)
+    location = f"{source}:{mark.line + 1}" if mark is not None else source
+    problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+    return SandboxInputError(
+        N_("This is not valid YAML; the YAML reader says: “{problem}”."), location=location, problem=problem
+    )
+
+
+def _yaml_documents(
+    text: str, source: str, warnings: list[LoadWarning] | None = None
+) -> Iterator[tuple[Any, int]]:
     """Yield (python value, line) for every object, expanding ``kind: List`` items."""
     try:
         nodes = list(yaml.compose_all(text, Loader=Loader))
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(error, "problem", None) or str(error)
+        raise yaml_syntax_error(error, source) from None
+    except RecursionError:
         raise SandboxInputError(
-            N_("This is not valid YAML: {problem}."), location=line, problem=problem
+            N_("This is not valid YAML: it is nested too deeply."), location=source
         ) from None
-    constructor = Loader("")
+    constructor = Constructor("")
     for node in nodes:
         if node is None:
             continue
+        if warnings is not None:
+            _warn_duplicate_keys(node, source, warnings)
         try:
             value = constructor.construct_document(node)
-        except (yaml.YAMLError, RecursionError, TypeError, ValueError) as error:
-            raise SandboxInputError(
-                N_("This is not valid YAML: {problem}."),
-                location=f"{source}:{node.start_mark.line + 1}",
-                problem=str(error).splitlines()[0],
-            ) from None
+        except CONSTRUCT_ERRORS as error:
+            raise value_error("YAML", error, f"{source}:{node.start_mark.line + 1}") from None
         items = _list_items(node)
         if isinstance(value, dict) and value.get("kind") == "List" and items is not None:
             for item_node, item in zip(items, value.get("items") or [], strict=False):
@@ -90,21 +178,23 @@ def _list_items(node: Any) -> list[Any] | None:
     return None
 
 
-def _objects(text: str, source: str) -> Iterator[_Object]:
+def _objects(text: str, source: str, warnings: list[LoadWarning] | None = None) -> Iterator[_Object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            value = json.loads(text)
+            value = json.loads(text, parse_int=_json_int)
         except json.JSONDecodeError as error:
             raise SandboxInputError(
-                N_("This is not valid JSON: {problem}."),
+                N_("This is not valid JSON; the JSON reader says: “{problem}”."),
                 location=f"{source}:{error.lineno}",
                 problem=error.msg,
             ) from None
         except RecursionError:
             raise SandboxInputError(
-                N_("This is not valid JSON: {problem}."), location=source, problem="nested too deeply"
+                N_("This is not valid JSON: it is nested too deeply."), location=source
             ) from None
+        except ValueError as error:
+            raise value_error("JSON", error, source) from None
         values = value if isinstance(value, list) else [value]
         expanded: list[tuple[Any, int | None]] = []
         for item in values:
@@ -117,7 +207,7 @@ def _objects(text: str, source: str) -> Iterator[_Object]:
                 expanded.append((item, None))
         documents: Iterable[tuple[Any, int | None]] = expanded
     else:
-        documents = _yaml_documents(text, source)
+        documents = _yaml_documents(text, source, warnings)
     for index, (value, line) in enumerate(documents):
         location = f"{source}:{line}" if line is not None else f"{source} (object {index + 1})"
         if not isinstance(value, dict):
@@ -156,7 +246,7 @@ def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
     warnings: list[LoadWarning] = []
     objects: list[_Object] = []
     for text, source in sources:
-        objects.extend(_objects(text, source))
+        objects.extend(_objects(text, source, warnings))
     settings = {"config": None, "facts": None, "network": None}
     by_kind: dict[str, list[_Object]] = {kind: [] for kind in _ORDER}
     for obj in objects:
@@ -250,9 +340,17 @@ def _guard(converter: Callable[[Fields], Any], obj: _Object) -> Any:
     except SandboxInputError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError) as error:
-        raise SandboxInputError(
-            N_("Invalid {kind}: {problem}."), location=obj.location, kind=obj.kind, problem=str(error)
-        ) from None
+        raise shape_error(obj.kind, error, obj.location) from None
+
+
+def shape_error(kind: str, error: BaseException, location: str) -> SandboxInputError:
+    """A field of an unexpected shape; Python's own words only as a quoted detail."""
+    return SandboxInputError(
+        N_("Invalid {kind}: a field has a shape the sandbox cannot read (“{problem}”)."),
+        location=location,
+        kind=kind,
+        problem=str(error).splitlines()[0] if str(error) else type(error).__name__,
+    )
 
 
 def replace_config(result: LoadResult, **changes: Any) -> None:

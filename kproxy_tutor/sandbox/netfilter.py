@@ -56,6 +56,9 @@ HOOK_TABLES = {
 DESTINATION_NAT_HOOKS = ("PREROUTING", "OUTPUT")
 ACCEPT, DROP, REJECT = "ACCEPT", "DROP", "REJECT"
 _CALLS = (Jump, Goto)
+#: Chains one packet may enter in one table at one hook. A real node's packet enters a handful;
+#: the kernel refuses loops when a table is loaded, so only a loop (or an absurd fan-out) gets here.
+MAX_CHAIN_CALLS = 10_000
 #: Parts whose failure is worth showing: the packet lost a random draw or an affinity check.
 _CHANCE_MATCHES = (StatisticMatch, RecentMatch)
 
@@ -325,6 +328,7 @@ class NodeKernel:
         frame = _Frame(builtin, index, index.candidates(ctx), 0, 0, 0, None)
         stack: list[_Frame] = []
         examined_total = 0
+        calls = 0
         if steps is not None:
             steps.append(
                 TraceStep(
@@ -408,6 +412,17 @@ class NodeKernel:
                     if called is None:
                         raise _unsupported(
                             tname, chain.name, position + 1, rule, f"chain {target.chain} does not exist"
+                        )
+                    calls += 1
+                    if calls > MAX_CHAIN_CALLS or len(stack) >= len(table.chains):
+                        raise SandboxInputError(
+                            N_(
+                                "The rules of table {table} loop: the packet entered {count} chains without "
+                                "a verdict; the kernel refuses such a table (iptables-restore: Too many links)."
+                            ),
+                            location=f"{tname} {chain.name} #{position + 1}",
+                            count=calls,
+                            table=tname,
                         )
                     if isinstance(target, Jump):
                         stack.append(frame)

@@ -53,6 +53,83 @@ def check_object_name(kind: str, name: str, location: str | None = None) -> None
         )
 
 
+#: ``spec.replicas`` is an int32 in the API: the API server refuses anything larger.
+INT32_MAX = 2**31 - 1
+#: The sandbox's own bound on one Deployment (a simplification: the API server accepts up to
+#: INT32_MAX and leaves the Pods Pending); the shell's --replicas has the same bound.
+MAX_REPLICAS = 10_000
+#: Kubernetes' documented scalability limit: at most 150,000 Pods in one cluster.
+MAX_PODS = 150_000
+
+
+def check_replicas(value: object, other_pods: int = 0, location: str | None = None) -> int:
+    """``spec.replicas``, refused before a single Pod name is made when no cluster could hold it."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SandboxInputError(
+            N_("Invalid replicas {value!r}: it must be a whole number."), location=location, value=value
+        )
+    if value < 0:
+        raise SandboxInputError(
+            N_("Invalid replicas {value!r}: it must be 0 or more."), location=location, value=value
+        )
+    if value > INT32_MAX:
+        raise SandboxInputError(
+            N_(
+                "Invalid replicas {value}: the API server refuses it (replicas is a 32-bit number, "
+                "at most {limit})."
+            ),
+            location=location,
+            value=_short_number(value),
+            limit=INT32_MAX,
+        )
+    if value > MAX_REPLICAS:
+        raise SandboxInputError(
+            N_("Too many replicas ({value}): the sandbox runs at most {limit} Pods per Deployment."),
+            location=location,
+            value=value,
+            limit=MAX_REPLICAS,
+        )
+    if value + other_pods > MAX_PODS:
+        raise SandboxInputError(
+            N_("Too many Pods: {count} in one cluster; Kubernetes supports at most {limit}."),
+            location=location,
+            count=value + other_pods,
+            limit=MAX_PODS,
+        )
+    return value
+
+
+def _short_number(value: int) -> str:
+    """A huge number as its first digits and its length (never a 5,000-digit line)."""
+    try:
+        digits = str(value)
+    except ValueError:  # past Python's limit for printing integers
+        return f"~10^{int(value.bit_length() * 0.30103)}"
+    return digits if len(digits) <= 24 else f"{digits[:12]}…({len(digits)})"
+
+
+#: Linux interface names: at most IFNAMSIZ - 1 = 15 bytes, no '/', ':' or white space (dev_valid_name).
+#: Quotes and '+' (iptables' wildcard) are refused too: the name goes into rules as one word, as is.
+_INTERFACE_NAME = re.compile(r"[^\s/:'\"+!]{1,15}\Z")
+
+
+def check_interface_name(value: str, what: str, location: str | None = None) -> str:
+    """An interface name (or prefix) kube-proxy writes into ``-i``; empty means not set."""
+    if value == "":
+        return value
+    if value in (".", "..") or not value.isascii() or not _INTERFACE_NAME.match(value):
+        raise SandboxInputError(
+            N_(
+                "Invalid {what} {value!r}: an interface name is 1 to 15 characters without spaces, "
+                "quotes, '/', ':', '+' or '!'."
+            ),
+            location=location,
+            what=what,
+            value=value,
+        )
+    return value
+
+
 def check_port(value: object, what: str, location: str | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
         raise SandboxInputError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from kproxy_tutor.errors import N_, SandboxInputError, file_error
+from kproxy_tutor.errors import N_, SandboxInputError, file_error, write_problem
 from kproxy_tutor.shell import kubectl_edit, kubectl_view, manifests_out, mode_commands, net_commands
 from kproxy_tutor.shell.output import ExitRequest, HelpReport, Note, Output, ScenarioList, Verbatim
 from kproxy_tutor.shell.parser import Invocation
@@ -153,6 +153,17 @@ def scenario(session: Session, invocation: Invocation, document: str | None) -> 
 
 def save(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     path = Path(invocation.arg("FILE"))
+    try:
+        path.write_text(state_yaml(session), encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise SandboxInputError(
+            N_("Cannot write {path}: {problem}."), path=str(path), problem=write_problem(error)
+        ) from None
+    return [Note(N_("Saved to {path}."), {"path": str(path)}, tone="success")]
+
+
+def state_yaml(session: Session) -> str:
+    """The session as a sandbox state file: what ``save`` writes and ``load`` reads."""
     cluster = session.cluster
     header = {"apiVersion": "kproxy-tutor/v1", "kind": STATE_KIND, "node": session.node}
     if session.scenario:
@@ -182,20 +193,14 @@ def save(session: Session, invocation: Invocation, document: str | None) -> list
         for p in cluster.pods.values()
         if not p.owner
     ]
-    try:
-        path.write_text(manifests_out.dump_yaml(docs), encoding="utf-8")
-    except OSError as error:
-        raise SandboxInputError(
-            N_("Cannot write {path}: {problem}."), path=str(path), problem=error.strerror or str(error)
-        ) from None
-    return [Note(N_("Saved to {path}."), {"path": str(path)}, tone="success")]
+    return manifests_out.dump_yaml(docs)
 
 
 def load(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     filename = invocation.arg("FILE")
     try:
         text = Path(filename).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, ValueError) as error:
         raise file_error(SandboxInputError, filename, error) from None
     start = session.load_start(text, filename)
     session.restart(start)  # builds everything first: a bad file leaves the sandbox as it was

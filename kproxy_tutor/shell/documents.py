@@ -15,6 +15,7 @@ import yaml
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox import manifest_objects as convert
+from kproxy_tutor.sandbox import manifests
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.manifests import SANDBOX_API
@@ -35,10 +36,7 @@ class Document:
 
 
 def _yaml_error(error: yaml.YAMLError, source: str) -> SandboxInputError:
-    mark = getattr(error, "problem_mark", None)
-    location = f"{source}:{mark.line + 1}" if mark is not None else source
-    problem = getattr(error, "problem", None) or str(error)
-    return SandboxInputError(N_("This is not valid YAML: {problem}."), location=location, problem=problem)
+    return manifests.yaml_syntax_error(error, source)
 
 
 def documents(text: str, source: str) -> list[Document]:
@@ -49,9 +47,9 @@ def documents(text: str, source: str) -> list[Document]:
         raise _yaml_error(error, source) from None
     except RecursionError:
         raise SandboxInputError(
-            N_("This is not valid YAML: {problem}."), location=source, problem="nested too deeply"
+            N_("This is not valid YAML: it is nested too deeply."), location=source
         ) from None
-    constructor = Loader("")
+    constructor = manifests.Constructor("")
     out = []
     for node in nodes:
         if node is None:
@@ -59,12 +57,8 @@ def documents(text: str, source: str) -> list[Document]:
         location = f"{source}:{node.start_mark.line + 1}"
         try:
             value = constructor.construct_document(node)
-        except (yaml.YAMLError, RecursionError, TypeError, ValueError) as error:
-            raise SandboxInputError(
-                N_("This is not valid YAML: {problem}."),
-                location=location,
-                problem=str(error).splitlines()[0],
-            ) from None
+        except manifests.CONSTRUCT_ERRORS as error:
+            raise manifests.value_error("YAML", error, location) from None
         if value is None:
             continue
         if not isinstance(value, dict):
@@ -124,12 +118,7 @@ def apply_documents(cluster: Cluster, text: str, source: str) -> list[tuple[str,
                     error.location = document.location
                 raise
             except (TypeError, ValueError, AttributeError, KeyError) as error:
-                raise SandboxInputError(
-                    N_("Invalid {kind}: {problem}."),
-                    location=document.location,
-                    kind=kind,
-                    problem=str(error),
-                ) from None
+                raise manifests.shape_error(kind, error, document.location) from None
             meta = document.data.get("metadata") or {}
             namespace = meta.get("namespace", "default") if kind != "Node" else ""
             applied.append((kind, str(namespace), str(meta.get("name", ""))))

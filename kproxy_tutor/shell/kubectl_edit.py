@@ -296,7 +296,7 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
         path = Path(filename)
         try:
             text, source = path.read_text(encoding="utf-8"), filename
-        except (OSError, UnicodeDecodeError) as error:
+        except (OSError, ValueError) as error:
             raise file_error(SandboxInputError, filename, error) from None
     cluster = session.cluster
     stores = {

@@ -11,7 +11,7 @@ import difflib
 import shlex
 from dataclasses import dataclass, field
 
-from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.errors import N_, Msg, SandboxInputError
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.grammar import Command, Flag
 
@@ -60,7 +60,13 @@ def split_line(line: str) -> list[str]:
         lexer.commenters = "#"
         return list(lexer)
     except ValueError as error:
-        raise ShellUsageError(N_("Cannot read this line: {problem}."), problem=str(error).lower()) from None
+        # shlex says "No closing quotation" or "No escaped character"; say it in our words.
+        problem = (
+            N_("a quote is not closed")
+            if "quotation" in str(error)
+            else N_("a backslash at the end escapes nothing")
+        )
+        raise ShellUsageError(N_("Cannot read this line: {problem}."), problem=Msg(problem)) from None
 
 
 def _suggest(word: str, candidates: list[str]) -> str | None:
@@ -162,7 +168,8 @@ def _convert(value: str, kind: str, option: str, choices: tuple[str, ...], usage
                 name=option,
                 value=value,
             )
-        number = int(value)
+        # Past 12 digits any value is out of every range; int() of 4,300+ digits would even fail.
+        number = int(value) if len(value.lstrip("0")) <= 12 else 10**12
         if kind == grammar.PORT and not 1 <= number <= 65535:
             raise ShellUsageError(
                 N_("Invalid {what} {value!r}: a port number must be between 1 and 65535."),

@@ -8,8 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TextIO
 
+from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.shell.parser import split_line
+
+#: The longest input line read from a pipe or a script (a one-line JSON manifest fits easily);
+#: past it the input is refused instead of read into memory without end (``< /dev/zero``).
+MAX_LINE = 1 << 20
 
 #: The line that ends pasted YAML.
 END_OF_DOCUMENT = "EOF"
@@ -25,6 +31,25 @@ class Block:
     document: str | None = None
     #: The input ended before the EOF line.
     unterminated: bool = False
+
+
+def bounded_lines(stream: TextIO, source: str = "<stdin>", limit: int = MAX_LINE) -> Iterator[str]:
+    """The lines of ``stream``, each read at most ``limit`` characters at a time; a longer one is refused."""
+    number = 0
+    while True:
+        line = stream.readline(limit + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > limit and not line.endswith("\n"):
+            raise SandboxInputError(
+                N_(
+                    "The line is longer than {limit} characters; the sandbox reads commands one line at a time."
+                ),
+                location=f"{source}:{number}",
+                limit=limit,
+            )
+        yield line
 
 
 def strip_heredoc(line: str) -> str:

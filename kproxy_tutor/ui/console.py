@@ -55,9 +55,36 @@ def _encoding_has_unicode(stream: TextIO) -> bool:
     return True
 
 
+def can_show_cyrillic() -> bool:
+    """Both output streams can encode Russian text (not so on ascii or latin-1)."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            "Ёё".encode(encoding)
+        except (UnicodeEncodeError, LookupError):
+            return False
+    return True
+
+
+def _sane_columns() -> None:
+    """Drop COLUMNS/LINES that are not a usable size (``COLUMNS=0`` made every line empty)."""
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not (
+            value.isascii() and value.isdigit() and 0 < int(value[:6]) <= 10_000 and len(value) <= 6
+        ):
+            del os.environ[name]
+
+
+def _broken_pipe() -> None:
+    """rich's default exits with status 1; the reader going away is not a failure (like cat, exit 0)."""
+    raise BrokenPipeError
+
+
 def detect(plain: bool = False, stream: TextIO | None = None) -> Display:
     """Decide the display from the flags and environment (NO_COLOR, TERM=dumb, encoding, tty)."""
     global _display
+    _sane_columns()
     stream = stream or sys.stdout
     term = os.environ.get("TERM", "")
     dumb = term in ("dumb", "unknown")
@@ -93,7 +120,7 @@ def make_console(stderr: bool = False, width: int | None = None, file: TextIO | 
     from rich.console import Console
 
     d = _display
-    return Console(
+    console = Console(
         stderr=stderr,
         file=file,
         width=width,
@@ -105,3 +132,5 @@ def make_console(stderr: bool = False, width: int | None = None, file: TextIO | 
         force_interactive=False if not d.animate else None,
         markup=True,
     )
+    console.on_broken_pipe = _broken_pipe  # type: ignore[method-assign]
+    return console

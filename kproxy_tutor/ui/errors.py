@@ -13,6 +13,8 @@ from kproxy_tutor.ui.console import glyphs
 
 
 def _emit(line: str) -> None:
+    if sys.stderr is None:  # started with stderr closed
+        return
     try:
         sys.stderr.write(glyphs(line) + "\n")
         sys.stderr.flush()
@@ -21,8 +23,15 @@ def _emit(line: str) -> None:
 
 
 def translated_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """``params`` with every :class:`Msg` value translated; other values as they are."""
-    return {key: _(value) if isinstance(value, Msg) else value for key, value in params.items()}
+    """``params`` with every :class:`Msg` value translated (and every nested error worded); others as they are."""
+    return {
+        key: _(value)
+        if isinstance(value, Msg)
+        else message_of(value)
+        if isinstance(value, TutorError)
+        else value
+        for key, value in params.items()
+    }
 
 
 def message_of(exc: TutorError) -> str:
@@ -40,6 +49,17 @@ def report(exc: TutorError) -> None:
     if exc.location:
         text = f"{exc.location}: {text}"
     _emit(_("Error: {message}").format(message=text))
+
+
+def report_encoding_fallback() -> None:
+    """Said once per run, in English: the output's encoding cannot show Russian."""
+    encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+    _emit(
+        _(
+            "Note: this terminal's encoding ({encoding}) cannot show Russian, so kproxy-tutor speaks "
+            "English. For Russian, use a UTF-8 locale (export LANG=ru_RU.UTF-8, or PYTHONIOENCODING=utf-8)."
+        ).format(encoding=encoding)
+    )
 
 
 def report_interrupted() -> None:
@@ -136,7 +156,7 @@ def usage_message(exc: Any) -> str:
         if close:
             text += " " + _("Did you mean {suggestion!r}?").format(suggestion=close[0])
         return text
-    match = re.match(r"Got unexpected extra arguments? \((.*)\)", exc.message)
+    match = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", exc.message)
     if match:
         return _("Unexpected extra argument: {args}.").format(args=match[1])
     if exc.message.startswith("Missing command"):

@@ -213,9 +213,11 @@ def print_status(lab: Lab) -> None:
 
 
 def print_down(record: LabRecord | None, stopped: int, deleted: int) -> None:
-    if record is None:
+    if record is None and not (stopped or deleted):
         _line(_("No lab is up; nothing to remove."))
         return
+    if record is None:
+        _line(_("The lab's record was lost or damaged; the lab was found in the kernel by its mark."))
     _line(
         _("The lab is removed: {servers} servers stopped, {namespaces} namespaces deleted.").format(
             servers=stopped, namespaces=deleted

@@ -208,7 +208,7 @@ class PlainPrompter:
             answer = self._readline(_("Number: ")).strip()
             if not answer and default is not None:
                 return default
-            if answer.isdigit() and 1 <= int(answer) <= len(choices):
+            if answer.isascii() and answer.isdigit() and len(answer) < 6 and 1 <= int(answer) <= len(choices):
                 return choices[int(answer) - 1].value
             if answer in values:
                 return answer
@@ -218,7 +218,9 @@ class PlainPrompter:
         self._numbered(message, choices)
         while True:
             answer = self._readline(_("Numbers separated by spaces: ")).replace(",", " ").split()
-            if all(a.isdigit() and 1 <= int(a) <= len(choices) for a in answer):
+            if all(
+                a.isascii() and a.isdigit() and len(a) < 6 and 1 <= int(a) <= len(choices) for a in answer
+            ):
                 picked = sorted({int(a) for a in answer})
                 return [choices[i - 1].value for i in picked]
             self._write(_("Please type numbers from 1 to {n}.").format(n=format_number(len(choices))) + "\n")

@@ -53,7 +53,7 @@ def tokenize(text: str) -> list[str]:
                     buf.append(text[i])
                     i += 1
                 if i >= n:
-                    raise PartError("unterminated quote")
+                    raise PartError(N_("unterminated quote"))
                 i += 1
             else:
                 buf.append(c)
@@ -73,7 +73,7 @@ def _address(value: str, negated: bool) -> AddressMatch:
         try:
             network = ipaddress.ip_network(value, strict=False)  # e.g. 10.0.0.0/255.0.0.0
         except ValueError:
-            raise PartError(f"bad address {value!r}") from None
+            raise PartError(N_("bad address {value!r}"), value=value) from None
     return AddressMatch(str(network), negated)
 
 
@@ -92,13 +92,13 @@ def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) 
             continue
         if tok in ("-j", "--jump"):
             if i + 1 >= n:
-                raise PartError("-j needs a target")
+                raise PartError(N_("-j needs a target"))
             target = build_target(tokens[i + 1], tokens[i + 2 :])
             break
         takes_value = tok in ("-g", "--goto", "-m", "--match") or tok in _SOURCE or tok in _DEST
         takes_value = takes_value or tok in _PROTO or tok in _IN or tok in _OUT
         if takes_value and i + 1 >= n:
-            raise PartError(f"option {tok} needs a value")
+            raise PartError(N_("option {option} needs a value"), option=tok)
         if tok in ("-g", "--goto"):
             target = Goto(tokens[i + 1])
             i += 2
@@ -131,14 +131,14 @@ def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) 
                 end = i + 1 + arity
                 values = tokens[i + 1 : end]
                 if len(values) < arity:
-                    raise PartError(f"option {tok} needs a value")
+                    raise PartError(N_("option {option} needs a value"), option=tok)
             module[1].append((negate, tok, values))
             module[2].extend((*(["!"] if negate else []), tok, *values))
             negate = False
             i = end
             continue
         else:
-            raise PartError(f"unknown option {tok!r}")
+            raise PartError(N_("unknown option {option!r}"), option=tok)
         negate = False
         i += 2
     return Rule(
@@ -183,13 +183,16 @@ def parse_payload(text: str, source: str = "<rules>") -> Payload:
                 continue
             if line == "COMMIT":
                 if table is None:
-                    raise PartError("COMMIT outside a table")
+                    raise PartError(N_("COMMIT outside a table"))
                 table = None
                 continue
             if table is None:
-                raise PartError("line outside a table (missing *filter or *nat)")
+                raise PartError(N_("line outside a table (missing *filter or *nat)"))
             if line.startswith(":"):
-                table.declared.append(line[1:].split()[0])
+                name = line[1:].split()
+                if not name:
+                    raise PartError(N_("a chain line without a chain name"))
+                table.declared.append(name[0])
                 continue
             counters = None
             if line.startswith("["):
@@ -209,12 +212,20 @@ def parse_payload(text: str, source: str = "<rules>") -> Payload:
             elif command in ("-X", "--delete-chain"):
                 table.lines.append(DeleteChain(rest.strip()))
             else:
-                raise PartError(f"unsupported command {command!r}")
+                raise PartError(N_("unsupported command {command!r}"), command=command)
         except PartError as error:
             raise SandboxInputError(
                 N_("Cannot read this iptables rule ({problem}): {line}"),
                 location=f"{source}:{number}",
-                problem=str(error),
+                problem=error,
+                line=line,
+            ) from None
+        except (IndexError, KeyError, ValueError, OverflowError):
+            # A module option the parser does not check one by one: missing or of the wrong form.
+            raise SandboxInputError(
+                N_("Cannot read this iptables rule ({problem}): {line}"),
+                location=f"{source}:{number}",
+                problem=PartError(N_("an option is missing or malformed")),
                 line=line,
             ) from None
     if table is not None:
@@ -232,11 +243,13 @@ def declared_policies(text: str) -> dict[tuple[str, str], tuple[str, tuple[int, 
             table = line[1:]
         elif line.startswith(":"):
             parts = line[1:].split()
+            if not parts:
+                continue
             policy = parts[1] if len(parts) > 1 else "-"
             counters = (0, 0)
             if len(parts) > 2 and parts[2].startswith("["):
                 packets, _, octets = parts[2].strip("[]").partition(":")
-                if packets.isdigit() and octets.isdigit():
+                if packets.isascii() and packets.isdigit() and octets.isascii() and octets.isdigit():
                     counters = (int(packets), int(octets))
             result[(table, parts[0])] = (policy, counters)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from kproxy_tutor.errors import N_, TutorError
 from kproxy_tutor.sandbox.iptables.matches import (
     AddrTypeMatch,
     CommentMatch,
@@ -93,24 +94,28 @@ _EXTENSION_TARGETS = frozenset(
 )
 
 
-class PartError(Exception):
-    """A value the parser cannot read; the caller adds the line and file."""
+class PartError(TutorError):
+    """A value the parser cannot read (a msgid with parameters); the caller adds the line and file."""
 
 
 def int_value(value: str) -> int:
+    if not value.isascii() or len(value) > 40:
+        raise PartError(N_("bad number {value!r}"), value=value[:40])
     try:
         return int(value, 0)
     except ValueError:
-        raise PartError(f"bad number {value!r}") from None
+        raise PartError(N_("bad number {value!r}"), value=value) from None
 
 
 def port_range(value: str, negated: bool) -> PortRange:
     first, _, last = value.partition(":")
     try:
         low = int(first) if first else 0
+        if not (first + last).isascii():
+            raise ValueError(value)
         high = int(last) if last else (low if not _ else 65535)
     except ValueError:
-        raise PartError(f"bad port {value!r}") from None
+        raise PartError(N_("bad port {value!r}"), value=value) from None
     return PortRange(low, high, negated)
 
 
@@ -143,7 +148,7 @@ def build_match(module: str, options: list[tuple[bool, str, list[str]]], raw: li
         try:
             fraction = float(prob[0])
         except ValueError:
-            raise PartError(f"bad probability {prob[0]!r}") from None
+            raise PartError(N_("bad probability {value!r}"), value=prob[0]) from None
         # iptables stores lround(2^31 * p); Python's round() would round half to even.
         return StatisticMatch("random", math.floor(PROBABILITY_SCALE * fraction + 0.5), 0, 0, neg)
     if module == "recent":
@@ -179,6 +184,8 @@ def build_match(module: str, options: list[tuple[bool, str, list[str]]], raw: li
         )
     if module == "conntrack":
         return _conntrack_match(options)
+    if "--nfacct-name" not in values:
+        raise PartError(N_("-m nfacct needs --nfacct-name NAME"))
     return NfacctMatch(values["--nfacct-name"][1][0])
 
 

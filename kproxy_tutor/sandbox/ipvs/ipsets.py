@@ -118,7 +118,7 @@ def _member_key(member: str) -> tuple[tuple[int, ...], str]:
     try:
         return (tuple(ipaddress.ip_address(head).packed), member)
     except ValueError:
-        return ((int(head),) if head.isdigit() else (), member)
+        return ((int(head),) if head.isascii() and head.isdigit() and len(head) < 20 else (), member)
 
 
 def empty_sets() -> dict[str, IpSet]:

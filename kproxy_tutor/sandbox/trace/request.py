@@ -50,7 +50,7 @@ def _ipv4(text: str) -> str | None:
 
 
 def _port(text: str, what: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or len(text) > 5 or not 0 < int(text) < 65536:
         raise UsageError(
             N_("Invalid port {value!r} in {what}: it must be a number from 1 to 65535."),
             value=text,
