@@ -83,14 +83,19 @@ def register(app: typer.Typer) -> None:
         loaded, mode = load_with_mode(files, mode)
         warn_if_deprecated(mode)
         view = usage_checked(lambda: check_format(mode, fmt))
+        from kproxy_tutor.ui.work_progress import WorkProgress
+
         if mode == "iptables":
             from kproxy_tutor.sandbox.iptables.dump import rules_text
 
-            text = rules_text(loaded.cluster, node, view, table, service)
+            with WorkProgress() as progress:
+                text = rules_text(loaded.cluster, node, view, table, service, progress)
         else:
             if table is not None or service is not None:
                 raise UsageError(N_("--table and --service go with --mode iptables."))
-            text = compile_mode(loaded.cluster, node, mode).texts[FORMATS[mode][view]]
+            with WorkProgress() as progress:
+                compiled = compile_mode(loaded.cluster, node, mode, progress=progress)
+            text = compiled.texts[FORMATS[mode][view]]
         if sys.stdout.isatty() and not runtime.current().plain:
             from kproxy_tutor.ui.console import make_console
             from kproxy_tutor.ui.highlight import highlight

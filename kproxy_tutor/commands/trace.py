@@ -179,10 +179,18 @@ def register(app: typer.Typer) -> None:
             gc.collect()
             gc.freeze()
             from kproxy_tutor.ui.load_view import print_load
+            from kproxy_tutor.ui.work_progress import WorkProgress
 
-            result = run_load(
-                session.tracer, client, destination.ip, destination.port, destination.protocol, count
-            )
+            with WorkProgress() as progress:
+                result = run_load(
+                    session.tracer,
+                    client,
+                    destination.ip,
+                    destination.port,
+                    destination.protocol,
+                    count,
+                    progress=progress,
+                )
             if output == "json":
                 data = trace_data(result.first, client, destination, result) | {"seed": seed}
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -230,20 +238,25 @@ def _trace_other_mode(
     from kproxy_tutor.sandbox.trace.export import trace_data
     from kproxy_tutor.sandbox.trace.load import outcome_key
     from kproxy_tutor.sandbox.trace.request import dns_step
+    from kproxy_tutor.sandbox.work import PROGRESS_MASK
+    from kproxy_tutor.ui.work_progress import WorkProgress
 
-    compiled = compile_mode(session.cluster, client.node, mode, seed)
-    evaluator = compiled.evaluator
     tracer = session.tracer
     traces = []
-    for _i in range(count):
-        packet = Packet(
-            destination.protocol,
-            tracer.source_address(client, destination.ip),
-            tracer.allocate_port(),
-            destination.ip,
-            destination.port,
-        )
-        traces.append(evaluator.evaluate(packet, client.kind))
+    with WorkProgress() as progress:
+        compiled = compile_mode(session.cluster, client.node, mode, seed, progress=progress)
+        evaluator = compiled.evaluator
+        for index in range(count):
+            if not index & PROGRESS_MASK:
+                progress("trace", index, count)
+            packet = Packet(
+                destination.protocol,
+                tracer.source_address(client, destination.ip),
+                tracer.allocate_port(),
+                destination.ip,
+                destination.port,
+            )
+            traces.append(evaluator.evaluate(packet, client.kind))
     first = session.annotate(traces[0], destination)
     if destination.dns_name is not None:
         first = dataclasses.replace(

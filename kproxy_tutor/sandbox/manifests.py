@@ -24,6 +24,7 @@ from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SANDBOX_API = "kproxy-tutor/v1"
@@ -35,13 +36,6 @@ DEFAULT_NODES = (
 )
 # EndpointSlices before Services: a Service whose slices are given never gets derived ones.
 _ORDER = ("Node", "EndpointSlice", "Service", "Deployment", "Pod")
-
-
-#: ``progress(phase, done, total)``: a load reports "parse" (characters of the current source
-#: read) and "load" (objects converted); the caller turns these codes into words.
-Progress = Callable[[str, int, int], None]
-#: Report progress at most every this many objects (a call costs little, but not nothing).
-_PROGRESS_STEP = 512
 
 
 @dataclass(slots=True)
@@ -213,7 +207,7 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
                     error.location = obj.location
                 raise
             done += 1
-            if progress is not None and not done % _PROGRESS_STEP:
+            if progress is not None and not done & PROGRESS_MASK:
                 progress("load", done, total)
     if progress is not None:
         progress("load", total, total)

@@ -18,6 +18,8 @@ from kproxy_tutor.i18n import _, current_language
 
 #: Work shorter than this shows nothing (seconds).
 DELAY = 1.0
+#: Narrower terminals get the words and the figures only (no bar, no clock), so nothing is cut.
+WIDE = 60
 
 
 def phase_label(phase: str) -> str:
@@ -78,22 +80,30 @@ class WorkProgress:
             if time.monotonic() - self._started < self.delay or done >= total:
                 return
             self._start()
+        count = _count(done, total, phase)
         task = self._tasks.get(phase)
         if task is None:
-            task = self._tasks[phase] = self._display.add_task(phase_label(phase), total=total)
-        self._display.update(task, completed=done, total=total, count=_count(done, total, phase))
+            task = self._tasks[phase] = self._display.add_task(phase_label(phase), total=total, count=count)
+        self._display.update(task, completed=done, total=total, count=count)
 
     def _start(self) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        from kproxy_tutor.ui.console import make_console
+        from kproxy_tutor.ui.console import display
 
+        # Its own console: stderr is a terminal here even when stdout (the rules) goes to a pipe.
+        console = Console(stderr=True, no_color=not display().color, highlight=False, emoji=False)
+
+        columns: list[Any] = [TextColumn("{task.description}")]
+        if console.width >= WIDE:
+            columns.append(BarColumn(bar_width=None))
+        columns.append(TextColumn("{task.fields[count]}"))
+        if console.width >= WIDE:
+            columns.append(TimeElapsedColumn())
         self._display = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(bar_width=None),
-            TextColumn("{task.fields[count]}"),
-            TimeElapsedColumn(),
-            console=make_console(stderr=True),
+            *columns,
+            console=console,
             transient=True,
             expand=False,
         )

@@ -39,6 +39,7 @@ from kproxy_tutor.sandbox.iptables.servicerules import (
     build_service_port_rules,
 )
 from kproxy_tutor.sandbox.serviceport import ServicePortName
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000
 FILTER_CHAINS = (
@@ -167,14 +168,17 @@ class Proxier:
         """What the canary monitor or a topology change does: the next sync rewrites everything."""
         self.need_full_sync = True
 
-    def sync(self) -> SyncResult:
-        """One ``syncProxyRules``: build the payload, apply it to the node, report what changed."""
+    def sync(self, progress: Progress | None = None) -> SyncResult:
+        """One ``syncProxyRules``: build the payload, apply it to the node, report what changed.
+
+        ``progress("sync", done, total)`` is called every few hundred service ports.
+        """
         # A sync allocates hundreds of thousands of small objects that all stay alive; the
         # cyclic collector would rescan the growing heap again and again for nothing.
         with paused_gc():
-            return self._sync()
+            return self._sync(progress)
 
-    def _sync(self) -> SyncResult:
+    def _sync(self, progress: Progress | None) -> SyncResult:
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
@@ -225,6 +229,8 @@ class Proxier:
         cache = self._cache
         large = ctx.large_cluster_mode
         for i in positions:
+            if progress is not None and not i & PROGRESS_MASK:
+                progress("sync", i, len(names))
             name = names[i]
             info = self.svc_port_map[name]
             endpoints = endpoints_map.get(name, ())
@@ -257,6 +263,8 @@ class Proxier:
                 nat_parts[i] = rules.nat_rules + rules.chain_rules
             else:
                 nat_parts[i] = rules.nat_rules
+        if progress is not None:
+            progress("sync", len(names), len(names))
         filter_table.lines.extend(chain.from_iterable(filter_parts))
         nat_table.lines.extend(chain.from_iterable(nat_parts))
         if not patch:

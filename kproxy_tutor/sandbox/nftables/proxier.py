@@ -24,6 +24,7 @@ from kproxy_tutor.sandbox.nftables.ruleset import NftTable
 from kproxy_tutor.sandbox.nftables.servicerules import NftContext, ServicePortObjects, build_service_port
 from kproxy_tutor.sandbox.nftables.statements import Address, Match, Word, to_network
 from kproxy_tutor.sandbox.serviceport import ServicePortName
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 
 @dataclass(slots=True)
@@ -106,14 +107,20 @@ class NftProxier:
         self._cache: dict[ServicePortName, tuple[object, object, ServicePortObjects]] = {}
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
-    def sync(self) -> NftSyncResult:
-        """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync)."""
+    def sync(self, progress: Progress | None = None) -> NftSyncResult:
+        """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync).
+
+        ``progress("sync", done, total)`` is called every few hundred service ports.
+        """
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
         table = base_table(self.mark, self.service_cidrs, self.node_port_ips)
         seen: dict[str, set[tuple[str, ...]]] = {name: set() for name in table.sets}
-        for name in sorted(self.svc_port_map):
+        names = sorted(self.svc_port_map)
+        for index, name in enumerate(names):
+            if progress is not None and not index & PROGRESS_MASK:
+                progress("sync", index, len(names))
             info = self.svc_port_map[name]
             endpoints = self.endpoints_map.get(name, ())
             cached = self._cache.get(name)
@@ -131,6 +138,8 @@ class NftProxier:
                 if element.key not in seen[set_name]:
                     seen[set_name].add(element.key)
                     table.sets[set_name].elements.append(element)
+        if progress is not None:
+            progress("sync", len(names), len(names))
         for name in [n for n in self._cache if n not in self.svc_port_map]:
             del self._cache[name]
         self.table = table
