@@ -42,11 +42,12 @@ def _rules_text(
     progress: Progress | None,
 ) -> str:
     proxier = Proxier(cluster, node)
-    result = proxier.sync(progress)
     tables = [table] if table else None
+    if service is None and fmt == "restore":
+        # The payload alone: loading it into the node's tables would change nothing shown.
+        return render_restore(proxier.sync(progress, apply=False).payload, tables)
+    result = proxier.sync(progress)
     if service is None:
-        if fmt == "restore":
-            return render_restore(result.payload, tables)
         return render_save(proxier.kernel.ruleset, tables)
     namespace, sep, name = service.partition("/")
     if not sep:

@@ -168,17 +168,19 @@ class Proxier:
         """What the canary monitor or a topology change does: the next sync rewrites everything."""
         self.need_full_sync = True
 
-    def sync(self, progress: Progress | None = None) -> SyncResult:
+    def sync(self, progress: Progress | None = None, apply: bool = True) -> SyncResult:
         """One ``syncProxyRules``: build the payload, apply it to the node, report what changed.
 
-        ``progress("sync", done, total)`` is called every few hundred service ports.
+        ``progress("sync", done, total)`` is called every few hundred service ports. With
+        ``apply=False`` the payload is only built (what ``rules --format restore`` shows): the
+        node's tables stay as they were, the diff is empty and the next sync is a full one.
         """
         # A sync allocates hundreds of thousands of small objects that all stay alive; the
         # cyclic collector would rescan the growing heap again and again for nothing.
         with paused_gc():
-            return self._sync(progress)
+            return self._sync(progress, apply)
 
-    def _sync(self, progress: Progress | None) -> SyncResult:
+    def _sync(self, progress: Progress | None, apply: bool) -> SyncResult:
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
@@ -308,6 +310,9 @@ class Proxier:
         filter_table.lines.extend(fixed_filter_rules_forward(self))
 
         payload = Payload([filter_table, nat_table])
+        if not apply:
+            self.need_full_sync = True
+            return SyncResult(full, payload, RuleDiff(), updated)
         diff = diff_apply(self.kernel, payload)
         self.need_full_sync = False
         return SyncResult(full, payload, diff, updated)
