@@ -18,6 +18,7 @@ from kproxy_tutor.sandbox.changes import (
     ServicePortMap,
 )
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.model import ProxyConfig
 from kproxy_tutor.sandbox.nftables.base import base_table
 from kproxy_tutor.sandbox.nftables.ruleset import NftTable
@@ -42,7 +43,7 @@ def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | 
         if not cidr:
             return None
         network = to_network(cidr.split(",")[0].strip())
-        return Match("ip saddr", Address(network)), Match("ip saddr", Address(network), True)
+        return Match("ip saddr", Address.of(network)), Match("ip saddr", Address.of(network), True)
     if mode == "BridgeInterface" and config.bridge_interface:
         name = config.bridge_interface
     elif mode == "InterfaceNamePrefix" and config.interface_name_prefix:
@@ -112,6 +113,11 @@ class NftProxier:
 
         ``progress("sync", done, total)`` is called every few hundred service ports.
         """
+        # As in the iptables proxier: a full sync builds a large graph of long-lived objects.
+        with paused_gc():
+            return self._sync(progress)
+
+    def _sync(self, progress: Progress | None) -> NftSyncResult:
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
