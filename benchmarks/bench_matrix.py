@@ -291,6 +291,29 @@ def tricks(path: Path, repeat: int) -> None:
         print(f"  {label + ' (what it saves)':<52} {value * 1000:8.0f} ms  ({(value - base) * 1000:+.0f} ms)")
 
 
+def json_parsers(path: Path, repeat: int) -> None:
+    """Whether a faster JSON library would earn its place: the stdlib against orjson, collector paused."""
+    data = path.read_bytes()
+    parsers = {"json.loads (stdlib)": json.loads}
+    try:
+        import orjson
+
+        parsers["orjson.loads"] = orjson.loads
+    except ImportError:
+        print("  orjson is not installed: only the stdlib is timed")
+    for label, parse in parsers.items():
+        times = []
+        for _ in range(max(repeat, 3)):
+            gc.collect()
+            gc.disable()
+            start = time.perf_counter()
+            value = parse(data)
+            times.append(time.perf_counter() - start)
+            gc.enable()
+            del value
+        print(f"  {label:<52} {min(times) * 1000:8.0f} ms")
+
+
 def profile(path: Path) -> None:
     """Where the time of one in-process load + sync + render goes: the top functions by own time."""
     from kproxy_tutor.sandbox.iptables.dump import rules_text
@@ -334,6 +357,8 @@ def main() -> None:
                 base = next(iter(files.values()))
             print(f" in-process, {base.name}")
             inner(base, services, args.repeat)
+            print(" JSON parsers on the same file (best of runs)")
+            json_parsers(base, args.repeat)
             print(" the tricks (fresh processes, medians)")
             tricks(base, args.repeat)
             if not args.no_profile:

@@ -187,9 +187,9 @@ class Proxier:
         endpoints_map = self.endpoints_map
         names = self.svc_port_map.sorted_names()
         # The per-port layout of the last sync can be patched when the same ports exist in the
-        # same order (sorted_names() hands out a new list whenever ports came or went) and no
-        # chain cleanup is pending: then only the updated Services' ports need any work.
-        patch = not full and not self._deferred_stale and names is self._names
+        # same order (sorted_names() hands out a new list whenever ports came or went): then
+        # only the updated Services' ports need any work, even while a cleanup is pending.
+        patch = not full and names is self._names
         if patch:
             positions = sorted(i for key in updated for i in self._by_service.get(key, ()))
             total = self._total
@@ -217,7 +217,7 @@ class Proxier:
         if firewall:
             filter_table.declared.append("KUBE-FIREWALL")
             filter_table.lines.extend(firewall)
-        active: set[str] | None = set() if full or self._deferred_stale else None
+        active: set[str] | None = set() if full else None
         candidates: set[str] = set()
         if patch:
             filter_parts = self._filter_parts.copy()
@@ -298,6 +298,13 @@ class Proxier:
             or self.last_cleanup is None
             or now - self.last_cleanup > self.sync_period
         ):
+            if self._deferred_stale and active is None:
+                # Earlier syncs left chains for this cleanup: scan the node's nat chains against
+                # every port's chains, as upstream's cleanup does (once per sync period at most).
+                active = set()
+                for entry in cache.values():
+                    active.update(entry[3].chains)
+                stale = {c for c in existing if c not in active and is_service_chain(c)}
             ordered = sorted(stale)
             nat_table.declared.extend(ordered)
             nat_table.lines.extend(DeleteChain(c) for c in ordered)
