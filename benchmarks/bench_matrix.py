@@ -126,25 +126,41 @@ def _slug(shape: str) -> str:
     return shape.replace("+", "-").replace(" ", "-").strip("-")
 
 
+#: Runs a program as ``python -m``/``python FILE`` would and prints its own peak RSS (VmHWM) on
+#: stderr at exit. VmHWM belongs to the program's own address space; ``ru_maxrss`` would also
+#: count the moments between fork and exec, when the child still is a copy of this big process.
+PEAK = """
+import atexit, runpy, sys
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            sys.stderr.write("\\nPEAK " + line.split()[1] + "\\n")
+atexit.register(peak)
+target, sys.argv = sys.argv[1], sys.argv[1:]
+if target.endswith(".py"):
+    runpy.run_path(target, run_name="__main__")
+else:
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+"""
+
+
 def run_measured(command: list[str]) -> tuple[float, float, bytes]:
-    """Like ``run``, with the child's own peak RSS (``wait4``), not the maximum over all children."""
+    """(wall seconds, peak RSS in MB, stdout) of one fresh process running ``command``."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=ROOT)
-    out = child.stdout.read() if child.stdout is not None else b""
-    _pid, status, usage = os.wait4(child.pid, 0)
+    done = subprocess.run([sys.executable, "-c", PEAK, *command], capture_output=True, cwd=ROOT)
     wall = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{' '.join(command)} failed with exit code {child.returncode}")
-    return wall, usage.ru_maxrss / 1024, out
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-400:]}")
+    peak = [line for line in done.stderr.decode().splitlines() if line.startswith("PEAK ")]
+    return wall, int(peak[-1].split()[1]) / 1024 if peak else float("nan"), done.stdout
 
 
 def ours(path: Path) -> list[str]:
-    return [sys.executable, "-m", "kproxy_tutor", "rules", "-f", str(path), "--format", "restore"]
+    return ["kproxy_tutor", "rules", "-f", str(path), "--format", "restore"]
 
 
 def reference(path: Path) -> list[str]:
-    return [sys.executable, str(ROOT / "benchmarks" / "plain_reference.py"), str(path)]
+    return [str(ROOT / "benchmarks" / "plain_reference.py"), str(path)]
 
 
 def matrix(files: dict[str, Path], repeat: int, yaml_repeat: int) -> list[tuple[str, float]]:

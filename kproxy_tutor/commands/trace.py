@@ -1,10 +1,13 @@
 """`kproxy-tutor trace`: follow a request through kube-proxy's rules (iptables, nftables or IPVS mode), hook by hook, to the Pod."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kproxy_tutor.i18n import _, ngettext
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.work import Progress
 
 
 def register(app: typer.Typer) -> None:
@@ -138,7 +141,11 @@ def register(app: typer.Typer) -> None:
             raise UsageError(N_("--rules reads an iptables-save dump: it goes with --mode iptables."))
         if seed is None:
             seed = random.SystemRandom().randrange(2**32)
-        session, mode = _session(files, rules, node_ips or [], node, seed, mode)
+        from kproxy_tutor.ui.work_progress import WorkProgress
+
+        # Compiling a node's rules happens at its first packet; this display shows it when long.
+        compiling = WorkProgress()
+        session, mode = _session(files, rules, node_ips or [], node, seed, mode, compiling)
         warn_if_deprecated(mode)
         if node is not None and session.cluster is not None:
             from kproxy_tutor.sandbox.trace.request import target_node
@@ -179,9 +186,8 @@ def register(app: typer.Typer) -> None:
             gc.collect()
             gc.freeze()
             from kproxy_tutor.ui.load_view import print_load
-            from kproxy_tutor.ui.work_progress import WorkProgress
 
-            with WorkProgress() as progress:
+            with compiling:  # one display: the node's compilation, then the connections
                 result = run_load(
                     session.tracer,
                     client,
@@ -189,7 +195,7 @@ def register(app: typer.Typer) -> None:
                     destination.port,
                     destination.protocol,
                     count,
-                    progress=progress,
+                    progress=compiling,
                 )
             if output == "json":
                 data = trace_data(result.first, client, destination, result) | {"seed": seed}
@@ -204,7 +210,8 @@ def register(app: typer.Typer) -> None:
             label = client.name or client.ip
             print_load(console, result, pod_of, plain or not display().color, label, target)
             return
-        trace = session.connect(client, destination)
+        with compiling:
+            trace = session.connect(client, destination)
         if output == "json":
             typer.echo(
                 json.dumps(
@@ -291,6 +298,7 @@ def _session(
     node: str | None,
     seed: int,  # type: ignore[no-untyped-def]
     mode: str | None,
+    progress: "Progress | None" = None,
 ):
     """The trace session and the mode it runs in (a dump is iptables; manifests may choose the mode)."""
     from kproxy_tutor.sandbox.trace.session import TraceSession
@@ -313,4 +321,4 @@ def _session(
     from kproxy_tutor.commands.rules import load_with_mode
 
     loaded, mode = load_with_mode(files or [], mode)
-    return TraceSession.from_cluster(loaded.cluster, seed), mode
+    return TraceSession.from_cluster(loaded.cluster, seed, progress=progress), mode
