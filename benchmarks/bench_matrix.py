@@ -13,8 +13,8 @@ shape both programs run in fresh interpreters, one after the other, ``--repeat``
 * the reference: ``python benchmarks/plain_reference.py FILE`` (json.load or PyYAML's C loader,
   a loop, string formatting: no tricks), which prints the same bytes (checked first).
 
-Printed per shape: median wall times, the median of the per-pair ratios ours/reference
-(target <= 0.6 on the JSON shapes at 10,000 x 5) and our peak RSS. Ratios from pairs run back to
+Printed per shape: median wall times, the medians of the per-pair ratios ours/reference in wall
+and in CPU time (target <= 0.6 on the JSON shapes at 10,000 x 5) and our peak RSS (VmHWM). Ratios from pairs run back to
 back hold on a shared machine better than absolute figures do; the load average is printed too.
 
 Then, in this process, at each size: load, the first (full) sync in each mode and its rendering,
@@ -97,12 +97,16 @@ def shape_items(all_items: list[dict], kinds: tuple[str, ...]) -> list[dict]:
     return items
 
 
-def write_inputs(directory: Path, services: int, endpoints: int, formats: list[str]) -> dict[str, Path]:
+def write_inputs(
+    directory: Path, services: int, endpoints: int, formats: list[str], shapes: list[str]
+) -> dict[str, Path]:
     """One file per (format, shape); YAML documents are dumped once and joined per shape."""
     all_items = kubectl_json(services, endpoints, pods=True)["items"]
     files: dict[str, Path] = {}
     documents: dict[int, str] = {}
     for shape, kinds in SHAPES.items():
+        if shape not in shapes:
+            continue
         items = shape_items(all_items, kinds)
         if "json" in formats:
             path = directory / f"{services}-{_slug(shape)}.json"
@@ -132,9 +136,11 @@ def _slug(shape: str) -> str:
 PEAK = """
 import atexit, runpy, sys
 def peak():
+    import resource
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
-            sys.stderr.write("\\nPEAK " + line.split()[1] + "\\n")
+            sys.stderr.write(f"\\nPEAK {line.split()[1]} {usage.ru_utime + usage.ru_stime}\\n")
 atexit.register(peak)
 target, sys.argv = sys.argv[1], sys.argv[1:]
 if target.endswith(".py"):
@@ -144,15 +150,17 @@ else:
 """
 
 
-def run_measured(command: list[str]) -> tuple[float, float, bytes]:
-    """(wall seconds, peak RSS in MB, stdout) of one fresh process running ``command``."""
+def run_measured(command: list[str]) -> tuple[float, float, bytes, float]:
+    """(wall seconds, peak RSS in MB, stdout, CPU seconds) of one fresh process running ``command``."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", PEAK, *command], capture_output=True, cwd=ROOT)
     wall = time.perf_counter() - start
     if done.returncode:
         raise SystemExit(f"{' '.join(command)} failed: {done.stderr.decode()[-400:]}")
-    peak = [line for line in done.stderr.decode().splitlines() if line.startswith("PEAK ")]
-    return wall, int(peak[-1].split()[1]) / 1024 if peak else float("nan"), done.stdout
+    peak = [line.split() for line in done.stderr.decode().splitlines() if line.startswith("PEAK ")]
+    if not peak:
+        return wall, float("nan"), done.stdout, float("nan")
+    return wall, int(peak[-1][1]) / 1024, done.stdout, float(peak[-1][2])
 
 
 def ours(path: Path) -> list[str]:
@@ -164,29 +172,31 @@ def reference(path: Path) -> list[str]:
 
 
 def matrix(files: dict[str, Path], repeat: int, yaml_repeat: int) -> list[tuple[str, float]]:
-    print(f"  {'input':<40} {'size':>8} {'ours':>8} {'plain':>8} {'ratio':>6} {'peak RSS':>9}")
+    print(f"  {'input':<38} {'size':>7} {'ours':>7} {'plain':>7} {'wall':>6} {'CPU':>6} {'peak RSS':>9}")
     ratios = []
     for label, path in files.items():
-        _, _, mine = run_measured(ours(path))
-        _, _, theirs = run_measured(reference(path))
+        mine = run_measured(ours(path))[2]
+        theirs = run_measured(reference(path))[2]
         if mine != theirs:
             raise SystemExit(f"{label}: our payload differs from the plain reference's")
         times: list[float] = []
         refs: list[float] = []
         pair: list[float] = []
+        cpu_pair: list[float] = []
         rss: list[float] = []
         for _ in range(yaml_repeat if label.startswith("yaml") else repeat):
-            wall, peak, _ = run_measured(ours(path))
-            ref, _, _ = run_measured(reference(path))
+            wall, peak, _, cpu = run_measured(ours(path))
+            ref, _, _, ref_cpu = run_measured(reference(path))
             times.append(wall)
             refs.append(ref)
             rss.append(peak)
             pair.append(wall / ref)
+            cpu_pair.append(cpu / ref_cpu)
         ratio = statistics.median(pair)
         ratios.append((label, ratio))
         print(
-            f"  {label:<40} {path.stat().st_size / 2**20:6.1f}MB {statistics.median(times):7.2f}s "
-            f"{statistics.median(refs):7.2f}s {ratio:5.2f}x {max(rss):7.0f}MB"
+            f"  {label:<38} {path.stat().st_size / 2**20:5.1f}MB {statistics.median(times):6.2f}s "
+            f"{statistics.median(refs):6.2f}s {ratio:5.2f}x {statistics.median(cpu_pair):5.2f}x {max(rss):7.0f}MB"
         )
     return ratios
 
@@ -217,6 +227,14 @@ def inner(path: Path, services: int, repeat: int) -> None:
     print(f"  {'iptables: first full sync (payload + node tables)':<52} {full_time * 1000:8.0f} ms")
     render_time, _ = best(lambda: render_restore(proxier.last.payload), repeat)  # type: ignore[attr-defined]
     print(f"  {'iptables: render the restore payload':<52} {render_time * 1000:8.0f} ms")
+    from kproxy_tutor.sandbox.ipvs import IpvsProxier
+    from kproxy_tutor.sandbox.nftables import NftProxier
+
+    for mode, proxier_class in (("nftables", NftProxier), ("ipvs", IpvsProxier)):
+        sync_time, _ = best(lambda cls=proxier_class: cls(cluster, NODES[0]).sync(), repeat)
+        print(
+            f"  {mode + ': first full sync':<52} {sync_time * 1000:8.0f} ms  ({sync_time / full_time:.2f}x iptables')"
+        )
     for mode in ("iptables", "nftables", "ipvs"):
         compile_time, _ = best(lambda mode=mode: compile_mode(cluster, NODES[0], mode), repeat)
         print(f"  {mode + ': full sync + every rendering + evaluator':<52} {compile_time * 1000:8.0f} ms")
@@ -355,6 +373,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="pairs per JSON shape (medians are printed)")
     parser.add_argument("--yaml-repeat", type=int, default=1, help="pairs per YAML shape (YAML is slow)")
     parser.add_argument("--formats", default="json,yaml")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated: " + ", ".join(SHAPES))
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--no-inner", action="store_true", help="only the end-to-end matrix")
     args = parser.parse_args()
@@ -363,14 +382,15 @@ def main() -> None:
     for services in (int(s) for s in args.services.split(",")):
         print(f"\n{services:,} Services x {args.endpoints} endpoints")
         with tempfile.TemporaryDirectory() as tmp:
-            files = write_inputs(Path(tmp), services, args.endpoints, formats)
+            files = write_inputs(Path(tmp), services, args.endpoints, formats, args.shapes.split(","))
             print(" end to end: rules -f FILE --format restore, fresh processes")
             matrix(files, args.repeat, args.yaml_repeat)
             if args.no_inner:
                 continue
             base = Path(tmp) / f"{services}-nodes.json"
             if not base.exists():
-                base = next(iter(files.values()))
+                base = Path(tmp) / f"{services}-nodes.json"
+                base.write_text(json.dumps(kubectl_json(services, args.endpoints, pods=False), indent=4))
             print(f" in-process, {base.name}")
             inner(base, services, args.repeat)
             print(" JSON parsers on the same file (best of runs)")

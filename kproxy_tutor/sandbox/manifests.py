@@ -53,6 +53,9 @@ class LoadResult:
         return self.cluster.config.mode or None
 
 
+_CONVERTED: dict[str, Any] = {}
+
+
 @dataclass(slots=True)
 class _Object:
     kind: str
@@ -175,6 +178,7 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
     objects: list[_Object] = []
     for text, source in sources:
         objects.extend(_objects(text, source, progress))
+        text = ""  # a big dump's text is tens of megabytes: let it go before the conversion
     settings: dict[str, Any] = {"config": None, "facts": None, "network": None, "config_location": None}
     by_kind: dict[str, list[_Object]] = {kind: [] for kind in _ORDER}
     for obj in objects:
@@ -206,6 +210,9 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
                 if error.location is None:
                     error.location = obj.location
                 raise
+            # The parsed mapping is not needed once converted: freeing it as the model grows
+            # keeps the peak memory of a big load near the larger of the two, not their sum.
+            obj.data = _CONVERTED
             done += 1
             if progress is not None and not done & PROGRESS_MASK:
                 progress("load", done, total)

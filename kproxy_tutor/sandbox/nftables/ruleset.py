@@ -32,11 +32,11 @@ class NftRule:
     comment: str | None = None
 
     def tx(self) -> str:
-        text = " ".join(s.tx() for s in self.statements)
+        text = " ".join([s.tx() for s in self.statements])
         return f'{text} comment "{self.comment}"' if self.comment is not None else text
 
     def listing(self) -> str:
-        text = " ".join(s.listing() for s in self.statements)
+        text = " ".join([s.listing() for s in self.statements])
         return f'{text} comment "{self.comment}"' if self.comment is not None else text
 
 
