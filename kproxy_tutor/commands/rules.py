@@ -83,14 +83,19 @@ def register(app: typer.Typer) -> None:
         loaded, mode = load_with_mode(files, mode)
         warn_if_deprecated(mode)
         view = usage_checked(lambda: check_format(mode, fmt))
+        from kproxy_tutor.ui.work_progress import WorkProgress
+
         if mode == "iptables":
             from kproxy_tutor.sandbox.iptables.dump import rules_text
 
-            text = rules_text(loaded.cluster, node, view, table, service)
+            with WorkProgress() as progress:
+                text = rules_text(loaded.cluster, node, view, table, service, progress)
         else:
             if table is not None or service is not None:
                 raise UsageError(N_("--table and --service go with --mode iptables."))
-            text = compile_mode(loaded.cluster, node, mode).texts[FORMATS[mode][view]]
+            with WorkProgress() as progress:
+                compiled = compile_mode(loaded.cluster, node, mode, progress=progress)
+            text = compiled.texts[FORMATS[mode][view]]
         if sys.stdout.isatty() and not runtime.current().plain:
             from kproxy_tutor.ui.console import make_console
             from kproxy_tutor.ui.highlight import highlight
@@ -149,25 +154,24 @@ def warn_if_deprecated(mode: str) -> None:
 
 
 def load_with_mode(files: list[str], mode: str | None):  # type: ignore[no-untyped-def]
-    """Load the manifests and settle the mode: ``mode``, else a KubeProxyConfiguration's, else iptables.
+    """Load the manifests once and settle the mode: ``mode``, else a KubeProxyConfiguration's, else iptables.
 
     Prints the loader's warnings (on stderr), and says so when the manifests chose the mode.
+    A long load shows its progress on stderr (in a terminal).
     """
     from kproxy_tutor.sandbox.manifests import load_texts, read_source
-    from kproxy_tutor.sandbox.modes import DEFAULT_MODE, check_mode, configured_mode
+    from kproxy_tutor.sandbox.modes import DEFAULT_MODE, check_mode
+    from kproxy_tutor.ui.work_progress import WorkProgress
 
-    # Read each source once (stdin cannot be read twice): the loader and the mode lookup share it.
-    sources = [read_source(path) for path in files]
-    loaded = load_texts(sources)
-    configured = configured_mode(sources)
+    with WorkProgress() as progress:
+        loaded = load_texts((read_source(path) for path in files), progress)
     for warning in loaded.warnings:
-        if warning.message == _MODE_IGNORED:
-            continue  # the loader's "rules shown are iptables mode": this command honours the mode
         typer.echo(
             _("{location}: warning: ").format(location=warning.location)
             + _(warning.message).format(**warning.params),
             err=True,
         )
+    configured = loaded.configured_mode
     if mode is None and configured is not None:
         mode = configured
         typer.echo(
@@ -177,7 +181,3 @@ def load_with_mode(files: list[str], mode: str | None):  # type: ignore[no-untyp
             err=True,
         )
     return loaded, check_mode(mode or DEFAULT_MODE)
-
-
-#: The loader's warning for a configured mode other than iptables (its msgid, to recognise it).
-_MODE_IGNORED = "kube-proxy mode {mode!r} is set; the rules shown are iptables mode."

@@ -1,10 +1,13 @@
 """`kproxy-tutor trace`: follow a request through kube-proxy's rules (iptables, nftables or IPVS mode), hook by hook, to the Pod."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from kproxy_tutor.i18n import _, ngettext
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.work import Progress
 
 
 def register(app: typer.Typer) -> None:
@@ -138,7 +141,11 @@ def register(app: typer.Typer) -> None:
             raise UsageError(N_("--rules reads an iptables-save dump: it goes with --mode iptables."))
         if seed is None:
             seed = random.SystemRandom().randrange(2**32)
-        session, mode = _session(files, rules, node_ips or [], node, seed, mode)
+        from kproxy_tutor.ui.work_progress import WorkProgress
+
+        # Compiling a node's rules happens at its first packet; this display shows it when long.
+        compiling = WorkProgress()
+        session, mode = _session(files, rules, node_ips or [], node, seed, mode, compiling)
         warn_if_deprecated(mode)
         if node is not None and session.cluster is not None:
             from kproxy_tutor.sandbox.trace.request import target_node
@@ -180,9 +187,16 @@ def register(app: typer.Typer) -> None:
             gc.freeze()
             from kproxy_tutor.ui.load_view import print_load
 
-            result = run_load(
-                session.tracer, client, destination.ip, destination.port, destination.protocol, count
-            )
+            with compiling:  # one display: the node's compilation, then the connections
+                result = run_load(
+                    session.tracer,
+                    client,
+                    destination.ip,
+                    destination.port,
+                    destination.protocol,
+                    count,
+                    progress=compiling,
+                )
             if output == "json":
                 data = trace_data(result.first, client, destination, result) | {"seed": seed}
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -196,7 +210,8 @@ def register(app: typer.Typer) -> None:
             label = client.name or client.ip
             print_load(console, result, pod_of, plain or not display().color, label, target)
             return
-        trace = session.connect(client, destination)
+        with compiling:
+            trace = session.connect(client, destination)
         if output == "json":
             typer.echo(
                 json.dumps(
@@ -230,20 +245,25 @@ def _trace_other_mode(
     from kproxy_tutor.sandbox.trace.export import trace_data
     from kproxy_tutor.sandbox.trace.load import outcome_key
     from kproxy_tutor.sandbox.trace.request import dns_step
+    from kproxy_tutor.sandbox.work import PROGRESS_MASK
+    from kproxy_tutor.ui.work_progress import WorkProgress
 
-    compiled = compile_mode(session.cluster, client.node, mode, seed)
-    evaluator = compiled.evaluator
     tracer = session.tracer
     traces = []
-    for _i in range(count):
-        packet = Packet(
-            destination.protocol,
-            tracer.source_address(client, destination.ip),
-            tracer.allocate_port(),
-            destination.ip,
-            destination.port,
-        )
-        traces.append(evaluator.evaluate(packet, client.kind))
+    with WorkProgress() as progress:
+        compiled = compile_mode(session.cluster, client.node, mode, seed, progress=progress)
+        evaluator = compiled.evaluator
+        for index in range(count):
+            if not index & PROGRESS_MASK:
+                progress("trace", index, count)
+            packet = Packet(
+                destination.protocol,
+                tracer.source_address(client, destination.ip),
+                tracer.allocate_port(),
+                destination.ip,
+                destination.port,
+            )
+            traces.append(evaluator.evaluate(packet, client.kind))
     first = session.annotate(traces[0], destination)
     if destination.dns_name is not None:
         first = dataclasses.replace(
@@ -278,6 +298,7 @@ def _session(
     node: str | None,
     seed: int,  # type: ignore[no-untyped-def]
     mode: str | None,
+    progress: "Progress | None" = None,
 ):
     """The trace session and the mode it runs in (a dump is iptables; manifests may choose the mode)."""
     from kproxy_tutor.sandbox.trace.session import TraceSession
@@ -300,4 +321,4 @@ def _session(
     from kproxy_tutor.commands.rules import load_with_mode
 
     loaded, mode = load_with_mode(files or [], mode)
-    return TraceSession.from_cluster(loaded.cluster, seed), mode
+    return TraceSession.from_cluster(loaded.cluster, seed, progress=progress), mode

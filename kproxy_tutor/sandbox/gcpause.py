@@ -5,6 +5,8 @@ small objects that all stay alive and form no reference cycles. With the collect
 every few hundred allocations it would rescan the growing heap for nothing; paused, the
 objects are still freed by reference counting as usual. Pauses nest: only the outermost one
 turns the collector back on, and only if it was on.
+
+Kept while it pays: ``benchmarks/bench_matrix.py`` prints what a run saves with it ("the tricks").
 """
 
 from __future__ import annotations

@@ -29,6 +29,9 @@ from kproxy_tutor.sandbox.model import (
 )
 from kproxy_tutor.sandbox.validation import check_cidr, check_interface_name, check_ip
 
+#: The values of a KubeProxyConfiguration's ``mode`` on Linux ("" = the default, iptables).
+PROXY_MODES = ("", "iptables", "nftables", "ipvs")
+
 
 class Fields:
     """Typed access to a mapping, raising SandboxInputError that names the field path."""
@@ -290,11 +293,19 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
     bit = iptables.int("masqueradeBit", 14)
     if not 0 <= bit <= 31:
         raise SandboxInputError(N_("iptables.masqueradeBit must be between 0 and 31."), location=obj.location)
+    proxy_mode = obj.str("mode")
+    if proxy_mode not in PROXY_MODES:
+        raise SandboxInputError(
+            N_("Unknown proxy mode {mode!r}: use iptables, nftables or ipvs."),
+            location=obj.location,
+            mode=proxy_mode,
+        )
     addresses = obj.strings("nodePortAddresses")
     for value in addresses:
         if value != "primary":
             check_cidr(value, "nodePortAddresses entry", obj.location)
     return ProxyConfig(
+        mode=proxy_mode,
         hostname_override=obj.str("hostnameOverride"),
         cluster_cidr=cluster_cidr,
         detect_local_mode=mode,

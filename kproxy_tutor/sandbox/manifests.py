@@ -24,6 +24,7 @@ from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 SANDBOX_API = "kproxy-tutor/v1"
@@ -39,8 +40,20 @@ _ORDER = ("Node", "EndpointSlice", "Service", "Deployment", "Pod")
 
 @dataclass(slots=True)
 class LoadResult:
+    """One load of the manifests: the cluster, the loader's warnings and the settings the commands need."""
+
     cluster: Cluster
     warnings: list[LoadWarning] = field(default_factory=list)
+    #: Where the KubeProxyConfiguration came from (a file location), None when there was none.
+    config_location: str | None = None
+
+    @property
+    def configured_mode(self) -> str | None:
+        """The proxy mode the KubeProxyConfiguration sets (None: none was given, or it left ``mode`` empty)."""
+        return self.cluster.config.mode or None
+
+
+_CONVERTED: dict[str, Any] = {}
 
 
 @dataclass(slots=True)
@@ -140,11 +153,16 @@ def yaml_syntax_error(error: yaml.YAMLError, source: str) -> SandboxInputError:
 
 
 def _yaml_documents(
-    text: str, source: str, warnings: list[LoadWarning] | None = None
+    text: str, source: str, warnings: list[LoadWarning] | None, progress: Progress | None
 ) -> Iterator[tuple[Any, int]]:
     """Yield (python value, line) for every object, expanding ``kind: List`` items."""
     try:
-        nodes = list(yaml.compose_all(text, Loader=Loader))
+        nodes = []
+        # Composed one document at a time, so a long multi-document file can report progress.
+        for node in yaml.compose_all(text, Loader=Loader):
+            nodes.append(node)
+            if progress is not None and node is not None:
+                progress("parse", node.end_mark.index, len(text))
     except yaml.YAMLError as error:
         raise yaml_syntax_error(error, source) from None
     except RecursionError:
@@ -178,7 +196,9 @@ def _list_items(node: Any) -> list[Any] | None:
     return None
 
 
-def _objects(text: str, source: str, warnings: list[LoadWarning] | None = None) -> Iterator[_Object]:
+def _objects(
+    text: str, source: str, warnings: list[LoadWarning] | None = None, progress: Progress | None = None
+) -> Iterator[_Object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
@@ -207,7 +227,7 @@ def _objects(text: str, source: str, warnings: list[LoadWarning] | None = None) 
                 expanded.append((item, None))
         documents: Iterable[tuple[Any, int | None]] = expanded
     else:
-        documents = _yaml_documents(text, source, warnings)
+        documents = _yaml_documents(text, source, warnings, progress)
     for index, (value, line) in enumerate(documents):
         location = f"{source}:{line}" if line is not None else f"{source} (object {index + 1})"
         if not isinstance(value, dict):
@@ -230,24 +250,28 @@ def read_source(path: str) -> tuple[str, str]:
         raise file_error(SandboxInputError, path, error) from None
 
 
-def load_paths(paths: Iterable[str]) -> LoadResult:
-    return load_texts(read_source(path) for path in paths)
+def load_paths(paths: Iterable[str], progress: Progress | None = None) -> LoadResult:
+    return load_texts((read_source(path) for path in paths), progress)
 
 
-def load_texts(sources: Iterable[tuple[str, str]]) -> LoadResult:
-    """Build a Cluster from (text, source name) pairs; raises SandboxInputError on anything invalid."""
+def load_texts(sources: Iterable[tuple[str, str]], progress: Progress | None = None) -> LoadResult:
+    """Build a Cluster from (text, source name) pairs; raises SandboxInputError on anything invalid.
+
+    Each source is parsed once; the result carries every setting found (``configured_mode``).
+    """
     # Loading creates a large number of long-lived objects; pausing the cyclic collector
     # avoids rescanning them over and over (nothing here creates reference cycles).
     with paused_gc():
-        return _load(sources)
+        return _load(sources, progress)
 
 
-def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
+def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> LoadResult:
     warnings: list[LoadWarning] = []
     objects: list[_Object] = []
     for text, source in sources:
-        objects.extend(_objects(text, source, warnings))
-    settings = {"config": None, "facts": None, "network": None}
+        objects.extend(_objects(text, source, warnings, progress))
+        text = ""  # a big dump's text is tens of megabytes: let it go before the conversion
+    settings: dict[str, Any] = {"config": None, "facts": None, "network": None, "config_location": None}
     by_kind: dict[str, list[_Object]] = {kind: [] for kind in _ORDER}
     for obj in objects:
         _classify(obj, settings, by_kind, warnings)
@@ -267,15 +291,26 @@ def _load(sources: Iterable[tuple[str, str]]) -> LoadResult:
         "Deployment": lambda o: cluster.apply_deployment(_guard(convert.to_deployment, o), o.location),
         "Pod": lambda o: cluster.apply_pod(_convert(fastconv.fast_pod, convert.to_pod, o), o.location),
     }
+    total = sum(len(by_kind[kind]) for kind in _ORDER)
+    done = 0
     for kind in _ORDER:
+        apply = appliers[kind]
         for obj in by_kind[kind]:
             try:
-                appliers[kind](obj)
+                apply(obj)
             except SandboxInputError as error:
                 if error.location is None:
                     error.location = obj.location
                 raise
-    return LoadResult(cluster, warnings)
+            # The parsed mapping is not needed once converted: freeing it as the model grows
+            # keeps the peak memory of a big load near the larger of the two, not their sum.
+            obj.data = _CONVERTED
+            done += 1
+            if progress is not None and not done & PROGRESS_MASK:
+                progress("load", done, total)
+    if progress is not None:
+        progress("load", total, total)
+    return LoadResult(cluster, warnings, settings["config_location"])
 
 
 def _classify(
@@ -286,20 +321,14 @@ def _classify(
         by_kind[obj.kind].append(obj)
     elif obj.kind == "KubeProxyConfiguration":
         settings["config"] = _guard(convert.to_proxy_config, obj)
-        mode = obj.data.get("mode") or "iptables"
-        if mode != "iptables":
-            warnings.append(
-                LoadWarning(
-                    obj.location,
-                    N_("kube-proxy mode {mode!r} is set; the rules shown are iptables mode."),
-                    {"mode": mode},
-                )
-            )
+        settings["config_location"] = obj.location
     elif obj.kind == "ConfigMap" and _is_kube_proxy_configmap(obj.data):
+        # The embedded config.conf is a source of its own, parsed here once.
         embedded = obj.data["data"]["config.conf"]
         for inner in _objects(embedded, obj.location):
             if inner.kind == "KubeProxyConfiguration":
                 settings["config"] = _guard(convert.to_proxy_config, inner)
+                settings["config_location"] = obj.location
     elif obj.kind == "NodeFacts" and api == SANDBOX_API:
         settings["facts"] = _guard(convert.to_node_facts, obj)
     elif obj.kind == "ClusterNetwork" and api == SANDBOX_API:

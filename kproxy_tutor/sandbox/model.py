@@ -159,8 +159,10 @@ class EndpointSlice:
 
 @dataclass(frozen=True, slots=True)
 class ProxyConfig:
-    """The KubeProxyConfiguration fields that change iptables output (kubeadm defaults)."""
+    """The KubeProxyConfiguration fields that change kube-proxy's output (kubeadm defaults)."""
 
+    #: ``mode`` as the configuration sets it: iptables, nftables or ipvs ("" = not set, iptables on Linux).
+    mode: str = ""
     hostname_override: str = ""
     cluster_cidr: str = "10.244.0.0/16"
     #: ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix, or "" (no detector).

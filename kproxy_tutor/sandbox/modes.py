@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.work import Progress
 
 MODES = ("iptables", "nftables", "ipvs")
 DEFAULT_MODE = "iptables"
@@ -58,7 +59,12 @@ def check_mode(mode: str) -> str:
 
 
 def compile_mode(
-    cluster: Cluster, node: str | None, mode: str, seed: int = 0, traffic: bool = False
+    cluster: Cluster,
+    node: str | None,
+    mode: str,
+    seed: int = 0,
+    traffic: bool = False,
+    progress: Progress | None = None,
 ) -> CompiledMode:
     """Compile ``cluster`` as kube-proxy in ``mode`` would on ``node`` (None = kube-proxy's own choice).
 
@@ -72,7 +78,7 @@ def compile_mode(
         from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
 
         proxier = NftProxier(cluster, node)
-        table = proxier.sync().table
+        table = proxier.sync(progress).table
         return CompiledMode(
             mode,
             proxier.node_name,
@@ -83,12 +89,12 @@ def compile_mode(
             table.element_count,
         )
     if mode == "ipvs":
-        return _compile_ipvs(cluster, node, seed, traffic)
+        return _compile_ipvs(cluster, node, seed, traffic, progress)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
     from kproxy_tutor.sandbox.trace.possible import IptablesEvaluator
 
     iptables = Proxier(cluster, node)
-    result = iptables.sync()
+    result = iptables.sync(progress)
     ruleset = iptables.kernel.ruleset
     rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
     return CompiledMode(
@@ -102,7 +108,9 @@ def compile_mode(
     )
 
 
-def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) -> CompiledMode:
+def _compile_ipvs(
+    cluster: Cluster, node: str | None, seed: int, traffic: bool, progress: Progress | None
+) -> CompiledMode:
     from kproxy_tutor.sandbox.iptables import render_save
     from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
     from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
@@ -111,7 +119,7 @@ def _compile_ipvs(cluster: Cluster, node: str | None, seed: int, traffic: bool) 
     from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
     ipvs = IpvsProxier(cluster, node)
-    state = ipvs.sync()
+    state = ipvs.sync(progress)
     assert state.ipsets is not None and state.iptables is not None
     if traffic:
         # Seeded made-up traffic, so the counters in ipvsadm -Ln show what the scheduler did.
@@ -164,46 +172,3 @@ def check_format(mode: str, fmt: str | None) -> str:
             choices=", ".join(formats),
         )
     return fmt
-
-
-def configured_mode(texts: list[tuple[str, str]]) -> str | None:
-    """The ``mode`` a KubeProxyConfiguration among the manifests sets (None: none sets it; "" means iptables)."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    for text, _source in texts:
-        if "KubeProxyConfiguration" not in text:
-            continue  # most manifests have none: skip parsing them a second time
-        try:
-            documents = list(yaml.load_all(text, Loader=loader))
-        except yaml.YAMLError:
-            continue  # the loader proper reports the error with its location
-        for document in documents:
-            items = document.get("items") if isinstance(document, dict) else None
-            for obj in items if isinstance(items, list) else [document]:
-                mode = _mode_of(obj, loader)
-                if mode is not None:
-                    return check_mode(mode or DEFAULT_MODE)
-    return None
-
-
-def _mode_of(obj: object, loader: object) -> str | None:
-    """``mode`` of a KubeProxyConfiguration, bare or inside kube-proxy's ConfigMap (``data: config.conf``)."""
-    import yaml
-
-    if not isinstance(obj, dict):
-        return None
-    if obj.get("kind") == "KubeProxyConfiguration":
-        return str(obj.get("mode") or "") if "mode" in obj else None
-    data = obj.get("data")
-    if obj.get("kind") == "ConfigMap" and isinstance(data, dict) and isinstance(data.get("config.conf"), str):
-        try:
-            inner = yaml.load(data["config.conf"], Loader=loader)  # type: ignore[arg-type]
-        except yaml.YAMLError:
-            return None
-        return (
-            _mode_of(inner, loader)
-            if isinstance(inner, dict) and inner.get("kind") == "KubeProxyConfiguration"
-            else None
-        )
-    return None

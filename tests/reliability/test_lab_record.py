@@ -73,11 +73,12 @@ def _up() -> Lab:
 def test_a_damaged_record_is_recovered_from_the_kernel(kernel: str, damage: str) -> None:
     lab = _up()
     built = lab.existing_namespaces()
-    assert len(built) == 5 and len(_servers(lab.record.prefix)) == 3
+    # The client, the node and four Pods (CoreDNS and three database Pods); three of them serve.
+    assert len(built) == 6 and len(_servers(lab.record.prefix)) == 3
     lab_store().path.write_text(damage, encoding="utf-8")
     record, (stopped, deleted) = remove_recorded()
     assert record is None
-    assert (stopped, deleted) == (3, 5)
+    assert (stopped, deleted) == (3, 6)
     assert _namespaces(kernel) == [] and _servers(kernel) == []
 
 
@@ -89,7 +90,7 @@ def test_a_foreign_namespace_with_the_labs_prefix_is_left_alone(kernel: str) -> 
         subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
     try:
         assert foreign not in lab.existing_namespaces()
-        assert lab.down() == (3, 5)
+        assert lab.down() == (3, 6)
         assert _namespaces(lab.record.prefix) == [foreign]
         assert other in _namespaces(PREFIX_ROOT)
         # With the record gone too, recovery finds nothing of ours and touches neither.

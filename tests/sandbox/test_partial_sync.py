@@ -173,3 +173,73 @@ def test_partial_sync_reports_a_rule_diff() -> None:
         c.startswith("KUBE-SEP-") for _, c in third.diff.removed_chains
     )
     assert not proxier.sync().diff  # nothing changed
+
+
+def _large_cluster() -> Cluster:
+    """Over 1,000 endpoints: kube-proxy's large-cluster mode, which defers stale-chain cleanup."""
+    cluster = _new_cluster()
+    for i in range(210):
+        cluster.apply_service(
+            Service(
+                "big",
+                f"s{i}",
+                cluster_ip=f"10.96.{i // 200}.{1 + i % 200}",
+                ports=(ServicePort(80, "http", target_port=8080),),
+            )
+        )
+        _set_endpoints(cluster, i, [f"10.1.{i}.{j}" for j in range(1, 6)])
+    return cluster
+
+
+def _set_endpoints(cluster: Cluster, i: int, ips: list[str]) -> None:
+    endpoints = tuple(Endpoint((ip,), node_name=NODES[n % 3]) for n, ip in enumerate(ips))
+    cluster.apply_endpoint_slice(
+        EndpointSlice("big", f"s{i}-x", f"s{i}", endpoints=endpoints, ports=(EndpointPort("http", 8080),))
+    )
+
+
+def test_large_cluster_mode_defers_cleanup_and_keeps_syncing_partially() -> None:
+    from kproxy_tutor.sandbox.iptables.rules import DeleteChain
+
+    cluster = _large_cluster()
+    now = [0.0]
+    proxier = Proxier(cluster, "node-a", clock=lambda: now[0])
+    assert proxier.sync().full and proxier.large_cluster_mode
+    for step, i in enumerate((3, 7), start=1):
+        now[0] = float(step)
+        _set_endpoints(cluster, i, [f"10.1.{i}.{j}" for j in range(2, 7)])  # one endpoint replaced
+        result = proxier.sync()
+        nat = next(t for t in result.payload.tables if t.name == "nat")
+        # Partial: only the changed Service's chains are written, and nothing is deleted yet.
+        assert not result.full and result.updated_services == {("big", f"s{i}")}
+        assert len([c for c in nat.declared if c.startswith("KUBE-SEP-")]) == 5
+        assert not [line for line in nat.lines if isinstance(line, DeleteChain)]
+    fresh = Proxier(_large_cluster_like(cluster), "node-a")
+    fresh.sync()
+    chains = set(proxier.kernel.ruleset.tables["nat"].chains)
+    wanted = set(fresh.kernel.ruleset.tables["nat"].chains)
+    assert len(chains - wanted) == 2  # the two replaced endpoints' chains wait for the cleanup
+    now[0] = 40.0  # past syncPeriod (30 s): the next sync cleans up everything left behind
+    _set_endpoints(cluster, 9, [f"10.1.9.{j}" for j in range(1, 5)])  # one endpoint removed
+    result = proxier.sync()
+    nat = next(t for t in result.payload.tables if t.name == "nat")
+    assert not result.full
+    assert len([line for line in nat.lines if isinstance(line, DeleteChain)]) == 3
+    assert render_save(proxier.kernel.ruleset) == render_save(
+        _synced(_large_cluster_like(cluster)).kernel.ruleset
+    )
+
+
+def _large_cluster_like(cluster: Cluster) -> Cluster:
+    copy = _new_cluster()
+    for service in cluster.services.values():
+        copy.apply_service(service)
+    for endpoint_slice in cluster.endpoint_slices.values():
+        copy.apply_endpoint_slice(endpoint_slice)
+    return copy
+
+
+def _synced(cluster: Cluster) -> Proxier:
+    proxier = Proxier(cluster, "node-a")
+    proxier.sync()
+    return proxier

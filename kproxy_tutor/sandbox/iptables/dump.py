@@ -8,6 +8,7 @@ from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.iptables.proxier import Proxier
 from kproxy_tutor.sandbox.iptables.render import render_restore, render_save
 from kproxy_tutor.sandbox.iptables.select import select_payload, select_ruleset, service_chains
+from kproxy_tutor.sandbox.work import Progress
 
 FORMATS = ("save", "restore")
 TABLES = ("filter", "nat", "mangle")
@@ -19,6 +20,7 @@ def rules_text(
     fmt: str = "save",
     table: str | None = None,
     service: str | None = None,
+    progress: Progress | None = None,
 ) -> str:
     """What ``kproxy-tutor rules`` prints: the node's tables after the first sync, or the payload of that sync."""
     if fmt not in FORMATS:
@@ -28,16 +30,24 @@ def rules_text(
     # One pause for the whole compile and render: the collector would otherwise scan the
     # new proxier's rules (all alive until this returns) on the first allocation after sync.
     with paused_gc():
-        return _rules_text(cluster, node, fmt, table, service)
+        return _rules_text(cluster, node, fmt, table, service, progress)
 
 
-def _rules_text(cluster: Cluster, node: str | None, fmt: str, table: str | None, service: str | None) -> str:
+def _rules_text(
+    cluster: Cluster,
+    node: str | None,
+    fmt: str,
+    table: str | None,
+    service: str | None,
+    progress: Progress | None,
+) -> str:
     proxier = Proxier(cluster, node)
-    result = proxier.sync()
     tables = [table] if table else None
+    if service is None and fmt == "restore":
+        # The payload alone: loading it into the node's tables would change nothing shown.
+        return render_restore(proxier.sync(progress, apply=False).payload, tables)
+    result = proxier.sync(progress)
     if service is None:
-        if fmt == "restore":
-            return render_restore(result.payload, tables)
         return render_save(proxier.kernel.ruleset, tables)
     namespace, sep, name = service.partition("/")
     if not sep:

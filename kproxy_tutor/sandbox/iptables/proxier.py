@@ -39,6 +39,7 @@ from kproxy_tutor.sandbox.iptables.servicerules import (
     build_service_port_rules,
 )
 from kproxy_tutor.sandbox.serviceport import ServicePortName
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000
 FILTER_CHAINS = (
@@ -167,23 +168,28 @@ class Proxier:
         """What the canary monitor or a topology change does: the next sync rewrites everything."""
         self.need_full_sync = True
 
-    def sync(self) -> SyncResult:
-        """One ``syncProxyRules``: build the payload, apply it to the node, report what changed."""
+    def sync(self, progress: Progress | None = None, apply: bool = True) -> SyncResult:
+        """One ``syncProxyRules``: build the payload, apply it to the node, report what changed.
+
+        ``progress("sync", done, total)`` is called every few hundred service ports. With
+        ``apply=False`` the payload is only built (what ``rules --format restore`` shows): the
+        node's tables stay as they were, the diff is empty and the next sync is a full one.
+        """
         # A sync allocates hundreds of thousands of small objects that all stay alive; the
         # cyclic collector would rescan the growing heap again and again for nothing.
         with paused_gc():
-            return self._sync()
+            return self._sync(progress, apply)
 
-    def _sync(self) -> SyncResult:
+    def _sync(self, progress: Progress | None, apply: bool) -> SyncResult:
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
         endpoints_map = self.endpoints_map
         names = self.svc_port_map.sorted_names()
         # The per-port layout of the last sync can be patched when the same ports exist in the
-        # same order (sorted_names() hands out a new list whenever ports came or went) and no
-        # chain cleanup is pending: then only the updated Services' ports need any work.
-        patch = not full and not self._deferred_stale and names is self._names
+        # same order (sorted_names() hands out a new list whenever ports came or went): then
+        # only the updated Services' ports need any work, even while a cleanup is pending.
+        patch = not full and names is self._names
         if patch:
             positions = sorted(i for key in updated for i in self._by_service.get(key, ()))
             total = self._total
@@ -211,7 +217,7 @@ class Proxier:
         if firewall:
             filter_table.declared.append("KUBE-FIREWALL")
             filter_table.lines.extend(firewall)
-        active: set[str] | None = set() if full or self._deferred_stale else None
+        active: set[str] | None = set() if full else None
         candidates: set[str] = set()
         if patch:
             filter_parts = self._filter_parts.copy()
@@ -225,6 +231,8 @@ class Proxier:
         cache = self._cache
         large = ctx.large_cluster_mode
         for i in positions:
+            if progress is not None and not i & PROGRESS_MASK:
+                progress("sync", i, len(names))
             name = names[i]
             info = self.svc_port_map[name]
             endpoints = endpoints_map.get(name, ())
@@ -257,6 +265,8 @@ class Proxier:
                 nat_parts[i] = rules.nat_rules + rules.chain_rules
             else:
                 nat_parts[i] = rules.nat_rules
+        if progress is not None:
+            progress("sync", len(names), len(names))
         filter_table.lines.extend(chain.from_iterable(filter_parts))
         nat_table.lines.extend(chain.from_iterable(nat_parts))
         if not patch:
@@ -288,6 +298,13 @@ class Proxier:
             or self.last_cleanup is None
             or now - self.last_cleanup > self.sync_period
         ):
+            if self._deferred_stale and active is None:
+                # Earlier syncs left chains for this cleanup: scan the node's nat chains against
+                # every port's chains, as upstream's cleanup does (once per sync period at most).
+                active = set()
+                for entry in cache.values():
+                    active.update(entry[3].chains)
+                stale = {c for c in existing if c not in active and is_service_chain(c)}
             ordered = sorted(stale)
             nat_table.declared.extend(ordered)
             nat_table.lines.extend(DeleteChain(c) for c in ordered)
@@ -300,6 +317,9 @@ class Proxier:
         filter_table.lines.extend(fixed_filter_rules_forward(self))
 
         payload = Payload([filter_table, nat_table])
+        if not apply:
+            self.need_full_sync = True
+            return SyncResult(full, payload, RuleDiff(), updated)
         diff = diff_apply(self.kernel, payload)
         self.need_full_sync = False
         return SyncResult(full, payload, diff, updated)

@@ -25,6 +25,7 @@ from kproxy_tutor.sandbox.ipvs.ipsets import IpSet, blocked_node_access, fill_se
 from kproxy_tutor.sandbox.ipvs.iptables import IptablesOptions, IpvsIptables, compile_iptables
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 from kproxy_tutor.sandbox.topology import categorize_endpoints
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 DUMMY_DEVICE = "kube-ipvs0"
 DEFAULT_SCHEDULER = "rr"
@@ -101,13 +102,19 @@ class IpvsProxier:
         self.endpoints_map = EndpointsMap()
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
-    def sync(self) -> IpvsState:
+    def sync(self, progress: Progress | None = None) -> IpvsState:
+        """The node's IPVS state, ipsets and iptables rules; ``progress("sync", done, total)`` as it goes."""
         self.svc_port_map.update_from(self.service_changes)
         self.endpoints_map.update_from(self.endpoints_changes)
         servers: list[VirtualServer] = []
         bound: set[str] = set()
-        for name in sorted(self.svc_port_map):
+        names = sorted(self.svc_port_map)
+        for index, name in enumerate(names):
+            if progress is not None and not index & PROGRESS_MASK:
+                progress("sync", index, len(names))
             servers += self._service_port(self.svc_port_map[name], self.endpoints_map.get(name, ()), bound)
+        if progress is not None:
+            progress("sync", len(names), len(names))
         servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
         addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}

@@ -20,7 +20,6 @@ from kproxy_tutor.sandbox.nftables.statements import (
     SetRef,
     Verdict,
     VmapLookup,
-    to_network,
 )
 
 IP_KEY = "ipv4_addr . inet_proto . inet_service : verdict"
@@ -92,7 +91,7 @@ def _rule(*statements: object, comment: str | None = None) -> NftRule:
 def nodeport_match(match_all: bool) -> tuple[object, ...]:
     """How a packet to a NodePort is recognised: ``@nodeport-ips``, or every local address but localhost."""
     if match_all:
-        return (FibLocal("daddr"), Match("ip daddr", Address(to_network("127.0.0.0/8")), True))
+        return (FibLocal("daddr"), Match("ip daddr", Address("127.0.0.0/8"), True))
     return (Match("ip daddr", SetRef("nodeport-ips")),)
 
 

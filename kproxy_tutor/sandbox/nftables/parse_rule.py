@@ -188,5 +188,5 @@ class _Parser:
         if field in ("ip saddr", "ip daddr"):
             # nft lists a one-element anonymous set without braces; kube-proxy only uses
             # bare CIDRs in the "unallocated ClusterIP" rule as such a set, a bare host otherwise.
-            return Address(to_network(token))
+            return Address.of(to_network(token))
         return Word(token)

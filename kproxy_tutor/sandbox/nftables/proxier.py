@@ -18,12 +18,14 @@ from kproxy_tutor.sandbox.changes import (
     ServicePortMap,
 )
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.model import ProxyConfig
 from kproxy_tutor.sandbox.nftables.base import base_table
 from kproxy_tutor.sandbox.nftables.ruleset import NftTable
 from kproxy_tutor.sandbox.nftables.servicerules import NftContext, ServicePortObjects, build_service_port
 from kproxy_tutor.sandbox.nftables.statements import Address, Match, Word, to_network
 from kproxy_tutor.sandbox.serviceport import ServicePortName
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 
 @dataclass(slots=True)
@@ -41,7 +43,7 @@ def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | 
         if not cidr:
             return None
         network = to_network(cidr.split(",")[0].strip())
-        return Match("ip saddr", Address(network)), Match("ip saddr", Address(network), True)
+        return Match("ip saddr", Address.of(network)), Match("ip saddr", Address.of(network), True)
     if mode == "BridgeInterface" and config.bridge_interface:
         name = config.bridge_interface
     elif mode == "InterfaceNamePrefix" and config.interface_name_prefix:
@@ -106,14 +108,25 @@ class NftProxier:
         self._cache: dict[ServicePortName, tuple[object, object, ServicePortObjects]] = {}
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
-    def sync(self) -> NftSyncResult:
-        """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync)."""
+    def sync(self, progress: Progress | None = None) -> NftSyncResult:
+        """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync).
+
+        ``progress("sync", done, total)`` is called every few hundred service ports.
+        """
+        # As in the iptables proxier: a full sync builds a large graph of long-lived objects.
+        with paused_gc():
+            return self._sync(progress)
+
+    def _sync(self, progress: Progress | None) -> NftSyncResult:
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
         table = base_table(self.mark, self.service_cidrs, self.node_port_ips)
         seen: dict[str, set[tuple[str, ...]]] = {name: set() for name in table.sets}
-        for name in sorted(self.svc_port_map):
+        names = sorted(self.svc_port_map)
+        for index, name in enumerate(names):
+            if progress is not None and not index & PROGRESS_MASK:
+                progress("sync", index, len(names))
             info = self.svc_port_map[name]
             endpoints = self.endpoints_map.get(name, ())
             cached = self._cache.get(name)
@@ -131,6 +144,8 @@ class NftProxier:
                 if element.key not in seen[set_name]:
                     seen[set_name].add(element.key)
                     table.sets[set_name].elements.append(element)
+        if progress is not None:
+            progress("sync", len(names), len(names))
         for name in [n for n in self._cache if n not in self.svc_port_map]:
             del self._cache[name]
         self.table = table

@@ -102,9 +102,19 @@ def timeout_text(seconds: int) -> str:
     return "".join(parts) or "0s"
 
 
+def _ipv4_bytes(text: str) -> bytes:
+    parts = text.split(".")
+    if len(parts) == 4:
+        try:
+            return bytes(map(int, parts))  # the canonical dotted quad every element key holds
+        except ValueError:
+            pass
+    return ipaddress.IPv4Address(text).packed
+
+
 def _key_value(part_type: str, text: str) -> bytes:
     if part_type == "ipv4_addr":
-        return ipaddress.IPv4Address(text).packed
+        return _ipv4_bytes(text)
     if part_type == "inet_proto":
         return bytes([_PROTOCOL_NUMBERS.get(text, 0) if not text.isdigit() else int(text)])
     return int(text).to_bytes(2, "big")
@@ -112,11 +122,17 @@ def _key_value(part_type: str, text: str) -> bytes:
 
 def element_sort_key(nft_set: NftSet, element: Element) -> int:
     """nft sorts elements by value; a concatenation's bytes are read as one little-endian number (x86)."""
-    parts = [p.strip() for p in nft_set.key_type.split(".")]
+    return _sort_key(tuple(p.strip() for p in nft_set.key_type.split(".")))(element)
+
+
+def _sort_key(parts: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """``element_sort_key`` for one set's key type, its parts split once."""
     if len(parts) == 1:
-        return int.from_bytes(_key_value(parts[0], element.key[0]), "big")
-    data = b"".join(_key_value(t, v) for t, v in zip(parts, element.key, strict=True))
-    return int.from_bytes(data, "little")
+        part = parts[0]
+        return lambda element: int.from_bytes(_key_value(part, element.key[0]), "big")
+    return lambda element: int.from_bytes(
+        b"".join(_key_value(t, v) for t, v in zip(parts, element.key, strict=True)), "little"
+    )
 
 
 def _element_listing(element: Element) -> str:
@@ -129,7 +145,7 @@ def _element_listing(element: Element) -> str:
 
 
 def _elements_listing(nft_set: NftSet) -> str:
-    elements = sorted(nft_set.elements, key=lambda e: element_sort_key(nft_set, e))
+    elements = sorted(nft_set.elements, key=_sort_key(tuple(p.strip() for p in nft_set.key_type.split("."))))
     # Plain IPv4 sets get two elements a line, maps and concatenations one (nft's calculate_delim).
     per_line = 2 if nft_set.key_type == "ipv4_addr" and not nft_set.is_map else 1
     text = ""

@@ -32,11 +32,11 @@ class NftRule:
     comment: str | None = None
 
     def tx(self) -> str:
-        text = " ".join(s.tx() for s in self.statements)
+        text = " ".join([s.tx() for s in self.statements])
         return f'{text} comment "{self.comment}"' if self.comment is not None else text
 
     def listing(self) -> str:
-        text = " ".join(s.listing() for s in self.statements)
+        text = " ".join([s.listing() for s in self.statements])
         return f'{text} comment "{self.comment}"' if self.comment is not None else text
 
 
@@ -144,7 +144,7 @@ def _canonical_rule(rule: NftRule) -> tuple[object, ...]:
             and len(statement.value.items) == 1
         ):
             # nft turns a one-element anonymous set into a plain comparison.
-            statement = Match(statement.field, Address(statement.value.items[0]), statement.negated)
+            statement = Match(statement.field, Address.of(statement.value.items[0]), statement.negated)
         elif isinstance(statement, Match) and isinstance(statement.value, AnonSet):
             items = tuple(sorted(statement.value.items, key=lambda n: (int(n.network_address), n.prefixlen)))
             statement = Match(statement.field, AnonSet(items), statement.negated)

@@ -34,6 +34,7 @@ from kproxy_tutor.sandbox.nftables.statements import (
     Statement,
     Verdict,
     Word,
+    address_text,
     to_network,
 )
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
@@ -153,7 +154,7 @@ def build_service_port(
 
     # Internal traffic: masquerade what does not come from a Pod.
     if has_internal:
-        cip = Match("ip daddr", Address(to_network(svc.cluster_ip)))
+        cip = Match("ip daddr", Address(address_text(svc.cluster_ip)))
         if ctx.masquerade_all:
             chain(internal_chain).rules.append(NftRule((cip, MARK_MASQ)))
         elif ctx.detector is not None:
@@ -192,7 +193,7 @@ def build_service_port(
     for ep in cat.all_reachable:
         rules = chains[ENDPOINT_PREFIX + ep_base[ep.endpoint]].rules
         # Hairpin: a Pod reaching itself through its Service must be masqueraded.
-        rules.append(NftRule((Match("ip saddr", Address(to_network(ep.ip))), MARK_MASQ)))
+        rules.append(NftRule((Match("ip saddr", Address(address_text(ep.ip))), MARK_MASQ)))
         if svc.client_ip_affinity:
             rules.append(NftRule((SetUpdate(AFFINITY_PREFIX + ep_base[ep.endpoint]),)))
         statements: tuple[Statement, ...] = (Match("meta l4proto", Word(proto)), Dnat(ep.ip, ep.port))

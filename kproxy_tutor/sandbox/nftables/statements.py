@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from functools import lru_cache
 
-from kproxy_tutor.sandbox.ipaddr import IPNetwork
+from kproxy_tutor.sandbox.ipaddr import IPNetwork, canonical_ipv4
 
 Network = IPNetwork
 
@@ -25,18 +26,40 @@ def to_network(text: str) -> IPNetwork:
     return ipaddress.ip_network(text, strict=False)
 
 
+@lru_cache(maxsize=4096)
+def _cached_network(text: str) -> IPNetwork:
+    return ipaddress.ip_network(text, strict=False)
+
+
+def address_text(text: str) -> str:
+    """The canonical spelling of an address or CIDR, as ``Address`` holds it."""
+    return canonical_ipv4(text) or network_text(to_network(text))
+
+
 # Values --------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Address:
-    """An address or a CIDR (``ip daddr 10.96.0.10``, ``ip saddr != 10.244.0.0/16``)."""
+    """An address or a CIDR (``ip daddr 10.96.0.10``, ``ip saddr != 10.244.0.0/16``).
 
-    network: IPNetwork
+    Held as its canonical text (a host as a bare address): a full sync writes one per endpoint,
+    and only the evaluator needs the parsed network, which it gets on demand.
+    """
+
+    text: str
+
+    @classmethod
+    def of(cls, network: IPNetwork) -> Address:
+        return cls(network_text(network))
+
+    @property
+    def network(self) -> IPNetwork:
+        return _cached_network(self.text)
 
     def tx(self) -> str:
-        return network_text(self.network)
+        return self.text
 
     def listing(self, field: str) -> str:
-        return self.tx()
+        return self.text
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from kproxy_tutor.sandbox.iptables.rules import Dnat, Goto, Jump, RecentMatch, Ruleset, StatisticMatch
 from kproxy_tutor.sandbox.packet import OutcomeKind, StepKind, Trace
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 
 def outcome_key(trace: Trace) -> str:
@@ -88,12 +89,18 @@ def run_load(
     protocol: str,
     count: int,
     interval: float = 0.001,
+    progress: Progress | None = None,
 ) -> LoadResult:
-    """``count`` new connections (each a new source port, so a new conntrack entry), ``interval`` seconds apart."""
+    """``count`` new connections (each a new source port, so a new conntrack entry), ``interval`` seconds apart.
+
+    ``progress("trace", done, count)`` is called every few hundred connections.
+    """
     first = tracer.connect(client, dst_ip, dst_port, protocol, record=True, reply=False)
     counts: Counter[str] = Counter({outcome_key(first): 1})
     sticky = _was_sticky(first)
-    for _ in range(count - 1):
+    for index in range(1, count):
+        if progress is not None and not index & PROGRESS_MASK:
+            progress("trace", index, count)
         tracer.advance(interval)
         trace = tracer.connect(
             client, dst_ip, dst_port, protocol, record=sticky > 0 or _has_affinity(first), reply=False

@@ -130,11 +130,15 @@ def _within(address: int, network: ipaddress.IPv4Network | None) -> bool:
     return network is not None and (address & int(network.netmask)) == int(network.network_address)
 
 
-def cluster_network(cluster: object, rules: Mapping[str, Callable[[], Ruleset]] | None = None) -> Network:
+def cluster_network(
+    cluster: object,
+    rules: Mapping[str, Callable[[], Ruleset]] | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Network:
     """The network of a sandbox ``Cluster``; each node's rules come from its own Proxier unless given.
 
     Compiling a node happens when a packet first reaches it, so a trace that stays on one
-    node of a large cluster compiles one node.
+    node of a large cluster compiles one node (reporting to ``progress`` as a sync does).
     """
     from kproxy_tutor.sandbox.cluster import Cluster
 
@@ -153,7 +157,7 @@ def cluster_network(cluster: object, rules: Mapping[str, Callable[[], Ruleset]] 
             from kproxy_tutor.sandbox.iptables.proxier import Proxier
 
             proxier = Proxier(cluster, name)
-            proxier.sync()
+            proxier.sync(progress)
             return proxier.kernel.ruleset
 
         return given.get(name, load)

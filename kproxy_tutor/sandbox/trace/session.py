@@ -19,6 +19,7 @@ from kproxy_tutor.sandbox.trace.request import (
     wrong_port_of,
 )
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
+from kproxy_tutor.sandbox.work import Progress
 
 
 class TraceSession:
@@ -38,11 +39,18 @@ class TraceSession:
 
     @classmethod
     def from_cluster(
-        cls, cluster: Cluster, seed: int = 0, rules: dict[str, Ruleset] | None = None
+        cls,
+        cluster: Cluster,
+        seed: int = 0,
+        rules: dict[str, Ruleset] | None = None,
+        progress: Progress | None = None,
     ) -> TraceSession:
-        """Each node's rules come from its own Proxier (compiled when a packet first reaches it) unless given."""
+        """Each node's rules come from its own Proxier (compiled when a packet first reaches it) unless given.
+
+        ``progress`` hears those compilations, as it would a sync's.
+        """
         given = {name: (lambda r=ruleset: r) for name, ruleset in (rules or {}).items()}
-        return cls(Tracer(cluster_network(cluster, given), seed), cluster)
+        return cls(Tracer(cluster_network(cluster, given, progress), seed), cluster)
 
     @classmethod
     def from_dump(

@@ -1,0 +1,14 @@
+"""How long sandbox work (loads, syncs, batches of traces) reports progress: a callback, never a display.
+
+``progress(phase, done, total)`` with a phase code: "parse" (characters of a source read),
+"load" (objects converted), "sync" (service ports compiled), "trace" (connections traced).
+The command layer passes a callback that draws (``ui.work_progress``); the sandbox only calls it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Progress = Callable[[str, int, int], None]
+#: Loops call ``progress`` when ``index & PROGRESS_MASK == 0``: every 512 items, cheap to test.
+PROGRESS_MASK = 511
