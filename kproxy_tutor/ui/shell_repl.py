@@ -57,8 +57,8 @@ def run_script(session: Session, lines: Iterable[str], view: ShellView, keep_goi
         view.line(f"$ {block.line}", "bold")
         if block.document is not None:
             for text in block.document.rstrip("\n").split("\n"):
-                view.line(text, "dim")
-            view.line("EOF", "dim")
+                view.tool(text, "dim")
+            view.tool("EOF", "dim")
         ok, leave = run_block(session, view, block)
         if not ok:
             failed = True
