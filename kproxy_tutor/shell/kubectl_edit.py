@@ -320,17 +320,6 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
 
 
 def _not_found(kind: str, namespace: str, name: str, known: list[str]) -> SandboxInputError:
-    import difflib
+    from kproxy_tutor.shell.names import not_found
 
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return SandboxInputError(
-            N_("There is no {kind} {name!r} in namespace {namespace}. Did you mean {suggestion!r}?"),
-            kind=kind,
-            name=name,
-            namespace=namespace,
-            suggestion=close[0],
-        )
-    return SandboxInputError(
-        N_("There is no {kind} {name!r} in namespace {namespace}."), kind=kind, name=name, namespace=namespace
-    )
+    return not_found(kind, namespace, name, known)

@@ -19,6 +19,7 @@ from kproxy_tutor.sandbox.iptables.render import restore_line
 from kproxy_tutor.sandbox.packet import Direction, OutcomeKind, StepKind, Trace
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.output import (
+    ClearScreen,
     ExitRequest,
     HelpReport,
     ModeList,
@@ -112,8 +113,9 @@ class ShellView:
     def show(self, outputs: list[Output]) -> None:
         for output in outputs:
             if isinstance(output, Verbatim):
+                target = self.errors if output.stderr else None
                 for text in output.text.rstrip("\n").split("\n") if output.text else ():
-                    self.tool(text)
+                    self.tool(text, console=target)
             elif isinstance(output, Note):
                 self.prose(note_text(output), TONES.get(output.tone, ""))
             elif isinstance(output, WatchReport):
@@ -132,6 +134,9 @@ class ShellView:
                 self.help(output.command)
             elif isinstance(output, ScenarioList):
                 self.scenarios(output)
+            elif isinstance(output, ClearScreen):
+                if self.console.is_terminal:
+                    self.console.clear()
             elif isinstance(output, ExitRequest):
                 pass
 

@@ -76,7 +76,7 @@ def test_deploy_expose_curl_and_watch_a_scale_in_russian(learner_home: Path) -> 
         child.expect(r"web\s+2/2")
         child.expect(PROMPT)
         child.sendline("kubectl get pdos")
-        child.expect("Ошибка: Недопустимое значение RESOURCE")
+        child.expect("Ошибка: .*'pdos'.*'pods'")
         child.expect(PROMPT)
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
