@@ -122,29 +122,34 @@ def exec_command(session: Session, invocation: Invocation, document: str | None)
     words = invocation.args.get("COMMAND") or []
     assert isinstance(words, list)
     request = parse_client(words)
-    notes: list[Output] = []
-    target = f"{request.host}:{request.port}" if request.port is not None else request.host
-    if request.port is None:
-        target, notes = _default_port(session, request, namespace)
+    target, notes = _service_port(session, request, namespace)
     return notes + send(session, f"{namespace}/{name}", target)
 
 
-def _default_port(session: Session, request: Request, namespace: str) -> tuple[str, list[Output]]:
-    """The client connects to its default port; say so when the Service has no such port."""
-    head = request.host
-    parts = head.split(".")
+def _service_port(session: Session, request: Request, namespace: str) -> tuple[str, list[Output]]:
+    """Where the client connects, and a note when the Service lacks that port (curl's default 80 when none
+    is written): a real client then connects to the ClusterIP on that port, and the trace shows what
+    the current mode's rules do with it."""
+    port = request.port if request.port is not None else request.default_port
+    parts = request.host.split(".")
     service = session.cluster.services.get((parts[1] if len(parts) > 1 else namespace, parts[0]))
-    port = request.default_port
     if service is None or any(p.port == port for p in service.ports) or not service.cluster_ip:
-        return f"{head}:{port}", []
-    ports = ", ".join(str(p.port) for p in service.ports)
-    note = Note(
-        N_(
+        return f"{request.host}:{port}", []
+    params = {
+        "port": port,
+        "name": service.name,
+        "ports": ", ".join(str(p.port) for p in service.ports),
+        "address": service.cluster_ip,
+    }
+    if request.port is None:
+        message = N_(
             "Without a port the client connects to port {port}, and Service {name} has no port {port} "
-            "(it has: {ports}): the packet goes to {address}:{port}, where no rule of kube-proxy matches. "
-            "Write {name}:PORT."
-        ),
-        {"port": port, "name": service.name, "ports": ports, "address": service.cluster_ip},
-        tone="warning",
-    )
-    return f"{service.cluster_ip}:{port}", [note]
+            "(it has: {ports}): the request goes to {address}:{port}; below is what the rules do with it. "
+            "Write {name}:PORT for the Service's port."
+        )
+    else:
+        message = N_(
+            "Service {name} has no port {port} (it has: {ports}): the request goes to {address}:{port}; "
+            "below is what the rules do with it."
+        )
+    return f"{service.cluster_ip}:{port}", [Note(message, params, tone="warning")]

@@ -18,6 +18,103 @@ kubectl expose deployment web --port 80
 kubectl scale deployment web --replicas 1
 """,
     ),
+    "get": (
+        None,
+        """
+kubectl create deployment web --image nginx --replicas 3 --port 80
+kubectl expose deployment web --port 80
+kubectl run client --image busybox --labels app=client,tier=test
+k get svc,pods
+kubectl get ep
+kubectl get endpoints web
+kubectl get all
+kubectl get all -A
+kubectl get pods -l app=web --show-labels
+kubectl get po -l 'tier in (test,prod),app!=web' -o name
+kubectl get svc/web pod/client -o name
+kubectl get nodes -o wide
+kubectl get deploy -o wide
+kubectl get pods -n kube-system
+kubectl get pdos
+kubectl get svc wbe
+kubectl get pods -l 'app in web'
+""",
+    ),
+    "get-output": (
+        None,
+        """
+kubectl create deployment web --image nginx --replicas 3 --port 80
+kubectl expose deployment web --port 80
+kubectl run client --image busybox --labels app=client,tier=test
+kubectl get svc web -o yaml
+kubectl get pod client -o json
+kubectl get ep web -o yaml
+kubectl get deploy -o name
+""",
+    ),
+    "describe": (
+        None,
+        """
+kubectl create deployment web --image nginx --replicas 3 --port 80
+kubectl expose deployment web --port 80
+kubectl run client --image busybox --labels app=client,tier=test
+kubectl describe svc web
+kubectl describe pod client
+kubectl describe node worker-1
+kubectl get endpointslices -o name
+kubectl describe nodes worker-3
+kubectl describe pod clinet
+""",
+    ),
+    "exec": (
+        None,
+        """
+kubectl create deployment web --image nginx --replicas 3 --port 80
+kubectl expose deployment web --port 80
+kubectl run client --image busybox --labels app=client,tier=test
+kubectl exec client -- curl web:80
+kubectl exec -it client -- wget -qO- http://web
+kubectl exec client -c client -- nc -zv web 80
+kubectl exec deploy/web -- curl -s -m 5 http://web.default.svc.cluster.local/
+kubectl exec client -- curl http://web:8080
+kubectl exec client -c main -- curl web
+kubectl exec client -- bash
+kubectl exec clinet -- curl web
+""",
+    ),
+    "patch": (
+        None,
+        """
+watch on
+kubectl create deployment web --image nginx --replicas 3 --port 80
+kubectl expose deployment web --port 80
+kubectl run client --image busybox --labels app=client,tier=test
+kubectl patch svc web -p '{"spec":{"sessionAffinity":"ClientIP"}}'
+kubectl patch svc web -p '{"spec":{"sessionAffinity":"ClientIP"}}'
+kubectl patch deploy web -p '{"spec":{"replicas":2}}'
+kubectl patch svc/web --type merge -p '{"metadata":{"labels":{"tier":"front"}}}'
+kubectl patch svc web --type json -p '[{"op":"replace","path":"/spec/type","value":"NodePort"}]'
+kubectl patch svc web --type json -p '[{"op":"replace","path":"/spec/clusterIP","value":"10.96.0.99"}]'
+kubectl patch svc web -p '{"spec":{"ports":[{"port":80,"targetPort":8080}]}}'
+kubectl patch svc web -p 'spec: ['
+kubectl patch ep web -p '{}'
+kubectl patch svc wbe -p '{}'
+""",
+    ),
+    "shell": (
+        None,
+        """
+kubectl create deployment web --image nginx --replicas 3 --port 80
+kubectl expose deployment web --port 80
+kubectl run client --image busybox --labels app=client,tier=test
+clear
+history
+history 2
+kubectl edit svc web
+kubectl describ svc web
+kubect get pods
+""",
+    ),
 }
 
 
