@@ -53,7 +53,7 @@ def _error(text: str) -> tuple[Path, int]:
     ("edit", "broken"),
     [
         # A valid change (the type) and a line that is no YAML: the error names that line.
-        ("s/type: ClusterIP/type: NodePort/; s/^  selector:$/  selector: [/", "selector: ["),
+        ("s/type: ClusterIP/type: NodePort/; s/port: 5432/port: 5432: x/", "port: 5432: x"),
         # A valid change and an invalid port: all or nothing; the error names the object's first line.
         ("s/type: ClusterIP/type: NodePort/; s/port: 5432/port: 99999/", "apiVersion: v1"),
     ],
