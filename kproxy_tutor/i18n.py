@@ -171,3 +171,22 @@ def pick(text: Mapping[str, str], lang: str | None = None) -> str:
         return value
     # dev check guarantees both languages; this fallback only protects a learner from a crash.
     return next((v for v in text.values() if v), "")
+
+
+def format_number(n: float) -> str:
+    """``n`` written for the learner's locale (Russian: ``1 234,5`` with a no-break space)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(n, locale=_current)
+
+
+def format_percent(x: float, digits: int = 1) -> str:
+    """The share ``x`` (0.335) as a percentage for the learner's locale, with ``digits`` decimals (``33,5 %``)."""
+    from babel.core import Locale
+    from babel.numbers import format_percent as babel_percent
+
+    pattern = Locale.parse(_current).percent_formats[None].pattern
+    if digits > 0:
+        head, zero, tail = pattern.rpartition("0")
+        pattern = f"{head}{zero}.{'0' * digits}{tail}"
+    return babel_percent(x, format=pattern, locale=_current)

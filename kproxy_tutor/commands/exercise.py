@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _
 
 
@@ -21,7 +22,12 @@ def register(app: typer.Typer) -> None:
     def exercise(
         exercise_id: Annotated[
             str | None,
-            typer.Argument(metavar="ID", help=_("The exercise id (see the list)."), show_default=False),
+            typer.Argument(
+                metavar="ID",
+                help=_("The exercise id (see the list)."),
+                show_default=False,
+                autocompletion=values.exercises,
+            ),
         ] = None,
     ) -> int:
         return run_exercise_command(exercise_id)
@@ -49,6 +55,15 @@ def run_exercise_command(exercise_id: str | None) -> int:
         return int(ExitCode.OK)
     match = next((block for _lesson, block in found if block.id == exercise_id), None)
     if match is None:
+        from kproxy_tutor.shell.names import close_match
+
+        suggestion = close_match(exercise_id, [block.id for _lesson, block in found])
+        if suggestion is not None:
+            raise UsageError(
+                N_("There is no exercise {id!r}. Did you mean {suggestion!r}?"),
+                id=exercise_id,
+                suggestion=suggestion,
+            )
         raise UsageError(
             N_("There is no exercise {id!r}. Exercises: {ids}."),
             id=exercise_id,

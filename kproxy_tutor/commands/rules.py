@@ -5,6 +5,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _
 
 _T = TypeVar("_T")
@@ -40,6 +41,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--mode",
                 metavar="iptables|nftables|ipvs",
+                autocompletion=values.modes,
                 help=_(
                     "kube-proxy's proxy mode (default: the mode a KubeProxyConfiguration in FILE sets, else iptables)."
                 ),

@@ -227,7 +227,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         ("kubectl", "patch"),
-        N_("Change fields of a Service, Deployment, Pod or Node with a patch."),
+        N_("Change fields of a Service, Deployment or Pod with a patch."),
         "kubectl patch TYPE NAME -p PATCH [--type strategic|merge|json] [-n NAMESPACE]",
         (Arg("RESOURCE", RESOURCE), Arg("NAME", OBJECT, optional=True)),
         (

@@ -165,9 +165,8 @@ def edit(session: Session, invocation: Invocation, document: str | None) -> list
         edited = documents(text, str(path))
         if len(edited) != 1:
             raise SandboxInputError(
-                N_("kubectl edit changes one object; the file now holds {count}."),
+                N_("kubectl edit changes one object; the file must hold exactly one."),
                 location=str(path),
-                count=len(edited),
             )
         _check_identity(current, edited[0].data, edited[0].location)
         if edited[0].data == current:

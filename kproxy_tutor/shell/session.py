@@ -83,7 +83,20 @@ class Session:
                 )
         node = start.node or _default_node(cluster)
         if node not in cluster.nodes:
-            raise SandboxInputError(N_("There is no node named {name!r}."), name=node)
+            from kproxy_tutor.shell.names import close_match
+
+            suggestion = close_match(node, cluster.nodes)
+            if suggestion is not None:
+                raise SandboxInputError(
+                    N_("There is no node named {name!r}. Did you mean {suggestion!r}?"),
+                    name=node,
+                    suggestion=suggestion,
+                )
+            raise SandboxInputError(
+                N_("There is no node named {name!r}. Nodes: {names}."),
+                name=node,
+                names=", ".join(cluster.nodes),
+            )
         self.cluster = cluster
         self.recorder = EventRecorder()
         self.recorder.attach(cluster)

@@ -206,29 +206,46 @@ class ShellView:
 
     # Traces -------------------------------------------------------------------------------
     def traces(self, report: TraceReport) -> None:
-        for number, trace in enumerate(report.traces, 1):
-            if report.brief:
-                self.prose(f"{number:>3}. {outcome_text(trace)}", outcome_style(trace))
-                continue
-            if len(report.traces) > 1:
-                self.prose(_("Request {number}:").format(number=number), "bold")
-            for text in trace_lines(trace):
-                self.prose(f"  {text}")
-            self.prose(f"  {outcome_text(trace)}", outcome_style(trace))
+        """Each request's way; with ``--brief`` only where they went (one request: its outcome)."""
+        if report.brief and len(report.traces) == 1:
+            trace = report.traces[0]
+            self.prose(outcome_text(trace), outcome_style(trace))
+            return
+        if not report.brief:
+            for number, trace in enumerate(report.traces, 1):
+                if len(report.traces) > 1:
+                    self.prose(_("Request {number}:").format(number=number), "bold")
+                for text in trace_lines(trace):
+                    self.prose(f"  {text}")
+                self.prose(f"  {outcome_text(trace)}", outcome_style(trace))
         if len(report.traces) > 1:
-            counts: dict[str, int] = {}
-            for trace in report.traces:
-                key = (
-                    trace.outcome.endpoint
-                    if trace.outcome.kind == OutcomeKind.DELIVERED
-                    else trace.outcome.kind
-                )
-                counts[key or "-"] = counts.get(key or "-", 0) + 1
-            summary = ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
+            self.summary(report)
+
+    def summary(self, report: TraceReport) -> None:
+        """Where the requests went: per endpoint (or outcome) how many and what share, most first."""
+        from kproxy_tutor.i18n import format_number, format_percent
+
+        total = len(report.traces)
+        groups: dict[str, list[Trace]] = {}
+        for trace in report.traces:
+            outcome = trace.outcome
+            key = outcome.endpoint if outcome.kind == OutcomeKind.DELIVERED else str(outcome.kind)
+            groups.setdefault(key or "-", []).append(trace)
+        self.prose(
+            ngettext("Where the {count} request went:", "Where the {count} requests went:", total).format(
+                count=format_number(total)
+            ),
+            "bold",
+        )
+        ordered = sorted(groups.values(), key=lambda g: (-len(g), outcome_text(g[0])))
+        width = max(len(format_number(len(g))) for g in ordered)
+        for group in ordered:
+            count = format_number(len(group)).rjust(width)
+            share = format_percent(len(group) / total)
             self.prose(
-                _("Where the {count} requests went: {summary}").format(
-                    count=len(report.traces), summary=summary
-                )
+                f"  {count}  {share:>7}  {outcome_text(group[0])}",
+                outcome_style(group[0]),
+                hanging=width + 11,
             )
 
     # Help ---------------------------------------------------------------------------------

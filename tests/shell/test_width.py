@@ -58,7 +58,7 @@ def transcript(name: str, console: Callable[[io.StringIO], Console], lang: str) 
 def words(text: str) -> list[str]:
     """The words of ``text``, with each continuation line's gutter and mark taken off."""
     out = []
-    for line in text.splitlines():
+    for line in text.replace("\x1b[2J\x1b[H", "").splitlines():  # `clear` at a terminal
         for mark in (CONTINUATION, ASCII_CONTINUATION):
             head, found, rest = line.partition(mark)
             if found and not head.strip(" +-~="):
