@@ -22,7 +22,10 @@ SCENARIOS = Path(__file__).resolve().parents[2] / "kproxy_tutor" / "shell" / "sc
         (["sandbox", "--scenario", "db-servce"], "'db-service'"),
         (["sandbox", "--node", "worker-3"], "'worker-2'"),
         (["trace", "-f", str(SCENARIOS / "db-service.yaml"), "--from", "wbe", "--to", "db-service"], "'web'"),
-        (["trace", "-f", str(SCENARIOS / "db-service.yaml"), "--from", "web", "--to", "db-servce:5432"], "'db-service:5432'"),
+        (
+            ["trace", "-f", str(SCENARIOS / "db-service.yaml"), "--from", "web", "--to", "db-servce:5432"],
+            "'db-service:5432'",
+        ),
         (["help", "sandbx"], "'sandbox'"),
     ],
 )

@@ -8,7 +8,9 @@ import pytest
 
 from kproxy_tutor.entry import main
 
-SCENARIO = str(Path(__file__).resolve().parents[2] / "kproxy_tutor" / "shell" / "scenarios" / "nodeport-web.yaml")
+SCENARIO = str(
+    Path(__file__).resolve().parents[2] / "kproxy_tutor" / "shell" / "scenarios" / "nodeport-web.yaml"
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
