@@ -103,14 +103,15 @@ def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -
     i = 0
     while i < len(pieces):
         a, b = pieces[i]
-        if a != start and width(start, b) > room:
+        if a != start and width(start, b) > room and width(a, b) <= rest:
             lines.append((start, a))
             start, room = a, rest
             continue
         if width(start, b) <= room:
             i += 1
             continue
-        # A lone piece wider than the line: break it at fine points, else at characters.
+        # A piece wider than any line: go on filling this line with its fine pieces (words),
+        # and break a single word wider than a line at characters.
         inner = _token_spans(plain[a:b], {f - a for f in fine if a < f < b})
         cut = start
         for ia, ib in inner:
