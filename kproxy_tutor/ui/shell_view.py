@@ -79,14 +79,17 @@ class ShellView:
         if target is None:
             self._emit([Text(body, style=style)], console)
             return
+        from rich.cells import cell_len
+
         from kproxy_tutor.ui.wrap import wrap_words
 
         words = body.lstrip(" ")
         indent = len(body) - len(words)
         extra = hanging if hanging is not None else (2 if indent else 0)
-        self._emit(
-            wrap_words(words, target.width, indent=indent, hanging=indent + extra, style=style), console
-        )
+        # A deep hanging indent must not leave less room than the longest word (a Pod name) needs.
+        longest = max((cell_len(w) for w in words.split()), default=0)
+        hang = max(min(indent + extra, target.width - longest), min(indent, 2))
+        self._emit(wrap_words(words, target.width, indent=indent, hanging=hang, style=style), console)
 
     #: Prose and line are the same thing now: both fit the width between words.
     prose = line
