@@ -49,9 +49,15 @@ def run_exercise_command(exercise_id: str | None) -> int:
         for lesson, block in found:
             done = _("done") if record.entry(block.id).get("done") else ""
             first = pick(block.task).split(". ")[0].rstrip(".") + "."
-            console.print(
-                f"{lesson.number}  {block.id:<28} {done:<8} {first}", highlight=False, soft_wrap=True
-            )
+            line = f"{lesson.number}  {block.id:<28} {done:<8} {first}"
+            if console.is_terminal:  # fit the terminal: the task breaks between words under itself
+                from kproxy_tutor.ui.wrap import wrap_words
+
+                hanging = 4 if console.width < 70 else len(line) - len(first)
+                for piece in wrap_words(line, console.width, hanging=hanging):
+                    console.print(piece, highlight=False, soft_wrap=True)
+            else:
+                console.print(line, highlight=False, soft_wrap=True)
         return int(ExitCode.OK)
     match = next((block for _lesson, block in found if block.id == exercise_id), None)
     if match is None:
