@@ -62,3 +62,26 @@ def test_help_shows_a_command_or_a_shipped_document(capsys: pytest.CaptureFixtur
     assert "--answers FILE" in capsys.readouterr().out
     assert main(["--lang", "en", "help", "rules"]) == 0
     assert "--service" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_help_texts_point_to_documents_that_ship(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """No --help names a docs/ path (an installed tutor has none); the documents ship inside the wheel."""
+    import tomllib
+
+    from kproxy_tutor.cli import build_app, doc_topics
+
+    assert main(["--lang", lang, "--help"]) == 0
+    import typer.main
+
+    command = typer.main.get_command(build_app(rich_help=False))
+    texts = [command.help or ""]
+    for sub in command.commands.values():  # type: ignore[attr-defined]
+        texts.append(sub.help or "")
+        texts += [getattr(p, "help", "") or "" for p in sub.params]
+    assert not [t for t in texts if "docs/" in t]
+    project = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    included = project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert included.get("docs") == "kproxy_tutor/_data/docs"
+    assert "quiz-answers" in doc_topics() and "sandbox-shell" in doc_topics()
+    capsys.readouterr()
