@@ -58,14 +58,14 @@ def node(session: Session, invocation: Invocation, document: str | None) -> list
         ]
         return [Verbatim("\n".join(lines) + "\n")]
     if name not in session.cluster.nodes:
-        import difflib
+        from kproxy_tutor.shell.names import close_match
 
-        close = difflib.get_close_matches(name, list(session.cluster.nodes), n=1)
-        if close:
+        suggestion = close_match(name, session.cluster.nodes)
+        if suggestion is not None:
             raise SandboxInputError(
                 N_("There is no node named {name!r}. Did you mean {suggestion!r}?"),
                 name=name,
-                suggestion=close[0],
+                suggestion=suggestion,
             )
         raise SandboxInputError(
             N_("There is no node named {name!r}. Nodes: {names}."),

@@ -156,7 +156,7 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
 
 def _object_names(session: Session, tokens: list[str]) -> list[str]:
     """Names of the objects of the type named before (``kubectl get svc ``, ``kubectl describe endpointslice ``)."""
-    from kproxy_tutor.shell.kubectl_get import KINDS, RESOURCE_WORDS, _objects
+    from kproxy_tutor.shell.kubectl_get import KINDS, RESOURCE_WORDS, objects_of
 
     if len(tokens) < 3:
         return []
@@ -167,7 +167,7 @@ def _object_names(session: Session, tokens: list[str]) -> list[str]:
     names: list[str] = []
     for resource in resources:
         if resource in KINDS:
-            names += [o.name for o in _objects(session.cluster, resource)]
+            names += [o.name for o in objects_of(session.cluster, resource)]
     return names
 
 

@@ -122,12 +122,16 @@ def split_header(text: str, source: str) -> tuple[dict[str, Any] | None, str]:
 
 
 def apply_documents(cluster: Cluster, text: str, source: str) -> list[tuple[str, str, str]]:
-    """Create or update every object of ``text`` in ``cluster``; returns (kind, namespace, name) applied.
+    """Create or update every object of ``text`` in ``cluster``; returns (kind, namespace, name) applied."""
+    return apply_objects(cluster, documents(text, source), source)
+
+
+def apply_objects(cluster: Cluster, docs: list[Document], source: str) -> list[tuple[str, str, str]]:
+    """Create or update every object of ``docs`` (read once by :func:`documents`) in ``cluster``.
 
     Unknown kinds are refused, as the API server refuses them: the sandbox only has the kinds
     kube-proxy cares about. Callers run this on a detached copy first, so it is all or nothing.
     """
-    docs = documents(text, source)
     if not docs:
         raise SandboxInputError(N_("No objects found: the YAML is empty."), location=source)
     for document in docs:

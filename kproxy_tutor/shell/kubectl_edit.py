@@ -21,7 +21,7 @@ from kproxy_tutor.sandbox.validation import (
     check_port_name,
     check_service_name,
 )
-from kproxy_tutor.shell.documents import apply_documents
+from kproxy_tutor.shell.documents import apply_objects, documents
 from kproxy_tutor.shell.output import Note, Output, Verbatim, WatchReport
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.session import Session
@@ -307,7 +307,8 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
     }
     before = {kind: dict(store) for kind, store in stores.items()}
     nodes_before = dict(cluster.nodes)
-    applied, report = session.edit(lambda c: apply_documents(c, text, source))
+    parsed = documents(text, source)  # read once; the trial on a copy and the real edit share it
+    applied, report = session.edit(lambda c: apply_objects(c, parsed, source))
     lines = []
     for kind, namespace, name in applied:
         if kind == "Node":

@@ -89,7 +89,7 @@ def resource_types(text: str) -> list[str]:
     return out
 
 
-def _objects(cluster: Cluster, resource: str) -> list[Any]:
+def objects_of(cluster: Cluster, resource: str) -> list[Any]:
     if resource == "pods":
         values: list[Any] = list(cluster.pods.values())
     elif resource == "services":
@@ -157,7 +157,7 @@ def get(session: Session, invocation: Invocation, document: str | None) -> list[
     for resource in resources:
         objects = [
             o
-            for o in _objects(session.cluster, resource)
+            for o in objects_of(session.cluster, resource)
             if (namespace is None or not KINDS[resource].namespaced or o.namespace == namespace)
             and (selector is None or selector.matches(labels_of(resource, o)))
         ]
@@ -172,7 +172,7 @@ def get(session: Session, invocation: Invocation, document: str | None) -> list[
     if any(names.values()) and not any(objects for _r, objects in found):
         first = resources[0]
         raise _not_found(
-            first, names[first][0], [o.name for o in _objects(session.cluster, first)], namespace
+            first, names[first][0], [o.name for o in objects_of(session.cluster, first)], namespace
         )
     warning = [Verbatim(ENDPOINTS_WARNING, stderr=True)] if "endpoints" in resources else []
     if output in ("yaml", "json"):

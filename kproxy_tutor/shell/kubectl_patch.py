@@ -15,7 +15,7 @@ import yaml
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.shell import manifests_out
-from kproxy_tutor.shell.documents import apply_documents, documents
+from kproxy_tutor.shell.documents import Document, apply_objects, documents
 from kproxy_tutor.shell.kubectl_get import KINDS, manifest_of, resource_type
 from kproxy_tutor.shell.names import not_found
 from kproxy_tutor.shell.output import Note, Output, Verbatim
@@ -104,10 +104,11 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def _apply(session: Session, resource: str, name: str, text: str, source: str, verb: str) -> list[Output]:
+def _apply(session: Session, resource: str, name: str, document: Document, verb: str) -> list[Output]:
     from kproxy_tutor.shell.kubectl_edit import with_watch
 
-    _, report = session.edit(lambda cluster: apply_documents(cluster, text, source))
+    source = document.location
+    _, report = session.edit(lambda cluster: apply_objects(cluster, [document], source))
     return with_watch(session, [Verbatim(f"{KINDS[resource].api_name}/{name} {verb}\n")], report)
 
 
@@ -130,7 +131,8 @@ def patch(session: Session, invocation: Invocation, document: str | None) -> lis
     _check_identity(current, patched)
     if patched == current:
         return [Verbatim(f"{KINDS[resource].api_name}/{obj.name} patched (no change)\n")]
-    return _apply(session, resource, obj.name, manifests_out.dump_yaml([patched]), "<patch>", "patched")
+    patched_object = Document(patched, str(patched.get("kind")), "<patch>", 0, 0)
+    return _apply(session, resource, obj.name, patched_object, "patched")
 
 
 def edit(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
@@ -172,7 +174,7 @@ def edit(session: Session, invocation: Invocation, document: str | None) -> list
         if edited[0].data == current:
             path.unlink(missing_ok=True)
             return [Note(N_("Edit cancelled, no changes made."))]
-        outputs = _apply(session, resource, obj.name, text, str(path), "edited")
+        outputs = _apply(session, resource, obj.name, edited[0], "edited")
     except SandboxInputError as error:
         # The error keeps its own message and file:line; the shell adds where the edit is kept.
         error.kept = str(path)  # type: ignore[attr-defined]
