@@ -121,6 +121,11 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
         return [*KINDS, "all"]
     if kind == grammar.OBJECT:
         return _object_names(session, tokens)
+    if kind == grammar.LABEL and tokens[:2] == ["kubectl", "get"]:
+        # -l: the labels the objects carry, as key=value
+        labels = {f"{k}={v}" for p in cluster.pods.values() for k, v in p.labels.items()}
+        labels |= {f"{k}={v}" for s in cluster.services.values() for k, v in s.labels.items()}
+        return sorted(labels)
     if kind == grammar.CONTAINER:
         from kproxy_tutor.shell.manifests_out import container_name
 

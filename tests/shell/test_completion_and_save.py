@@ -49,6 +49,7 @@ def session() -> Session:
         ("kubectl patch svc ", "", ["db-service"]),
         ("kubectl edit deployment ", "", ["database"]),
         ("mode ", "", ["iptables", "ipvs", "nftables"]),
+        ("kubectl get pods -l app=d", "app=d", ["app=database"]),
     ],
 )
 def test_completion(session: Session, text: str, word: str, expected: list[str]) -> None:
