@@ -208,7 +208,16 @@ def describe_service(service: Service, slices: list[EndpointSlice]) -> str:
     lines.append(("Internal Traffic Policy:", service.internal_traffic_policy))
     lines.append(("Events:", "<none>"))
     width = max(len(label) for label, _ in lines) + 2
-    return "".join(f"{label.ljust(width)}{value}\n" for label, value in lines)
+    out = []
+    for label, value in lines:
+        if label == "Labels:" and value != "<none>":
+            # kubectl prints one label per line, the others under the first.
+            first, *more = value.split(",")
+            out.append(f"{label.ljust(width)}{first}\n")
+            out += [f"{' ' * width}{item}\n" for item in more]
+            continue
+        out.append(f"{label.ljust(width)}{value}\n")
+    return "".join(out)
 
 
 def yaml_of(objects: list[dict[str, object]]) -> str:
