@@ -45,7 +45,7 @@ def strategic_merge(target: Any, patch: Any, field: str = "") -> Any:
         return copy.deepcopy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if key.startswith("$"):
+        if isinstance(key, str) and key.startswith("$"):
             continue
         if value is None:
             result.pop(key, None)
