@@ -96,6 +96,14 @@ def _check_identity(old: dict[str, Any], new: Any, location: str | None = None) 
             )
 
 
+def _string_keys(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _string_keys(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_string_keys(v) for v in value)
+    return True
+
+
 def _at(data: Any, path: tuple[str, ...]) -> Any:
     for key in path:
         if not isinstance(data, dict):
@@ -127,6 +135,8 @@ def patch(session: Session, invocation: Invocation, document: str | None) -> lis
                 N_("The patch is neither JSON nor YAML: {problem}."),
                 problem=getattr(error, "problem", None) or str(error).splitlines()[0],
             ) from None
+    if not _string_keys(value):
+        raise SandboxInputError(N_("The patch is not JSON: every key of an object must be a string in quotes."))
     patched = apply_patch(current, value, kind)
     _check_identity(current, patched)
     if patched == current:
