@@ -123,7 +123,7 @@ def register_help(app: typer.Typer) -> None:
             typer.echo(parent.get_help())
             return
         command = group.get_command(parent, topic)  # type: ignore[attr-defined]
-        if command is not None and topic != "help":
+        if command is not None:
             sub = command.make_context(topic, ["--help"], parent=parent, resilient_parsing=True)
             typer.echo(command.get_help(sub))
             return
