@@ -136,7 +136,9 @@ def patch(session: Session, invocation: Invocation, document: str | None) -> lis
                 problem=getattr(error, "problem", None) or str(error).splitlines()[0],
             ) from None
     if not _string_keys(value):
-        raise SandboxInputError(N_("The patch is not JSON: every key of an object must be a string in quotes."))
+        raise SandboxInputError(
+            N_("The patch is not JSON: every key of an object must be a string in quotes.")
+        )
     patched = apply_patch(current, value, kind)
     _check_identity(current, patched)
     if patched == current:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +63,7 @@ kubectl describe svc web
 kubectl describe pod client
 kubectl describe node worker-1
 kubectl get endpointslices -o name
+kubectl describe endpointslice web-4krcn
 kubectl describe nodes worker-3
 kubectl describe pod clinet
 """,
@@ -124,3 +126,37 @@ def test_kubectl_form(name: str, lang: str, run_shell: Callable, golden: Callabl
     scenario, script = FORMS[name]
     _code, text, _session = run_shell(script, scenario, lang, keep_going=True)
     golden(f"kubectl-{name}" + ("" if lang == "en" else ".ru"), text)
+
+
+EDITS = """
+watch on
+kubectl create deployment web --image nginx --replicas 2 --port 80
+kubectl expose deployment web --port 80
+kubectl edit svc web
+kubectl edit deploy web
+"""
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_kubectl_edit_form(
+    lang: str,
+    run_shell: Callable,
+    golden: Callable[[str, str], None],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An editor that turns the Service into NodePort (then leaves the Deployment as it was: cancelled)."""
+    from kproxy_tutor.shell.editor import open_editor
+    from kproxy_tutor.shell.session import Session
+
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/type: ClusterIP/type: NodePort/' \"$1\"\n", encoding="utf-8")
+    editor.chmod(0o755)
+    for variable in ("KUBE_EDITOR", "VISUAL"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("EDITOR", str(editor))
+    session = Session()
+    session.editor = open_editor
+    code, text, _session = run_shell(EDITS, lang=lang, session=session)
+    assert code == 0
+    golden("kubectl-edit" + ("" if lang == "en" else ".ru"), text)
