@@ -43,6 +43,8 @@ def _as_text(line: Text | str, style: str = "") -> Text:
 
 def _cells(text: str) -> list[int]:
     """Cumulative cell widths: ``out[i]`` is the width of ``text[:i]``."""
+    if text.isascii():  # one cell per character
+        return list(range(len(text) + 1))
     from rich.cells import get_character_cell_size
 
     out = [0]
@@ -149,6 +151,9 @@ def wrap_words(
     text = _as_text(line, style)
     hang = indent if hanging is None else hanging
     first, rest = max(width - indent, 1), max(width - hang, 1)
+    if text.cell_len <= first:  # it fits: one line
+        piece = _strip_end(text)
+        return [Text(" " * indent) + piece if indent else piece]
     words = _word_starts(text.plain)
     out: list[Text] = []
     for n, (a, b) in enumerate(_fill(text, first, rest, words, words)):
@@ -168,6 +173,8 @@ def wrap_rule(line: Text | str, width: int, *, prefix: Text | str = "", style: s
 
     text = _as_text(line, style)
     head = _as_text(prefix)
+    if head.cell_len + text.cell_len <= width:  # most lines fit: no need to look for break points
+        return [head + _strip_end(text)]
     mark = Text(" " * RULE_INDENT + continuation_mark(), style="dim")
     first = max(width - head.cell_len, 1)
     rest = max(width - head.cell_len - mark.cell_len, 1)
