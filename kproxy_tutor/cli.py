@@ -131,7 +131,7 @@ def register_help(app: typer.Typer) -> None:
         if path is not None:
             typer.echo(path.read_text(encoding="utf-8").rstrip("\n"))
             return
-        from kproxy_tutor.shell.names import close_match
+        from kproxy_tutor.suggest import close_match
 
         names = [*sorted(group.list_commands(parent)), *doc_topics()]  # type: ignore[attr-defined]
         suggestion = close_match(topic, names)

@@ -61,7 +61,7 @@ def run_exercise_command(exercise_id: str | None) -> int:
         return int(ExitCode.OK)
     match = next((block for _lesson, block in found if block.id == exercise_id), None)
     if match is None:
-        from kproxy_tutor.shell.names import close_match
+        from kproxy_tutor.suggest import close_match
 
         suggestion = close_match(exercise_id, [block.id for _lesson, block in found])
         if suggestion is not None:

@@ -133,7 +133,7 @@ def service_text(compiled, cluster, mode: str, view: str, service: str) -> str: 
     if not sep:
         namespace, name = "default", service
     if (namespace, name) not in cluster.services:
-        from kproxy_tutor.shell.names import close_match
+        from kproxy_tutor.suggest import close_match
 
         known = [n for ns, n in cluster.services if ns == namespace]
         suggestion = close_match(name, known)

@@ -204,7 +204,7 @@ class Course:
         if number is not None:
             return number
         valid = ", ".join(f"{e.number} {self.lesson_id(e.number) or e.slug}" for e in self.entries)
-        from kproxy_tutor.shell.names import close_match
+        from kproxy_tutor.suggest import close_match
 
         names = [
             *(e.slug for e in self.entries),

@@ -58,7 +58,7 @@ def node(session: Session, invocation: Invocation, document: str | None) -> list
         ]
         return [Verbatim("\n".join(lines) + "\n")]
     if name not in session.cluster.nodes:
-        from kproxy_tutor.shell.names import close_match
+        from kproxy_tutor.suggest import close_match
 
         suggestion = close_match(name, session.cluster.nodes)
         if suggestion is not None:

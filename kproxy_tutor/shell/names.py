@@ -1,34 +1,15 @@
-"""Did-you-mean for every name a command takes: the closest known name, or None."""
+"""Did-you-mean for the shell's names: objects that do not exist, and a request's client and Service."""
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, SandboxInputError, TutorError
+from kproxy_tutor.suggest import close_match
 
 if TYPE_CHECKING:
     from kproxy_tutor.sandbox.cluster import Cluster
-
-
-def close_match(name: str, known: Iterable[str]) -> str | None:
-    """The known name ``name`` was most likely meant to be (a typo, a prefix, another case), or None."""
-    candidates = sorted(set(known))
-    if not name or not candidates:
-        return None
-    lowered = {c.lower(): c for c in candidates}
-    if name.lower() in lowered:
-        return lowered[name.lower()]
-    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if close:
-        return close[0]
-    # A prefix of exactly one name (``how-scale`` for ``how-scale-probability``).
-    starting = [c for c in candidates if c.startswith(name) or name.startswith(c)]
-    if len(starting) == 1 and len(name) >= 3:
-        return starting[0]
-    pieces = [c for c in candidates if name in c and len(name) >= 4]
-    return pieces[0] if len(pieces) == 1 else None
 
 
 def not_found(kind: str, namespace: str, name: str, known: Iterable[str]) -> SandboxInputError:

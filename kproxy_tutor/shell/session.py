@@ -83,7 +83,7 @@ class Session:
                 )
         node = start.node or _default_node(cluster)
         if node not in cluster.nodes:
-            from kproxy_tutor.shell.names import close_match
+            from kproxy_tutor.suggest import close_match
 
             suggestion = close_match(node, cluster.nodes)
             if suggestion is not None:

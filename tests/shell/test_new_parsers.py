@@ -84,3 +84,13 @@ def test_exec_clients() -> None:
     assert parse_client(["wget", "-qO-", "https://web"]).default_port == 443
     request = parse_client(["nc", "-zvu", "dns", "53"])
     assert (request.host, request.port, request.protocol) == ("dns", 53, "udp")
+
+
+def test_close_match() -> None:
+    from kproxy_tutor.suggest import close_match
+
+    assert close_match("wbe", ["web", "database"]) == "web"
+    assert close_match("how-scale", ["how-scale-probability", "how-nodeport"]) == "how-scale-probability"
+    assert close_match("WEB", ["web"]) == "web"
+    assert close_match("zzz", ["web", "database"]) is None
+    assert close_match("", ["web"]) is None
