@@ -27,6 +27,8 @@ CONTINUATION = "↪ "
 ASCII_CONTINUATION = "> "
 #: Continuation lines of tool output are indented by this much before the mark.
 RULE_INDENT = 2
+#: Where a word wider than a whole line is cut, if it holds one of these (after the character).
+SEPARATORS = ("/", "-", "_", ".", ":", ",")
 
 
 def continuation_mark() -> str:
@@ -118,13 +120,18 @@ def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -
         cut = start
         for ia, ib in inner:
             ia, ib = ia + a, ib + a
-            if ia != cut and width(cut, ib) > room:
+            if ia != cut and width(cut, ib) > room and width(ia, ib) <= rest:
                 lines.append((cut, ia))
                 cut, room = ia, rest
             while width(cut, ib) > room:
                 end = cut + 1
                 while end < ib and cells[end + 1] - cells[cut] <= room:
                     end += 1
+                # A word that must be cut is cut after a separator if it has one (``default/`` |
+                # ``web/tcp/…``): the pieces stay readable parts of the name.
+                split = max((plain.rfind(sep, cut + 1, end) for sep in SEPARATORS), default=-1)
+                if split > cut and end < ib:
+                    end = split + 1
                 lines.append((cut, end))
                 cut, room = end, rest
         start = cut
