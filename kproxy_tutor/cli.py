@@ -88,4 +88,80 @@ def build_app(rich_help: bool = True) -> typer.Typer:
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(app)
+    register_help(app)
     return app
+
+
+def register_help(app: typer.Typer) -> None:
+    """``kproxy-tutor help [COMMAND|TOPIC]``: a command's --help, or one of the documents that ship with the tutor."""
+
+    @app.command(
+        "help",
+        help=_(
+            "Show the help of a command (kproxy-tutor help sandbox is kproxy-tutor sandbox --help), or read "
+            "a document that comes with the tutor: {topics}. Without an argument, the list of commands."
+        ).format(topics=", ".join(doc_topics())),
+    )
+    def help_command(
+        ctx: typer.Context,
+        topic: Annotated[
+            str | None,
+            typer.Argument(
+                metavar="COMMAND|TOPIC",
+                help=_("A command or a document."),
+                show_default=False,
+                autocompletion=lambda: [*sorted(ctx_commands(app)), *doc_topics()],
+            ),
+        ] = None,
+    ) -> None:
+        from kproxy_tutor.errors import N_, UsageError
+
+        parent = ctx.parent
+        assert parent is not None
+        group = parent.command
+        if topic is None:
+            typer.echo(parent.get_help())
+            return
+        command = group.get_command(parent, topic)  # type: ignore[attr-defined]
+        if command is not None:
+            sub = command.make_context(topic, ["--help"], parent=parent, resilient_parsing=True)
+            typer.echo(command.get_help(sub))
+            return
+        path = doc_path(topic)
+        if path is not None:
+            typer.echo(path.read_text(encoding="utf-8").rstrip("\n"))
+            return
+        from kproxy_tutor.suggest import close_match
+
+        names = [*sorted(group.list_commands(parent)), *doc_topics()]  # type: ignore[attr-defined]
+        suggestion = close_match(topic, names)
+        if suggestion is not None:
+            raise UsageError(
+                N_("There is no command or document {name!r}. Did you mean {suggestion!r}?"),
+                name=topic,
+                suggestion=suggestion,
+            )
+        raise UsageError(
+            N_("There is no command or document {name!r}. Commands and documents: {names}."),
+            name=topic,
+            names=", ".join(names),
+        )
+
+
+def ctx_commands(app: typer.Typer) -> list[str]:
+    return [c.name or "" for c in app.registered_commands if c.name]
+
+
+def doc_topics() -> list[str]:
+    from kproxy_tutor.resources import docs_dir
+
+    directory = docs_dir()
+    return sorted(p.stem for p in directory.glob("*.md")) if directory.is_dir() else []
+
+
+def doc_path(topic: str):  # type: ignore[no-untyped-def]
+    from kproxy_tutor.resources import docs_dir
+
+    name = topic.removesuffix(".md")
+    path = docs_dir() / f"{name}.md"
+    return path if name in doc_topics() and path.is_file() else None

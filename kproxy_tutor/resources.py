@@ -24,3 +24,8 @@ def lessons_dir() -> Path:
 
 def locales_dir() -> Path:
     return _data_root() / "locales"
+
+
+def docs_dir() -> Path:
+    """The documents that ship with the tutor (``kproxy-tutor help TOPIC`` shows them)."""
+    return _data_root() / "docs"

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _
 
 
@@ -21,7 +22,12 @@ def register(app: typer.Typer) -> None:
     def exercise(
         exercise_id: Annotated[
             str | None,
-            typer.Argument(metavar="ID", help=_("The exercise id (see the list)."), show_default=False),
+            typer.Argument(
+                metavar="ID",
+                help=_("The exercise id (see the list)."),
+                show_default=False,
+                autocompletion=values.exercises,
+            ),
         ] = None,
     ) -> int:
         return run_exercise_command(exercise_id)
@@ -43,14 +49,29 @@ def run_exercise_command(exercise_id: str | None) -> int:
         for lesson, block in found:
             done = _("done") if record.entry(block.id).get("done") else ""
             first = pick(block.task).split(". ")[0].rstrip(".") + "."
-            console.print(
-                f"{lesson.number}  {block.id:<28} {done:<8} {first}", highlight=False, soft_wrap=True
-            )
+            line = f"{lesson.number}  {block.id:<28} {done:<8} {first}"
+            if console.is_terminal:  # fit the terminal: the task breaks between words under itself
+                from kproxy_tutor.ui.wrap import wrap_words
+
+                hanging = 4 if console.width < 70 else len(line) - len(first)
+                for piece in wrap_words(line, console.width, hanging=hanging):
+                    console.print(piece, highlight=False, soft_wrap=True)
+            else:
+                console.print(line, highlight=False, soft_wrap=True)
         return int(ExitCode.OK)
     lesson, match = next(
         ((lesson, block) for lesson, block in found if block.id == exercise_id), (None, None)
     )
     if match is None:
+        from kproxy_tutor.suggest import close_match
+
+        suggestion = close_match(exercise_id, [block.id for _lesson, block in found])
+        if suggestion is not None:
+            raise UsageError(
+                N_("There is no exercise {id!r}. Did you mean {suggestion!r}?"),
+                id=exercise_id,
+                suggestion=suggestion,
+            )
         raise UsageError(
             N_("There is no exercise {id!r}. Exercises: {ids}."),
             id=exercise_id,

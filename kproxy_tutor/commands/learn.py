@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _
 
 
@@ -29,6 +30,7 @@ def register(app: typer.Typer) -> None:
                 metavar=_("LESSON"),
                 help=_("Lesson number or id (default: where you stopped, else lesson 1)."),
                 show_default=False,
+                autocompletion=values.lessons,
             ),
         ] = None,
     ) -> None:

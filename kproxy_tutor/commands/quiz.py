@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
             "true or false: 'tf-id: false'; text and numbers as typed: 'how-probability-3: 0,3333' "
             "(1/3 works too). Lines starting with # are comments. Questions missing from the file "
             "count as unanswered. With --answers the exit code is 0 when every answer is right, "
-            "1 otherwise. --list prints the questions with their ids; more in docs/quiz-answers.md."
+            "1 otherwise. --list prints the questions with their ids; more: kproxy-tutor help quiz-answers."
         ),
     )
     def quiz(

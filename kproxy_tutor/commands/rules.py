@@ -5,6 +5,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _
 
 _T = TypeVar("_T")
@@ -40,6 +41,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--mode",
                 metavar="iptables|nftables|ipvs",
+                autocompletion=values.modes,
                 help=_(
                     "kube-proxy's proxy mode (default: the mode a KubeProxyConfiguration in FILE sets, else iptables)."
                 ),
@@ -68,7 +70,14 @@ def register(app: typer.Typer) -> None:
         service: Annotated[
             str | None,
             typer.Option(
-                "--service", metavar="NS/NAME", help=_("Show only the chains and rules of this Service.")
+                "--service",
+                metavar="NS/NAME",
+                help=_(
+                    "Show only this Service's part: iptables mode its chains and the rules that jump to them; "
+                    "nftables mode its chains and its set and map elements; IPVS mode its virtual servers "
+                    "(--format ipvsadm) or its kube-ipvs0 addresses. The ipset and iptables views of IPVS mode "
+                    "are shared by all Services and refuse --service."
+                ),
             ),
         ] = None,
     ) -> None:
@@ -91,11 +100,13 @@ def register(app: typer.Typer) -> None:
             with WorkProgress() as progress:
                 text = rules_text(loaded.cluster, node, view, table, service, progress)
         else:
-            if table is not None or service is not None:
-                raise UsageError(N_("--table and --service go with --mode iptables."))
+            if table is not None:
+                raise UsageError(N_("--table goes with --mode iptables."))
             with WorkProgress() as progress:
                 compiled = compile_mode(loaded.cluster, node, mode, progress=progress)
             text = compiled.texts[FORMATS[mode][view]]
+            if service is not None:
+                text = service_text(compiled, loaded.cluster, mode, view, service)
         if sys.stdout.isatty() and not runtime.current().plain:
             from kproxy_tutor.ui.console import make_console
             from kproxy_tutor.ui.highlight import highlight
@@ -106,6 +117,47 @@ def register(app: typer.Typer) -> None:
         else:
             # Plain bytes when piped, so the output is valid iptables-restore input.
             sys.stdout.write(text)
+
+
+def service_text(compiled, cluster, mode: str, view: str, service: str) -> str:  # type: ignore[no-untyped-def]
+    """``--service`` outside iptables mode: the Service's part of the view, or a usage error naming the views that split."""
+    from kproxy_tutor.errors import N_, UsageError
+    from kproxy_tutor.sandbox import service_view
+
+    if view not in service_view.SPLIT_VIEWS[mode]:
+        raise UsageError(
+            N_(
+                "--service does not narrow the {view} view of {mode} mode (it is shared by all Services); use {views}."
+            ),
+            view=view,
+            mode=mode,
+            views=", ".join(f"--format {v}" for v in service_view.SPLIT_VIEWS[mode]),
+        )
+    namespace, sep, name = service.partition("/")
+    if not sep:
+        namespace, name = "default", service
+    if (namespace, name) not in cluster.services:
+        from kproxy_tutor.suggest import close_match
+
+        known = [n for ns, n in cluster.services if ns == namespace]
+        suggestion = close_match(name, known)
+        if suggestion is not None:
+            raise UsageError(
+                N_("There is no Service {namespace}/{name}. Did you mean {suggestion!r}?"),
+                namespace=namespace,
+                name=name,
+                suggestion=f"{namespace}/{suggestion}",
+            )
+        raise UsageError(N_("There is no Service {namespace}/{name}."), namespace=namespace, name=name)
+    if mode == "nftables":
+        from kproxy_tutor.sandbox.nftables import render_listing, render_transaction
+
+        table = service_view.nft_service_table(compiled.state, cluster, namespace, name)
+        return render_listing(table) if view == "list" else render_transaction(table)
+    from kproxy_tutor.sandbox.ipvs import render_ip_addr, render_ipvsadm
+
+    state = service_view.ipvs_service_state(compiled.state, cluster, namespace, name)
+    return render_ipvsadm(state) if view == "ipvsadm" else render_ip_addr(state)
 
 
 def usage_checked(check: Callable[[], _T]) -> _T:

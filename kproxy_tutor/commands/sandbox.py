@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _
 
 
@@ -23,12 +24,20 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[
             str | None,
             typer.Option(
-                "--scenario", metavar="NAME", help=_("Start from a scenario (see --list-scenarios).")
+                "--scenario",
+                metavar="NAME",
+                help=_("Start from a scenario (see --list-scenarios)."),
+                autocompletion=values.scenarios,
             ),
         ] = None,
         node: Annotated[
             str | None,
-            typer.Option("--node", metavar="NAME", help=_("The node whose rules you look at first.")),
+            typer.Option(
+                "--node",
+                metavar="NAME",
+                help=_("The node whose rules you look at first."),
+                autocompletion=values.nodes,
+            ),
         ] = None,
         list_scenarios: Annotated[
             bool, typer.Option("--list-scenarios", help=_("List the scenarios and exit."))
@@ -44,6 +53,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--mode",
                 metavar="iptables|nftables|ipvs",
+                autocompletion=values.modes,
                 help=_("kube-proxy's proxy mode on every node (change it inside with the mode command)."),
             ),
         ] = "iptables",

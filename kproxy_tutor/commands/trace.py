@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from kproxy_tutor import completion_values as values
 from kproxy_tutor.i18n import _, ngettext
 
 if TYPE_CHECKING:
@@ -107,6 +108,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--mode",
                 metavar="iptables|nftables|ipvs",
+                autocompletion=values.modes,
                 help=_(
                     "kube-proxy's proxy mode whose rules the packet goes through (default: "
                     "the mode a KubeProxyConfiguration in FILE sets, else iptables)."
@@ -160,6 +162,10 @@ def register(app: typer.Typer) -> None:
                     target=target,
                     owner=owner,
                 )
+        if session.cluster is not None:
+            from kproxy_tutor.shell.names import check_request
+
+            check_request(session.cluster, source, target, UsageError)  # did-you-mean for both names
         client, destination = session.resolve(source, target, protocol, node)
         plain = runtime.current().plain
         console = make_console()

@@ -204,6 +204,17 @@ class Course:
         if number is not None:
             return number
         valid = ", ".join(f"{e.number} {self.lesson_id(e.number) or e.slug}" for e in self.entries)
+        from kproxy_tutor.suggest import close_match
+
+        names = [
+            *(e.slug for e in self.entries),
+            *(i for e in self.entries if (i := self.lesson_id(e.number))),
+        ]
+        suggestion = close_match(key, names)
+        if suggestion is not None:
+            raise UsageError(
+                N_("There is no lesson {key!r}. Did you mean {suggestion!r}?"), key=key, suggestion=suggestion
+            )
         raise UsageError(N_("There is no lesson {key!r}. Lessons: {lessons}."), key=key, lessons=valid)
 
 

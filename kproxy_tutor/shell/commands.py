@@ -6,90 +6,30 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kproxy_tutor.errors import N_, SandboxInputError, file_error, write_problem
-from kproxy_tutor.shell import kubectl_edit, kubectl_view, manifests_out, mode_commands, net_commands
-from kproxy_tutor.shell.output import ExitRequest, HelpReport, Note, Output, ScenarioList, Verbatim
+from kproxy_tutor.shell import (
+    kubectl_describe,
+    kubectl_edit,
+    kubectl_exec,
+    kubectl_get,
+    kubectl_patch,
+    manifests_out,
+    mode_commands,
+    net_commands,
+)
+from kproxy_tutor.shell.output import (
+    ClearScreen,
+    ExitRequest,
+    HelpReport,
+    Note,
+    Output,
+    ScenarioList,
+    Verbatim,
+)
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario
 from kproxy_tutor.shell.session import STATE_KIND, Session, Start
 
 Handler = Callable[[Session, Invocation, "str | None"], list[Output]]
-
-
-def get(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    resource = invocation.arg("RESOURCE")
-    name = invocation.args.get("NAME")
-    output = invocation.text("output")
-    everywhere = invocation.switch("all_namespaces")
-    namespace = None if everywhere else kubectl_edit.namespace_of(session, invocation)
-    cluster = session.cluster
-
-    def visible(ns: str, object_name: str) -> bool:
-        return (namespace is None or ns == namespace) and (name is None or object_name == name)
-
-    if resource == "nodes":
-        nodes = [n for n in cluster.nodes.values() if name is None or n.name == name]
-        if output == "yaml":
-            return [Verbatim(kubectl_view.yaml_of([manifests_out.node_manifest(n) for n in nodes]))]
-        return [Verbatim(kubectl_view.table(kubectl_view.node_rows(cluster, output == "wide")))]
-    objects: list
-    if resource == "pods":
-        objects = sorted(
-            (p for p in cluster.pods.values() if visible(p.namespace, p.name)),
-            key=lambda p: (p.namespace, p.name),
-        )
-        to_yaml, rows = (
-            manifests_out.pod_manifest,
-            kubectl_view.pod_rows(objects, output == "wide", namespace is None),
-        )
-    elif resource == "services":
-        objects = sorted(
-            (s for s in cluster.services.values() if visible(s.namespace, s.name)),
-            key=lambda s: (s.namespace, s.name),
-        )
-        to_yaml, rows = (
-            manifests_out.service_manifest,
-            kubectl_view.service_rows(objects, output == "wide", namespace is None),
-        )
-    elif resource == "endpointslices":
-        objects = sorted(
-            (s for s in cluster.endpoint_slices.values() if visible(s.namespace, s.name)),
-            key=lambda s: (s.namespace, s.name),
-        )
-        to_yaml, rows = (
-            manifests_out.endpoint_slice_manifest,
-            kubectl_view.slice_rows(objects, namespace is None),
-        )
-    else:
-        objects = sorted(
-            (d for d in cluster.deployments.values() if visible(d.namespace, d.name)),
-            key=lambda d: (d.namespace, d.name),
-        )
-        to_yaml, rows = manifests_out.deployment_manifest, kubectl_view.deployment_rows(cluster, namespace)
-    if not objects:
-        if name is not None:
-            raise SandboxInputError(
-                N_("There is no {kind} {name!r} in namespace {namespace}."),
-                kind=resource,
-                name=name,
-                namespace=namespace or "default",
-            )
-        if namespace is None:
-            return [Note(N_("No resources found."))]
-        return [Note(N_("No resources found in {namespace} namespace."), {"namespace": namespace})]
-    if output == "yaml":
-        return [Verbatim(kubectl_view.yaml_of([to_yaml(o) for o in objects]))]
-    if resource == "deployments":
-        rows = [rows[0]] + [r for r in rows[1:] if name is None or name in r]
-    return [Verbatim(kubectl_view.table(rows))]
-
-
-def describe(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    name, namespace = invocation.arg("NAME"), kubectl_edit.namespace_of(session, invocation)
-    service = session.cluster.services.get((namespace, name))
-    if service is None:
-        known = [s for ns, s in session.cluster.services if ns == namespace]
-        raise kubectl_edit._not_found("Service", namespace, name, known)
-    return [Verbatim(kubectl_view.describe_service(service, session.cluster.slices_of(namespace, name)))]
 
 
 def watch(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
@@ -118,14 +58,14 @@ def node(session: Session, invocation: Invocation, document: str | None) -> list
         ]
         return [Verbatim("\n".join(lines) + "\n")]
     if name not in session.cluster.nodes:
-        import difflib
+        from kproxy_tutor.suggest import close_match
 
-        close = difflib.get_close_matches(name, list(session.cluster.nodes), n=1)
-        if close:
+        suggestion = close_match(name, session.cluster.nodes)
+        if suggestion is not None:
             raise SandboxInputError(
                 N_("There is no node named {name!r}. Did you mean {suggestion!r}?"),
                 name=name,
-                suggestion=close[0],
+                suggestion=suggestion,
             )
         raise SandboxInputError(
             N_("There is no node named {name!r}. Nodes: {names}."),
@@ -153,17 +93,12 @@ def scenario(session: Session, invocation: Invocation, document: str | None) -> 
 
 def save(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     path = Path(invocation.arg("FILE"))
-    try:
-        path.write_text(state_yaml(session), encoding="utf-8")
-    except (OSError, ValueError) as error:
-        raise SandboxInputError(
-            N_("Cannot write {path}: {problem}."), path=str(path), problem=write_problem(error)
-        ) from None
+    write_state(session, path)
     return [Note(N_("Saved to {path}."), {"path": str(path)}, tone="success")]
 
 
-def state_yaml(session: Session) -> str:
-    """The session as a sandbox state file: what ``save`` writes and ``load`` reads."""
+def write_state(session: Session, path: Path) -> None:
+    """Write the sandbox to ``path`` as manifests plus the SandboxState header; then nothing is unsaved."""
     cluster = session.cluster
     header = {"apiVersion": "kproxy-tutor/v1", "kind": STATE_KIND, "node": session.node}
     if session.scenario:
@@ -193,7 +128,13 @@ def state_yaml(session: Session) -> str:
         for p in cluster.pods.values()
         if not p.owner
     ]
-    return manifests_out.dump_yaml(docs)
+    try:
+        path.write_text(manifests_out.dump_yaml(docs), encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise SandboxInputError(
+            N_("Cannot write {path}: {problem}."), path=str(path), problem=write_problem(error)
+        ) from None
+    session.unsaved = False
 
 
 def load(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
@@ -227,6 +168,23 @@ def exit_command(session: Session, invocation: Invocation, document: str | None)
     return [ExitRequest()]
 
 
+def clear(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    return [ClearScreen()]
+
+
+def history(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    """Numbered as bash prints them: the number right-aligned in five columns, two spaces, the line."""
+    text = invocation.args.get("N")
+    lines = list(enumerate(session.history, 1))
+    if isinstance(text, str):
+        if not (text.isascii() and text.isdigit()):
+            raise SandboxInputError(
+                N_("Invalid value for {name}: {value!r} is not a number."), name="N", value=text
+            )
+        lines = lines[-int(text) :] if int(text) else []
+    return [Verbatim("".join(f"{number:>5}  {line}\n" for number, line in lines))]
+
+
 HANDLERS: dict[str, Handler] = {
     "kubectl create deployment": kubectl_edit.create_deployment,
     "kubectl run": kubectl_edit.run_pod,
@@ -238,8 +196,16 @@ HANDLERS: dict[str, Handler] = {
     "kubectl delete deployment": kubectl_edit.delete,
     "kubectl label pod": kubectl_edit.label,
     "kubectl apply": kubectl_edit.apply,
-    "kubectl get": get,
-    "kubectl describe service": describe,
+    "kubectl get": kubectl_get.get,
+    "kubectl exec": kubectl_exec.exec_command,
+    "kubectl patch": kubectl_patch.patch,
+    "kubectl edit": kubectl_patch.edit,
+    "clear": clear,
+    "history": history,
+    "kubectl describe service": kubectl_describe.describe,
+    "kubectl describe pod": kubectl_describe.describe,
+    "kubectl describe node": kubectl_describe.describe,
+    "kubectl describe endpointslice": kubectl_describe.describe,
     "pod": kubectl_edit.set_pod_state,
     "iptables-save": net_commands.iptables_save,
     "iptables": net_commands.iptables,

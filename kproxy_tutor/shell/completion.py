@@ -26,7 +26,18 @@ def complete(session: Session, text: str) -> tuple[str, list[str]]:
     tokens = _tokens(text)
     current = "" if not text or text[-1].isspace() or not tokens else tokens.pop()
     candidates = _candidates(session, tokens, current)
+    if "," in current:  # a comma list (svc,po): complete its last item
+        head = current.rsplit(",", 1)[0] + ","
+        candidates = [head + c for c in candidates]
     return current, sorted({c for c in candidates if c.startswith(current)})
+
+
+def inserted(candidate: str) -> str:
+    """What Tab inserts for ``candidate``: the word and a space, as shells do, unless more may follow it.
+
+    A directory (``dir/``), a ``key=`` or a comma list (``svc,``) goes on without a space.
+    """
+    return candidate if candidate.endswith(("/", "=", ",")) else candidate + " "
 
 
 def _candidates(session: Session, tokens: list[str], current: str) -> list[str]:
@@ -97,16 +108,17 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
     if choices:
         return list(choices)
     cluster = session.cluster
+    # kubectl completes names in the namespace the line names (default otherwise).
+    namespace = _namespace(tokens)
     if kind == grammar.POD:
-        pods = sorted({p.name for p in cluster.pods.values()})
         if tokens and tokens[0] == "curl":
-            pods += ["external", *(f"node/{n}" for n in cluster.nodes)]
-        return pods
+            pods = sorted({p.name for p in cluster.pods.values()})
+            return [*pods, "external", *(f"node/{n}" for n in cluster.nodes)]
+        return sorted({p.name for p in cluster.pods.values() if p.namespace == namespace})
     if kind == grammar.DEPLOYMENT:
-        namespace = _namespace(tokens)
         return sorted({d.name for d in cluster.deployments.values() if d.namespace == namespace})
     if kind == grammar.SERVICE:
-        return sorted({s.name for s in cluster.services.values()})
+        return sorted({s.name for s in cluster.services.values() if s.namespace == namespace})
     if kind == grammar.TARGET:
         names = []
         for service in cluster.services.values():
@@ -115,6 +127,21 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
         return names
     if kind == grammar.NODE:
         return list(cluster.nodes)
+    if kind == grammar.RESOURCE:
+        from kproxy_tutor.shell.kubectl_get import KINDS
+
+        return [*KINDS, "all"]
+    if kind == grammar.OBJECT:
+        return _object_names(session, tokens)
+    if kind == grammar.LABEL and tokens[:2] == ["kubectl", "get"]:
+        # -l: the labels the objects carry, as key=value
+        labels = {f"{k}={v}" for p in cluster.pods.values() for k, v in p.labels.items()}
+        labels |= {f"{k}={v}" for s in cluster.services.values() for k, v in s.labels.items()}
+        return sorted(labels)
+    if kind == grammar.CONTAINER:
+        from kproxy_tutor.shell.manifests_out import container_name
+
+        return sorted({container_name(p) for p in cluster.pods.values() if p.namespace == namespace})
     if kind == grammar.CHAIN:
         table = "filter"
         for i, token in enumerate(tokens[:-1]):
@@ -142,6 +169,28 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
     if kind == grammar.FILE:
         return _files()
     return []
+
+
+def _object_names(session: Session, tokens: list[str]) -> list[str]:
+    """Names of the objects of the type named before (``kubectl get svc ``, ``kubectl describe endpointslice ``)."""
+    from kproxy_tutor.shell.kubectl_get import KINDS, RESOURCE_WORDS, objects_of
+
+    if len(tokens) < 3:
+        return []
+    words = tokens[2].split(",")
+    resources = [RESOURCE_WORDS[w] for w in words if w in RESOURCE_WORDS]
+    if tokens[1] == "describe":
+        resources = [RESOURCE_WORDS.get(tokens[2], tokens[2] + "s")]
+    names: list[str] = []
+    for resource in resources:
+        if resource in KINDS:
+            namespace = _namespace(tokens)
+            names += [
+                o.name
+                for o in objects_of(session.cluster, resource)
+                if getattr(o, "namespace", namespace) == namespace  # Nodes have no namespace
+            ]
+    return names
 
 
 def _files() -> list[str]:

@@ -68,7 +68,39 @@ def documents(text: str, source: str) -> list[Document]:
         kind = value.get("kind")
         if not isinstance(kind, str) or not kind:
             raise SandboxInputError(N_("This object has no kind."), location=location)
+        if kind == "List":
+            # kubectl get -o yaml|json prints several objects as one List: apply takes its items.
+            out += _list_items(value, node, source)
+            continue
         out.append(Document(value, kind, location, node.start_mark.line, node.end_mark.line))
+    return out
+
+
+def _list_items(value: dict[str, Any], node: Any, source: str) -> list[Document]:
+    items = value.get("items") or []
+    nodes = next(
+        (
+            v.value
+            for k, v in node.value
+            if getattr(k, "value", None) == "items" and isinstance(v, yaml.SequenceNode)
+        ),
+        [],
+    )
+    if not isinstance(items, list):
+        raise SandboxInputError(
+            N_("The items of a List must be a list."), location=f"{source}:{node.start_mark.line + 1}"
+        )
+    out = []
+    for item, item_node in zip(items, nodes, strict=False):
+        location = f"{source}:{item_node.start_mark.line + 1}"
+        if not isinstance(item, dict):
+            raise SandboxInputError(
+                N_("Expected a Kubernetes object (a mapping with apiVersion and kind)."), location=location
+            )
+        kind = item.get("kind")
+        if not isinstance(kind, str) or not kind:
+            raise SandboxInputError(N_("This object has no kind."), location=location)
+        out.append(Document(item, kind, location, item_node.start_mark.line, item_node.end_mark.line))
     return out
 
 
@@ -84,12 +116,16 @@ def split_header(text: str, source: str) -> tuple[dict[str, Any] | None, str]:
 
 
 def apply_documents(cluster: Cluster, text: str, source: str) -> list[tuple[str, str, str]]:
-    """Create or update every object of ``text`` in ``cluster``; returns (kind, namespace, name) applied.
+    """Create or update every object of ``text`` in ``cluster``; returns (kind, namespace, name) applied."""
+    return apply_objects(cluster, documents(text, source), source)
+
+
+def apply_objects(cluster: Cluster, docs: list[Document], source: str) -> list[tuple[str, str, str]]:
+    """Create or update every object of ``docs`` (read once by :func:`documents`) in ``cluster``.
 
     Unknown kinds are refused, as the API server refuses them: the sandbox only has the kinds
     kube-proxy cares about. Callers run this on a detached copy first, so it is all or nothing.
     """
-    docs = documents(text, source)
     if not docs:
         raise SandboxInputError(N_("No objects found: the YAML is empty."), location=source)
     for document in docs:
@@ -111,7 +147,18 @@ def apply_documents(cluster: Cluster, text: str, source: str) -> list[tuple[str,
     for kind in APPLY_ORDER:
         for document in (d for d in docs if d.kind == kind):
             fields = Fields(document.data, kind, document.location)
+            if kind == "EndpointSlice" and _derived(cluster, document.data):
+                # The EndpointSlice controller owns this slice (its Service has a selector): it would
+                # rewrite what apply wrote at once, so the slice stays the controller's.
+                meta = document.data.get("metadata") or {}
+                applied.append((kind, str(meta.get("namespace", "default")), str(meta.get("name", ""))))
+                continue
             try:
+                if kind == "Pod":
+                    _apply_pod(cluster, fields, document)
+                    meta = document.data.get("metadata") or {}
+                    applied.append((kind, str(meta.get("namespace", "default")), str(meta.get("name", ""))))
+                    continue
                 appliers[kind](fields, document.location)
             except SandboxInputError as error:
                 if error.location is None:
@@ -123,3 +170,36 @@ def apply_documents(cluster: Cluster, text: str, source: str) -> list[tuple[str,
             namespace = meta.get("namespace", "default") if kind != "Node" else ""
             applied.append((kind, str(namespace), str(meta.get("name", ""))))
     return applied
+
+
+def _derived(cluster: Cluster, data: dict[str, Any]) -> bool:
+    from kproxy_tutor.sandbox.endpointslices import CONTROLLER_NAME
+    from kproxy_tutor.sandbox.model import SERVICE_NAME_LABEL
+
+    meta = data.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    if (
+        not isinstance(labels, dict)
+        or labels.get("endpointslice.kubernetes.io/managed-by") != CONTROLLER_NAME
+    ):
+        return False
+    service = cluster.services.get(
+        (str(meta.get("namespace", "default")), str(labels.get(SERVICE_NAME_LABEL, "")))
+    )
+    return service is not None and service.selector is not None
+
+
+def _apply_pod(cluster: Cluster, fields: Fields, document: Document) -> None:
+    """A Pod; one a ReplicaSet controls (``ownerReferences``) stays its Deployment's if it already is."""
+    import dataclasses
+
+    pod = convert.to_pod(fields)
+    old = cluster.pods.get((pod.namespace, pod.name))
+    meta = document.data.get("metadata") or {}
+    owners = meta.get("ownerReferences") or []
+    controlled = isinstance(owners, list) and any(
+        isinstance(o, dict) and o.get("kind") == "ReplicaSet" and o.get("controller") for o in owners
+    )
+    if old is not None and old.owner and controlled:
+        pod = dataclasses.replace(pod, owner=old.owner)
+    cluster.apply_pod(pod, document.location)

@@ -12,6 +12,7 @@ from kproxy_tutor.shell.grammar_modes import MODE_COMMANDS
 from kproxy_tutor.shell.grammar_types import (  # noqa: F401 - re-exported: the grammar's public names
     CHAIN,
     COMMAND,
+    CONTAINER,
     COUNT,
     DEPLOYMENT,
     FILE,
@@ -20,10 +21,12 @@ from kproxy_tutor.shell.grammar_types import (  # noqa: F401 - re-exported: the 
     MODE,
     NAME,
     NODE,
+    OBJECT,
     POD,
     PORT,
     POSITIVE,
     PROTOCOL_CHOICES,
+    RESOURCE,
     SCENARIO,
     SERVICE,
     SERVICE_TYPES,
@@ -35,7 +38,14 @@ from kproxy_tutor.shell.grammar_types import (  # noqa: F401 - re-exported: the 
 )
 
 NAMESPACE = Flag(("-n", "--namespace"), "namespace", NAME, metavar="NAMESPACE")
-OUTPUT = Flag(("-o", "--output"), "output", TEXT, choices=("wide", "yaml"), metavar="wide|yaml")
+OUTPUT = Flag(
+    ("-o", "--output"),
+    "output",
+    TEXT,
+    choices=("wide", "yaml", "json", "name"),
+    metavar="wide|yaml|json|name",
+)
+SELECTOR = Flag(("-l", "--selector"), "selector", LABEL, metavar="SELECTOR")
 ALL_NAMESPACES = Flag(("-A", "--all-namespaces"), "all_namespaces", switch=True)
 
 #: Resource words kubectl accepts for the same thing, where a command word names a kind.
@@ -46,20 +56,10 @@ WORD_ALIASES = {
     "pods": "pod",
     "svc": "service",
     "services": "service",
+    "no": "node",
+    "nodes": "node",
+    "endpointslices": "endpointslice",
 }
-#: The same for the RESOURCE of ``kubectl get``.
-RESOURCE_ALIASES = {
-    "pod": "pods",
-    "po": "pods",
-    "service": "services",
-    "svc": "services",
-    "endpointslice": "endpointslices",
-    "node": "nodes",
-    "no": "nodes",
-    "deployment": "deployments",
-    "deploy": "deployments",
-}
-
 COMMANDS: tuple[Command, ...] = (
     Command(
         ("kubectl", "create", "deployment"),
@@ -161,24 +161,105 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         ("kubectl", "get"),
-        N_("List Pods, Services, EndpointSlices or Nodes."),
-        "kubectl get pods|services|endpointslices|nodes [NAME] [-o wide|yaml] [-n NAMESPACE] [-A]",
+        N_("List objects: Pods, Services, Deployments, Endpoints, EndpointSlices, Nodes (or all)."),
+        "kubectl get TYPE[,TYPE...] [NAME...] [-o wide|yaml|json|name] [-l SELECTOR] [--show-labels] "
+        "[-n NAMESPACE] [-A]",
+        (Arg("RESOURCE", RESOURCE), Arg("NAME", OBJECT, optional=True, many=True)),
         (
-            Arg("RESOURCE", TEXT, choices=("pods", "services", "endpointslices", "nodes", "deployments")),
-            Arg("NAME", TEXT, optional=True),
+            OUTPUT,
+            SELECTOR,
+            Flag(("--show-labels",), "show_labels", switch=True),
+            NAMESPACE,
+            ALL_NAMESPACES,
         ),
-        (OUTPUT, NAMESPACE, ALL_NAMESPACES),
-        "",
-        ("kubectl get pods -o wide", "kubectl get endpointslices", "kubectl get svc db-service -o yaml"),
+        N_(
+            "TYPE is pods (po), services (svc), deployments (deploy), endpoints (ep), endpointslices, nodes (no) "
+            "or all; several types go in one comma list (svc,pods), and TYPE/NAME works too (svc/web). "
+            "-o yaml and -o json print the objects as kubectl does, so the output can be given back to "
+            "kubectl apply -f or to kproxy-tutor rules -f. The sandbox has no clock, so there is no AGE column."
+        ),
+        (
+            "kubectl get pods -o wide",
+            "kubectl get svc,ep",
+            "kubectl get pods -l app=web --show-labels",
+            "kubectl get svc db-service -o yaml",
+            "kubectl get all -A",
+        ),
+    ),
+    *(
+        Command(
+            ("kubectl", "describe", kind),
+            N_("Show an object in detail: a Service with its endpoints, a Pod, a Node or an EndpointSlice."),
+            f"kubectl describe {kind} NAME [-n NAMESPACE]",
+            (Arg("NAME", kind if kind in (SERVICE, POD, NODE) else OBJECT),),
+            () if kind == NODE else (NAMESPACE,),
+            "",
+            (f"kubectl describe {kind} {example}",),
+        )
+        for kind, example in (
+            (SERVICE, "db-service"),
+            (POD, "web"),
+            (NODE, "worker-1"),
+            ("endpointslice", "db-service-nbggt"),
+        )
     ),
     Command(
-        ("kubectl", "describe", "service"),
-        N_("Show a Service with its ports and endpoints."),
-        "kubectl describe service NAME [-n NAMESPACE]",
-        (Arg("NAME", SERVICE),),
+        ("kubectl", "exec"),
+        N_("Run curl, wget or nc in a Pod: the request starts from that Pod and goes through the rules."),
+        "kubectl exec POD [-c CONTAINER] [-n NAMESPACE] -- curl|wget|nc ARGS...",
+        (Arg("POD", POD), Arg("COMMAND", TEXT, many=True)),
+        (
+            Flag(("-c", "--container"), "container", CONTAINER, metavar="CONTAINER"),
+            Flag(("-i", "--stdin"), "stdin", switch=True),
+            Flag(("-t", "--tty"), "tty", switch=True),
+            NAMESPACE,
+        ),
+        N_(
+            "The sandbox's Pods run no shell or programs of their own: kubectl exec runs curl URL, wget URL "
+            "or nc HOST PORT, and shows the way the request took, as curl --from POD does. A URL without a "
+            "port goes to port 80 (https: 443), as curl does; POD may also be deploy/NAME (its first Pod)."
+        ),
+        (
+            "kubectl exec web -- curl db-service:5432",
+            "kubectl exec -it web -- wget -qO- http://db-service:5432",
+            "kubectl exec web -- nc -zv db-service 5432",
+        ),
+    ),
+    Command(
+        ("kubectl", "patch"),
+        N_("Change fields of a Service, Deployment or Pod with a patch."),
+        "kubectl patch TYPE NAME -p PATCH [--type strategic|merge|json] [-n NAMESPACE]",
+        (Arg("RESOURCE", RESOURCE), Arg("NAME", OBJECT, optional=True)),
+        (
+            Flag(("-p", "--patch"), "patch", TEXT, required=True, metavar="PATCH"),
+            Flag(("--type",), "type", TEXT, choices=("strategic", "merge", "json"), metavar="TYPE"),
+            NAMESPACE,
+        ),
+        N_(
+            "PATCH is JSON (or YAML). strategic, the default, merges lists such as ports by their key "
+            "(port, containerPort, name); merge (RFC 7386) replaces lists whole and deletes a field set to "
+            "null; json (RFC 6902) is a list of operations: add, remove, replace, test, move, copy. Quote the "
+            "patch in single quotes. TYPE/NAME works too (svc/web)."
+        ),
+        (
+            """kubectl patch svc cart -p '{"spec":{"sessionAffinity":"ClientIP"}}'""",
+            """kubectl patch deploy web -p '{"spec":{"replicas":5}}'""",
+            """kubectl patch svc web --type json -p '[{"op":"replace","path":"/spec/type","value":"NodePort"}]'""",
+        ),
+    ),
+    Command(
+        ("kubectl", "edit"),
+        N_("Edit an object's YAML in your editor ($VISUAL or $EDITOR); saving applies it."),
+        "kubectl edit TYPE NAME [-n NAMESPACE]",
+        (Arg("RESOURCE", RESOURCE), Arg("NAME", OBJECT, optional=True)),
         (NAMESPACE,),
-        "",
-        ("kubectl describe svc db-service",),
+        N_(
+            "The editor is KUBE_EDITOR, VISUAL or EDITOR (else vi). Save and quit to apply: the change goes "
+            "in completely or not at all, and an error names the line of the file, which is kept. Quit "
+            "without saving, or empty the file, to cancel. It needs a terminal; in a script use kubectl "
+            "patch or kubectl apply -f."
+        ),
+        ("kubectl edit svc cart", "kubectl edit deploy web"),
     ),
     Command(
         ("pod",),
@@ -298,6 +379,16 @@ COMMANDS: tuple[Command, ...] = (
         "",
         ("load my-cluster.yaml",),
     ),
+    Command(("clear",), N_("Clear the screen."), "clear"),
+    Command(
+        ("history",),
+        N_("List the commands typed in this sandbox session, numbered."),
+        "history [N]",
+        (Arg("N", COUNT, optional=True),),
+        (),
+        N_("With N, only the last N commands. Up and Down arrows bring earlier commands back to the prompt."),
+        ("history", "history 5"),
+    ),
     Command(("reset",), N_("Start again from the scenario you began with (or an empty cluster)."), "reset"),
     Command(
         ("help",),
@@ -311,8 +402,8 @@ COMMANDS: tuple[Command, ...] = (
     Command(("exit",), N_("Leave the sandbox (Ctrl-D does the same)."), "exit"),
 )
 
-#: Words that mean the same command.
-COMMAND_ALIASES = {"quit": ("exit",), "?": ("help",)}
+#: Words that mean the same command (or its first word: ``k`` is kubectl, as in most shells' aliases).
+COMMAND_ALIASES = {"quit": ("exit",), "?": ("help",), "k": ("kubectl",)}
 
 
 def command_named(name: str) -> Command:

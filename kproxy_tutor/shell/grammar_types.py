@@ -22,6 +22,9 @@ TEXT = "text"
 LABEL = "label"  # k=v or k-
 IPSET = "ipset"  # an ipset of IPVS mode
 MODE = "mode"  # a proxy mode
+RESOURCE = "resource"  # a kubectl resource type, or a comma list of them
+CONTAINER = "container"  # a container of the Pod named before it
+OBJECT = "object"  # the name of an object of the kind named before it
 PROTOCOL_CHOICES = ("TCP", "UDP", "SCTP")
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer")
 

@@ -21,7 +21,7 @@ from kproxy_tutor.sandbox.validation import (
     check_port_name,
     check_service_name,
 )
-from kproxy_tutor.shell.documents import apply_documents
+from kproxy_tutor.shell.documents import apply_objects, documents
 from kproxy_tutor.shell.output import Note, Output, Verbatim, WatchReport
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.session import Session
@@ -307,7 +307,8 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
     }
     before = {kind: dict(store) for kind, store in stores.items()}
     nodes_before = dict(cluster.nodes)
-    applied, report = session.edit(lambda c: apply_documents(c, text, source))
+    parsed = documents(text, source)  # read once; the trial on a copy and the real edit share it
+    applied, report = session.edit(lambda c: apply_objects(c, parsed, source))
     lines = []
     for kind, namespace, name in applied:
         if kind == "Node":
@@ -320,17 +321,6 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
 
 
 def _not_found(kind: str, namespace: str, name: str, known: list[str]) -> SandboxInputError:
-    import difflib
+    from kproxy_tutor.shell.names import not_found
 
-    close = difflib.get_close_matches(name, known, n=1)
-    if close:
-        return SandboxInputError(
-            N_("There is no {kind} {name!r} in namespace {namespace}. Did you mean {suggestion!r}?"),
-            kind=kind,
-            name=name,
-            namespace=namespace,
-            suggestion=close[0],
-        )
-    return SandboxInputError(
-        N_("There is no {kind} {name!r} in namespace {namespace}."), kind=kind, name=name, namespace=namespace
-    )
+    return not_found(kind, namespace, name, known)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
-from kproxy_tutor.sandbox.model import EndpointSlice, Pod, Service
+from kproxy_tutor.sandbox.model import Deployment, EndpointSlice, Node, Pod, Service
 from kproxy_tutor.shell import manifests_out
 
 #: kubectl's tabwriter: minimum cell width 6, padding 3.
@@ -107,9 +107,9 @@ def slice_rows(slices: list[EndpointSlice], with_namespace: bool) -> list[list[s
     return rows
 
 
-def node_rows(cluster: Cluster, wide: bool) -> list[list[str]]:
+def node_rows(nodes: list[Node], wide: bool) -> list[list[str]]:
     rows = [["NAME", "STATUS", "ROLES"] + (["INTERNAL-IP", "POD-CIDR"] if wide else [])]
-    for node in cluster.nodes.values():
+    for node in nodes:
         roles = "control-plane" if CONTROL_PLANE_LABEL in node.labels else "<none>"
         row = [node.name, "Ready", roles]
         if wide:
@@ -118,17 +118,60 @@ def node_rows(cluster: Cluster, wide: bool) -> list[list[str]]:
     return rows
 
 
-def deployment_rows(cluster: Cluster, namespace: str | None) -> list[list[str]]:
-    rows = [(["NAMESPACE"] if namespace is None else []) + ["NAME", "READY", "UP-TO-DATE", "AVAILABLE"]]
-    for deployment in cluster.deployments.values():
-        if namespace is not None and deployment.namespace != namespace:
-            continue
+def deployment_rows(
+    cluster: Cluster,
+    deployments: list[Deployment],
+    wide: bool = False,
+    with_namespace: bool = False,
+    images: dict[tuple[str, str], str] | None = None,
+) -> list[list[str]]:
+    header = ["NAME", "READY", "UP-TO-DATE", "AVAILABLE"] + (
+        ["CONTAINERS", "IMAGES", "SELECTOR"] if wide else []
+    )
+    rows = [(["NAMESPACE"] if with_namespace else []) + header]
+    for deployment in deployments:
         owner = f"{deployment.namespace}/{deployment.name}"
         pods = [p for p in cluster.pods.values() if p.owner == owner]
         ready = sum(1 for p in pods if p.ready and not p.terminating)
         row = [deployment.name, f"{ready}/{deployment.replicas}", str(len(pods)), str(ready)]
-        rows.append(([deployment.namespace] if namespace is None else []) + row)
+        if wide:
+            image = (images or {}).get((deployment.namespace, deployment.name)) or deployment.name
+            row += [deployment.name, image, selector_text(deployment.selector)]
+        rows.append(([deployment.namespace] if with_namespace else []) + row)
     return rows
+
+
+def endpoint_addresses(slices: list[EndpointSlice], ready: bool = True) -> list[tuple[str, str, str, str]]:
+    """(address, node, port name, port) of the ready (or not ready) endpoints, for the v1 Endpoints view."""
+    out = []
+    for slice_ in slices:
+        for endpoint in slice_.endpoints:
+            is_ready = endpoint.conditions.ready is not False and not endpoint.conditions.terminating
+            if not endpoint.addresses or is_ready != ready:
+                continue
+            for port in slice_.ports:
+                if port.port is not None:
+                    out.append((endpoint.addresses[0], endpoint.node_name, port.name or "", str(port.port)))
+    return out
+
+
+def endpoints_rows(cluster: Cluster, services: list[Service], with_namespace: bool) -> list[list[str]]:
+    """``kubectl get endpoints``: up to three ready IP:PORT, then "+ N more..."."""
+    rows = [(["NAMESPACE"] if with_namespace else []) + ["NAME", "ENDPOINTS"]]
+    for service in services:
+        pairs = sorted(
+            {f"{ip}:{port}" for ip, _node, _name, port in endpoint_addresses(cluster.slices_of(*service.key))}
+        )
+        shown = ",".join(pairs[:MAX_ENDPOINTS]) or "<none>"
+        if len(pairs) > MAX_ENDPOINTS:
+            shown += f" + {len(pairs) - MAX_ENDPOINTS} more..."
+        rows.append(([service.namespace] if with_namespace else []) + [service.name, shown])
+    return rows
+
+
+def labels_text(labels: object) -> str:
+    """The LABELS column of --show-labels: k=v,... sorted by key, or <none>."""
+    return selector_text(labels)
 
 
 def describe_service(service: Service, slices: list[EndpointSlice]) -> str:
@@ -165,7 +208,16 @@ def describe_service(service: Service, slices: list[EndpointSlice]) -> str:
     lines.append(("Internal Traffic Policy:", service.internal_traffic_policy))
     lines.append(("Events:", "<none>"))
     width = max(len(label) for label, _ in lines) + 2
-    return "".join(f"{label.ljust(width)}{value}\n" for label, value in lines)
+    out = []
+    for label, value in lines:
+        if label == "Labels:" and value != "<none>":
+            # kubectl prints one label per line, the others under the first.
+            first, *more = value.split(",")
+            out.append(f"{label.ljust(width)}{first}\n")
+            out += [f"{' ' * width}{item}\n" for item in more]
+            continue
+        out.append(f"{label.ljust(width)}{value}\n")
+    return "".join(out)
 
 
 def yaml_of(objects: list[dict[str, object]]) -> str:

@@ -66,6 +66,17 @@ def node_manifest(node: Node) -> dict[str, Any]:
 
 def pod_manifest(pod: Pod, image: str = "") -> dict[str, Any]:
     metadata = _metadata(pod.name, pod.namespace, pod.labels)
+    if pod.owner:
+        # A Deployment's Pod belongs to its ReplicaSet, named like the Pod without its last part.
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": pod.name.rsplit("-", 1)[0],
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ]
     if pod.terminating:
         # The sandbox has no clock; any timestamp marks the Pod as being deleted.
         metadata["deletionTimestamp"] = "2024-01-01T00:00:00Z"
@@ -75,13 +86,49 @@ def pod_manifest(pod: Pod, image: str = "") -> dict[str, Any]:
         "metadata": metadata,
         "spec": {
             "nodeName": pod.node_name,
-            "containers": [_container(pod.name.split("-")[0], pod.ports, image)],
+            "containers": [_container(container_name(pod), pod.ports, image)],
         },
         "status": {
             "podIP": pod.pod_ip,
             "conditions": [{"type": "Ready", "status": "True" if pod.ready else "False"}],
         },
     }
+
+
+def container_name(pod: Pod) -> str:
+    """The Pod's one container: named after its Deployment (as kubectl create deployment does), else the Pod."""
+    return pod.owner.split("/", 1)[1] if pod.owner else pod.name
+
+
+def endpoints_manifest(service: Service, slices: list[EndpointSlice]) -> dict[str, Any]:
+    """The v1 Endpoints object the endpoints controller keeps for ``service`` (from its EndpointSlices)."""
+    from kproxy_tutor.shell.kubectl_view import endpoint_addresses
+
+    subset: dict[str, Any] = {}
+    for key, ready in (("addresses", True), ("notReadyAddresses", False)):
+        seen: dict[str, dict[str, Any]] = {}
+        for ip, node, _name, _port in endpoint_addresses(slices, ready):
+            seen.setdefault(ip, {"ip": ip, **({"nodeName": node} if node else {})})
+        if seen:
+            subset[key] = list(seen.values())
+    ports: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for slice_ in slices:
+        for port in slice_.ports:
+            if port.port is not None:
+                item: dict[str, Any] = {"port": port.port, "protocol": port.protocol}
+                if port.name:
+                    item = {"name": port.name, **item}
+                ports[(port.name or "", port.port, port.protocol)] = item
+    if subset and ports:
+        subset["ports"] = list(ports.values())
+    data: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Endpoints",
+        "metadata": _metadata(service.name, service.namespace, service.labels),
+    }
+    if subset.get("addresses") or subset.get("notReadyAddresses"):
+        data["subsets"] = [subset]
+    return data
 
 
 def deployment_manifest(deployment: Deployment, image: str = "") -> dict[str, Any]:
@@ -91,7 +138,7 @@ def deployment_manifest(deployment: Deployment, image: str = "") -> dict[str, An
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": _metadata(deployment.name, deployment.namespace),
+        "metadata": _metadata(deployment.name, deployment.namespace, deployment.template_labels),
         "spec": {
             "replicas": deployment.replicas,
             "selector": {"matchLabels": dict(deployment.selector)},

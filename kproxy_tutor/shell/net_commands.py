@@ -148,11 +148,18 @@ def client_text(session: Session, text: str) -> str:
 
 
 def curl(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    from kproxy_tutor.errors import TutorError
-
     target = invocation.arg("TARGET")
     source = client_text(session, invocation.text("source") or session.node)
     count = invocation.number("count", 1) or 1
+    return send(session, source, target, count, invocation.switch("brief"))
+
+
+def send(session: Session, source: str, target: str, count: int = 1, brief: bool = False) -> list[Output]:
+    """``count`` new connections from ``source`` (a Pod, node or address) to ``target``, traced in the current mode."""
+    from kproxy_tutor.errors import TutorError
+    from kproxy_tutor.shell.names import check_request
+
+    check_request(session.cluster, source, target)
     tracer = session.tracer()
     traces: list[Trace] = []
     try:
@@ -161,7 +168,7 @@ def curl(session: Session, invocation: Invocation, document: str | None) -> list
             from kproxy_tutor.shell.mode_trace import connect
 
             traces = [connect(session, tracer, client, destination) for _ in range(count)]
-            report = TraceReport(target, tuple(traces), invocation.switch("brief"))
+            report = TraceReport(target, tuple(traces), brief)
             return [report, *_leftover_warning(session, client, destination)]
         for _ in range(count):
             traces.append(tracer.connect(client, destination))
@@ -170,7 +177,7 @@ def curl(session: Session, invocation: Invocation, document: str | None) -> list
         raise SandboxInputError(error.message, **error.params) from None
     for trace in traces:
         _count(session, trace)
-    return [TraceReport(target, tuple(traces), invocation.switch("brief"))]
+    return [TraceReport(target, tuple(traces), brief)]
 
 
 def _count(session: Session, trace: Trace) -> None:

@@ -16,9 +16,14 @@ from kproxy_tutor.shell.events import WatchEvent
 
 @dataclass(frozen=True)
 class Verbatim:
-    """Text exactly as the real tool prints it (no translation, no wrapping)."""
+    """Text exactly as the real tool prints it (no translation; wrapped only to fit a terminal).
+
+    ``stderr`` marks what the tool prints on standard error (kubectl's warnings), so a script's
+    standard output stays valid YAML or JSON.
+    """
 
     text: str
+    stderr: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,11 @@ class ExitRequest:
     pass
 
 
+@dataclass(frozen=True)
+class ClearScreen:
+    """``clear``: a terminal clears its screen; anywhere else nothing happens."""
+
+
 Output = (
     Verbatim
     | Note
@@ -124,4 +134,5 @@ Output = (
     | ScenarioList
     | ModeList
     | ExitRequest
+    | ClearScreen
 )

@@ -81,13 +81,18 @@ def _normalized(tokens: list[str]) -> list[str]:
     return tokens
 
 
+def expand_alias(tokens: list[str]) -> list[str]:
+    """``k get po`` → ``kubectl get po``, ``quit`` → ``exit``: the first word's alias replaced."""
+    if tokens and tokens[0] in grammar.COMMAND_ALIASES:
+        return [*grammar.COMMAND_ALIASES[tokens[0]], *tokens[1:]]
+    return tokens
+
+
 def find_command(tokens: list[str]) -> Command:
     """The longest command whose words start ``tokens`` (aliases applied), else a helpful error."""
     if not tokens:
         raise ShellUsageError(N_("Empty command."))
-    if tokens[0] in grammar.COMMAND_ALIASES:
-        tokens = [*grammar.COMMAND_ALIASES[tokens[0]], *tokens[1:]]
-    tokens = _normalized(tokens)
+    tokens = _normalized(expand_alias(tokens))
     best: Command | None = None
     for command in grammar.COMMANDS:
         n = len(command.words)
@@ -198,11 +203,9 @@ def _convert(value: str, kind: str, option: str, choices: tuple[str, ...], usage
 
 
 def parse(tokens: list[str]) -> Invocation:
+    tokens = expand_alias(tokens)
     command = find_command(tokens)
-    words = len(command.words)
-    if tokens[0] in grammar.COMMAND_ALIASES:
-        words = 1
-    rest = tokens[words:]
+    rest = tokens[len(command.words) :]
     usage = command.usage
     invocation = Invocation(command)
     positional: list[str] = []
@@ -294,7 +297,6 @@ def _bind_positional(invocation: Invocation, positional: list[str]) -> None:
             continue
         value = values.pop(0)
         if arg.choices:
-            value = grammar.RESOURCE_ALIASES.get(value, value) if arg.metavar == "RESOURCE" else value
             converted = _convert(value, arg.kind, arg.metavar, arg.choices, command.usage)
             value = str(converted)
         invocation.args[arg.metavar] = value

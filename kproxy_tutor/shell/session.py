@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 from kproxy_tutor.errors import N_, SandboxInputError
@@ -62,6 +63,10 @@ class Session:
         self.watch = False
         #: Container images by (namespace, Deployment or Pod name): only shown and saved.
         self.images: dict[tuple[str, str], str] = {}
+        #: Opens an editor on a file (``kubectl edit``); None when there is no terminal to run one in.
+        self.editor: Callable[[Path], None] | None = None
+        #: The command lines run in this session, for ``history``.
+        self.history: list[str] = []
         self.restart(self.origin)
 
     # Start-up ----------------------------------------------------------------------------
@@ -78,7 +83,20 @@ class Session:
                 )
         node = start.node or _default_node(cluster)
         if node not in cluster.nodes:
-            raise SandboxInputError(N_("There is no node named {name!r}."), name=node)
+            from kproxy_tutor.suggest import close_match
+
+            suggestion = close_match(node, cluster.nodes)
+            if suggestion is not None:
+                raise SandboxInputError(
+                    N_("There is no node named {name!r}. Did you mean {suggestion!r}?"),
+                    name=node,
+                    suggestion=suggestion,
+                )
+            raise SandboxInputError(
+                N_("There is no node named {name!r}. Nodes: {names}."),
+                name=node,
+                names=", ".join(cluster.nodes),
+            )
         self.cluster = cluster
         self.recorder = EventRecorder()
         self.recorder.attach(cluster)
@@ -94,6 +112,8 @@ class Session:
         self.node = node
         self.scenario = start.scenario
         self._tracer: Any = None
+        #: The cluster changed since it was started, loaded or saved (Ctrl-D then keeps it).
+        self.unsaved = False
 
     def _start_proxiers(self) -> None:
         for name in self.cluster.nodes:
@@ -132,6 +152,7 @@ class Session:
         """Try ``change`` on a copy; if it succeeds, make it for real and let every kube-proxy sync."""
         change(detached_copy(self.cluster))
         value = change(self.cluster)
+        self.unsaved = True
         return value, self.sync()
 
     def sync(self) -> WatchReport:

@@ -57,7 +57,7 @@ def show_mode_list(view: ShellView, listing: ModeList) -> None:
         info = MODE_INFO[name]
         text = _(MODE_LINES[name]).format(version=info.deprecated_in, replacement=info.replacement)
         mark = "*" if name == listing.current else " "
-        view.line(f"{mark} {name:<9} {text}", "yellow" if info.deprecated_in else "")
+        view.line(f"{mark} {name:<9} {text}", "yellow" if info.deprecated_in else "", hanging=12)
 
 
 def show_changes(view: ShellView, changes: tuple[ModeChange, ...], sort: bool = True) -> None:
@@ -71,12 +71,12 @@ def show_changes(view: ShellView, changes: tuple[ModeChange, ...], sort: bool = 
             continue  # what a deleted object held is gone with it
         if change.kind == "kept":
             for line in change.added:
-                view.line(f"      {line}", "yellow")
+                view.tool(line, "yellow", prefix="      ")
             continue
         for line in change.removed:
-            view.line(f"      - {line}", "red")
+            view.tool(line, "red", prefix="      - ")
         for line in change.added:
-            view.line(f"      + {line}", "green")
+            view.tool(line, "green", prefix="      + ")
 
 
 def show_switch(view: ShellView, report: SwitchReport) -> None:

@@ -28,6 +28,8 @@ def run_block(session: Session, view: ShellView, block: Block) -> tuple[bool, bo
     try:
         if block.unterminated:
             raise ShellUsageError(_unterminated())
+        if block.line.strip() and not block.line.lstrip().startswith("#"):
+            session.history.append(block.line)
         invocation = parse_line(block.line)
         if invocation is None:
             return True, False
@@ -37,6 +39,11 @@ def run_block(session: Session, view: ShellView, block: Block) -> tuple[bool, bo
         if error.location:
             text = f"{error.location}: {text}"
         view.error(text, getattr(error, "usage", None))
+        kept = getattr(error, "kept", None)
+        if kept:
+            view.prose(
+                _("Nothing was changed; your edit is kept in {path}.").format(path=kept), "", view.errors
+            )
         return False, False
     view.show(outputs)
     return True, any(isinstance(o, ExitRequest) for o in outputs)
@@ -57,8 +64,8 @@ def run_script(session: Session, lines: Iterable[str], view: ShellView, keep_goi
         view.line(f"$ {block.line}", "bold")
         if block.document is not None:
             for text in block.document.rstrip("\n").split("\n"):
-                view.line(text, "dim")
-            view.line("EOF", "dim")
+                view.tool(text, "dim")
+            view.tool("EOF", "dim")
         ok, leave = run_block(session, view, block)
         if not ok:
             failed = True
@@ -78,11 +85,11 @@ class _Completer:
     def get_completions(self, document: Document, complete_event: CompleteEvent) -> Iterable[Completion]:
         from prompt_toolkit.completion import Completion
 
-        from kproxy_tutor.shell.completion import complete
+        from kproxy_tutor.shell.completion import complete, inserted
 
         word, candidates = complete(self.session, document.text_before_cursor)
         for candidate in candidates:
-            yield Completion(candidate, start_position=-len(word))
+            yield Completion(inserted(candidate), start_position=-len(word), display=candidate)
 
     async def get_completions_async(self, document: Document, complete_event: CompleteEvent) -> Any:
         for completion in self.get_completions(document, complete_event):
@@ -113,6 +120,9 @@ def run_interactive(session: Session, view: ShellView) -> int:
         completer=_Completer(session),  # type: ignore[arg-type]
         complete_while_typing=False,
     )
+    from kproxy_tutor.shell.editor import open_editor
+
+    session.editor = open_editor  # a terminal: kubectl edit may open the learner's editor
     view.line(_("Sandbox shell: type help for the commands, exit or Ctrl-D to leave."), "dim")
     while True:
         try:
@@ -120,6 +130,7 @@ def run_interactive(session: Session, view: ShellView) -> int:
         except KeyboardInterrupt:
             continue  # Ctrl-C clears the line, as in a shell
         except EOFError:
+            keep_unsaved(session, view)
             return int(ExitCode.OK)
         document = None
         if wants_document(line):
@@ -129,7 +140,38 @@ def run_interactive(session: Session, view: ShellView) -> int:
             line = strip_heredoc(line)
         _ok, leave = run_block(session, view, Block(line, document))
         if leave:
+            keep_unsaved(session, view)
             return int(ExitCode.OK)
+
+
+def autosave_path() -> Any:
+    from kproxy_tutor.store import state_dir
+
+    return state_dir() / "sandbox-autosave.yaml"
+
+
+def keep_unsaved(session: Session, view: ShellView) -> None:
+    """Leaving with changes not saved: save them where the learner can load them again, and say where."""
+    if not session.unsaved:
+        return
+    from kproxy_tutor.shell.commands import write_state
+
+    path = autosave_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_state(session, path)
+    except (OSError, TutorError):
+        view.line(
+            _("Your changes to the sandbox were not saved (the state directory cannot be written)."), "yellow"
+        )
+        return
+    view.line(
+        _(
+            "Your changes to the sandbox are saved in {path}. To go on with them: kproxy-tutor sandbox, "
+            "then load {path}"
+        ).format(path=path),
+        "yellow",
+    )
 
 
 def _read_document(prompt: Any) -> str | None:

@@ -1,7 +1,13 @@
 """Show the shell's results: tool output verbatim, messages in the learner's language, watch reports, traces and help.
 
-Tool output is never wrapped or truncated (learners compare it with real nodes); colour only
-marks what the text already says (+ added, - removed), so NO_COLOR loses nothing.
+Everything is fitted to the width of the Console the view is given (a terminal, or the pane of a
+split screen), never to sys.stdout's: our own words break between words, tool output between
+arguments with a continuation mark, and the watch diff repeats its ``+``/``-`` gutter on every
+continuation line. Names, addresses, ports and chains are never split (only a single word wider
+than the whole line is cut). When the console is not a terminal (a pipe, a file) nothing is
+wrapped: tool output is then byte-exact, as the real tool prints it, so it can be fed to
+``iptables-restore``, ``kubectl apply -f`` or ``kproxy-tutor rules -f``. Colour only marks what
+the text already says (+ added, - removed), so NO_COLOR loses nothing.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from kproxy_tutor.sandbox.iptables.render import restore_line
 from kproxy_tutor.sandbox.packet import Direction, OutcomeKind, StepKind, Trace
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.output import (
+    ClearScreen,
     ExitRequest,
     HelpReport,
     ModeList,
@@ -28,49 +35,90 @@ from kproxy_tutor.ui.console import glyphs
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 TONES = {"info": "", "success": "green", "warning": "yellow"}
 
 
 class ShellView:
-    """Prints outputs on ``console``; errors go to ``errors`` (stderr in scripts)."""
+    """Prints outputs on ``console``; errors go to ``errors`` (stderr in scripts).
 
-    def __init__(self, console: Console, errors: Console | None = None) -> None:
+    ``wrap=True`` fits every line to the console's width even when it is no terminal (a pane of a
+    split screen rendered into a buffer); ``wrap=False`` never does.
+    """
+
+    def __init__(self, console: Console, errors: Console | None = None, wrap: bool | None = None) -> None:
         self.console = console
         self.errors = errors or console
+        #: Fit lines to the console's width: None means "when the console is a terminal".
+        self.wrap = wrap
 
-    def line(self, text: str = "", style: str = "", console: Console | None = None) -> None:
-        from rich.text import Text
-
-        (console or self.console).print(Text(glyphs(text), style=style), soft_wrap=True, highlight=False)
-
-    def prose(self, text: str = "", style: str = "", console: Console | None = None) -> None:
-        """A line of our own words (not tool output): at a terminal, wrapped between words.
-
-        The terminal would otherwise break it at its edge, in the middle of a chain name or an IP.
-        Continuation lines of an indented line are indented two columns further.
-        """
+    def _fits(self, console: Console | None) -> Console | None:
+        """``console`` (default: ours) when its lines must be fitted to its width, else None."""
         target = console or self.console
-        if not target.is_terminal:
-            self.line(text, style, target)
-            return
+        wrap = target.is_terminal if self.wrap is None else self.wrap
+        return target if wrap else None
+
+    def _emit(self, pieces: list[Text], console: Console | None) -> None:
+        target = console or self.console
+        for piece in pieces:
+            target.print(piece, soft_wrap=True, highlight=False)
+
+    def line(
+        self, text: str = "", style: str = "", console: Console | None = None, hanging: int | None = None
+    ) -> None:
+        """A line of our own words: at a terminal, broken between words to the console's width.
+
+        Continuation lines are indented ``hanging`` columns more than the line's own indent
+        (default: 2 for an indented line, 0 for a paragraph).
+        """
         from rich.text import Text
 
         body = glyphs(text)
+        target = self._fits(console)
+        if target is None:
+            self._emit([Text(body, style=style)], console)
+            return
+        from rich.cells import cell_len
+
+        from kproxy_tutor.ui.wrap import wrap_words
+
         words = body.lstrip(" ")
         indent = len(body) - len(words)
-        hanging = indent + 2 if indent else 0
-        width = max(target.width - hanging, 20)
-        for i, piece in enumerate(Text(words, style=style).wrap(target, width, overflow="fold")):
-            piece.rstrip()
-            pad = indent if i == 0 else hanging
-            target.print(Text(" " * pad) + piece, soft_wrap=True, highlight=False)
+        extra = hanging if hanging is not None else (2 if indent else 0)
+        # A deep hanging indent must not leave less room than the longest word (a Pod name) needs.
+        longest = max((cell_len(w) for w in words.split()), default=0)
+        hang = max(min(indent + extra, target.width - longest), min(indent, 2))
+        self._emit(wrap_words(words, target.width, indent=indent, hanging=hang, style=style), console)
+
+    #: Prose and line are the same thing now: both fit the width between words.
+    prose = line
+
+    def tool(self, text: str, style: str = "", prefix: str = "", console: Console | None = None) -> None:
+        """A line of tool output (a rule, a table row, YAML): byte-exact unless it must fit a terminal.
+
+        At a terminal a line wider than the console breaks between arguments (``-m …``, ``-j …``) or
+        at spaces, never inside a name or address; continuation lines repeat ``prefix`` (a diff's
+        ``+``/``-`` gutter) and start with the continuation mark.
+        """
+        from rich.text import Text
+
+        target = self._fits(console)
+        if target is None:
+            self._emit([Text(prefix + text, style=style)], console)
+            return
+        from kproxy_tutor.ui.wrap import wrap_rule
+
+        self._emit(
+            wrap_rule(glyphs(text), target.width, prefix=Text(prefix, style=style), style=style), console
+        )
 
     def show(self, outputs: list[Output]) -> None:
         for output in outputs:
             if isinstance(output, Verbatim):
+                target = self.errors if output.stderr else None
                 for text in output.text.rstrip("\n").split("\n") if output.text else ():
-                    self.line(text)
+                    self.tool(text, console=target)
             elif isinstance(output, Note):
                 self.prose(note_text(output), TONES.get(output.tone, ""))
             elif isinstance(output, WatchReport):
@@ -89,6 +137,9 @@ class ShellView:
                 self.help(output.command)
             elif isinstance(output, ScenarioList):
                 self.scenarios(output)
+            elif isinstance(output, ClearScreen):
+                if self.console.is_terminal:
+                    self.console.clear()
             elif isinstance(output, ExitRequest):
                 pass
 
@@ -118,7 +169,9 @@ class ShellView:
             "bold",
         )
         for event in report.events:
-            self.line(f"  {event.type:<8} {event.kind} {event.namespace}/{event.name}  {event.summary}")
+            self.line(
+                f"  {event.type:<8} {event.kind} {event.namespace}/{event.name}  {event.summary}", hanging=9
+            )
         if report.mode != "iptables":
             from kproxy_tutor.ui.shell_mode_view import show_mode_watch
 
@@ -150,35 +203,52 @@ class ShellView:
             if change.kind == "removed":
                 continue
             for rule in change.removed_rules:
-                self.line(f"      - {restore_line(rule)}", "red")
+                self.tool(restore_line(rule), "red", prefix="      - ")
             for rule in change.added_rules:
-                self.line(f"      + {restore_line(rule)}", "green")
+                self.tool(restore_line(rule), "green", prefix="      + ")
 
     # Traces -------------------------------------------------------------------------------
     def traces(self, report: TraceReport) -> None:
-        for number, trace in enumerate(report.traces, 1):
-            if report.brief:
-                self.prose(f"{number:>3}. {outcome_text(trace)}", outcome_style(trace))
-                continue
-            if len(report.traces) > 1:
-                self.prose(_("Request {number}:").format(number=number), "bold")
-            for text in trace_lines(trace):
-                self.prose(f"  {text}")
-            self.prose(f"  {outcome_text(trace)}", outcome_style(trace))
+        """Each request's way; with ``--brief`` only where they went (one request: its outcome)."""
+        if report.brief and len(report.traces) == 1:
+            trace = report.traces[0]
+            self.prose(outcome_text(trace), outcome_style(trace))
+            return
+        if not report.brief:
+            for number, trace in enumerate(report.traces, 1):
+                if len(report.traces) > 1:
+                    self.prose(_("Request {number}:").format(number=number), "bold")
+                for text in trace_lines(trace):
+                    self.prose(f"  {text}")
+                self.prose(f"  {outcome_text(trace)}", outcome_style(trace))
         if len(report.traces) > 1:
-            counts: dict[str, int] = {}
-            for trace in report.traces:
-                key = (
-                    trace.outcome.endpoint
-                    if trace.outcome.kind == OutcomeKind.DELIVERED
-                    else trace.outcome.kind
-                )
-                counts[key or "-"] = counts.get(key or "-", 0) + 1
-            summary = ", ".join(f"{k} × {v}" for k, v in sorted(counts.items()))
+            self.summary(report)
+
+    def summary(self, report: TraceReport) -> None:
+        """Where the requests went: per endpoint (or outcome) how many and what share, most first."""
+        from kproxy_tutor.i18n import format_number, format_percent
+
+        total = len(report.traces)
+        groups: dict[str, list[Trace]] = {}
+        for trace in report.traces:
+            outcome = trace.outcome
+            key = outcome.endpoint if outcome.kind == OutcomeKind.DELIVERED else str(outcome.kind)
+            groups.setdefault(key or "-", []).append(trace)
+        self.prose(
+            ngettext("Where the {count} request went:", "Where the {count} requests went:", total).format(
+                count=format_number(total)
+            ),
+            "bold",
+        )
+        ordered = sorted(groups.values(), key=lambda g: (-len(g), outcome_text(g[0])))
+        width = max(len(format_number(len(g))) for g in ordered)
+        for group in ordered:
+            count = format_number(len(group)).rjust(width)
+            share = format_percent(len(group) / total, 1, fixed=True)
             self.prose(
-                _("Where the {count} requests went: {summary}").format(
-                    count=len(report.traces), summary=summary
-                )
+                f"  {count}  {share:>7}  {outcome_text(group[0])}",
+                outcome_style(group[0]),
+                hanging=width + 11,
             )
 
     # Help ---------------------------------------------------------------------------------
@@ -207,7 +277,7 @@ class ShellView:
     def scenarios(self, listing: ScenarioList) -> None:
         width = max((len(name) for name, _t, _d in listing.scenarios), default=0)
         for name, title, _description in listing.scenarios:
-            self.prose(f"  {name.ljust(width)}  {pick(title, current_language())}")
+            self.prose(f"  {name.ljust(width)}  {pick(title, current_language())}", hanging=width + 2)
 
     def scenario_intro(self, title: dict[str, str], description: dict[str, str]) -> None:
         self.prose(pick(title), "bold")

@@ -494,16 +494,37 @@ class Pacer:
             self.enabled = False
 
 
+def fitted(console: Console, line: Text) -> list[Text]:
+    """``line`` fitted to the console's width: a rule breaks between its arguments, other lines between words.
+
+    A trace is an explanation, not tool output to feed back to a tool, so it is fitted even when
+    piped (to the console's width: COLUMNS, or 80).
+    """
+    from kproxy_tutor.ui.wrap import wrap_rule, wrap_words
+
+    plain = line.plain
+    indent = len(plain) - len(plain.lstrip(" "))
+    body = line[indent:]
+    if body.plain.startswith("-A "):
+        return wrap_rule(body, console.width, prefix=" " * indent)
+    return wrap_words(body, console.width, indent=indent, hanging=indent + 2)
+
+
 def print_lines(console: Console, lines: Iterable[Text], animate: bool) -> None:
     pacer = Pacer(animate)
+
+    def show(line: Text) -> None:
+        for piece in fitted(console, line):
+            console.print(piece, soft_wrap=True, crop=False)
+
     try:
         for line in lines:
-            console.print(line, overflow="fold", crop=False)
+            show(line)
             pacer.pause()
     except KeyboardInterrupt:
         # Ctrl-C while printing (not while pausing): show the rest without pauses.
         for line in lines:
-            console.print(line, overflow="fold", crop=False)
+            show(line)
 
 
 def print_trace(console: Console, trace: Trace, animate: bool | None = None) -> None:

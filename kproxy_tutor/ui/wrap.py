@@ -27,6 +27,8 @@ CONTINUATION = "↪ "
 ASCII_CONTINUATION = "> "
 #: Continuation lines of tool output are indented by this much before the mark.
 RULE_INDENT = 2
+#: Where a word wider than a whole line is cut, if it holds one of these (after the character).
+SEPARATORS = ("/", "-", "_", ".", ":", ",")
 
 
 def continuation_mark() -> str:
@@ -43,6 +45,8 @@ def _as_text(line: Text | str, style: str = "") -> Text:
 
 def _cells(text: str) -> list[int]:
     """Cumulative cell widths: ``out[i]`` is the width of ``text[:i]``."""
+    if text.isascii():  # one cell per character
+        return list(range(len(text) + 1))
     from rich.cells import get_character_cell_size
 
     out = [0]
@@ -103,25 +107,31 @@ def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -
     i = 0
     while i < len(pieces):
         a, b = pieces[i]
-        if a != start and width(start, b) > room:
+        if a != start and width(start, b) > room and width(a, b) <= rest:
             lines.append((start, a))
             start, room = a, rest
             continue
         if width(start, b) <= room:
             i += 1
             continue
-        # A lone piece wider than the line: break it at fine points, else at characters.
+        # A piece wider than any line: go on filling this line with its fine pieces (words),
+        # and break a single word wider than a line at characters.
         inner = _token_spans(plain[a:b], {f - a for f in fine if a < f < b})
         cut = start
         for ia, ib in inner:
             ia, ib = ia + a, ib + a
-            if ia != cut and width(cut, ib) > room:
+            if ia != cut and width(cut, ib) > room and width(ia, ib) <= rest:
                 lines.append((cut, ia))
                 cut, room = ia, rest
             while width(cut, ib) > room:
                 end = cut + 1
                 while end < ib and cells[end + 1] - cells[cut] <= room:
                     end += 1
+                # A word that must be cut is cut after a separator if it has one (``default/`` |
+                # ``web/tcp/…``): the pieces stay readable parts of the name.
+                split = max((plain.rfind(sep, cut + 1, end) for sep in SEPARATORS), default=-1)
+                if split > cut and end < ib:
+                    end = split + 1
                 lines.append((cut, end))
                 cut, room = end, rest
         start = cut
@@ -148,6 +158,9 @@ def wrap_words(
     text = _as_text(line, style)
     hang = indent if hanging is None else hanging
     first, rest = max(width - indent, 1), max(width - hang, 1)
+    if text.cell_len <= first:  # it fits: one line
+        piece = _strip_end(text)
+        return [Text(" " * indent) + piece if indent else piece]
     words = _word_starts(text.plain)
     out: list[Text] = []
     for n, (a, b) in enumerate(_fill(text, first, rest, words, words)):
@@ -169,6 +182,8 @@ def wrap_rule(
 
     text = _as_text(line, style)
     head = _as_text(prefix)
+    if head.cell_len + text.cell_len <= width:  # most lines fit: no need to look for break points
+        return [head + _strip_end(text)]
     mark = Text(" " * indent + continuation_mark(), style="dim")
     first = max(width - head.cell_len, 1)
     rest = max(width - head.cell_len - mark.cell_len, 1)

@@ -232,21 +232,32 @@ def test_shell_prose_wraps_between_words_at_a_terminal() -> None:
         assert identifier in tokens, f"{identifier} was cut"
 
 
-def test_shell_tool_output_and_piped_prose_are_not_wrapped() -> None:
+def test_shell_tool_output_fits_a_terminal_and_stays_exact_when_piped() -> None:
     from rich.console import Console
 
     from kproxy_tutor.shell.output import Verbatim
     from kproxy_tutor.ui.shell_view import ShellView
+    from kproxy_tutor.ui.wrap import CONTINUATION
 
     rule = (
         '-A KUBE-SERVICES -d 10.96.0.12/32 -p tcp -m comment --comment "default/db-service cluster IP" -j X'
     )
+    # At a terminal a rule wider than it breaks between arguments, continuation lines marked (issue 15).
     console, out = _terminal_console(40)
     ShellView(console).show([Verbatim(rule)])  # type: ignore[arg-type]
-    assert out.getvalue() == rule + "\n"  # iptables-save output stays one line, as on a node
+    import re
+
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()  # NO_COLOR keeps the dim style
+    assert len(lines) > 1 and all(len(text) <= 40 for text in lines)
+    assert all(text.lstrip().startswith(CONTINUATION) for text in lines[1:])
+    assert " ".join(text.replace(CONTINUATION, " ") for text in lines).split() == rule.split()
+    # Piped, tool output and prose stay one line each: iptables-save output is byte-exact, as on a node.
     piped = io.StringIO()
-    ShellView(Console(file=piped, width=40)).prose("word " * 20)
-    assert len(piped.getvalue().splitlines()) == 1
+    view = ShellView(Console(file=piped, width=40))
+    view.show([Verbatim(rule)])  # type: ignore[arg-type]
+    view.prose("word " * 20)
+    assert piped.getvalue().splitlines()[0] == rule
+    assert len(piped.getvalue().splitlines()) == 2
 
 
 def test_exercise_task_wraps_at_a_terminal() -> None:

@@ -34,7 +34,7 @@ def test_script_file_echoes_commands_and_exits_4_on_error(
     assert code == 4
     assert captured.out.startswith("$ kubectl get svc\n")
     assert "$ kubectl get nodes" not in captured.out
-    assert "Error: Invalid value for RESOURCE: 'nope'" in captured.err
+    assert "Error: The sandbox has no resource type 'nope'" in captured.err
 
 
 def test_unknown_scenario_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

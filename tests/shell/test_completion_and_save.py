@@ -21,7 +21,7 @@ def session() -> Session:
     ("text", "word", "expected"),
     [
         ("kub", "kub", ["kubectl"]),
-        ("kubectl ex", "ex", ["expose"]),
+        ("kubectl ex", "ex", ["exec", "expose"]),
         ("kubectl expose ", "", ["deployment", "pod"]),
         ("kubectl scale deployment ", "", ["database"]),
         ("kubectl scale deployment database --rep", "--rep", ["--replicas"]),
@@ -31,11 +31,37 @@ def session() -> Session:
         ("node worker", "worker", ["worker-1", "worker-2"]),
         ("iptables -t nat -L KUBE-SVC", "KUBE-SVC", ["KUBE-SVC-PKJNZ2BPYAP7WCVG"]),
         ("scenario no", "no", ["no-endpoints", "nodeport-web"]),
-        ("kubectl get ", "", ["deployments", "endpointslices", "nodes", "pods", "services"]),
+        (
+            "kubectl get ",
+            "",
+            ["all", "deployments", "endpoints", "endpointslices", "nodes", "pods", "services"],
+        ),
+        ("k get svc,po", "svc,po", ["svc,pods"]),
+        ("kubectl get svc ", "", ["db-service"]),
+        ("kubectl describe pod w", "w", ["web"]),
+        ("kubectl describe endpointslice ", "", ["db-service-nbggt"]),
+        (
+            "kubectl exec ",
+            "",
+            ["database-bbhfmz28w9-7hf5n", "database-bbhfmz28w9-f6qh4", "database-bbhfmz28w9-thdfz", "web"],
+        ),
+        ("kubectl exec web -c ", "", ["database", "web"]),
+        ("kubectl patch svc ", "", ["db-service"]),
+        ("kubectl edit deployment ", "", ["database"]),
+        ("mode ", "", ["iptables", "ipvs", "nftables"]),
+        ("kubectl get pods -l app=d", "app=d", ["app=database"]),
     ],
 )
 def test_completion(session: Session, text: str, word: str, expected: list[str]) -> None:
     assert complete(session, text) == (word, expected)
+
+
+def test_tab_leaves_a_space_after_a_whole_word_only() -> None:
+    from kproxy_tutor.shell.completion import inserted
+
+    assert inserted("kubectl") == "kubectl "
+    assert inserted("manifests/") == "manifests/"
+    assert inserted("svc,") == "svc,"
 
 
 def test_save_then_load_gives_the_same_cluster_and_rules(run_shell: Callable, tmp_path: Path) -> None:

@@ -76,9 +76,18 @@ def test_deploy_expose_curl_and_watch_a_scale_in_russian(learner_home: Path) -> 
         child.expect(r"web\s+2/2")
         child.expect(PROMPT)
         child.sendline("kubectl get pdos")
-        child.expect("Ошибка: Недопустимое значение RESOURCE")
+        child.expect("Ошибка: .*'pdos'.*'pods'")
         child.expect(PROMPT)
+        # Tab completes "kub" to "kubectl " (with the space), and a Service name after "get svc ".
+        child.send("kub\t")
+        child.send("get svc w\t")
+        child.send("-o name\r")
+        child.expect("service/web")
+        child.expect(PROMPT)
+        # Ctrl-D with unsaved changes keeps them and says where.
         child.sendcontrol("d")
+        child.expect("Ваши изменения в песочнице сохранены в")
+        child.expect("sandbox-autosave.yaml")
         child.expect(pexpect.EOF)
     finally:
         child.close()
