@@ -13,12 +13,15 @@ from kproxy_tutor.content.loader import (
     read_yaml,
 )
 from kproxy_tutor.content.parse import parse_lesson
+from kproxy_tutor.content.sources import repository_files, source_problems
+from kproxy_tutor.content.yamlio import line_of, load_yaml
 from kproxy_tutor.content.schema import (
     DIAGRAM_EXTRA_CHARS,
     DIAGRAM_MAX_WIDTH,
     DiagramBlock,
     Lesson,
     SeeBlock,
+    UpdateBlock,
 )
 from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, ContentError, Msg
@@ -80,7 +83,45 @@ def check_content(directory: Path | None = None) -> list[Problem]:
     for lesson in lessons:
         problems.extend(_lesson_problems(lesson, lessons))
     problems.extend(_check_quizzes(directory))
+    problems.extend(_check_quiz_sources(directory))
     problems.extend(_check_exercises(directory, lessons))
+    return problems
+
+
+def own_files(directory: Path) -> frozenset[str]:
+    """Names of this project's files: the source tree (when there is one) and the lessons' folder."""
+    package_root = Path(__file__).resolve().parents[2]
+    names = set(repository_files(directory.parent))
+    if (package_root / "pyproject.toml").is_file():
+        names |= repository_files(package_root)
+    return frozenset(names)
+
+
+def _check_quiz_sources(directory: Path) -> list[Problem]:
+    """Every quiz question cites public URLs (the quiz parser only checks that a source is there)."""
+    problems: list[Problem] = []
+    own = own_files(directory)
+    for path in sorted(directory.glob(f"*{QUIZ_SUFFIX}")):
+        try:
+            data = load_yaml(path)
+        except ContentError:
+            continue  # the quiz checks report it
+        questions = data.get("questions") if isinstance(data, dict) else None
+        if not isinstance(questions, list):
+            continue
+        findings = Findings(path, strict=False)
+        for index, node in enumerate(questions):
+            if not isinstance(node, dict) or "source" not in node:
+                continue  # a missing source is the quiz parser's finding
+            label = node.get("id") if isinstance(node.get("id"), str) else index
+            for problem in source_problems(node.get("source"), own):
+                findings.add(
+                    line_of(node, "source"),
+                    f"questions[{label}].source",
+                    problem.message,
+                    **dict(problem.params),
+                )
+        problems.extend(findings.problems)
     return problems
 
 
@@ -134,6 +175,7 @@ def _lesson_problems(lesson: Lesson, lessons: list[Lesson]) -> list[Problem]:
     assert lesson.path is not None
     findings = Findings(lesson.path, strict=False)
     by_id = {other.id: other for other in lessons}
+    own = own_files(lesson.path.parent)
     for step in lesson.steps:
         for index, block in enumerate(step.blocks):
             where = f"steps[{step.id}].blocks[{index}]"
@@ -156,6 +198,9 @@ def _lesson_problems(lesson: Lesson, lessons: list[Lesson]) -> list[Problem]:
                     )
             elif isinstance(block, DiagramBlock):
                 check_diagram(block, where, findings)
+            elif isinstance(block, UpdateBlock) and block.source:
+                for problem in source_problems(block.source, own):
+                    findings.add(block.line, f"{where}.source", problem.message, **dict(problem.params))
     return findings.problems
 
 
