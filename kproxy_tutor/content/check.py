@@ -13,8 +13,6 @@ from kproxy_tutor.content.loader import (
     read_yaml,
 )
 from kproxy_tutor.content.parse import parse_lesson
-from kproxy_tutor.content.sources import repository_files, source_problems
-from kproxy_tutor.content.yamlio import line_of, load_yaml
 from kproxy_tutor.content.schema import (
     DIAGRAM_EXTRA_CHARS,
     DIAGRAM_MAX_WIDTH,
@@ -23,6 +21,8 @@ from kproxy_tutor.content.schema import (
     SeeBlock,
     UpdateBlock,
 )
+from kproxy_tutor.content.sources import repository_files, source_problems
+from kproxy_tutor.content.yamlio import line_of, load_yaml
 from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, ContentError, Msg
 

@@ -105,7 +105,9 @@ def test_malformed_sources(text: str) -> None:
 
 
 def test_label_naming_another_file_than_the_url() -> None:
-    [problem] = source_problems("proxier.md <https://github.com/kubernetes/kubernetes/blob/v1.35.0/README.md>")
+    [problem] = source_problems(
+        "proxier.md <https://github.com/kubernetes/kubernetes/blob/v1.35.0/README.md>"
+    )
     assert "does not point at that file" in problem.message
 
 
