@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kproxy_tutor.content.glossary import GLOSSARY_FILE, check_glossary
 from kproxy_tutor.content.loader import (
     COURSE_FILE,
     Course,
@@ -22,7 +23,7 @@ from kproxy_tutor.content.schema import (
     UpdateBlock,
 )
 from kproxy_tutor.content.sources import repository_files, source_problems
-from kproxy_tutor.content.yamlio import line_of, load_yaml
+from kproxy_tutor.content.yamlio import line_of
 from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, ContentError, Msg
 
@@ -84,6 +85,7 @@ def check_content(directory: Path | None = None) -> list[Problem]:
         problems.extend(_lesson_problems(lesson, lessons))
     problems.extend(_check_quizzes(directory))
     problems.extend(_check_quiz_sources(directory))
+    problems.extend(check_glossary(directory, lessons))
     problems.extend(_check_exercises(directory, lessons))
     return problems
 
@@ -103,7 +105,7 @@ def _check_quiz_sources(directory: Path) -> list[Problem]:
     own = own_files(directory)
     for path in sorted(directory.glob(f"*{QUIZ_SUFFIX}")):
         try:
-            data = load_yaml(path)
+            data = read_yaml(path)
         except ContentError:
             continue  # the quiz checks report it
         questions = data.get("questions") if isinstance(data, dict) else None
@@ -137,7 +139,7 @@ def _unlisted_files(directory: Path, listed: set[str]) -> list[Problem]:
     problems = []
     for path in sorted(directory.glob("*.yaml")):
         if (
-            path.name in (COURSE_FILE, GENERATED_FILE)
+            path.name in (COURSE_FILE, GENERATED_FILE, GLOSSARY_FILE)
             or path.name.endswith(QUIZ_SUFFIX)
             or path.name in listed
         ):
