@@ -284,13 +284,21 @@ def find_term(glossary: Glossary, query: str) -> Term | None:
             return term
     for term in glossary.terms:  # a prefix spelling (``endpoint*``) covers its forms
         for spellings in term.accept.values():
-            if any(s.endswith("*") and wanted.startswith(_fold(s[:-1])) for s in spellings):
+            # Only an ending (endpoints, нодами), not another word that starts the same way.
+            if any(
+                s.endswith("*") and wanted.startswith(_fold(s[:-1])) and len(wanted) - len(_fold(s[:-1])) <= 3
+                for s in spellings
+            ):
                 return term
     return None
 
 
 def suggestions(glossary: Glossary, query: str, lang: str, limit: int = 3) -> list[Term]:
     """Terms whose names are close to a misspelt ``query`` (did you mean …?)."""
+    # A variant the course rejects points at the term it stands for (маскарадинг → masquerade).
+    rejected = [
+        t for t in glossary.terms if any(_reject_pattern(p).fullmatch(query.strip()) for p in t.reject)
+    ]
     candidates: dict[str, Term] = {}
     for term in glossary.terms:
         for name in (
@@ -301,7 +309,7 @@ def suggestions(glossary: Glossary, query: str, lang: str, limit: int = 3) -> li
         ):
             candidates.setdefault(_fold(name), term)
     close = difflib.get_close_matches(_fold(query), list(candidates), n=limit * 3, cutoff=0.6)
-    found: list[Term] = []
+    found: list[Term] = list(rejected)
     for name in close:
         if candidates[name] not in found:
             found.append(candidates[name])
@@ -348,10 +356,9 @@ def search_lessons(lessons: Iterable[Lesson], words: Iterable[str], lang: str) -
             ]
             folded = _fold(" ".join(paragraphs))
             if all(w in folded for w in wanted):
-                line = next(
-                    (p for p in paragraphs if _fold(wanted[0]) in _fold(p)),
-                    paragraphs[0] if paragraphs else "",
-                )
+                # The title is shown anyway: the snippet comes from the body when it can.
+                body = paragraphs[1:] or paragraphs
+                line = next((p for p in body if _fold(wanted[0]) in _fold(p)), body[0] if body else "")
                 hits.append(Hit(lesson, index, _snippet(line, wanted[0])))
     return hits
 
