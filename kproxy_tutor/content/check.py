@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from kproxy_tutor.content.glossary import GLOSSARY_FILE, check_glossary
@@ -19,7 +20,9 @@ from kproxy_tutor.content.schema import (
     DIAGRAM_MAX_WIDTH,
     DiagramBlock,
     Lesson,
+    NoteBlock,
     SeeBlock,
+    TextBlock,
     UpdateBlock,
 )
 from kproxy_tutor.content.sources import repository_files, source_problems
@@ -28,6 +31,8 @@ from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, ContentError, Msg
 
 QUIZ_SUFFIX = ".quiz.yaml"
+#: Inline code inside bold: the reader prints such backticks literally.
+_CODE_IN_BOLD = re.compile(r"\*\*[^*\n]*`[^`\n]+`[^*\n]*\*\*")
 #: Which generated quiz questions each lesson gets (see kproxy_tutor/quiz/generated.py).
 GENERATED_FILE = "generated.yaml"
 
@@ -200,7 +205,17 @@ def _lesson_problems(lesson: Lesson, lessons: list[Lesson]) -> list[Problem]:
                     )
             elif isinstance(block, DiagramBlock):
                 check_diagram(block, where, findings)
-            elif isinstance(block, UpdateBlock) and block.source:
+            if isinstance(block, TextBlock | NoteBlock | UpdateBlock):
+                for lang, text in block.text.items():
+                    if _CODE_IN_BOLD.search(text):
+                        findings.add(
+                            block.line,
+                            f"{where}.{lang}",
+                            N_(
+                                "{field}: `code` inside **bold** is printed with its backticks; take it out of the bold."
+                            ),
+                        )
+            if isinstance(block, UpdateBlock) and block.source:
                 for problem in source_problems(block.source, own):
                     findings.add(block.line, f"{where}.source", problem.message, **dict(problem.params))
     return findings.problems

@@ -119,3 +119,15 @@ def test_parse_and_format_for_display() -> None:
     assert format_sources(VIPS) == [
         "Virtual IPs and Service Proxies: https://kubernetes.io/docs/reference/networking/virtual-ips/"
     ]
+
+
+def test_code_inside_bold_is_refused(make_course: MakeCourse) -> None:
+    lesson = LESSON.format(source=VIPS).replace(
+        '- update: {{ru: "Сейчас так.", en: "Now it is so."}}'.replace("{{", "{").replace("}}", "}"),
+        '- update: {ru: "Сейчас **не трогать `nf_conntrack_max`**.", en: "Now it is so."}',
+    )
+    problems = [text_of(p) for p in check_content(make_course("role", role=lesson))]
+    assert problems == [
+        "lessons/01-role.yaml:8: steps[first].blocks[0].ru: `code` inside **bold** is printed with its "
+        "backticks; take it out of the bold."
+    ]
