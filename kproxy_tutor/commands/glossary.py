@@ -38,8 +38,8 @@ def register(app: typer.Typer) -> None:
     @app.command(
         "search",
         help=_(
-            "Find the lesson steps that mention all the WORDS, in your language (case and ё/е do not "
-            "matter; a word may be the start of a longer one). Example: kproxy-tutor search conntrack"
+            "Find the lesson steps that mention all the WORDS, in your language (case does not matter; "
+            "a word may be the start of a longer one). Example: kproxy-tutor search conntrack"
         ),
     )
     def search(

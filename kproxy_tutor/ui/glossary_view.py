@@ -31,7 +31,7 @@ def where_taught(course: Course, place: Place) -> tuple[str, str] | None:
     index = lesson.step_index(place.step)
     if index is None:
         return None
-    where = _("lesson {number} “{lesson}”, step {k} of {n} “{step}”").format(
+    where = _('lesson {number} "{lesson}", step {k} of {n} "{step}"').format(
         number=number,
         lesson=pick(lesson.title),
         k=index + 1,
@@ -148,7 +148,7 @@ def print_hits(
     if term is not None:
         _line(
             console,
-            _("Glossary: {term} — {definition}").format(
+            _("Glossary: {term}: {definition}").format(
                 term=term.name[current_language()], definition=pick(term.definition)
             ),
         )
@@ -174,9 +174,9 @@ def print_hits(
     for hit in hits:
         lesson = hit.lesson
         step = lesson.steps[hit.step_index]
-        where = _("lesson {number}, step {k} “{step}”").format(
+        where = _('lesson {number}, step {k} "{step}"').format(
             number=lesson.number, k=hit.step_index + 1, step=pick(step.title)
         )
-        _line(console, f"{where} — kproxy-tutor learn {lesson.number}")
+        _line(console, _("{where}: kproxy-tutor learn {number}").format(where=where, number=lesson.number))
         if hit.snippet:
             _line(console, hit.snippet, indent=2, style="dim")
