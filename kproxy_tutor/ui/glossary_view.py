@@ -174,9 +174,12 @@ def print_hits(
     for hit in hits:
         lesson = hit.lesson
         step = lesson.steps[hit.step_index]
-        where = _('lesson {number}, step {k} "{step}"').format(
-            number=lesson.number, k=hit.step_index + 1, step=pick(step.title)
+        # The command comes first, so a narrow terminal never breaks it across lines.
+        _line(
+            console,
+            _("{command}, step {k}: {step}").format(
+                command=f"kproxy-tutor learn {lesson.number}", k=hit.step_index + 1, step=pick(step.title)
+            ),
         )
-        _line(console, _("{where}: kproxy-tutor learn {number}").format(where=where, number=lesson.number))
         if hit.snippet:
             _line(console, hit.snippet, indent=2, style="dim")
