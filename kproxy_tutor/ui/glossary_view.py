@@ -54,6 +54,18 @@ def _line(console: Console, text: str, *, indent: int = 0, style: str = "") -> N
         console.print(Text(" " * indent) + piece if indent else piece, overflow="fold", soft_wrap=True)
 
 
+def _command_line(console: Console, message: str, command: str, *, indent: int = 0) -> None:
+    """``message`` with ``{command}``; when it does not fit, the command goes whole on its own line."""
+    from rich.cells import cell_len
+
+    text = message.format(command=command)
+    if indent + cell_len(text) <= console.width:
+        _line(console, text, indent=indent)
+        return
+    _line(console, message.format(command="").rstrip(), indent=indent)
+    _line(console, command, indent=indent + 2)
+
+
 def print_term(console: Console, course: Course, term: Term) -> None:
     """One term in full: both names, the definition, where it is taught and how to open that step."""
     lang = current_language()
@@ -70,7 +82,7 @@ def print_term(console: Console, course: Course, term: Term) -> None:
             first = where_taught(course, term.introduced_in)
             if first is not None:
                 _line(console, _("First mentioned in: {where}").format(where=first[0]), indent=2)
-        _line(console, _("Open it: {command}").format(command=taught[1]), indent=2)
+        _command_line(console, _("Open it: {command}"), taught[1], indent=2)
     spellings = [s.rstrip("*") for s in term.accept.get(lang, ()) if s.rstrip("*") != term.name[lang]]
     if spellings:
         _line(console, _("Also written: {spellings}").format(spellings=", ".join(spellings)), indent=2)
@@ -106,9 +118,8 @@ def print_unknown(console: Console, glossary: Glossary, query: str) -> None:
             console,
             _("The glossary has no term {query!r}. Did you mean: {names}?").format(query=query, names=names),
         )
-        _line(
-            console,
-            _("Try: kproxy-tutor glossary {term}").format(term=_quote(close[0].name[current_language()])),
+        _command_line(
+            console, _("Try: {command}"), f"kproxy-tutor glossary {_quote(close[0].name[current_language()])}"
         )
     else:
         _line(console, _("The glossary has no term {query!r}.").format(query=query))
@@ -152,9 +163,10 @@ def print_hits(
                 term=term.name[current_language()], definition=pick(term.definition)
             ),
         )
-        _line(
+        _command_line(
             console,
-            _("More: kproxy-tutor glossary {term}").format(term=_quote(term.name[current_language()])),
+            _("More: {command}"),
+            f"kproxy-tutor glossary {_quote(term.name[current_language()])}",
             indent=2,
         )
         console.print()
