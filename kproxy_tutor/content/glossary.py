@@ -496,6 +496,23 @@ def _question_texts(node: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
                 yield lang, text[lang]
 
 
+def later_terms(
+    glossary: Glossary, texts: Iterable[tuple[str, str]], asked_in: int, lessons: list[Lesson]
+) -> list[tuple[Term, int, int]]:
+    """(term, lesson number, step number) for each term ``texts`` use that is first taught after ``asked_in``."""
+    numbers = {lesson.id: lesson for lesson in lessons}
+    texts = list(texts)
+    found = []
+    for term in glossary.terms:
+        first = term.first_place
+        lesson = numbers.get(first.lesson)
+        if lesson is None or lesson.number <= asked_in:
+            continue
+        if any(mentions(term, text, lang) for lang, text in texts):
+            found.append((term, lesson.number, (lesson.step_index(first.step) or 0) + 1))
+    return found
+
+
 def _prerequisite_problems(glossary: Glossary, directory: Path, lessons: list[Lesson]) -> list[Problem]:
     from kproxy_tutor.content.loader import file_label
 

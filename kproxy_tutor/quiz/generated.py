@@ -463,8 +463,38 @@ def with_generated(bank: Bank, directory: Path | None = None) -> Bank:
     return Bank(tuple(quizzes))
 
 
+def _prerequisites(question: Question, lessons: list[Any], at: str) -> list[Problem]:
+    """A generated question, like a written one, uses no term its lesson has not taught yet."""
+    from kproxy_tutor.content.glossary import later_terms, load_glossary
+
+    asked = next((lesson.number for lesson in lessons if lesson.id == question.lesson_id), None)
+    if asked is None or not all(hasattr(lesson, "steps") for lesson in lessons):
+        return []
+    texts = [(lang, question.prompt[lang]) for lang in question.prompt]
+    texts += [(lang, choice.text[lang]) for choice in question.choices for lang in choice.text]
+    return [
+        Problem(
+            at,
+            N_(
+                "{field}: the question (lesson {asked}) uses the term {term!r}, which is first "
+                "taught in lesson {lesson}, step {step}."
+            ),
+            (
+                ("field", question.id),
+                ("asked", str(asked)),
+                ("term", term.name["en"]),
+                ("lesson", str(n)),
+                ("step", str(k)),
+            ),
+        )
+        for term, n, k in later_terms(load_glossary(), texts, asked, lessons)
+    ]
+
+
 def check_generated(directory: Path, lessons: Iterable[Any]) -> list[Problem]:
-    """Every declaration names a known lesson and generator, and its question can be computed."""
+    """Every declaration names a known lesson and generator, its question can be computed, and it
+    uses no term taught only in a later lesson."""
+    lessons = list(lessons)
     known = {lesson.id for lesson in lessons}
     where = f"{directory.name}/{GENERATED_FILE}"
     problems: list[Problem] = []
@@ -510,6 +540,7 @@ def check_generated(directory: Path, lessons: Iterable[Any]) -> list[Problem]:
                 )
             )
             continue
+        problems.extend(_prerequisites(question, lessons, at))
         if question.id in seen:
             problems.append(
                 Problem(at, N_("{field}: duplicate id {id!r}."), (("field", kind), ("id", question.id)))

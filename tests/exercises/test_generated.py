@@ -181,3 +181,15 @@ def test_quiz_command_lists_generated_questions(capsys: pytest.CaptureFixture[st
         "gen-chain-name-db-service-db-service" in out
         and "gen-probability-db-service-db-service-2-of-5" in out
     )
+
+
+def test_a_generated_question_before_its_terms_are_taught_is_reported(tmp_path: Path) -> None:
+    from kproxy_tutor.content.loader import load_course
+
+    (tmp_path / "generated.yaml").write_text(
+        "format_version: 1\nlessons:\n  network:\n    - chain-name: {scenario: db-service, service: db-service}\n",
+        encoding="utf-8",
+    )
+    problems = check_generated(tmp_path, load_course().lessons)
+    texts = [p.message.format(**dict(p.params)) for p in problems]
+    assert any("uses the term 'KUBE-SERVICES', which is first taught in lesson 3" in t for t in texts), texts
