@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "kproxy_tutor.commands.learn",
     "kproxy_tutor.commands.exercise",
     "kproxy_tutor.commands.quiz",
+    "kproxy_tutor.commands.glossary",
     "kproxy_tutor.commands.sandbox",
     "kproxy_tutor.commands.rules",
     "kproxy_tutor.commands.progress",

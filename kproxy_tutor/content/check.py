@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+from kproxy_tutor.content.glossary import GLOSSARY_FILE, check_glossary
 from kproxy_tutor.content.loader import (
     COURSE_FILE,
     Course,
@@ -18,12 +20,19 @@ from kproxy_tutor.content.schema import (
     DIAGRAM_MAX_WIDTH,
     DiagramBlock,
     Lesson,
+    NoteBlock,
     SeeBlock,
+    TextBlock,
+    UpdateBlock,
 )
+from kproxy_tutor.content.sources import repository_files, source_problems
+from kproxy_tutor.content.yamlio import line_of
 from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, ContentError, Msg
 
 QUIZ_SUFFIX = ".quiz.yaml"
+#: Inline code inside bold: the reader prints such backticks literally.
+_CODE_IN_BOLD = re.compile(r"\*\*[^*\n]*`[^`\n]+`[^*\n]*\*\*")
 #: Which generated quiz questions each lesson gets (see kproxy_tutor/quiz/generated.py).
 GENERATED_FILE = "generated.yaml"
 
@@ -80,7 +89,46 @@ def check_content(directory: Path | None = None) -> list[Problem]:
     for lesson in lessons:
         problems.extend(_lesson_problems(lesson, lessons))
     problems.extend(_check_quizzes(directory))
+    problems.extend(_check_quiz_sources(directory))
+    problems.extend(check_glossary(directory, lessons))
     problems.extend(_check_exercises(directory, lessons))
+    return problems
+
+
+def own_files(directory: Path) -> frozenset[str]:
+    """Names of this project's files: the source tree (when there is one) and the lessons' folder."""
+    package_root = Path(__file__).resolve().parents[2]
+    names = set(repository_files(directory.parent))
+    if (package_root / "pyproject.toml").is_file():
+        names |= repository_files(package_root)
+    return frozenset(names)
+
+
+def _check_quiz_sources(directory: Path) -> list[Problem]:
+    """Every quiz question cites public URLs (the quiz parser only checks that a source is there)."""
+    problems: list[Problem] = []
+    own = own_files(directory)
+    for path in sorted(directory.glob(f"*{QUIZ_SUFFIX}")):
+        try:
+            data = read_yaml(path)
+        except ContentError:
+            continue  # the quiz checks report it
+        questions = data.get("questions") if isinstance(data, dict) else None
+        if not isinstance(questions, list):
+            continue
+        findings = Findings(path, strict=False)
+        for index, node in enumerate(questions):
+            if not isinstance(node, dict) or "source" not in node:
+                continue  # a missing source is the quiz parser's finding
+            label = node.get("id") if isinstance(node.get("id"), str) else index
+            for problem in source_problems(node.get("source"), own):
+                findings.add(
+                    line_of(node, "source"),
+                    f"questions[{label}].source",
+                    problem.message,
+                    **dict(problem.params),
+                )
+        problems.extend(findings.problems)
     return problems
 
 
@@ -96,7 +144,7 @@ def _unlisted_files(directory: Path, listed: set[str]) -> list[Problem]:
     problems = []
     for path in sorted(directory.glob("*.yaml")):
         if (
-            path.name in (COURSE_FILE, GENERATED_FILE)
+            path.name in (COURSE_FILE, GENERATED_FILE, GLOSSARY_FILE)
             or path.name.endswith(QUIZ_SUFFIX)
             or path.name in listed
         ):
@@ -134,6 +182,7 @@ def _lesson_problems(lesson: Lesson, lessons: list[Lesson]) -> list[Problem]:
     assert lesson.path is not None
     findings = Findings(lesson.path, strict=False)
     by_id = {other.id: other for other in lessons}
+    own = own_files(lesson.path.parent)
     for step in lesson.steps:
         for index, block in enumerate(step.blocks):
             where = f"steps[{step.id}].blocks[{index}]"
@@ -156,6 +205,19 @@ def _lesson_problems(lesson: Lesson, lessons: list[Lesson]) -> list[Problem]:
                     )
             elif isinstance(block, DiagramBlock):
                 check_diagram(block, where, findings)
+            if isinstance(block, TextBlock | NoteBlock | UpdateBlock):
+                for lang, text in block.text.items():
+                    if _CODE_IN_BOLD.search(text):
+                        findings.add(
+                            block.line,
+                            f"{where}.{lang}",
+                            N_(
+                                "{field}: `code` inside **bold** is printed with its backticks; take it out of the bold."
+                            ),
+                        )
+            if isinstance(block, UpdateBlock) and block.source:
+                for problem in source_problems(block.source, own):
+                    findings.add(block.line, f"{where}.source", problem.message, **dict(problem.params))
     return findings.problems
 
 

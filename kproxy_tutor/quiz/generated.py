@@ -8,6 +8,7 @@ review queue and answers files work as for written questions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -18,31 +19,26 @@ from kproxy_tutor.devcheck import Problem
 from kproxy_tutor.errors import N_, TutorError
 from kproxy_tutor.errors import Msg as ErrorMsg
 from kproxy_tutor.exercises import lookup
-from kproxy_tutor.quiz.model import FreeText, MultipleChoice, Numeric, Question, QuizChoice, Text, TrueFalse
+from kproxy_tutor.quiz.model import (
+    MultipleChoice,
+    Numeric,
+    Question,
+    QuizChoice,
+    SingleChoice,
+    Text,
+    TrueFalse,
+)
 
 GENERATED_FILE = "generated.yaml"
 FORMAT_VERSION = 1
 #: Requests sent to learn which Pods a Service can reach (ample for the scenarios' few endpoints).
 REACH_SAMPLE = 40
-SOURCE = "computed by the sandbox's compiler and evaluator"
+#: Where the rules the answers are computed from are written (the compiler follows it).
+SOURCE = (
+    "iptables proxier.go, v1.35.0 "
+    "<https://github.com/kubernetes/kubernetes/blob/v1.35.0/pkg/proxy/iptables/proxier.go>"
+)
 Generator = Callable[[str, Mapping[str, Any]], Question]
-
-
-def bilingual(msgid: str, **params: Any) -> Text:
-    """``msgid`` translated into every language, then formatted (generated texts are content).
-
-    A parameter that is itself a msgid wrapped in :class:`Msg` is translated into the same language.
-    """
-    from kproxy_tutor.content.schema import LANGUAGES
-    from kproxy_tutor.i18n import translations
-
-    def value(item: Any, lang: str) -> Any:
-        return translations(lang).gettext(item.msgid) if isinstance(item, Msg) else item
-
-    return {
-        lang: translations(lang).gettext(msgid).format(**{k: value(v, lang) for k, v in params.items()})
-        for lang in LANGUAGES
-    }
 
 
 class Msg:
@@ -52,6 +48,44 @@ class Msg:
         self.msgid = msgid
 
 
+class Plural:
+    """A message with plural forms, chosen for ``n`` in each language (see :func:`ngettext`)."""
+
+    def __init__(self, singular: str, plural: str, n: int) -> None:
+        self.singular, self.plural, self.n = singular, plural, n
+
+
+def ngettext(singular: str, plural: str, n: int) -> Plural:
+    """Mark a plural message for extraction; :func:`bilingual` picks the form per language."""
+    return Plural(singular, plural, n)
+
+
+def bilingual(msgid: str | Plural, **params: Any) -> Text:
+    """``msgid`` translated into every language, then formatted (generated texts are content).
+
+    A parameter that is itself a msgid wrapped in :class:`Msg` (or a :class:`Plural`) is translated
+    into the same language.
+    """
+    from kproxy_tutor.content.schema import LANGUAGES
+    from kproxy_tutor.i18n import translations
+
+    def text(item: str | Plural | Msg, lang: str) -> str:
+        catalog = translations(lang)
+        if isinstance(item, Plural):
+            return catalog.ngettext(item.singular, item.plural, item.n)
+        return catalog.gettext(item.msgid if isinstance(item, Msg) else item)
+
+    plain = {k: v for k, v in params.items() if not isinstance(v, Msg | Plural)}
+
+    def value(item: Any, lang: str) -> Any:
+        # A nested message is formatted with the same plain parameters ({n}, {service}…).
+        return text(item, lang).format(**plain) if isinstance(item, Msg | Plural) else item
+
+    return {
+        lang: text(msgid, lang).format(**{k: value(v, lang) for k, v in params.items()}) for lang in LANGUAGES
+    }
+
+
 def _session(p: Mapping[str, Any]) -> Any:
     """The scenario's sandbox, with ``deployment`` scaled to ``replicas`` when asked."""
     from kproxy_tutor.shell.parser import parse_line
@@ -59,9 +93,13 @@ def _session(p: Mapping[str, Any]) -> Any:
     from kproxy_tutor.shell.session import Session
 
     session = Session(find_scenario(str(p["scenario"])))
+    commands = [str(line) for line in p.get("setup") or ()]
     if "replicas" in p:
-        invocation = parse_line(f"kubectl scale deployment {p['deployment']} --replicas {int(p['replicas'])}")
-        assert invocation is not None
+        commands.insert(0, f"kubectl scale deployment {p['deployment']} --replicas {int(p['replicas'])}")
+    for line in commands:
+        invocation = parse_line(line)
+        if invocation is None:
+            raise TutorError(N_("The setup line {line!r} is not a sandbox command."), line=line)
         session.execute(invocation)
     return session
 
@@ -84,65 +122,150 @@ def _traces(session: Any, source: str, target: str, count: int) -> list[Any]:
     return traces
 
 
+def _svc_chain_for(service_port_name: str, protocol: str) -> str:
+    """kube-proxy's servicePortChainName recipe, for a distractor with another protocol."""
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256((service_port_name + protocol).encode()).digest()
+    return "KUBE-SVC-" + base64.b32encode(digest).decode()[:16]
+
+
 def chain_name(lesson_id: str, p: Mapping[str, Any]) -> Question:
+    """The KUBE-SERVICES rule with its target hidden: which chain comes next?
+
+    The distractors are the chains a learner mixes up: the chain of one Pod (a level too deep),
+    the same Service port's chain for the other protocol (the hash includes it) and KUBE-NODEPORTS.
+    """
     session = _session(p)
+    ruleset = session.proxier.kernel.ruleset
     service = str(p["service"])
-    chain = lookup.require(lookup.service_chain(session.proxier.kernel.ruleset, service), "a KUBE-SVC chain")
+    chain = lookup.require(lookup.service_chain(ruleset, service), "a KUBE-SVC chain")
     rule = next(
-        r
-        for r in session.proxier.kernel.ruleset.table("nat").chains["KUBE-SERVICES"].rules
-        if lookup.target_chain(r) == chain
+        r for r in ruleset.table("nat").chains["KUBE-SERVICES"].rules if lookup.target_chain(r) == chain
     )
-    line = f"-A KUBE-SERVICES {rule.spelling}"
-    return FreeText(
+    spelling = rule.spelling or ""
+    hidden = spelling.replace(f"-j {chain}", "-j ?")
+    comment = re.search(r'--comment "([^"]+) cluster IP"', spelling)
+    port_name = comment.group(1) if comment else f"default/{service}"
+    protocol = "udp" if " -p tcp" in f" {spelling}" else "tcp"
+    jumps = lookup.endpoint_jumps(ruleset, service)
+    pod_chain = lookup.target_chain(jumps[0]) if jumps else None
+    options = [
+        QuizChoice(
+            "svc",
+            {"ru": chain, "en": chain},
+            bilingual(
+                N_(
+                    "Right: a ClusterIP rule in KUBE-SERVICES jumps to the Service port's KUBE-SVC chain; "
+                    "its name is the hash of {input}."
+                ),
+                input=f"{port_name}{'tcp' if protocol == 'udp' else 'udp'}",
+            ),
+        ),
+        QuizChoice(
+            "other-protocol",
+            {"ru": _svc_chain_for(port_name, protocol), "en": _svc_chain_for(port_name, protocol)},
+            bilingual(
+                N_(
+                    "This is the chain the same port would get for {protocol}: the protocol is part of the "
+                    "hashed name, and this rule matches the other one."
+                ),
+                protocol=protocol.upper(),
+            ),
+        ),
+        QuizChoice(
+            "nodeports",
+            {"ru": "KUBE-NODEPORTS", "en": "KUBE-NODEPORTS"},
+            bilingual(
+                N_(
+                    "KUBE-NODEPORTS is reached only by the last rule of KUBE-SERVICES, for packets to a "
+                    "local address of the node; this rule matches a ClusterIP."
+                )
+            ),
+        ),
+    ]
+    if pod_chain:
+        options.insert(
+            1,
+            QuizChoice(
+                "sep",
+                {"ru": pod_chain, "en": pod_chain},
+                bilingual(
+                    N_(
+                        "A KUBE-SEP chain belongs to one Pod and is a level deeper: the Service's KUBE-SVC "
+                        "chain chooses among them first."
+                    )
+                ),
+            ),
+        )
+    return SingleChoice(
         id=f"gen-chain-name-{p['scenario']}-{service}",
         lesson_id=lesson_id,
         prompt=bilingual(
             N_(
-                "In the {scenario} sandbox, kube-proxy wrote this rule for Service {service}:\n\n"
-                "`{rule}`\n\nWhich chain does a packet to the Service go to next? Type its name."
+                "In the {scenario} sandbox, kube-proxy wrote this rule for Service {service} (the target "
+                "is hidden):\n\n`-A KUBE-SERVICES {rule}`\n\nWhich chain does a new connection to the Service go "
+                "to next? You can work the name out with the recipe from lesson 3 or look it up in the "
+                "sandbox."
             ),
             scenario=p["scenario"],
             service=service,
-            rule=line,
+            rule=hidden,
         ),
         explanation=bilingual(
             N_(
-                "The target after -j is {chain}, the Service's KUBE-SVC chain. Its name is "
-                "KUBE-SVC- and 16 characters of base32(sha256(service port name + protocol)), "
-                "so it is the same on every node."
+                "The target is {chain}, the Service port's KUBE-SVC chain: KUBE-SVC- and the first 16 "
+                "characters of base32(sha256(service port name + protocol)), so it is the same on every "
+                "node. From there a rule with -m statistic picks one Pod's KUBE-SEP chain."
             ),
             chain=chain,
         ),
         source=SOURCE,
-        accept=(chain,),
+        options=tuple(options),
+        answer="svc",
     )
 
 
 def probability(lesson_id: str, p: Mapping[str, Any]) -> Question:
     session = _session(p)
+    ruleset = session.proxier.kernel.ruleset
     service, index = str(p["service"]), int(p["index"])
-    jumps = lookup.endpoint_jumps(session.proxier.kernel.ruleset, service)
-    value = lookup.require(
-        lookup.probability(session.proxier.kernel.ruleset, service, index), "a probability"
-    )
+    jumps = lookup.endpoint_jumps(ruleset, service)
+    value = lookup.require(lookup.probability(ruleset, service, index), "a probability")
     n = len(jumps)
+    target = lookup.service_of(session.cluster, service)
+    sticky = target is not None and target.session_affinity == "ClientIP"
+    note = (
+        Msg(
+            N_(
+                " With sessionAffinity: ClientIP the chain first has one -m recent --rcheck rule per "
+                "endpoint; they do not count."
+            )
+        )
+        if sticky
+        else ""
+    )
     return Numeric(
         id=f"gen-probability-{p['scenario']}-{service}-{index}-of-{n}",
         lesson_id=lesson_id,
         prompt=bilingual(
             N_(
-                "Service {service} has {n} ready endpoints. What probability does kube-proxy write "
-                "on jump {index} to a KUBE-SEP chain in the Service's KUBE-SVC chain?"
+                "{endpoints} What probability does kube-proxy write in rule {index} with -m statistic "
+                "(the random choice of a Pod) in the Service's KUBE-SVC chain?{note}"
+            ),
+            endpoints=ngettext(
+                "Service {service} has {n} ready endpoint.", "Service {service} has {n} ready endpoints.", n
             ),
             service=service,
             n=n,
             index=index,
+            note=note,
         ),
         explanation=bilingual(
             N_(
-                "Jump k of n matches with probability 1/(n-k+1), counted among the packets "
-                "that reached it: 1/{left} = {value}. The last jump has no probability: it "
+                "Rule k of n with -m statistic matches with probability 1/(n-k+1), counted among the new "
+                "connections that reached it: 1/{left} = {value}. The last jump has no probability: it "
                 "takes whatever is left."
             ),
             left=n - index + 1,
@@ -154,37 +277,65 @@ def probability(lesson_id: str, p: Mapping[str, Any]) -> Question:
     )
 
 
+def _pod_label(pod: Any) -> Text:
+    """A choice as the learner needs it to decide: name, address, node and state."""
+    if pod.terminating:
+        state = Msg(N_("terminating"))
+    elif not pod.ready:
+        state = Msg(N_("not ready"))
+    else:
+        state = Msg(N_("ready"))
+    return bilingual(
+        N_("{name} ({ip}, on {node}, {state})"), name=pod.name, ip=pod.pod_ip, node=pod.node_name, state=state
+    )
+
+
 def reach(lesson_id: str, p: Mapping[str, Any]) -> Question:
+    """Which Pods can fresh connections reach? Distractors come from ``setup``: a Pod of another app,
+    a not-ready Pod of the Service, the client itself, a Pod on another node for eTP Local."""
     session = _session(p)
     source, target = str(p["from"]), str(p["to"])
     traces = _traces(session, source, target, REACH_SAMPLE)
     reached = {t.outcome.endpoint_pod for t in traces if t.outcome.endpoint_pod}
-    pods = sorted(f"{pod.namespace}/{pod.name}" for pod in session.cluster.pods.values())
-    options = tuple(QuizChoice(pod.split("/", 1)[1], {"ru": pod, "en": pod}) for pod in pods)
+    pods = sorted(session.cluster.pods.values(), key=lambda pod: (pod.namespace, pod.name))
+    options = tuple(QuizChoice(pod.name, _pod_label(pod)) for pod in pods)
     answer = frozenset(pod.split("/", 1)[1] for pod in reached)
-    if not answer or len(options) < 2:
+    if not answer or len(options) < 2 or len(answer) == len(options):
         raise TutorError(
-            N_("Generated question {id}: the request reaches no Pod, or there is nothing to choose."),
+            N_("Generated question {id}: the request reaches no Pod, or every choice is right."),
             id=f"reach-{p['scenario']}",
         )
+    sticky = any(service.session_affinity == "ClientIP" for service in session.cluster.services.values())
+    note = (
+        Msg(
+            N_(
+                " The Service has sessionAffinity: ClientIP; think of first connections from new "
+                "clients, which affinity has not pinned yet."
+            )
+        )
+        if sticky
+        else ""
+    )
     return MultipleChoice(
         id=f"gen-reach-{p['scenario']}-{_slug(source)}-{_slug(target)}",
         lesson_id=lesson_id,
         prompt=bilingual(
             N_(
-                "In the {scenario} sandbox, a client sends requests from {source} to {target}. "
-                "Which Pods can they reach?"
+                "In the {scenario} sandbox, a client opens new connections from {source} to {target}. "
+                "Which Pods can they reach?{note}"
             ),
             scenario=p["scenario"],
             source=source,
             target=target,
+            note=note,
         ),
         explanation=bilingual(
             N_(
-                "kube-proxy's rules DNAT these requests to: {pods}. Other Pods are not endpoints "
-                "of this Service port (or not usable from this node)."
+                "kube-proxy's rules DNAT these connections to: {pods}. The other Pods are not ready "
+                "endpoints of this Service port that this node may use (another app's Pod, a Pod "
+                "that is not ready, or, with externalTrafficPolicy: Local, a Pod on another node)."
             ),
-            pods=", ".join(sorted(reached)),
+            pods=", ".join(sorted(pod.split("/", 1)[1] for pod in reached)),
         ),
         source=SOURCE,
         options=options,
@@ -211,7 +362,8 @@ def masquerade(lesson_id: str, p: Mapping[str, Any]) -> Question:
         explanation = bilingual(
             N_(
                 "Yes. A rule in {chain} set the masquerade mark 0x4000 because {reason}; "
-                "KUBE-POSTROUTING then rewrote the source to the node's address."
+                "KUBE-POSTROUTING then applied MASQUERADE, so the source became the address of the "
+                "node's outgoing interface."
             ),
             chain=setter.chain,
             reason=Msg(_REASONS.get(setter.reason, N_("another rule"))),
@@ -219,8 +371,8 @@ def masquerade(lesson_id: str, p: Mapping[str, Any]) -> Question:
     else:
         explanation = bilingual(
             N_(
-                "No. No kube-proxy rule set the masquerade mark, so the Pod sees the client's "
-                "own address {ip}."
+                "No. No kube-proxy rule set the masquerade mark, so the source is not rewritten and "
+                "the Pod sees the client's real address {ip}."
             ),
             ip=trace.packet.src_ip,
         )
@@ -229,8 +381,9 @@ def masquerade(lesson_id: str, p: Mapping[str, Any]) -> Question:
         lesson_id=lesson_id,
         prompt=bilingual(
             N_(
-                "In the {scenario} sandbox, a request goes from {source} to {target}. Is it "
-                "masqueraded (its source rewritten to the node's address)?"
+                "In the {scenario} sandbox, a new connection goes from {source} to {target}. Does a "
+                "kube-proxy rule mark it for masquerade (the mark 0x4000, after which POSTROUTING "
+                "rewrites the source)?"
             ),
             scenario=p["scenario"],
             source=source,
@@ -310,8 +463,38 @@ def with_generated(bank: Bank, directory: Path | None = None) -> Bank:
     return Bank(tuple(quizzes))
 
 
+def _prerequisites(question: Question, lessons: list[Any], at: str) -> list[Problem]:
+    """A generated question, like a written one, uses no term its lesson has not taught yet."""
+    from kproxy_tutor.content.glossary import later_terms, load_glossary
+
+    asked = next((lesson.number for lesson in lessons if lesson.id == question.lesson_id), None)
+    if asked is None or not all(hasattr(lesson, "steps") for lesson in lessons):
+        return []
+    texts = [(lang, question.prompt[lang]) for lang in question.prompt]
+    texts += [(lang, choice.text[lang]) for choice in question.choices for lang in choice.text]
+    return [
+        Problem(
+            at,
+            N_(
+                "{field}: the question (lesson {asked}) uses the term {term!r}, which is first "
+                "taught in lesson {lesson}, step {step}."
+            ),
+            (
+                ("field", question.id),
+                ("asked", str(asked)),
+                ("term", term.name["en"]),
+                ("lesson", str(n)),
+                ("step", str(k)),
+            ),
+        )
+        for term, n, k in later_terms(load_glossary(), texts, asked, lessons)
+    ]
+
+
 def check_generated(directory: Path, lessons: Iterable[Any]) -> list[Problem]:
-    """Every declaration names a known lesson and generator, and its question can be computed."""
+    """Every declaration names a known lesson and generator, its question can be computed, and it
+    uses no term taught only in a later lesson."""
+    lessons = list(lessons)
     known = {lesson.id for lesson in lessons}
     where = f"{directory.name}/{GENERATED_FILE}"
     problems: list[Problem] = []
@@ -357,6 +540,7 @@ def check_generated(directory: Path, lessons: Iterable[Any]) -> list[Problem]:
                 )
             )
             continue
+        problems.extend(_prerequisites(question, lessons, at))
         if question.id in seen:
             problems.append(
                 Problem(at, N_("{field}: duplicate id {id!r}."), (("field", kind), ("id", question.id)))

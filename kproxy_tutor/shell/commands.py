@@ -99,6 +99,17 @@ def save(session: Session, invocation: Invocation, document: str | None) -> list
 
 def write_state(session: Session, path: Path) -> None:
     """Write the sandbox to ``path`` as manifests plus the SandboxState header; then nothing is unsaved."""
+    try:
+        path.write_text(state_yaml(session), encoding="utf-8")
+    except (OSError, ValueError) as error:
+        raise SandboxInputError(
+            N_("Cannot write {path}: {problem}."), path=str(path), problem=write_problem(error)
+        ) from None
+    session.unsaved = False
+
+
+def state_yaml(session: Session) -> str:
+    """The session as a sandbox state file: what ``save`` writes and ``load`` reads."""
     cluster = session.cluster
     header = {"apiVersion": "kproxy-tutor/v1", "kind": STATE_KIND, "node": session.node}
     if session.scenario:
@@ -128,13 +139,7 @@ def write_state(session: Session, path: Path) -> None:
         for p in cluster.pods.values()
         if not p.owner
     ]
-    try:
-        path.write_text(manifests_out.dump_yaml(docs), encoding="utf-8")
-    except (OSError, ValueError) as error:
-        raise SandboxInputError(
-            N_("Cannot write {path}: {problem}."), path=str(path), problem=write_problem(error)
-        ) from None
-    session.unsaved = False
+    return manifests_out.dump_yaml(docs)
 
 
 def load(session: Session, invocation: Invocation, document: str | None) -> list[Output]:

@@ -230,7 +230,10 @@ class LessonView:
             for part in table_renderables(self, block):
                 yield part, {}
         elif isinstance(block, UpdateBlock):
-            source = _("Source: {source}").format(source=block.source)
+            from kproxy_tutor.content.sources import format_sources
+
+            # One source per line ("label: URL"), so a URL starts its own line and stays openable.
+            source = _("Source: {source}").format(source="\n".join(format_sources(block.source)))
             yield self._boxed(_("Update"), pick(block.text), "yellow", source), {}
         elif isinstance(block, NoteBlock):
             yield self._boxed(_("Note"), pick(block.text), "blue", None), {}

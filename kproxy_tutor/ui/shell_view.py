@@ -153,8 +153,8 @@ class ShellView:
         if not report.events:
             self.line(
                 _(
-                    "kube-proxy on {node} received no events: it watches only Services and EndpointSlices, "
-                    "so its rules stay as they were."
+                    "kube-proxy on {node} received no events: nothing it watches (Services, EndpointSlices, "
+                    "its own Node) changed, so its rules stay as they were."
                 ).format(node=report.node),
                 "dim",
             )

@@ -133,7 +133,7 @@ def step_lines(step: TraceStep) -> list[Text]:
                 (
                     _(
                         "CoreDNS ({server}) answered with the Service's ClusterIP. This is cluster DNS, not kube-proxy: "
-                        "kube-proxy only sees the packet that follows."
+                        "kube-proxy's rules only act on the packet that follows."
                     ).format(server=d["server"]),
                     NOTE,
                 ),

@@ -115,7 +115,13 @@ def localize_typer() -> None:
 
 #: Python type names typer shows next to a parameter, and what a learner reads instead
 #: (None: nothing — a flag takes no value, and an argument's name already says what it is).
-_TYPE_NAMES: dict[str, str | None] = {"<bool>": None, "<str>": None, "<int>": "N", "<int range>": "N"}
+_TYPE_NAMES: dict[str, str | None] = {
+    "<bool>": None,
+    "<str>": None,
+    "<list[str]>": None,
+    "<int>": "N",
+    "<int range>": "N",
+}
 
 
 def _hide_python_type_names() -> None:

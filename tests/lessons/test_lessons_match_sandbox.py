@@ -123,6 +123,11 @@ def db_service_variant(**changes: Any) -> Cluster:
     return cluster
 
 
+def etp_local_db() -> Cluster:
+    """Lesson 3's "say db-service had type NodePort, nodePort 30432 and externalTrafficPolicy Local"."""
+    return db_service_variant(type="NodePort", external_traffic_policy="Local", port={"node_port": 30432})
+
+
 def scaled_db(replicas: int) -> Cluster:
     cluster = scenario_cluster("db-service")
     deployment = cluster.deployments[("default", "database")]
@@ -215,6 +220,15 @@ def test_lesson3_nodeport_and_affinity_excerpts_follow_from_changing_db_service(
     affinity = rule_lines(block("03-how-it-works", "nodeport-affinity", "--rcheck", lang))
     written = set(restore(db_service_variant(session_affinity="ClientIP")))
     assert affinity and set(affinity) <= written
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_lesson3_traffic_policy_local_rules_are_written_on_each_node(lang: str) -> None:
+    # The Pods live on worker-2: its rules carry KUBE-SVL; worker-1 has none and drops instead.
+    with_pods = rule_lines(block("03-how-it-works", "traffic-policy-local", "KUBE-SVL", lang))
+    assert with_pods and set(with_pods) <= set(restore(etp_local_db(), "worker-2"))
+    without = rule_lines(block("03-how-it-works", "traffic-policy-local", "has no local endpoints", lang))
+    assert without and set(without) <= set(restore(etp_local_db(), "worker-1"))
 
 
 def test_lesson3_quiz_sep_chain_rules_are_written_without_their_comments() -> None:
@@ -346,6 +360,7 @@ def _known() -> tuple[frozenset[str], frozenset[str]]:
     clusters += [scaled_db(replicas) for replicas in (4, 5, 8)]
     clusters.append(db_service_variant(type="NodePort", port={"node_port": 30432}))
     clusters.append(db_service_variant(session_affinity="ClientIP"))
+    clusters.append(etp_local_db())
     names: set[str] = set()
     addresses: set[str] = set()
     for cluster in clusters:
