@@ -63,26 +63,34 @@ class _Object:
     location: str
 
 
+_END = object()
+
+
 def _yaml_documents(text: str, source: str, progress: Progress | None) -> Iterator[tuple[Any, int]]:
-    """Yield (python value, line) for every object, expanding ``kind: List`` items."""
-    try:
-        nodes = []
-        # Composed one document at a time, so a long multi-document file can report progress.
-        for node in yaml.compose_all(text, Loader=Loader):
-            nodes.append(node)
-            if progress is not None and node is not None:
-                progress("parse", node.end_mark.index, len(text))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f"{source}:{mark.line + 1}" if mark is not None else source
-        problem = getattr(error, "problem", None) or str(error)
-        raise SandboxInputError(
-            N_("This is not valid YAML: {problem}."), location=line, problem=problem
-        ) from None
+    """Yield (python value, line) for every object, expanding ``kind: List`` items.
+
+    Each document is composed (so every object keeps its line), constructed and then dropped,
+    one at a time: a long multi-document file never holds all its node trees at once, and it
+    reports its progress as it goes.
+    """
+    documents = yaml.compose_all(text, Loader=Loader)
     constructor = Loader("")
-    for node in nodes:
+    while True:
+        try:
+            node = next(documents, _END)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            line = f"{source}:{mark.line + 1}" if mark is not None else source
+            problem = getattr(error, "problem", None) or str(error)
+            raise SandboxInputError(
+                N_("This is not valid YAML: {problem}."), location=line, problem=problem
+            ) from None
+        if node is _END:
+            return
         if node is None:
             continue
+        if progress is not None:
+            progress("parse", node.end_mark.index, len(text))
         try:
             value = constructor.construct_document(node)
         except (yaml.YAMLError, RecursionError, TypeError, ValueError) as error:
