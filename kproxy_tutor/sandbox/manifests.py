@@ -152,27 +152,35 @@ def yaml_syntax_error(error: yaml.YAMLError, source: str) -> SandboxInputError:
     )
 
 
+_END = object()
+
+
 def _yaml_documents(
     text: str, source: str, warnings: list[LoadWarning] | None, progress: Progress | None
 ) -> Iterator[tuple[Any, int]]:
-    """Yield (python value, line) for every object, expanding ``kind: List`` items."""
-    try:
-        nodes = []
-        # Composed one document at a time, so a long multi-document file can report progress.
-        for node in yaml.compose_all(text, Loader=Loader):
-            nodes.append(node)
-            if progress is not None and node is not None:
-                progress("parse", node.end_mark.index, len(text))
-    except yaml.YAMLError as error:
-        raise yaml_syntax_error(error, source) from None
-    except RecursionError:
-        raise SandboxInputError(
-            N_("This is not valid YAML: it is nested too deeply."), location=source
-        ) from None
+    """Yield (python value, line) for every object, expanding ``kind: List`` items.
+
+    Each document is composed (so every object keeps its line), constructed and then dropped,
+    one at a time: a long multi-document file never holds all its node trees at once, and it
+    reports its progress as it goes.
+    """
+    documents = yaml.compose_all(text, Loader=Loader)
     constructor = Constructor("")
-    for node in nodes:
+    while True:
+        try:
+            node = next(documents, _END)
+        except yaml.YAMLError as error:
+            raise yaml_syntax_error(error, source) from None
+        except RecursionError:
+            raise SandboxInputError(
+                N_("This is not valid YAML: it is nested too deeply."), location=source
+            ) from None
+        if node is _END:
+            return
         if node is None:
             continue
+        if progress is not None:
+            progress("parse", node.end_mark.index, len(text))
         if warnings is not None:
             _warn_duplicate_keys(node, source, warnings)
         try:

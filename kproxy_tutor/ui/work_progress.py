@@ -105,6 +105,10 @@ class WorkProgress:
             *columns,
             console=console,
             transient=True,
+            # Only stderr is ours to draw on: stdout may be a pipe that a reader already closed
+            # (Ctrl-C in ``… | tail``), and wrapping it would keep the display from clearing.
+            redirect_stdout=False,
+            redirect_stderr=False,
             expand=False,
         )
         self._display.start()
