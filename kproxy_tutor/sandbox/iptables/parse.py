@@ -168,8 +168,13 @@ def _owner(
     return modules[-1]
 
 
-def parse_payload(text: str, source: str = "<rules>") -> Payload:
-    """Read iptables-restore (or iptables-save) text as tables of declared chains and ``-A``/``-X`` lines."""
+def parse_payload(
+    text: str, source: str = "<rules>", unreadable: list[tuple[str, str]] | None = None
+) -> Payload:
+    """Read iptables-restore (or iptables-save) text as tables of declared chains and ``-A``/``-X`` lines.
+
+    With ``unreadable``, a rule line that cannot be read is put there (location, text) and skipped.
+    """
     payload = Payload()
     table: PayloadTable | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -211,6 +216,9 @@ def parse_payload(text: str, source: str = "<rules>") -> Payload:
             else:
                 raise PartError(f"unsupported command {command!r}")
         except PartError as error:
+            if unreadable is not None and table is not None and line.startswith(("-A", "--append", "[")):
+                unreadable.append((f"{source}:{number}", line))
+                continue
             raise SandboxInputError(
                 N_("Cannot read this iptables rule ({problem}): {line}"),
                 location=f"{source}:{number}",

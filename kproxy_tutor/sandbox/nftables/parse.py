@@ -133,7 +133,10 @@ _OPEN = re.compile(r"^(set|map|chain) (\S+) \{$")
 _BASE = re.compile(r"^type (\S+) hook (\S+) priority ([^;]+); policy (\S+);$")
 
 
-def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
+def parse_listing(
+    text: str, source: str = "<nft list>", unreadable: list[tuple[str, str]] | None = None
+) -> NftTable:
+    """``nft list table`` output as a table; with ``unreadable``, rules it cannot read go there (location, text)."""
     lines = text.splitlines()
     table = NftTable(comment=None)
     index = 0
@@ -192,8 +195,16 @@ def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
             if base is not None:
                 type_, hook, priority, policy = base.groups()
                 current.base = BaseChain(type_, hook, parse_priority(priority.strip()), policy)
-            else:
+            elif unreadable is None:
                 current.rules.append(parse_rule(line, location))
+            else:
+                try:
+                    current.rules.append(parse_rule(line, location))
+                except NftParseError:
+                    unreadable.append((location, line))
+            continue
+        if unreadable is not None:
+            unreadable.append((location, line))
             continue
         raise NftParseError(N_("Cannot read this nftables line: {line}"), location=location, line=line)
     return table

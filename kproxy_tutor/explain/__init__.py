@@ -1,0 +1,82 @@
+"""``explain``: read a real node's kube-proxy rules, explain them Service by Service, and find what is wrong.
+
+Pure analysis (no terminal, no language): ``explain_text`` reads a dump once with the project's
+parsers and returns an :class:`Explanation` with findings; ``compare_with`` adds what differs
+from the rules kube-proxy v1.35 would write for given manifests; ``to_data`` is the JSON form.
+"""
+
+from __future__ import annotations
+
+from kproxy_tutor.explain.checks import check, compare
+from kproxy_tutor.explain.model import Explanation, Finding, ForeignChain, ForeignTable
+from kproxy_tutor.sandbox.cluster import Cluster
+
+
+def explain_structure(state: object, fmt: str) -> Explanation:
+    """Explain a Ruleset (iptables) or a list of NftTable (nftables), compiled or parsed."""
+    from kproxy_tutor.sandbox.iptables.rules import Ruleset
+
+    if isinstance(state, Ruleset):
+        from kproxy_tutor.explain.iptables import explain_ruleset
+
+        return explain_ruleset(state, fmt)
+    from kproxy_tutor.explain.nftables import explain_tables
+
+    return explain_tables(list(state), fmt)  # type: ignore[call-overload]
+
+
+def explain_text(text: str, source: str = "<rules>") -> Explanation:
+    """Detect the format, parse once, explain, and add the findings the dump alone shows."""
+    from kproxy_tutor.explain.read import read_dump
+
+    dump = read_dump(text, source)
+    explanation = explain_structure(dump.ruleset if dump.ruleset is not None else dump.tables, dump.format)
+    explanation.unreadable = dump.unreadable
+    for block in dump.other_tables:
+        owner = "iptables" if block.kube_chains else "other"
+        explanation.foreign_tables.append(ForeignTable(f"{block.family} {block.name}", block.chains, owner))
+        if owner == "iptables" and explanation.mode == "nftables":
+            explanation.foreign_chains.append(
+                ForeignChain(f"{block.family} {block.name}", "KUBE-*", block.kube_chains, "iptables")
+            )
+    explanation.findings = check(explanation)
+    return explanation
+
+
+def expected_explanation(cluster: Cluster, node: str | None, mode: str) -> Explanation:
+    """What kube-proxy v1.35 in ``mode`` would write on ``node`` for ``cluster``, explained the same way."""
+    from kproxy_tutor.sandbox.modes import compile_mode
+
+    compiled = compile_mode(cluster, node, mode)
+    if mode == "iptables":
+        return explain_structure(compiled.state, "iptables-save")
+    if mode == "nftables":
+        return explain_structure([compiled.state], "nft list")
+    return explain_structure(compiled.state.iptables.ruleset, "iptables-save")  # type: ignore[union-attr]
+
+
+def compare_with(explanation: Explanation, cluster: Cluster, node: str | None) -> list[Finding]:
+    """Differences from the manifests (in the dump's own mode; iptables when it holds no kube-proxy rules)."""
+    mode = explanation.mode if explanation.mode != "none" else "iptables"
+    return compare(explanation, expected_explanation(cluster, node, mode))
+
+
+def select_service(explanation: Explanation, service: str) -> Explanation:
+    """Only the ports of ``NS/NAME`` (and the findings about them)."""
+    from dataclasses import replace
+
+    ports = [v for v in explanation.service_ports if v.namespace_name == service]
+    names = {v.name for v in ports}
+    findings = [f for f in explanation.findings if f.service in names]
+    return replace(explanation, service_ports=ports, findings=findings)
+
+
+__all__ = [
+    "Explanation",
+    "Finding",
+    "compare_with",
+    "expected_explanation",
+    "explain_structure",
+    "explain_text",
+    "select_service",
+]
