@@ -1,0 +1,133 @@
+"""`kproxy-tutor explain`: read a real node's kube-proxy rules, explain them Service by Service, and check them against manifests."""
+
+from typing import Annotated
+
+import typer
+
+from kproxy_tutor.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "explain",
+        help=_(
+            "Explain the rules kube-proxy wrote on a real node, Service by Service, in words: addresses, "
+            "traffic policies, endpoints with their probabilities, masquerade and REJECT/DROP rules, each "
+            "with the lesson that teaches it. DUMP is the output of iptables-save (iptables mode, or the "
+            "iptables part of IPVS mode), nft list table ip kube-proxy or nft list ruleset (nftables "
+            "mode); the format is detected. With -f, compare with what kube-proxy v1.35 writes for those "
+            "manifests on that node. Exit codes: 0 the rules agree (or, without -f, show no problem), "
+            "1 differences or problems found, 2 bad usage, 4 unreadable input. "
+            "Example: sudo iptables-save | kproxy-tutor explain --rules -"
+        ),
+    )
+    def explain_command(
+        rules: Annotated[
+            str,
+            typer.Option(
+                "--rules",
+                metavar="DUMP",
+                help=_("The node's rules: a file with iptables-save or nft list output; - reads stdin."),
+            ),
+        ],
+        files: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--file",
+                "-f",
+                metavar="FILE",
+                help=_(
+                    "Manifests of the cluster (kubectl get svc,endpointslices,pods,nodes -A -o yaml) to compare with; repeat for more."
+                ),
+            ),
+        ] = None,
+        node: Annotated[
+            str | None,
+            typer.Option(
+                "--node",
+                metavar="NAME",
+                help=_("With -f: the node the dump comes from (default: the first node)."),
+            ),
+        ] = None,
+        service: Annotated[
+            str | None,
+            typer.Option(
+                "--service",
+                metavar="NS/NAME",
+                help=_("Explain only this Service (NAME alone means namespace default)."),
+            ),
+        ] = None,
+        output: Annotated[
+            str | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="json",
+                help=_("json: everything, for scripts (see docs/explain-json.md)."),
+            ),
+        ] = None,
+    ) -> None:
+        import json
+        import sys
+
+        from kproxy_tutor import runtime
+        from kproxy_tutor.errors import N_, ExitCode, UsageError
+
+        if output not in (None, "json"):
+            raise UsageError(N_("Unknown output format {value!r}: the only one is json."), value=output)
+        if node is not None and not files:
+            raise UsageError(N_("--node goes with -f (the node of the manifests the dump is compared with)."))
+        if service is not None and "/" not in service:
+            service = f"default/{service}"
+        from kproxy_tutor.explain import compare_with, explain_text, select_service
+        from kproxy_tutor.sandbox.manifests import read_source
+
+        text, name = read_source(rules)
+        with _progress(len(text)):
+            explanation = explain_text(text, name)
+            differences = None
+            if files:
+                from kproxy_tutor.commands.rules import load_with_mode
+
+                loaded, _mode = load_with_mode(files, None)
+                differences = compare_with(explanation, loaded.cluster, node)
+        if service is not None:
+            explanation = select_service(explanation, service)
+            if differences is not None:
+                names = {v.name for v in explanation.service_ports}
+                differences = [d for d in differences if d.service in names or d.service is None and False]
+            if not explanation.service_ports and not differences:
+                raise UsageError(N_("There is no Service {service} in these rules."), service=service)
+        if output == "json":
+            from kproxy_tutor.explain.export import to_data
+
+            typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
+        else:
+            from kproxy_tutor.ui.console import make_console
+            from kproxy_tutor.ui.explain_view import print_explanation
+
+            print_explanation(make_console(), explanation, differences, runtime.current().plain)
+        problems = explanation.findings if differences is None else differences
+        sys.stdout.flush()
+        if problems:
+            raise typer.Exit(int(ExitCode.FAILURE))
+
+
+def _progress(size: int):  # type: ignore[no-untyped-def]
+    """A status line on stderr while a big dump is read, only in a terminal."""
+    import contextlib
+    import sys
+
+    from kproxy_tutor import runtime
+
+    if size < 2_000_000 or not sys.stderr.isatty() or runtime.current().plain:
+        return contextlib.nullcontext()
+    from babel.numbers import format_decimal
+
+    from kproxy_tutor.i18n import current_language
+    from kproxy_tutor.ui.console import make_console
+
+    megabytes = format_decimal(round(size / 1_000_000, 1), locale=current_language())
+    return make_console(stderr=True).status(
+        _("Reading and explaining {size} MB of rules…").format(size=megabytes)
+    )
