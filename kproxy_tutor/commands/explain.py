@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
             explanation = select_service(explanation, service)
             if differences is not None:
                 names = {v.name for v in explanation.service_ports}
-                differences = [d for d in differences if d.service in names or d.service is None and False]
+                differences = [d for d in differences if d.service in names]
             if not explanation.service_ports and not differences:
                 raise UsageError(N_("There is no Service {service} in these rules."), service=service)
         if output == "json":

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from fractions import Fraction
 
 from kproxy_tutor.explain.model import Endpoint, Explanation, ForeignChain, RuleNote, ServicePortView
-from kproxy_tutor.sandbox.iptables.render import save_args
+from kproxy_tutor.sandbox.iptables.render import ordered_chains, save_args
 from kproxy_tutor.sandbox.iptables.rules import (
     BUILTIN_CHAINS,
+    TABLE_ORDER,
     AddrTypeMatch,
     Chain,
     Dnat,
@@ -156,9 +157,14 @@ class _Reader:
         for name, table in self.ruleset.tables.items():
             self.result.tables[name] = sum(len(c.rules) for c in table.chains.values())
         self._name_service_chains()
-        for table_name, table in self.ruleset.tables.items():
-            for chain in table.chains.values():
-                self._chain(table_name, chain)
+        # iptables-save's table order, whichever order the structure was built in.
+        names = sorted(
+            self.ruleset.tables, key=lambda t: (TABLE_ORDER.index(t) if t in TABLE_ORDER else 99, t)
+        )
+        for table_name in names:
+            table = self.ruleset.tables[table_name]
+            for chain_name in ordered_chains(table):
+                self._chain(table_name, table.chains[chain_name])
         self._endpoints()
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
@@ -307,8 +313,8 @@ class _Reader:
                 if kind == "lb-ip" or jump.startswith(("KUBE-EXT-", "KUBE-FW-")):
                     _add(view.load_balancer_ips, ip)
                     return view, "lb-ip", addr | {"to": jump}, "chains"
-            if jump == "KUBE-NODEPORTS" and _dst_local(rule):
-                return None, "to-nodeports", {}, "nodeport"
+            if jump == "KUBE-NODEPORTS" and (_dst_local(rule) or rule.destination is not None):
+                return None, "to-nodeports", {"ip": ip}, "nodeport"
         if table == "nat" and chain == "KUBE-NODEPORTS" and jump.startswith(SERVICE_PREFIXES) and port:
             view = self.by_token[_token(jump)]
             _add(view.node_ports, port)
@@ -369,7 +375,7 @@ class _Reader:
         if rule.protocol is not None and not view.protocol:
             view.protocol = rule.protocol.protocol
         if jump == "KUBE-MARK-MASQ":
-            if chain.startswith("KUBE-SVC-") and rule.destination is not None:
+            if chain.startswith(("KUBE-SVC-", "KUBE-SVL-")) and rule.destination is not None:
                 if rule.source is not None and rule.source.negated:
                     return view, "masq-off-cluster", {"cidr": rule.source.cidr}, "masquerade"
                 if rule.in_interface is not None and rule.in_interface.negated:

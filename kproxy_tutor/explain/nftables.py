@@ -109,8 +109,9 @@ class _Reader:
             self.label = f"{table.family} {table.name}"
             self.result.tables[self.label] = table.rule_count
             self._maps(table)
-            for chain in table.chains.values():
-                self._chain(table, chain)
+            # By name: nft list and the compiler hold chains and elements in different orders.
+            for name in sorted(table.chains):
+                self._chain(table, table.chains[name])
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
             view.rules.sort(key=lambda note: _order(note, order))
@@ -122,7 +123,7 @@ class _Reader:
         cluster_ips = (
             {e.key[0] for e in table.sets["cluster-ips"].elements} if "cluster-ips" in table.sets else set()
         )
-        for nft_set in table.sets.values():
+        for nft_set in sorted(table.sets.values(), key=lambda s: s.name):
             if nft_set.name.startswith("affinity-"):
                 continue
             if nft_set.name not in FIXED_SETS:
@@ -130,7 +131,7 @@ class _Reader:
                     RuleNote(self.label, "set " + nft_set.name, nft_set.type_text, "foreign-set")
                 )
                 continue
-            for element in nft_set.elements:
+            for element in sorted(nft_set.elements, key=_element_key):
                 self._element(nft_set.name, element.key, element.value, element.comment, cluster_ips)
         firewalled = (
             {e.key[0] for e in table.sets["firewall-ips"].elements} if "firewall-ips" in table.sets else set()
@@ -149,7 +150,9 @@ class _Reader:
         cluster_ips: set[str],
     ) -> None:
         target = _goto(value)
-        text = " . ".join(key) + (f" : {value}" if value else "")
+        text = (
+            " . ".join(key) + (f' comment "{comment}"' if comment else "") + (f" : {value}" if value else "")
+        )
         chain = "map " + map_name
         if map_name in ("cluster-ips", "nodeport-ips"):
             return  # sets the maps' rules test membership of; shown with the summary
@@ -278,6 +281,11 @@ class _Reader:
         self.result.unknown.append(RuleNote(self.label, chain, text, "foreign"))
 
 
+def _element_key(element: object) -> tuple[object, ...]:
+    key = element.key  # type: ignore[attr-defined]
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in key)
+
+
 def _service_rule(
     view: ServicePortView, prefix: str, chain: str, rule: NftRule, table: NftTable
 ) -> tuple[str, dict[str, str], str | None]:
@@ -286,7 +294,7 @@ def _service_rule(
     matches = [s for s in statements if isinstance(s, Match)]
     masq = verdict is not None and verdict.chain == "mark-for-masquerade"
     saddr = next((m for m in matches if m.field == "ip saddr" or m.field == "ip6 saddr"), None)
-    if prefix == "service-" and masq:
+    if prefix in ("service-", "local-") and masq:
         if saddr is not None and saddr.negated:
             return "masq-off-cluster", {"cidr": _value(saddr)}, "masquerade"
         if any(m.field == "iifname" and m.negated for m in matches):
@@ -326,6 +334,7 @@ def _service_rule(
         for network in _networks(saddr):
             if network not in view.source_ranges:
                 view.source_ranges.append(network)
+        view.source_ranges.sort(key=network_sort_key)  # nft list prints the set sorted
         return "fw-nft-drop", {"cidr": _value(saddr)}, "chains"
     if prefix == "endpoint-":
         if masq and saddr is not None and not saddr.negated:
@@ -342,7 +351,9 @@ def _service_rule(
 def _value(match: Match) -> str:
     value = match.value
     if isinstance(value, AnonSet):
-        return ", ".join(network_text(n) for n in value.items)
+        return ", ".join(
+            network_text(n) for n in sorted(value.items, key=lambda n: (int(n.network_address), n.prefixlen))
+        )
     return value.tx()
 
 

@@ -74,6 +74,13 @@ RULE_TEXTS: dict[str, Callable[[], str]] = {
     "no-endpoints-reject": lambda: _(
         "No endpoints: connections to {ip}:{port} are rejected, the client gets 'connection refused' at once."
     ),
+    "no-endpoints-reject@node-port": lambda: _(
+        "No endpoints: connections to NodePort {port} are rejected, the client gets 'connection refused' at once."
+    ),
+    "no-local-endpoints-drop@node-port": lambda: _(
+        "No endpoint on this node (externalTrafficPolicy Local): outside packets to NodePort {port} "
+        "are dropped, the client waits for a timeout."
+    ),
     "no-endpoints-drop": lambda: _(
         "No endpoints: packets to {ip}:{port} are dropped; the client waits for a timeout."
     ),
@@ -438,7 +445,7 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
                 out.add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
         for note in group:
             out.add(note.text or "-", indent=indent + 2, style="rule", hang=2)
-            template = RULE_TEXTS.get(note.code)
+            template = RULE_TEXTS.get(f"{note.code}@{note.param('where')}") or RULE_TEXTS.get(note.code)
             if template is not None:
                 out.add(_format(template(), note.params), indent=indent + 4)
 
