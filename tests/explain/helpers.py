@@ -96,3 +96,47 @@ def real_or_rendered_nft(name: str) -> str:
 
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "explain"
+
+
+IPVS_REASON = IPTABLES_REASON or (None if shutil.which("ipset") else "the ipset tool is not installed")
+
+
+def _load_ipvs(ns: Namespace, name: str) -> None:
+    from kproxy_tutor.sandbox.ipvs import IpvsProxier
+    from kproxy_tutor.sandbox.ipvs.ipsets import IPSET_INFO
+    from kproxy_tutor.sandbox.ipvs.iptables import JUMP_CHAINS
+
+    cluster, node = scenario(name)
+    state = IpvsProxier(cluster, node).sync()
+    assert state.ipsets is not None and state.iptables is not None
+    for set_name, kind, _ in IPSET_INFO:
+        options = ["range", "0-65535"] if kind == "bitmap:port" else []
+        ns.run(["ipset", "create", set_name, kind, *options])
+        for member in state.ipsets[set_name].members:
+            ns.run(["ipset", "add", set_name, member])
+    for table, chain, target, comment in JUMP_CHAINS:
+        ns.run(["iptables", "-t", table, "-N", target], check=False)
+        ns.run(["iptables", "-t", table, "-I", chain, "-m", "comment", "--comment", comment, "-j", target])
+    ns.run(["iptables-restore", "--noflush"], stdin=state.iptables.restore)
+
+
+@cache
+def kernel_mode_switch_dump(name: str, first: str) -> str:
+    """iptables-save after kube-proxy ran in ``first`` mode (ipvs or iptables) and then started in the other.
+
+    Between the two iptables-based modes nothing is cleaned up: the second mode's restore only
+    flushes the chains it declares, so the first mode's other chains stay (as on a real node).
+    """
+    if IPVS_REASON is not None:
+        pytest.skip(IPVS_REASON)
+    _proxier, result = compiled_iptables(name)
+    with network_namespace("kpt-explain-switch") as ns:
+        if first == "ipvs":
+            _load_ipvs(ns, name)
+            _prepare(ns, name)
+            ns.run(["iptables-restore", "--noflush"], stdin=render_restore(result.payload))
+        else:
+            _prepare(ns, name)
+            ns.run(["iptables-restore", "--noflush"], stdin=render_restore(result.payload))
+            _load_ipvs(ns, name)
+        return ns.run(["iptables-save"]).stdout
