@@ -28,9 +28,14 @@ def explain_structure(state: object, fmt: str) -> Explanation:
 def explain_text(text: str, source: str = "<rules>") -> Explanation:
     """Detect the format, parse once, explain, and add the findings the dump alone shows."""
     from kproxy_tutor.explain.read import read_dump
+    from kproxy_tutor.sandbox.gcpause import paused_gc
 
-    dump = read_dump(text, source)
-    explanation = explain_structure(dump.ruleset if dump.ruleset is not None else dump.tables, dump.format)
+    # A big node's dump becomes a few hundred thousand long-lived objects without cycles.
+    with paused_gc():
+        dump = read_dump(text, source)
+        explanation = explain_structure(
+            dump.ruleset if dump.ruleset is not None else dump.tables, dump.format
+        )
     explanation.unreadable = dump.unreadable
     for block in dump.other_tables:
         owner = "iptables" if block.kube_chains else "other"
@@ -45,9 +50,11 @@ def explain_text(text: str, source: str = "<rules>") -> Explanation:
 
 def expected_explanation(cluster: Cluster, node: str | None, mode: str) -> Explanation:
     """What kube-proxy v1.35 in ``mode`` would write on ``node`` for ``cluster``, explained the same way."""
+    from kproxy_tutor.sandbox.gcpause import paused_gc
     from kproxy_tutor.sandbox.modes import compile_mode
 
-    compiled = compile_mode(cluster, node, mode)
+    with paused_gc():
+        compiled = compile_mode(cluster, node, mode)
     if mode == "iptables":
         return explain_structure(compiled.state, "iptables-save")
     if mode == "nftables":

@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from fractions import Fraction
+from functools import lru_cache
 
 from kproxy_tutor.explain.model import Endpoint, Explanation, ForeignChain, RuleNote, ServicePortView
 from kproxy_tutor.sandbox.iptables.render import ordered_chains, save_args
 from kproxy_tutor.sandbox.iptables.rules import (
     BUILTIN_CHAINS,
+    PROBABILITY_SCALE,
     TABLE_ORDER,
     AddrTypeMatch,
     Chain,
@@ -85,16 +87,42 @@ _COMMENTS = [
 ]
 
 
-def comment_kind(comment: str | None) -> tuple[str | None, str | None, dict[str, str]]:
-    """(Service port name, kind, extra groups) of a kube-proxy comment; (None, None, {}) for others."""
-    if not comment:
-        return None, None, {}
+_SUFFIXES = (
+    (" cluster IP", "cluster-ip"),
+    (" external IP", "external-ip"),
+    (" loadbalancer IP", "lb-ip"),
+    (" has no endpoints", "no-endpoints"),
+    (" has no local endpoints", "no-local-endpoints"),
+    (" health check node port", "health-check"),
+)
+
+
+@lru_cache(maxsize=8192)
+def _slow_comment_kind(comment: str) -> tuple[str | None, str | None, tuple[tuple[str, str], ...]]:
     for pattern, kind in _COMMENTS:
         found = pattern.match(comment)
         if found is not None:
             groups = found.groupdict()
-            return groups.pop("spn"), kind, {k: v for k, v in groups.items() if v is not None}
-    return None, None, {}
+            spn = groups.pop("spn")
+            return spn, kind, tuple((k, v) for k, v in groups.items() if v is not None)
+    return None, None, ()
+
+
+def comment_kind(comment: str | None) -> tuple[str | None, str | None, dict[str, str]]:
+    """(Service port name, kind, extra groups) of a kube-proxy comment; (None, None, {}) for others."""
+    if not comment:
+        return None, None, {}
+    # The common shapes first, without a regular expression (a big node has 100,000 of them).
+    if " " not in comment:
+        return (comment, "plain", {}) if "/" in comment else (None, None, {})
+    spn, _, rest = comment.partition(" ")
+    if rest.startswith("-> ") and " " not in rest[3:] and "/" in spn:
+        return spn, "endpoint", {"endpoint": rest[3:]}
+    for suffix, kind in _SUFFIXES:
+        if rest == suffix[1:] and "/" in spn:
+            return spn, kind, {}
+    spn_, kind_, extra = _slow_comment_kind(comment)
+    return spn_, kind_, dict(extra)
 
 
 def _target_chain(rule: Rule) -> str | None:
@@ -120,8 +148,25 @@ def _ip(rule: Rule) -> str:
 def _probability(rule: Rule) -> Fraction | None:
     for match in rule.matches:
         if isinstance(match, StatisticMatch) and match.mode == "random":
-            return Fraction(match.probability_fraction).limit_denominator(1000)
+            return _fraction_of(match.probability)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _fraction_of(stored: int) -> Fraction:
+    """The kernel's stored probability (``lround(2^31 * p)``) as the fraction kube-proxy meant (1/3, not 0.3333333335)."""
+    return Fraction(stored, PROBABILITY_SCALE).limit_denominator(1000)
+
+
+@lru_cache(maxsize=4096)
+def _shares(probabilities: tuple[Fraction, ...]) -> tuple[Fraction, ...]:
+    """Rule i is taken with pᵢ·∏(1−pⱼ) over the rules before it."""
+    shares = []
+    remaining = Fraction(1)
+    for p in probabilities:
+        shares.append(remaining * p)
+        remaining *= 1 - p
+    return tuple(shares)
 
 
 def _has(rule: Rule, kind: type) -> bool:
@@ -270,7 +315,7 @@ class _Reader:
         lesson: str | None,
     ) -> None:
         kept = tuple((k, v) for k, v in params.items() if v)
-        note = RuleNote(table, rule.chain, save_args(rule), code, kept, lesson)
+        note = RuleNote(table, rule.chain, rule, code, kept, lesson)
         if code == "foreign":
             self.result.unknown.append(note)
         elif view is not None:
@@ -487,32 +532,36 @@ class _Reader:
 
 def _endpoint_list(chains: dict[str, Chain], chain: Chain, local: bool) -> list[Endpoint]:
     """The endpoints in the order the kernel tries them, each with its rule's and its overall share."""
-    endpoints: list[Endpoint] = []
-    remaining = Fraction(1)
+    picked: list[tuple[str, str, Fraction]] = []
     for rule in chain.rules:
         target = _target_chain(rule) or ""
         if not target.startswith("KUBE-SEP-") or _has(rule, RecentMatch):
             continue
         probability = _probability(rule)
-        p = Fraction(1) if probability is None else probability
         sep = chains.get(target)
         address = next(
             (r.target.to_destination for r in sep.rules if isinstance(r.target, Dnat)) if sep else (), target
         )
-        endpoints.append(Endpoint(address, target, p, remaining * p, local))
-        remaining *= 1 - p
+        picked.append((address, target, Fraction(1) if probability is None else probability))
         if probability is None:
             break
-    return endpoints
+    shares = _shares(tuple(p for _a, _c, p in picked))
+    return [Endpoint(a, c, p, share, local) for (a, c, p), share in zip(picked, shares, strict=True)]
 
 
 _GROUPS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-FW-", "KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-")
 
 
-def _rule_order(note: RuleNote, chains: dict[str, int]) -> tuple[int, int, int]:
+def _rule_order(note: RuleNote, chains: dict[str, int]) -> tuple[bool, int, int]:
     """The lesson's order: KUBE-SERVICES, KUBE-NODEPORTS, FW, EXT, SVC, SVL, SEP (nat), then filter."""
-    group = next((i for i, g in enumerate(_GROUPS) if note.chain.startswith(g)), len(_GROUPS))
-    return (note.table != "nat", group, chains.get(note.chain, 0))
+    return (note.table != "nat", _group(note.chain), chains.get(note.chain, 0))
+
+
+def _group(chain: str) -> int:
+    for index, prefix in enumerate(_GROUPS):
+        if chain.startswith(prefix):
+            return index
+    return len(_GROUPS)
 
 
 def _fraction(value: Fraction) -> str:

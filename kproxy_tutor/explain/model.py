@@ -30,16 +30,35 @@ class RuleNote:
 
     table: str
     chain: str
-    #: The rule as ``iptables-save`` prints it (without ``-A CHAIN``), or as ``nft list`` prints it.
-    text: str
+    #: The rule as ``iptables-save`` prints it (without ``-A CHAIN``), or as ``nft list`` prints it;
+    #: or an object whose ``explain_text()`` gives that text (rendered only when shown).
+    source: object
     code: str
     #: Values the explanation names (an address, a port, a probability as ``1/3``).
     params: tuple[tuple[str, str], ...] = ()
     #: Key of ``LESSON_STEPS``.
     lesson: str | None = None
 
+    @property
+    def text(self) -> str:
+        source = self.source
+        return source if isinstance(source, str) else _render(source)
+
     def param(self, name: str) -> str:
-        return dict(self.params).get(name, "")
+        for key, value in self.params:
+            if key == name:
+                return value
+        return ""
+
+
+def _render(rule: object) -> str:
+    from kproxy_tutor.sandbox.iptables.rules import Rule
+
+    if isinstance(rule, Rule):
+        from kproxy_tutor.sandbox.iptables.render import save_args
+
+        return save_args(rule)
+    return rule.listing()  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)

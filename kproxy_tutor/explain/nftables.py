@@ -243,7 +243,7 @@ class _Reader:
         prefix = split_name(chain.name)[0]  # type: ignore[index]
         for rule in chain.rules:
             code, params, lesson = _service_rule(view, prefix, chain.name, rule, table)
-            note = RuleNote(self.label, chain.name, rule.listing(), code, tuple(params.items()), lesson)
+            note = RuleNote(self.label, chain.name, rule, code, tuple(params.items()), lesson)
             if code == "foreign":
                 self.result.unknown.append(note)
             else:
