@@ -128,13 +128,21 @@ def _compare_port(have: ServicePortView, want: ServicePortView) -> list[Finding]
                     "chains",
                 )
             )
-    for attribute in ("internal_policy", "external_policy", "affinity_seconds"):
+    for attribute, field in (
+        ("internal_policy", "internal_traffic_policy"),
+        ("external_policy", "external_traffic_policy"),
+        ("affinity_seconds", "session_affinity_seconds"),
+    ):
         if getattr(have, attribute) != getattr(want, attribute):
             out.append(
                 Finding(
                     "settings-differ",
                     name,
-                    _p(field=attribute, written=getattr(have, attribute), expected=getattr(want, attribute)),
+                    _p(
+                        field=field,
+                        written=getattr(have, attribute) or "-",
+                        expected=getattr(want, attribute) or "-",
+                    ),
                     "chains",
                 )
             )

@@ -14,168 +14,197 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 #: One line per rule kind; ``{…}`` are the rule's params.
-RULE_TEXTS: dict[str, Callable[[], str]] = {
-    "hook": lambda: _("A built-in chain sends packets on to kube-proxy's chain {to}."),
-    "to-nodeports": lambda: _(
+RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
+    "hook": lambda p: _("A built-in chain sends packets on to kube-proxy's chain {to}."),
+    "to-nodeports": lambda p: _(
         "Last rule: packets to any address of this node go on to KUBE-NODEPORTS (NodePorts)."
     ),
-    "cluster-ip": lambda: _("Packets to the ClusterIP {ip}:{port} go to the Service port's chain {to}."),
-    "external-ip": lambda: _("Packets to the external address {ip}:{port} go to {to}."),
-    "lb-ip": lambda: _("Packets to the load balancer address {ip}:{port} go to {to}."),
-    "node-port": lambda: _("Packets to port {port} of this node (NodePort) go to {to}."),
-    "node-port-localhost": lambda: _("The NodePort {port} also answers on 127.0.0.1 (localhost NodePorts)."),
-    "masq-off-cluster": lambda: _(
+    "cluster-ip": lambda p: _("Packets to the ClusterIP {ip}:{port} go to the Service port's chain {to}."),
+    "external-ip": lambda p: _("Packets to the external address {ip}:{port} go to {to}."),
+    "lb-ip": lambda p: _("Packets to the load balancer address {ip}:{port} go to {to}."),
+    "node-port": lambda p: _("Packets to port {port} of this node (NodePort) go to {to}."),
+    "node-port-localhost": lambda p: _(
+        "The NodePort {port} also answers on 127.0.0.1 (localhost NodePorts)."
+    ),
+    "masq-off-cluster": lambda p: _(
         "Marks for masquerade the packets to the ClusterIP that do not come from a Pod ({cidr} is "
         "the Pod range): the reply must come back through this node."
     ),
-    "masq-off-cluster-iface": lambda: _(
+    "masq-off-cluster-iface": lambda p: _(
         "Marks for masquerade the packets to the ClusterIP that do not come in through the Pods' "
         "interface: the reply must come back through this node."
     ),
-    "masq-all": lambda: _("Marks every packet to the ClusterIP for masquerade (masqueradeAll)."),
-    "affinity": lambda: _(
+    "masq-all": lambda p: _("Marks every packet to the ClusterIP for masquerade (masqueradeAll)."),
+    "affinity": lambda p: _(
         "Session affinity: a client seen in the last {seconds} s goes to the same endpoint ({to})."
     ),
-    "pick": lambda: _("Takes this endpoint ({to}) with probability {probability} of the connections left."),
-    "numgen": lambda: _(
-        "numgen draws one of {count} endpoint chains for each new connection: each gets {probability}."
+    "pick": lambda p: _("Takes this endpoint ({to}) with probability {probability} of the connections left."),
+    "numgen": lambda p: ngettext(
+        "numgen draws one of {count} endpoint chain for each new connection: it gets {probability}.",
+        "numgen draws one of {count} endpoint chains for each new connection: each gets {probability}.",
+        _count(p, "count"),
     ),
-    "hairpin": lambda: _(
+    "hairpin": lambda p: _(
         "Marks for masquerade the packets the endpoint {ip} sends to itself through the Service "
         "(hairpin): otherwise its own reply would skip the translation."
     ),
-    "dnat": lambda: _("Rewrites the destination to the endpoint {endpoint} (DNAT)."),
-    "dnat-affinity": lambda: _("Rewrites the destination to {endpoint} (DNAT) and remembers the client."),
-    "affinity-record": lambda: _("Remembers the client for session affinity."),
-    "ext-masq": lambda: _(
+    "dnat": lambda p: _("Rewrites the destination to the endpoint {endpoint} (DNAT)."),
+    "dnat-affinity": lambda p: _("Rewrites the destination to {endpoint} (DNAT) and remembers the client."),
+    "affinity-record": lambda p: _("Remembers the client for session affinity."),
+    "ext-masq": lambda p: _(
         "externalTrafficPolicy Cluster: traffic from outside is masqueraded, because the chosen Pod "
         "may be on another node and must reply through this one."
     ),
-    "ext-pod-shortcut": lambda: _(
+    "ext-pod-shortcut": lambda p: _(
         "Pods ({cidr}) that use the external address go to all endpoints, as to the ClusterIP."
     ),
-    "ext-pod-shortcut-iface": lambda: _("Pods that use the external address go to all endpoints."),
-    "ext-local-masq": lambda: _("Traffic from this node itself is masqueraded."),
-    "ext-local-route": lambda: _("Traffic from this node itself goes to all endpoints."),
-    "ext-to-svc": lambda: _("Everything else goes to all endpoints ({to})."),
-    "ext-to-svl": lambda: _(
+    "ext-pod-shortcut-iface": lambda p: _("Pods that use the external address go to all endpoints."),
+    "ext-local-masq": lambda p: _("Traffic from this node itself is masqueraded."),
+    "ext-local-route": lambda p: _("Traffic from this node itself goes to all endpoints."),
+    "ext-to-svc": lambda p: _("Everything else goes to all endpoints ({to})."),
+    "ext-to-svl": lambda p: _(
         "externalTrafficPolicy Local: outside traffic goes only to this node's endpoints ({to}), "
         "keeping the client's address."
     ),
-    "fw-allow": lambda: _("loadBalancerSourceRanges: clients from {cidr} are let through."),
-    "fw-other": lambda: _("Counts the rest: KUBE-PROXY-FIREWALL drops it."),
-    "fw-drop": lambda: _(
+    "fw-allow": lambda p: _("loadBalancerSourceRanges: clients from {cidr} are let through."),
+    "fw-other": lambda p: _("Counts the rest: KUBE-PROXY-FIREWALL drops it."),
+    "fw-drop": lambda p: _(
         "Drops packets to {ip}:{port} from clients outside loadBalancerSourceRanges: they wait for a timeout."
     ),
-    "fw-map": lambda: _("Packets to {ip} are checked against loadBalancerSourceRanges in {to}."),
-    "fw-nft-drop": lambda: _(
+    "fw-map": lambda p: _("Packets to {ip} are checked against loadBalancerSourceRanges in {to}."),
+    "fw-nft-drop": lambda p: _(
         "Drops packets from clients outside loadBalancerSourceRanges ({cidr}): they wait for a timeout."
     ),
-    "no-endpoints-reject": lambda: _(
+    "no-endpoints-reject": lambda p: _(
         "No endpoints: connections to {ip}:{port} are rejected, the client gets 'connection refused' at once."
     ),
-    "no-endpoints-reject@node-port": lambda: _(
+    "no-endpoints-reject@node-port": lambda p: _(
         "No endpoints: connections to NodePort {port} are rejected, the client gets 'connection refused' at once."
     ),
-    "no-local-endpoints-drop@node-port": lambda: _(
+    "no-local-endpoints-drop@node-port": lambda p: _(
         "No endpoint on this node (externalTrafficPolicy Local): outside packets to NodePort {port} "
         "are dropped, the client waits for a timeout."
     ),
-    "no-endpoints-drop": lambda: _(
+    "no-endpoints-drop": lambda p: _(
         "No endpoints: packets to {ip}:{port} are dropped; the client waits for a timeout."
     ),
-    "no-local-endpoints-drop": lambda: _(
+    "no-local-endpoints-drop": lambda p: _(
         "No endpoint on this node (externalTrafficPolicy Local): outside packets to {ip}:{port} "
         "are dropped, the client waits for a timeout."
     ),
-    "no-local-endpoints-reject": lambda: _(
+    "no-local-endpoints-reject": lambda p: _(
         "No endpoint on this node: outside connections to {ip}:{port} are rejected."
     ),
-    "health-check": lambda: _(
+    "health-check": lambda p: _(
         "Lets in the health check node port {port}: load balancers ask it whether this node has endpoints."
     ),
-    "mark-masq": lambda: _("Sets the masquerade bit in the packet mark (the SNAT happens in POSTROUTING)."),
-    "postrouting-return": lambda: _("Packets without the masquerade mark leave unchanged."),
-    "postrouting-unmark": lambda: _("Clears the mark bit, so a packet is not masqueraded twice."),
-    "postrouting-masquerade": lambda: _(
+    "mark-masq": lambda p: _("Sets the masquerade bit in the packet mark (the SNAT happens in POSTROUTING)."),
+    "postrouting-return": lambda p: _("Packets without the masquerade mark leave unchanged."),
+    "postrouting-unmark": lambda p: _("Clears the mark bit, so a packet is not masqueraded twice."),
+    "postrouting-masquerade": lambda p: _(
         "Masquerades marked packets: the source becomes this node's address."
     ),
-    "forward-invalid": lambda: _("Drops forwarded packets conntrack finds INVALID."),
-    "forward-marked": lambda: _("Accepts forwarded packets marked for masquerade (Service traffic)."),
-    "forward-conntrack": lambda: _("Accepts forwarded replies of known connections (conntrack)."),
-    "block-localnet": lambda: _("Drops packets to 127.0.0.0/8 that come from elsewhere (route_localnet)."),
-    "nft-services": lambda: _("Looks the destination up in the verdict map @{map}."),
-    "nft-firewall-check": lambda: _("Checks load balancer addresses against their source ranges (@{map})."),
-    "nft-no-endpoints-check": lambda: _("Refuses Service addresses that have no endpoints (@{map})."),
-    "nft-reject-chain": lambda: _("Rejects: used by the no-endpoint maps."),
-    "nft-cluster-ips-reject": lambda: _(
+    "forward-invalid": lambda p: _("Drops forwarded packets conntrack finds INVALID."),
+    "forward-marked": lambda p: _("Accepts forwarded packets marked for masquerade (Service traffic)."),
+    "forward-conntrack": lambda p: _("Accepts forwarded replies of known connections (conntrack)."),
+    "block-localnet": lambda p: _("Drops packets to 127.0.0.0/8 that come from elsewhere (route_localnet)."),
+    "nft-services": lambda p: _("Looks the destination up in the verdict map @{map}."),
+    "nft-firewall-check": lambda p: _("Checks load balancer addresses against their source ranges (@{map})."),
+    "nft-no-endpoints-check": lambda p: _("Refuses Service addresses that have no endpoints (@{map})."),
+    "nft-reject-chain": lambda p: _("Rejects: used by the no-endpoint maps."),
+    "nft-cluster-ips-reject": lambda p: _(
         "Rejects traffic to a ClusterIP on a port the Service does not have."
     ),
-    "nft-cluster-ips-drop": lambda: _(
+    "nft-cluster-ips-drop": lambda p: _(
         "Drops traffic to addresses of the Service range that no Service uses."
     ),
-    "ipvs-set": lambda: _("IPVS mode: matches the ipset {set}; the Services themselves are in ipvsadm -Ln."),
-    "ipvs-rule": lambda: _("IPVS mode: one of its fixed rules; the Services themselves are in ipvsadm -Ln."),
-    "ipvs-hairpin": lambda: _(
+    "ipvs-set": lambda p: _(
+        "IPVS mode: matches the ipset {set}; the Services themselves are in ipvsadm -Ln."
+    ),
+    "ipvs-rule": lambda p: _(
+        "IPVS mode: one of its fixed rules; the Services themselves are in ipvsadm -Ln."
+    ),
+    "ipvs-hairpin": lambda p: _(
         "IPVS mode: masquerades a Pod that reaches itself through a Service (hairpin)."
     ),
 }
-FINDING_TEXTS: dict[str, Callable[[], str]] = {
-    "stale-chains": lambda: _(
+FINDING_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
+    "stale-chains": lambda p: _(
         "Stale chains: {chains} belong to no Service address. Likely cause: the Service was deleted and "
         "kube-proxy has not synced since (not running, or its watch is broken)."
     ),
-    "stale-endpoint-chain": lambda: _(
+    "stale-endpoint-chain": lambda p: _(
         "Stale endpoint chain {chain}: nothing jumps to it. Likely cause: the endpoint went away and "
         "kube-proxy has not cleaned up since."
     ),
-    "no-endpoints": lambda: _(
+    "no-endpoints": lambda p: _(
         "The Service port has no endpoints: clients are refused. Check that ready Pods match its selector."
     ),
-    "no-local-endpoints": lambda: _(
+    "no-local-endpoints": lambda p: _(
         "externalTrafficPolicy Local without an endpoint on this node: outside clients arriving here "
         "are dropped; load balancers should skip this node (health check node port)."
     ),
-    "probabilities": lambda: _(
+    "probabilities": lambda p: _(
         "Probabilities do not match {count} endpoints: {endpoint} has {written}, kube-proxy writes "
         "{expected}. Likely cause: the rules were edited by hand or by another program."
     ),
-    "foreign-rules": lambda: _(
+    "foreign-rules": lambda p: ngettext(
+        "{count} rule in kube-proxy's chain {chain} ({table}) is not written by kube-proxy: another "
+        "program added it; kube-proxy removes it when it next rewrites that chain.",
         "{count} rules in kube-proxy's chain {chain} ({table}) are not written by kube-proxy: another "
-        "program added them; kube-proxy removes them on its next full sync."
+        "program added them; kube-proxy removes them when it next rewrites that chain.",
+        _count(p, "count"),
     ),
-    "leftovers": lambda: _(
+    "leftovers": lambda p: ngettext(
+        "{count} chain left over from {mode} mode: kube-proxy does not clean up after a switch between "
+        "iptables and IPVS; kube-proxy --cleanup or a reboot removes it.",
         "{count} chains left over from {mode} mode: kube-proxy does not clean up after a switch between "
-        "iptables and IPVS; kube-proxy --cleanup or a reboot removes them."
+        "iptables and IPVS; kube-proxy --cleanup or a reboot removes them.",
+        _count(p, "count"),
     ),
-    "unreadable": lambda: _("{location}: a line that could not be read was skipped."),
-    "missing-service": lambda: _(
+    "unreadable": lambda p: _("{location}: a line that could not be read was skipped."),
+    "missing-service": lambda p: _(
         "Missing from the rules ({protocol}): kube-proxy has not synced since the Service appeared "
         "(not running, or its watch is broken)."
     ),
-    "stale-service": lambda: _(
+    "stale-service": lambda p: _(
         "In the rules but not in the manifests ({protocol}): the Service was deleted and kube-proxy has "
         "not synced since, or the manifests are not the cluster's."
     ),
-    "missing-endpoint": lambda: _(
+    "missing-endpoint": lambda p: _(
         "Endpoint {endpoint} is missing from the rules: kube-proxy has not seen the EndpointSlice change yet."
     ),
-    "stale-endpoint": lambda: _(
+    "stale-endpoint": lambda p: _(
         "Endpoint {endpoint} is in the rules but not ready (or gone) in the manifests: a stale endpoint."
     ),
-    "addresses-differ": lambda: _("{field} differ: the rules have {written}, the manifests give {expected}."),
-    "settings-differ": lambda: _("{field} differs: the rules have {written}, the manifests give {expected}."),
-    "rules-differ": lambda: _(
-        "{extra} rules more and {missing} fewer than kube-proxy v1.35 writes: another version, other "
-        "flags, or hand edits."
+    "addresses-differ": lambda p: _(
+        "{field} differ: the rules have {written}, the manifests give {expected}."
     ),
-    "fixed-rules-missing": lambda: _(
-        "{count} of kube-proxy's own rules (hooks, masquerading) are missing: other flags or another version."
+    "settings-differ": lambda p: _(
+        "{field} differs: the rules have {written}, the manifests give {expected}."
     ),
-    "fixed-rules-extra": lambda: _(
-        "{count} rules in kube-proxy's fixed chains that v1.35 would not write for these manifests."
+    "rules-differ": lambda p: _(
+        "The rules differ from what kube-proxy v1.35 writes ({extra_text}, {missing_text}): another "
+        "version, other flags, or hand edits."
+    ),
+    "fixed-rules-missing": lambda p: ngettext(
+        "{count} of kube-proxy's own rules (hooks, masquerading) is missing: other flags or another version.",
+        "{count} of kube-proxy's own rules (hooks, masquerading) are missing: other flags or another version.",
+        _count(p, "count"),
+    ),
+    "fixed-rules-extra": lambda p: ngettext(
+        "{count} rule in kube-proxy's fixed chains that v1.35 would not write for these manifests.",
+        "{count} rules in kube-proxy's fixed chains that v1.35 would not write for these manifests.",
+        _count(p, "count"),
     ),
 }
+
+
+def _count(params: dict[str, str], name: str) -> int:
+    value = params.get(name, "")
+    return int(value) if value.isdigit() else 0
+
+
 MODE_NAMES = {"iptables": "iptables", "nftables": "nftables", "ipvs": "IPVS"}
 
 
@@ -447,7 +476,7 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             out.add(note.text or "-", indent=indent + 2, style="rule", hang=2)
             template = RULE_TEXTS.get(f"{note.code}@{note.param('where')}") or RULE_TEXTS.get(note.code)
             if template is not None:
-                out.add(_format(template(), note.params), indent=indent + 4)
+                out.add(_format(template(dict(note.params)), note.params), indent=indent + 4)
 
 
 def _findings(
@@ -460,7 +489,20 @@ def _findings(
     for finding in findings:
         template = FINDING_TEXTS.get(finding.code)
         params = tuple((k, _field_name(v) if k == "field" else v) for k, v in finding.params)
-        text = _format(template(), params) if template else finding.code
+        values = dict(params)
+        if finding.code == "rules-differ":
+            extra, missing = _count(values, "extra"), _count(values, "missing")
+            params += (
+                (
+                    "extra_text",
+                    ngettext("{n} unexpected rule", "{n} unexpected rules", extra).format(n=extra),
+                ),
+                (
+                    "missing_text",
+                    ngettext("{n} missing rule", "{n} missing rules", missing).format(n=missing),
+                ),
+            )
+        text = _format(template(values), params) if template else finding.code
         head = f"{finding.service}: " if finding.service else ""
         out.add("! " + head + text, indent=2, hang=2, style="warning")
         pointer = pointers.text(finding.lesson)
@@ -474,9 +516,9 @@ def _field_name(field: str) -> str:
         "node_ports": _("NodePorts"),
         "external_ips": _("External IPs"),
         "load_balancer_ips": _("Load balancer IPs"),
-        "internal_policy": _("internalTrafficPolicy"),
-        "external_policy": _("externalTrafficPolicy"),
-        "affinity_seconds": _("Session affinity timeout"),
+        "internal_traffic_policy": _("internalTrafficPolicy"),
+        "external_traffic_policy": _("externalTrafficPolicy"),
+        "session_affinity_seconds": _("Session affinity timeout"),
     }
     return names.get(field, field)
 
