@@ -210,9 +210,17 @@ MODE_NAMES = {"iptables": "iptables", "nftables": "nftables", "ipvs": "IPVS"}
 
 def percent(value: Fraction) -> str:
     """A share as the learner's locale writes percentages (50 %, 33,3 %)."""
+    from babel import Locale
     from babel.numbers import format_percent
 
-    return format_percent(float(value), "#,##0.#%", locale=current_language())
+    locale = Locale.parse(current_language())
+    return format_percent(float(value), _one_decimal(locale.percent_formats[None].pattern), locale=locale)
+
+
+def _one_decimal(pattern: str) -> str:
+    """The locale's percent pattern (``#,##0 %`` in Russian, ``#,##0%`` in English) with at most one decimal."""
+    head, zero, tail = pattern.rpartition("0")
+    return f"{head}0.#{tail}" if zero else pattern
 
 
 def number(value: int) -> str:
