@@ -93,11 +93,25 @@ def read_dump(text: str, source: str) -> ReadDump:
             format=fmt,
         )
     result = ReadDump(fmt)
-    if fmt == "iptables-save":
+    try:
+        _parse(text, source, result)
+    except (IndexError, KeyError, ValueError, AttributeError):
+        # A shape the parsers do not expect must not end in a traceback (seen with hand-edited
+        # dumps, e.g. a bare ":" line): refuse the dump as unreadable instead.
+        raise SandboxInputError(
+            N_("Cannot read this {format} output: it is damaged or edited in a way no tool prints."),
+            location=source,
+            format=fmt,
+        ) from None
+    return result
+
+
+def _parse(text: str, source: str, result: ReadDump) -> None:
+    if result.format == "iptables-save":
         from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
 
         result.ruleset = parse_ruleset(text, source, result.unreadable)
-        return result
+        return
     from kproxy_tutor.sandbox.nftables.parse import parse_listing
 
     for block in split_nft_tables(text):
@@ -105,4 +119,3 @@ def read_dump(text: str, source: str) -> ReadDump:
             result.tables.append(parse_listing(block.text, source, result.unreadable))
         else:
             result.other_tables.append(block)
-    return result
