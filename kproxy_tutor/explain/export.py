@@ -92,6 +92,7 @@ def to_data(explanation: Explanation, differences: list[Finding] | None = None) 
             "rules_in_kube_proxy_chains": [_rule(n) for n in explanation.unknown],
             "unreadable": [{"location": loc, "line": text} for loc, text in explanation.unreadable],
         },
+        "other_versions": [{"seen": seen, "version": era} for seen, era in explanation.versions],
         "findings": [_finding(f) for f in explanation.findings],
         "differences": None if differences is None else [_finding(f) for f in differences],
     }

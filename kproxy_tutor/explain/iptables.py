@@ -227,6 +227,8 @@ class _Reader:
             return "builtin"
         if chain in KUBELET_CHAINS:
             return "kubelet"
+        if table == "nat" and chain.startswith("KUBE-XLB-"):
+            return "older"  # an older kube-proxy's name for what KUBE-SVL/KUBE-EXT do now
         in_iptables = chain in IPTABLES_CHAINS.get(table, ()) or (
             table == "nat" and chain.startswith((*SERVICE_PREFIXES, "KUBE-SEP-"))
         )
@@ -297,6 +299,8 @@ class _Reader:
             if others:
                 self.result.foreign_hook_rules[table] = self.result.foreign_hook_rules.get(table, 0) + others
             return
+        if owner == "older" and ("KUBE-XLB-*", "older") not in self.result.versions:
+            self.result.versions.append(("KUBE-XLB-*", "older"))
         if owner != "kube-proxy":
             self.result.foreign_chains.append(ForeignChain(table, chain.name, len(chain.rules), owner))
             return

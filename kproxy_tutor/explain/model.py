@@ -153,6 +153,8 @@ class Explanation:
     findings: list[Finding] = field(default_factory=list)
     #: Lines the readers could not read at all (location, text).
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    #: Signs of another kube-proxy version: (what was seen, ``older``/``newer``).
+    versions: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def endpoint_count(self) -> int:

@@ -49,6 +49,12 @@ FIXED_CHAINS = {
     "nodeport-endpoints-check": "nft-no-endpoints-check",
     "service-endpoints-check": "nft-no-endpoints-check",
 }
+#: Fixed chains and sets of other kube-proxy versions: name -> (code of its rules, era).
+OTHER_VERSIONS = {
+    "filter-prerouting": "older",  # v1.29-v1.33 base chains, renamed in v1.34
+    "filter-output-post-dnat": "older",
+    "hairpin-connections": "newer",  # v1.36 set replacing the per-endpoint hairpin rules
+}
 FIXED_SETS = {
     "cluster-ips",
     "nodeport-ips",
@@ -112,6 +118,8 @@ class _Reader:
             # By name: nft list and the compiler hold chains and elements in different orders.
             for name in sorted(table.chains):
                 self._chain(table, table.chains[name])
+            if "masquerading" in table.chains and "mark-for-masquerade" not in table.chains:
+                self._version_seen("mark-for-masquerade", "newer")  # inlined since v1.36
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
             view.rules.sort(key=lambda note: _order(note, order))
@@ -125,6 +133,9 @@ class _Reader:
         )
         for nft_set in sorted(table.sets.values(), key=lambda s: s.name):
             if nft_set.name.startswith("affinity-"):
+                continue
+            if nft_set.name in OTHER_VERSIONS:
+                self._version(nft_set.name)
                 continue
             if nft_set.name not in FIXED_SETS:
                 self.result.unknown.append(
@@ -226,6 +237,9 @@ class _Reader:
     # Chains ------------------------------------------------------------------------------------
     def _chain(self, table: NftTable, chain: NftChain) -> None:
         fixed = FIXED_CHAINS.get(chain.name)
+        if chain.name in OTHER_VERSIONS:
+            self._version(chain.name)
+            fixed = "hook"
         if fixed is not None:
             for rule in chain.rules:
                 code, params = self._fixed_rule(chain, rule, fixed)
@@ -270,6 +284,13 @@ class _Reader:
         if code == "nft-cluster-ips-check" and verdicts:
             return ("nft-cluster-ips-reject" if verdicts[-1].kind == "reject" else "nft-cluster-ips-drop"), {}
         return "foreign", {}
+
+    def _version(self, name: str) -> None:
+        self._version_seen(name, OTHER_VERSIONS[name])
+
+    def _version_seen(self, name: str, era: str) -> None:
+        if (name, era) not in self.result.versions:
+            self.result.versions.append((name, era))
 
     def _add(
         self, view: ServicePortView, chain: str, text: str, code: str, params: dict[str, str], lesson: str

@@ -373,6 +373,12 @@ def _summary(out: Writer, e: Explanation) -> None:
                 "iptables holds only the fixed rules explained below."
             )
         )
+    for seen, era in e.versions:
+        if era == "older":
+            text = _("{seen}: written by a kube-proxy older than v1.35; read as far as possible.")
+        else:
+            text = _("{seen}: written by a kube-proxy newer than v1.35; read as far as possible.")
+        out.add(text.format(seen=seen), style="warning")
     foreign = [c for c in e.foreign_chains if c.owner in ("other", "kubelet")]
     if foreign or e.foreign_hook_rules or e.foreign_tables:
         out.add(_("Not kube-proxy's, left alone:"))

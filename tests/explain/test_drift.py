@@ -190,3 +190,35 @@ def test_nft_stale_service_chain() -> None:
     edited = listing.replace("\tchain services {", stale + "\tchain services {")
     explanation = explain_text(edited, "node")
     assert codes(explanation.findings) == [("stale-chains", "default/old-api:http")]
+
+
+def test_older_nftables_layout_is_read_and_named() -> None:
+    listing = real_or_rendered_nft(DB)
+    older = listing.replace("chain filter-prerouting-pre-dnat {", "chain filter-prerouting {")
+    assert older != listing
+    explanation = explain_text(older, "node")
+    assert explanation.versions == [("filter-prerouting", "older")]
+    assert explanation.service_ports[0].name == "default/db-service"
+    assert explanation.unknown == []
+
+
+def test_newer_nftables_layout_without_mark_chain_is_named() -> None:
+    listing = real_or_rendered_nft(DB)
+    start = listing.index("\tchain mark-for-masquerade {")
+    end = listing.index("\t}\n", start) + 3
+    explanation = explain_text(listing[:start] + listing[end:], "node")
+    assert ("mark-for-masquerade", "newer") in explanation.versions
+
+
+def test_older_iptables_chain_is_named() -> None:
+    dump = add_to_table(
+        real_or_rendered_iptables(DB),
+        "nat",
+        [":KUBE-XLB-AAAAAAAAAAAAAAAA - [0:0]"],
+        ['-A KUBE-XLB-AAAAAAAAAAAAAAAA -m comment --comment "default/old:http" -j KUBE-MARK-MASQ'],
+    )
+    explanation = explain_text(dump, "node")
+    assert explanation.versions == [("KUBE-XLB-*", "older")]
+    assert [(c.chain, c.owner) for c in explanation.foreign_chains] == [
+        ("KUBE-XLB-AAAAAAAAAAAAAAAA", "older")
+    ]
