@@ -83,12 +83,13 @@ def register(app: typer.Typer) -> None:
         from kproxy_tutor.sandbox.manifests import read_source
 
         text, name = read_source(rules)
-        with _progress(len(text)):
-            explanation = explain_text(text, name)
+        with _Progress(len(text)) as progress:
+            explanation = explain_text(text, name, progress.phase)
             differences = None
             if files:
                 from kproxy_tutor.commands.rules import load_with_mode
 
+                progress.phase("compare")
                 loaded, _mode = load_with_mode(files, None)
                 differences = compare_with(explanation, loaded.cluster, node)
         if service is not None:
@@ -113,21 +114,49 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(int(ExitCode.FAILURE))
 
 
-def _progress(size: int):  # type: ignore[no-untyped-def]
-    """A status line on stderr while a big dump is read, only in a terminal."""
-    import contextlib
-    import sys
+class _Progress:
+    """A status line on stderr naming the step while a big dump is worked on; only when stderr is a terminal."""
 
-    from kproxy_tutor import runtime
+    def __init__(self, size: int) -> None:
+        import sys
 
-    if size < 2_000_000 or not sys.stderr.isatty() or runtime.current().plain:
-        return contextlib.nullcontext()
-    from babel.numbers import format_decimal
+        from kproxy_tutor import runtime
 
-    from kproxy_tutor.i18n import current_language
-    from kproxy_tutor.ui.console import make_console
+        self.size = size
+        self.status = None
+        self.enabled = size >= 2_000_000 and sys.stderr.isatty() and not runtime.current().plain
 
-    megabytes = format_decimal(round(size / 1_000_000, 1), locale=current_language())
-    return make_console(stderr=True).status(
-        _("Reading and explaining {size} MB of rules…").format(size=megabytes)
-    )
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+
+            from kproxy_tutor.ui.console import display
+
+            console = Console(
+                stderr=True, force_interactive=True, no_color=not display().color, highlight=False
+            )
+            self.status = console.status(self._text("read"))
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+    def phase(self, name: str) -> None:
+        if self.status is not None:
+            self.status.update(self._text(name))
+
+    def _text(self, name: str) -> str:
+        from babel.numbers import format_decimal
+
+        from kproxy_tutor.i18n import current_language
+
+        size = format_decimal(round(self.size / 1_000_000, 1), locale=current_language())
+        texts = {
+            "read": _("Reading {size} MB of rules…"),
+            "explain": _("Explaining the rules, Service by Service…"),
+            "check": _("Looking for problems…"),
+            "compare": _("Comparing with the manifests…"),
+        }
+        return texts[name].format(size=size)

@@ -7,6 +7,8 @@ from the rules kube-proxy v1.35 would write for given manifests; ``to_data`` is 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from kproxy_tutor.explain.checks import check, compare
 from kproxy_tutor.explain.model import Explanation, Finding, ForeignChain, ForeignTable
 from kproxy_tutor.sandbox.cluster import Cluster
@@ -25,14 +27,22 @@ def explain_structure(state: object, fmt: str) -> Explanation:
     return explain_tables(list(state), fmt)  # type: ignore[call-overload]
 
 
-def explain_text(text: str, source: str = "<rules>") -> Explanation:
-    """Detect the format, parse once, explain, and add the findings the dump alone shows."""
+def explain_text(
+    text: str, source: str = "<rules>", phase: Callable[[str], None] | None = None
+) -> Explanation:
+    """Detect the format, parse once, explain, and add the findings the dump alone shows.
+
+    ``phase`` hears ``read``, ``explain`` and ``check`` as the work reaches them (for a progress line).
+    """
+    say = phase or (lambda _name: None)
     from kproxy_tutor.explain.read import read_dump
     from kproxy_tutor.sandbox.gcpause import paused_gc
 
     # A big node's dump becomes a few hundred thousand long-lived objects without cycles.
     with paused_gc():
+        say("read")
         dump = read_dump(text, source)
+        say("explain")
         explanation = explain_structure(
             dump.ruleset if dump.ruleset is not None else dump.tables, dump.format
         )
@@ -44,6 +54,7 @@ def explain_text(text: str, source: str = "<rules>") -> Explanation:
             explanation.foreign_chains.append(
                 ForeignChain(f"{block.family} {block.name}", "KUBE-*", block.kube_chains, "iptables")
             )
+    say("check")
     explanation.findings = check(explanation)
     return explanation
 

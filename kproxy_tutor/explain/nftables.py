@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from fractions import Fraction
+from functools import lru_cache
 
 from kproxy_tutor.explain.model import Endpoint, Explanation, RuleNote, ServicePortView
 from kproxy_tutor.sandbox.nftables.ruleset import NftChain, NftRule, NftTable
@@ -66,6 +67,7 @@ FIXED_SETS = {
 }
 
 
+@lru_cache(maxsize=1 << 17)
 def split_name(chain: str) -> tuple[str, str, str, str] | None:
     """``service-HASH-ns/name/tcp/port`` → (prefix, Service port name, protocol, endpoint or "")."""
     prefix = next((p for p in PER_SERVICE if chain.startswith(p)), None)

@@ -174,11 +174,15 @@ def parse_listing(
             continue
         if isinstance(current, NftSet):
             if line.startswith("elements = {"):
-                body = line[len("elements = {") :]
-                while not body.rstrip().endswith("}"):
-                    body += " " + lines[index].strip()
+                # One element per line for a big map: gather the lines, then join once
+                # (growing one string and re-stripping it per line is quadratic).
+                parts = [line[len("elements = {") :].rstrip()]
+                while not parts[-1].endswith("}") and index < len(lines):
+                    parts.append(lines[index].strip())
                     index += 1
-                _list_elements(current, body.rstrip()[:-1], location)
+                if not parts[-1].endswith("}"):
+                    raise _fail(line, location)
+                _list_elements(current, " ".join(parts)[:-1], location)
             elif line.startswith("type "):
                 current.key_type, current.value_type = _split_type(line[5:])
             elif line.startswith("flags "):
