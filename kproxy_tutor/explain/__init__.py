@@ -43,9 +43,12 @@ def explain_text(
         say("read")
         dump = read_dump(text, source)
         say("explain")
-        explanation = explain_structure(
-            dump.ruleset if dump.ruleset is not None else dump.tables, dump.format
-        )
+        if dump.format.startswith(("ipvsadm", "ipset")):
+            explanation = _explain_ipvs(dump)
+        else:
+            explanation = explain_structure(
+                dump.ruleset if dump.ruleset is not None else dump.tables, dump.format
+            )
     explanation.unreadable = dump.unreadable
     for block in dump.other_tables:
         owner = "iptables" if block.kube_chains else "other"
@@ -55,17 +58,45 @@ def explain_text(
                 ForeignChain(f"{block.family} {block.name}", "KUBE-*", block.kube_chains, "iptables")
             )
     say("check")
-    explanation.findings = check(explanation)
+    explanation.findings = check(explanation) + explanation.findings
     return explanation
 
 
-def expected_explanation(cluster: Cluster, node: str | None, mode: str) -> Explanation:
+def _explain_ipvs(dump: object) -> Explanation:
+    """IPVS mode: the iptables part (if given) explained as usual, then one Service port per virtual server."""
+    from kproxy_tutor.explain.ipvs import explain_ipvs, ipvs_findings
+
+    ruleset = dump.ruleset  # type: ignore[attr-defined]
+    fmt = dump.format  # type: ignore[attr-defined]
+    explanation = explain_structure(ruleset, fmt) if ruleset is not None else Explanation(fmt, "ipvs")
+    servers = dump.virtual_servers  # type: ignore[attr-defined]
+    if explanation.mode == "iptables":
+        # kube-proxy runs in iptables mode: the virtual servers are what IPVS mode left behind.
+        if servers:
+            explanation.findings.append(
+                Finding("leftovers", None, (("mode", "ipvs"), ("count", str(len(servers)))), "mode-switch")
+            )
+        return explanation
+    explain_ipvs(servers, dump.ipsets, explanation)  # type: ignore[attr-defined]
+    explanation.findings.extend(ipvs_findings(explanation))
+    return explanation
+
+
+def expected_explanation(
+    cluster: Cluster, node: str | None, mode: str, sections: tuple[str, ...] = ()
+) -> Explanation:
     """What kube-proxy v1.35 in ``mode`` would write on ``node`` for ``cluster``, explained the same way."""
     from kproxy_tutor.sandbox.gcpause import paused_gc
     from kproxy_tutor.sandbox.modes import compile_mode
 
     with paused_gc():
         compiled = compile_mode(cluster, node, mode)
+    if sections:
+        # IPVS: the same parts the node's report had, read by the same readers.
+        texts = {"ipvsadm -Ln": "ipvsadm -Ln", "ipset list": "ipset list", "iptables-save": "iptables-save"}
+        text = "".join(compiled.texts[texts[name]] for name in sections)
+        expected = explain_text(text, "<expected>")
+        return expected
     if mode == "iptables":
         return explain_structure(compiled.state, "iptables-save")
     if mode == "nftables":
@@ -76,7 +107,10 @@ def expected_explanation(cluster: Cluster, node: str | None, mode: str) -> Expla
 def compare_with(explanation: Explanation, cluster: Cluster, node: str | None) -> list[Finding]:
     """Differences from the manifests (in the dump's own mode; iptables when it holds no kube-proxy rules)."""
     mode = explanation.mode if explanation.mode != "none" else "iptables"
-    return compare(explanation, expected_explanation(cluster, node, mode))
+    sections: tuple[str, ...] = ()
+    if explanation.format.startswith(("ipvsadm", "ipset")):
+        mode, sections = "ipvs", tuple(explanation.format.split(" + "))
+    return compare(explanation, expected_explanation(cluster, node, mode, sections))
 
 
 def select_service(explanation: Explanation, service: str) -> Explanation:

@@ -12,6 +12,7 @@ ENTRY_CODES = frozenset(
     ("cluster-ip", "external-ip", "lb-ip", "node-port", "node-port-localhost", "no-endpoints-reject")
 )
 ENTRY_CODES |= {"no-endpoints-drop", "no-local-endpoints-drop", "no-local-endpoints-reject"}
+ENTRY_CODES |= {"ipvs-cluster-ip", "ipvs-node-port", "ipvs-lb-ip", "ipvs-external-ip", "ipvs-virtual-server"}
 
 
 def _p(**params: object) -> tuple[tuple[str, str], ...]:
@@ -26,6 +27,8 @@ def check(explanation: Explanation) -> list[Finding]:
         if not codes & ENTRY_CODES:
             findings.append(Finding("stale-chains", view.name, _p(chains=", ".join(view.chains)), "chains"))
             continue
+        if view.is_virtual_server:
+            continue  # ipvs_findings: real servers and weights are another story
         if view.no_endpoints:
             findings.append(Finding("no-endpoints", view.name, _p(refusal=view.no_endpoints), "no-endpoints"))
         if view.external_policy == "Local" and not view.local_endpoints and not view.no_endpoints:

@@ -97,6 +97,11 @@ class ServicePortView:
     rules: list[RuleNote] = field(default_factory=list)
 
     @property
+    def is_virtual_server(self) -> bool:
+        """An IPVS virtual server (from ``ipvsadm -Ln``), not iptables or nftables rules."""
+        return bool(self.rules) and self.rules[0].table == "ipvs"
+
+    @property
     def namespace_name(self) -> str:
         return self.name.split(":", 1)[0]
 

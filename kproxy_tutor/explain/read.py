@@ -13,18 +13,23 @@ _IPTABLES_TABLE = re.compile(r"^\*(nat|filter|mangle|raw|security)\s*$", re.M)
 FORMATS = ("iptables-save", "nft list", "nft list ruleset")
 
 
+IPVS_SECTIONS = ("ipvsadm -Ln", "ipset list", "iptables-save")
+
+
 def detect_format(text: str) -> str | None:
-    """``iptables-save``, ``nft list`` (one table), ``nft list ruleset`` (several), ``ipvsadm``, ``ipset``; None if none."""
+    """``iptables-save``, ``nft list`` (one table), ``nft list ruleset`` (several), or the IPVS parts present
+    (``ipvsadm -Ln + ipset list + iptables-save``, in any combination with ipvsadm or ipset); None if none."""
     head = text[:200_000]
+    has_ipvsadm = re.search(r"^IP Virtual Server version", text, re.M) is not None
+    has_ipset = re.search(r"^Name: \S+\nType: ", text, re.M) is not None
+    if has_ipvsadm or has_ipset:
+        present = [has_ipvsadm, has_ipset, _IPTABLES_TABLE.search(text) is not None]
+        return " + ".join(name for name, there in zip(IPVS_SECTIONS, present, strict=True) if there)
     nft_tables = sum(1 for line in head.splitlines() if _NFT_TABLE.match(line))
     if nft_tables:
         return "nft list ruleset" if nft_tables > 1 else "nft list"
     if _IPTABLES_TABLE.search(head):
         return "iptables-save"
-    if head.lstrip().startswith("IP Virtual Server version"):
-        return "ipvsadm"
-    if re.search(r"^Name: \S+\nType: ", head, re.M):
-        return "ipset"
     return None
 
 
@@ -46,6 +51,9 @@ class ReadDump:
     ruleset: object | None = None
     tables: list = field(default_factory=list)
     other_tables: list[NftBlock] = field(default_factory=list)
+    #: IPVS mode: the virtual servers of ``ipvsadm -Ln`` and the members of ``ipset list``.
+    virtual_servers: list = field(default_factory=list)
+    ipsets: dict[str, list[str]] = field(default_factory=dict)
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -83,15 +91,6 @@ def read_dump(text: str, source: str) -> ReadDump:
             ),
             location=source,
         )
-    if fmt in ("ipvsadm", "ipset"):
-        raise SandboxInputError(
-            N_(
-                "This is {format} output. For IPVS mode, explain reads the iptables part "
-                "(iptables-save); ipvsadm and ipset output are not read yet."
-            ),
-            location=source,
-            format=fmt,
-        )
     result = ReadDump(fmt)
     try:
         _parse(text, source, result)
@@ -107,6 +106,18 @@ def read_dump(text: str, source: str) -> ReadDump:
 
 
 def _parse(text: str, source: str, result: ReadDump) -> None:
+    if result.format.startswith(("ipvsadm", "ipset")):
+        from kproxy_tutor.explain.ipvs import parse_ipset_list, parse_ipvsadm, split_sections
+        from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
+
+        sections = split_sections(text)
+        if "ipvsadm" in sections:
+            result.virtual_servers = parse_ipvsadm(sections["ipvsadm"], source, result.unreadable)
+        if "ipset" in sections:
+            result.ipsets = parse_ipset_list(sections["ipset"])
+        if "iptables-save" in sections:
+            result.ruleset = parse_ruleset(sections["iptables-save"], source, result.unreadable)
+        return
     if result.format == "iptables-save":
         from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
 

@@ -118,6 +118,26 @@ RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
     "nft-cluster-ips-drop": lambda p: _(
         "Drops traffic to addresses of the Service range that no Service uses."
     ),
+    "ipvs-cluster-ip": lambda p: _(
+        "Virtual server for the ClusterIP {address}: the scheduler {scheduler} picks a real server for "
+        "each new connection."
+    ),
+    "ipvs-node-port": lambda p: _(
+        "Virtual server for the NodePort {address}: the scheduler {scheduler} picks a real server for "
+        "each new connection."
+    ),
+    "ipvs-lb-ip": lambda p: _(
+        "Virtual server for the load balancer address {address} (scheduler {scheduler})."
+    ),
+    "ipvs-external-ip": lambda p: _(
+        "Virtual server for the external address {address} (scheduler {scheduler})."
+    ),
+    "ipvs-virtual-server": lambda p: _(
+        "Virtual server {address} (scheduler {scheduler}); give ipset list too to learn what kind of address it is."
+    ),
+    "ipvs-real": lambda p: _(
+        "Real server {endpoint} (an endpoint), weight {weight}: Masq means the destination is rewritten to it (DNAT)."
+    ),
     "ipvs-set": lambda p: _(
         "IPVS mode: matches the ipset {set}; the Services themselves are in ipvsadm -Ln."
     ),
@@ -161,6 +181,14 @@ FINDING_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
         "{count} chains left over from {mode} mode: kube-proxy does not clean up after a switch between "
         "iptables and IPVS; kube-proxy --cleanup or a reboot removes them.",
         _count(p, "count"),
+    ),
+    "ipvs-no-real-servers": lambda p: _(
+        "The virtual server has no real servers: the Service has no ready endpoints, so no connection to it "
+        "can be served."
+    ),
+    "ipset-without-virtual-server": lambda p: _(
+        "The ipset KUBE-CLUSTER-IP holds {member}, but ipvsadm shows no virtual server for it: kube-proxy "
+        "has not finished a sync, or the outputs were taken at different times."
     ),
     "unreadable": lambda p: _("{location}: a line that could not be read was skipped."),
     "missing-service": lambda p: _(
@@ -450,7 +478,17 @@ def _service_port(out: Writer, view: ServicePortView, pointers: LessonPointers, 
         if not endpoints:
             continue
         out.add(title, indent=2)
+        ipvs = view.is_virtual_server
         for endpoint in endpoints:
+            if ipvs:
+                out.add(
+                    _("{endpoint}: share by weight {share}").format(
+                        endpoint=endpoint.address, share=percent(endpoint.share)
+                    ),
+                    indent=4,
+                    hang=2,
+                )
+                continue
             out.add(
                 _("{endpoint}: rule probability {probability}, share {share}").format(
                     endpoint=endpoint.address,

@@ -140,3 +140,19 @@ def kernel_mode_switch_dump(name: str, first: str) -> str:
             ns.run(["iptables-restore", "--noflush"], stdin=render_restore(result.payload))
             _load_ipvs(ns, name)
         return ns.run(["iptables-save"]).stdout
+
+
+@cache
+def kernel_ipvs_report(name: str) -> str:
+    """What a learner pastes from an IPVS-mode node: ``ipvsadm -Ln``, then ``ipset list`` and ``iptables-save``
+    read back from a namespace holding the scenario's sets and rules. ``ipvsadm -Ln`` is our rendering
+    (the virtual servers need the ip_vs module, which a test namespace cannot count on)."""
+    if IPVS_REASON is not None:
+        pytest.skip(IPVS_REASON)
+    from kproxy_tutor.sandbox.modes import compile_mode
+
+    cluster, node = scenario(name)
+    ipvsadm = compile_mode(cluster, node, "ipvs").texts["ipvsadm -Ln"]
+    with network_namespace("kpt-explain-ipvs") as ns:
+        _load_ipvs(ns, name)
+        return ipvsadm + ns.run(["ipset", "list"]).stdout + ns.run(["iptables-save"]).stdout
