@@ -151,7 +151,8 @@ RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
 FINDING_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
     "stale-chains": lambda p: _(
         "Stale chains: {chains} belong to no Service address. Likely cause: the Service was deleted and "
-        "kube-proxy has not synced since (not running, or its watch is broken)."
+        "kube-proxy has not synced since (not running, or its watch is broken); with more than 1000 "
+        "endpoints it cleans up at most once per syncPeriod."
     ),
     "stale-endpoint-chain": lambda p: _(
         "Stale endpoint chain {chain}: nothing jumps to it. Likely cause: the endpoint went away and "
