@@ -119,8 +119,11 @@ def select_service(explanation: Explanation, service: str) -> Explanation:
 
     ports = [v for v in explanation.service_ports if v.namespace_name == service]
     names = {v.name for v in ports}
+    chains = {chain for v in ports for chain in v.chains}
     findings = [f for f in explanation.findings if f.service in names]
-    return replace(explanation, service_ports=ports, findings=findings)
+    unknown = [n for n in explanation.unknown if n.chain in chains]
+    # The fixed rules serve every Service alike: they are left out of one Service's explanation.
+    return replace(explanation, service_ports=ports, findings=findings, fixed=[], unknown=unknown)
 
 
 __all__ = [

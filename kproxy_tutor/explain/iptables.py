@@ -292,8 +292,13 @@ class _Reader:
             others = 0
             for rule in chain.rules:
                 target = _target_chain(rule) or ""
-                if self._owner(table, target) == "kube-proxy":
+                owner = self._owner(table, target)
+                if owner == "kube-proxy":
                     self._note(None, table, rule, "hook", {"to": target}, "chains")
+                elif owner in ("iptables", "ipvs"):
+                    self._note(
+                        None, table, rule, "hook-leftover", {"to": target, "mode": owner}, "mode-switch"
+                    )
                 else:
                     others += 1
             if others:

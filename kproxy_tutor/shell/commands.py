@@ -6,7 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kproxy_tutor.errors import N_, SandboxInputError, file_error
-from kproxy_tutor.shell import kubectl_edit, kubectl_view, manifests_out, mode_commands, net_commands
+from kproxy_tutor.shell import (
+    explain_command,
+    kubectl_edit,
+    kubectl_view,
+    manifests_out,
+    mode_commands,
+    net_commands,
+)
 from kproxy_tutor.shell.output import ExitRequest, HelpReport, Note, Output, ScenarioList, Verbatim
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.scenarios import all_scenarios, find_scenario
@@ -246,6 +253,7 @@ HANDLERS: dict[str, Handler] = {
     "ipvsadm": mode_commands.ipvsadm,
     "ip addr show": mode_commands.ip_addr,
     "ipset list": mode_commands.ipset_list,
+    "explain": explain_command.explain,
     "watch": watch,
     "node": node,
     "scenario": scenario,

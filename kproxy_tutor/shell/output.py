@@ -114,6 +114,13 @@ class ExitRequest:
     pass
 
 
+@dataclass(frozen=True)
+class ExplainReport:
+    """``explain``: the node's rules explained (a ``kproxy_tutor.explain.Explanation``), put in words by the UI."""
+
+    explanation: Any
+
+
 Output = (
     Verbatim
     | Note
@@ -124,4 +131,5 @@ Output = (
     | ScenarioList
     | ModeList
     | ExitRequest
+    | ExplainReport
 )

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 #: One line per rule kind; ``{…}`` are the rule's params.
 RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
     "hook": lambda p: _("A built-in chain sends packets on to kube-proxy's chain {to}."),
+    "hook-leftover": lambda p: _(
+        "A built-in chain still sends packets to {to}, left over from {mode} mode (nothing updates it any more)."
+    ),
     "to-nodeports": lambda p: _(
         "Last rule: packets to any address of this node go on to KUBE-NODEPORTS (NodePorts)."
     ),
@@ -333,6 +336,7 @@ def explanation_lines(
     differences: list[Finding] | None = None,
     pointers: LessonPointers | None = None,
     show_rules: bool = True,
+    next_hint: bool = True,
 ) -> list[tuple[str, str]]:
     """The whole explanation as (text, style) lines no wider than ``width``."""
     pointers = pointers or LessonPointers()
@@ -364,7 +368,7 @@ def explanation_lines(
             _("The rules agree with what kube-proxy v1.35 writes for the manifests."),
         )
     out.blank()
-    if differences is None:
+    if differences is None and next_hint:
         out.add(
             _(
                 "Next: compare with your cluster: kproxy-tutor explain --rules DUMP -f cluster.yaml --node NAME"

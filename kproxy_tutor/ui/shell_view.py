@@ -14,6 +14,7 @@ from kproxy_tutor.sandbox.packet import Direction, OutcomeKind, StepKind, Trace
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.output import (
     ExitRequest,
+    ExplainReport,
     HelpReport,
     ModeList,
     Note,
@@ -89,6 +90,11 @@ class ShellView:
                 self.help(output.command)
             elif isinstance(output, ScenarioList):
                 self.scenarios(output)
+            elif isinstance(output, ExplainReport):
+                from kproxy_tutor.ui.explain_view import STYLES, explanation_lines
+
+                for text, style in explanation_lines(output.explanation, self.console.width, next_hint=False):
+                    self.line(text, STYLES.get(style, ""))
             elif isinstance(output, ExitRequest):
                 pass
 
