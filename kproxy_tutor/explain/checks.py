@@ -155,8 +155,6 @@ def _compare_port(have: ServicePortView, want: ServicePortView) -> list[Finding]
         out.append(Finding("missing-endpoint", name, _p(endpoint=address), "chains"))
     for address in sorted(got - wanted):
         out.append(Finding("stale-endpoint", name, _p(endpoint=address), "chains"))
-    if wanted and not got and have.no_endpoints:
-        pass  # reported by missing-endpoint already
     if not out:
         extra = Counter(n.text for n in have.rules) - Counter(n.text for n in want.rules)
         missing = Counter(n.text for n in want.rules) - Counter(n.text for n in have.rules)

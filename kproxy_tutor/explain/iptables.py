@@ -416,8 +416,6 @@ class _Reader:
                 code = fixed(rule)
                 if code is not None:
                     return None, code, {}, "conntrack" if "conntrack" in code else "chains"
-        if chain == "KUBE-PROXY-CANARY":
-            return None, "foreign", {}, None
         return None, "foreign", {}, None
 
     def _service_chain_rule(

@@ -75,11 +75,6 @@ def test_never_wider_than_the_terminal_and_identifiers_whole(
     for view in explanation.service_ports:
         for chain in view.chains:
             if len(chain) <= width - 12:  # an identifier longer than the line is the only one ever cut
-                assert (
-                    chain in words
-                    or f"{chain}," in words
-                    or f"({chain})." in words
-                    or any(chain in w for w in words)
-                ), chain
+                assert any(chain in word for word in words), chain
         for endpoint in view.endpoints:
             assert any(endpoint.address in w for w in words)

@@ -35,6 +35,9 @@ _OUT = frozenset(("-o", "--out-interface"))
 
 def tokenize(text: str) -> list[str]:
     """Split like iptables-restore: whitespace separates, double quotes group, backslash escapes inside quotes."""
+    if '"' not in text:
+        # Nothing to group: a plain split (most rules of a big node have no quoted comment).
+        return [token for token in text.replace("\t", " ").split(" ") if token]
     tokens: list[str] = []
     i, n = 0, len(text)
     while i < n:
