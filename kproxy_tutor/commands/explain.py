@@ -91,7 +91,9 @@ def register(app: typer.Typer) -> None:
                 from kproxy_tutor.commands.rules import load_with_mode
 
                 progress.phase("compare")
-                loaded, _mode = load_with_mode(files, None)
+                # The dump's mode decides how the manifests are compiled (no "mode set by the manifests" note).
+                dump_mode = explanation.mode if explanation.mode != "none" else "iptables"
+                loaded, _mode = load_with_mode(files, dump_mode)
                 differences = compare_with(explanation, loaded.cluster, node)
         if service is not None:
             explanation = select_service(explanation, service)
