@@ -16,9 +16,10 @@ def register(app: typer.Typer) -> None:
             "with the lesson that teaches it. DUMP is the output of iptables-save (iptables mode, or the "
             "iptables part of IPVS mode), nft list table ip kube-proxy or nft list ruleset (nftables "
             "mode), or for IPVS mode ipvsadm -Ln, ipset list and iptables-save in one file; the format "
-            "is detected. With -f, compare with what kube-proxy v1.35 writes for those "
-            "manifests on that node. Exit codes: 0 the rules agree (or, without -f, show no problem), "
-            "1 differences or problems found, 2 bad usage, 4 unreadable input. "
+            "is detected. With -f, compare with what kube-proxy v1.35 writes for those manifests on that "
+            "node (kubectl get svc,endpointslices,pods,nodes -A -o yaml > cluster.yaml). Exit codes: 0 the "
+            "rules agree (or, without -f, show no problem), 1 differences or problems found, 2 bad usage, 4 unreadable input. The JSON fields of -o json are "
+            "described in docs/explain-json.md. "
             "Example: sudo iptables-save | kproxy-tutor explain --rules -"
         ),
     )
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
                 "-f",
                 metavar="FILE",
                 help=_(
-                    "Manifests of the cluster (kubectl get svc,endpointslices,pods,nodes -A -o yaml) to compare with; repeat for more."
+                    "Manifests of the cluster to compare with (YAML or JSON, as kubectl get prints them); repeat for more."
                 ),
             ),
         ] = None,
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
                 "--output",
                 "-o",
                 metavar="json",
-                help=_("json: everything, for scripts (see docs/explain-json.md)."),
+                help=_("json: everything, for scripts."),
             ),
         ] = None,
     ) -> None:
