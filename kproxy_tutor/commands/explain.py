@@ -85,12 +85,7 @@ def register(app: typer.Typer) -> None:
         from kproxy_tutor.sandbox.manifests import read_source
 
         if rules == "-" and sys.stdin.isatty():
-            typer.echo(
-                _(
-                    "Paste the dump, then press Ctrl-D (or pipe it: sudo iptables-save | kproxy-tutor explain --rules -)."
-                ),
-                err=True,
-            )
+            typer.echo(_("Paste the dump, then press Ctrl-D."), err=True)
         text, name = read_source(rules)
         with _Progress(len(text)) as progress:
             explanation = explain_text(text, name, progress.phase)
