@@ -49,16 +49,18 @@ def explain_text(
             explanation = explain_structure(
                 dump.ruleset if dump.ruleset is not None else dump.tables, dump.format
             )
-    explanation.unreadable = dump.unreadable
-    for block in dump.other_tables:
-        owner = "iptables" if block.kube_chains else "other"
-        explanation.foreign_tables.append(ForeignTable(f"{block.family} {block.name}", block.chains, owner))
-        if owner == "iptables" and explanation.mode == "nftables":
-            explanation.foreign_chains.append(
-                ForeignChain(f"{block.family} {block.name}", "KUBE-*", block.kube_chains, "iptables")
+        explanation.unreadable = dump.unreadable
+        for block in dump.other_tables:
+            owner = "iptables" if block.kube_chains else "other"
+            explanation.foreign_tables.append(
+                ForeignTable(f"{block.family} {block.name}", block.chains, owner)
             )
-    say("check")
-    explanation.findings = check(explanation) + explanation.findings
+            if owner == "iptables" and explanation.mode == "nftables":
+                explanation.foreign_chains.append(
+                    ForeignChain(f"{block.family} {block.name}", "KUBE-*", block.kube_chains, "iptables")
+                )
+        say("check")
+        explanation.findings = check(explanation) + explanation.findings
     return explanation
 
 
