@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "kproxy_tutor.commands.rules",
     "kproxy_tutor.commands.progress",
     "kproxy_tutor.commands.trace",
+    "kproxy_tutor.commands.explain",
     "kproxy_tutor.commands.lang",
     "kproxy_tutor.commands.lab",
     "kproxy_tutor.commands.scale_lab",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kproxy_tutor.errors import N_, SandboxInputError, file_error, write_problem
 from kproxy_tutor.shell import (
+    explain_command,
     kubectl_describe,
     kubectl_edit,
     kubectl_exec,
@@ -222,6 +223,7 @@ HANDLERS: dict[str, Handler] = {
     "ipvsadm": mode_commands.ipvsadm,
     "ip addr show": mode_commands.ip_addr,
     "ipset list": mode_commands.ipset_list,
+    "explain": explain_command.explain,
     "watch": watch,
     "node": node,
     "scenario": scenario,

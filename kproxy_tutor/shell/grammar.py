@@ -317,6 +317,18 @@ COMMANDS: tuple[Command, ...] = (
     ),
     *MODE_COMMANDS,
     Command(
+        ("explain",),
+        N_("Explain this node's rules in words, Service by Service (as kproxy-tutor explain does)."),
+        "explain [--service NS/NAME]",
+        (),
+        (Flag(("--service",), "service", TEXT, metavar="NS/NAME"),),
+        N_(
+            "Reads the rules of the current mode as the node's tools print them and explains each one, "
+            "with the lesson step that covers it. On a real node: kproxy-tutor explain --rules DUMP."
+        ),
+        ("explain", "explain --service default/web"),
+    ),
+    Command(
         ("curl",),
         N_("Send requests to a Service and show the way each one took through the rules."),
         "curl SERVICE[:PORT]|IP:PORT [--from POD|node/NAME|external] [-n N] [--brief]",

@@ -124,6 +124,13 @@ class ClearScreen:
     """``clear``: a terminal clears its screen; anywhere else nothing happens."""
 
 
+@dataclass(frozen=True)
+class ExplainReport:
+    """``explain``: the node's rules explained (a ``kproxy_tutor.explain.Explanation``), put in words by the UI."""
+
+    explanation: Any
+
+
 Output = (
     Verbatim
     | Note
@@ -135,4 +142,5 @@ Output = (
     | ModeList
     | ExitRequest
     | ClearScreen
+    | ExplainReport
 )

@@ -21,6 +21,7 @@ from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.output import (
     ClearScreen,
     ExitRequest,
+    ExplainReport,
     HelpReport,
     ModeList,
     Note,
@@ -140,6 +141,11 @@ class ShellView:
             elif isinstance(output, ClearScreen):
                 if self.console.is_terminal:
                     self.console.clear()
+            elif isinstance(output, ExplainReport):
+                from kproxy_tutor.ui.explain_view import STYLES, explanation_lines
+
+                for text, style in explanation_lines(output.explanation, self.console.width, next_hint=False):
+                    self.line(text, STYLES.get(style, ""))
             elif isinstance(output, ExitRequest):
                 pass
 

@@ -35,6 +35,9 @@ _OUT = frozenset(("-o", "--out-interface"))
 
 def tokenize(text: str) -> list[str]:
     """Split like iptables-restore: whitespace separates, double quotes group, backslash escapes inside quotes."""
+    if '"' not in text:
+        # Nothing to group: a plain split (most rules of a big node have no quoted comment).
+        return [token for token in text.replace("\t", " ").split(" ") if token]
     tokens: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -168,8 +171,13 @@ def _owner(
     return modules[-1]
 
 
-def parse_payload(text: str, source: str = "<rules>") -> Payload:
-    """Read iptables-restore (or iptables-save) text as tables of declared chains and ``-A``/``-X`` lines."""
+def parse_payload(
+    text: str, source: str = "<rules>", unreadable: list[tuple[str, str]] | None = None
+) -> Payload:
+    """Read iptables-restore (or iptables-save) text as tables of declared chains and ``-A``/``-X`` lines.
+
+    With ``unreadable``, a rule line that cannot be read is put there (location, text) and skipped.
+    """
     payload = Payload()
     table: PayloadTable | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -214,6 +222,9 @@ def parse_payload(text: str, source: str = "<rules>") -> Payload:
             else:
                 raise PartError(N_("unsupported command {command!r}"), command=command)
         except PartError as error:
+            if unreadable is not None and table is not None and line.startswith(("-A", "--append", "[")):
+                unreadable.append((f"{source}:{number}", line))
+                continue
             raise SandboxInputError(
                 N_("Cannot read this iptables rule ({problem}): {line}"),
                 location=f"{source}:{number}",

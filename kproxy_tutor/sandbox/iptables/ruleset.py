@@ -8,9 +8,14 @@ from kproxy_tutor.sandbox.iptables.parse import declared_policies, parse_payload
 from kproxy_tutor.sandbox.iptables.rules import BUILTIN_CHAINS, Goto, Jump, Ruleset, Table
 
 
-def parse_ruleset(text: str, source: str = "<rules>") -> Ruleset:
-    """What a node holds after loading ``text`` into empty tables (iptables-save output or a restore payload)."""
-    payload = parse_payload(text, source)
+def parse_ruleset(
+    text: str, source: str = "<rules>", unreadable: list[tuple[str, str]] | None = None
+) -> Ruleset:
+    """What a node holds after loading ``text`` into empty tables (iptables-save output or a restore payload).
+
+    With ``unreadable``, rule lines that cannot be read are listed there instead of failing.
+    """
+    payload = parse_payload(text, source, unreadable)
     kernel = KernelState()
     for table in payload.tables:
         # Chains may be referenced before their own declaration line in foreign dumps; create all first.

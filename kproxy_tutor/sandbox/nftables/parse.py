@@ -133,7 +133,10 @@ _OPEN = re.compile(r"^(set|map|chain) (\S+) \{$")
 _BASE = re.compile(r"^type (\S+) hook (\S+) priority ([^;]+); policy (\S+);$")
 
 
-def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
+def parse_listing(
+    text: str, source: str = "<nft list>", unreadable: list[tuple[str, str]] | None = None
+) -> NftTable:
+    """``nft list table`` output as a table; with ``unreadable``, rules it cannot read go there (location, text)."""
     lines = text.splitlines()
     table = NftTable(comment=None)
     index = 0
@@ -171,11 +174,15 @@ def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
             continue
         if isinstance(current, NftSet):
             if line.startswith("elements = {"):
-                body = line[len("elements = {") :]
-                while not body.rstrip().endswith("}"):
-                    body += " " + lines[index].strip()
+                # One element per line for a big map: gather the lines, then join once
+                # (growing one string and re-stripping it per line is quadratic).
+                parts = [line[len("elements = {") :].rstrip()]
+                while not parts[-1].endswith("}") and index < len(lines):
+                    parts.append(lines[index].strip())
                     index += 1
-                _list_elements(current, body.rstrip()[:-1], location)
+                if not parts[-1].endswith("}"):
+                    raise _fail(line, location)
+                _list_elements(current, " ".join(parts)[:-1], location)
             elif line.startswith("type "):
                 current.key_type, current.value_type = _split_type(line[5:])
             elif line.startswith("flags "):
@@ -192,8 +199,16 @@ def parse_listing(text: str, source: str = "<nft list>") -> NftTable:
             if base is not None:
                 type_, hook, priority, policy = base.groups()
                 current.base = BaseChain(type_, hook, parse_priority(priority.strip()), policy)
-            else:
+            elif unreadable is None:
                 current.rules.append(parse_rule(line, location))
+            else:
+                try:
+                    current.rules.append(parse_rule(line, location))
+                except NftParseError:
+                    unreadable.append((location, line))
+            continue
+        if unreadable is not None:
+            unreadable.append((location, line))
             continue
         raise NftParseError(N_("Cannot read this nftables line: {line}"), location=location, line=line)
     return table

@@ -1,0 +1,168 @@
+"""`kproxy-tutor explain`: read a real node's kube-proxy rules, explain them Service by Service, and check them against manifests."""
+
+from typing import Annotated
+
+import typer
+
+from kproxy_tutor.i18n import _
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(
+        "explain",
+        help=_(
+            "Explain the rules kube-proxy wrote on a real node, Service by Service, in words: addresses, "
+            "traffic policies, endpoints with their probabilities, masquerade and REJECT/DROP rules, each "
+            "with the lesson that teaches it. DUMP is the output of iptables-save (iptables mode, or the "
+            "iptables part of IPVS mode), nft list table ip kube-proxy or nft list ruleset (nftables "
+            "mode), or for IPVS mode ipvsadm -Ln, ipset list and iptables-save in one file; the format "
+            "is detected. With -f, compare with what kube-proxy v1.35 writes for those manifests on that "
+            "node (kubectl get svc,endpointslices,pods,nodes -A -o yaml > cluster.yaml). Exit codes: 0 the "
+            "rules agree (or, without -f, show no problem), 1 differences or problems found, 2 bad usage, 4 unreadable input. The JSON fields of -o json are "
+            "described by kproxy-tutor help explain-json. "
+            "Example: sudo iptables-save | kproxy-tutor explain --rules -"
+        ),
+    )
+    def explain_command(
+        rules: Annotated[
+            str,
+            typer.Option(
+                "--rules",
+                metavar="DUMP",
+                help=_("The node's rules: a file with iptables-save or nft list output; - reads stdin."),
+            ),
+        ],
+        files: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--file",
+                "-f",
+                metavar="FILE",
+                help=_(
+                    "Manifests of the cluster to compare with (YAML or JSON, as kubectl get prints them); repeat for more."
+                ),
+            ),
+        ] = None,
+        node: Annotated[
+            str | None,
+            typer.Option(
+                "--node",
+                metavar="NAME",
+                help=_("With -f: the node the dump comes from (default: the first node)."),
+            ),
+        ] = None,
+        service: Annotated[
+            str | None,
+            typer.Option(
+                "--service",
+                metavar="NS/NAME",
+                help=_("Explain only this Service (NAME alone means namespace default)."),
+            ),
+        ] = None,
+        output: Annotated[
+            str | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="json",
+                help=_("json: everything, for scripts."),
+            ),
+        ] = None,
+    ) -> None:
+        import json
+        import sys
+
+        from kproxy_tutor import runtime
+        from kproxy_tutor.errors import N_, ExitCode, UsageError
+
+        if output not in (None, "json"):
+            raise UsageError(N_("Unknown output format {value!r}: the only one is json."), value=output)
+        if node is not None and not files:
+            raise UsageError(N_("--node goes with -f (the node of the manifests the dump is compared with)."))
+        if service is not None and "/" not in service:
+            service = f"default/{service}"
+        from kproxy_tutor.explain import compare_with, explain_text, select_service
+        from kproxy_tutor.sandbox.manifests import read_source
+
+        if rules == "-" and sys.stdin.isatty():
+            typer.echo(_("Paste the dump, then press Ctrl-D."), err=True)
+        text, name = read_source(rules)
+        with _Progress(len(text)) as progress:
+            explanation = explain_text(text, name, progress.phase)
+            differences = None
+            if files:
+                from kproxy_tutor.commands.rules import load_with_mode
+
+                progress.phase("compare")
+                # The dump's mode decides how the manifests are compiled (no "mode set by the manifests" note).
+                dump_mode = explanation.mode if explanation.mode != "none" else "iptables"
+                loaded, _mode = load_with_mode(files, dump_mode)
+                differences = compare_with(explanation, loaded.cluster, node)
+        if service is not None:
+            explanation = select_service(explanation, service)
+            if differences is not None:
+                names = {v.name for v in explanation.service_ports}
+                differences = [d for d in differences if d.service in names]
+            if not explanation.service_ports and not differences:
+                raise UsageError(N_("There is no Service {service} in these rules."), service=service)
+        if output == "json":
+            from kproxy_tutor.explain.export import to_data
+
+            typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
+        else:
+            from kproxy_tutor.ui.console import make_console
+            from kproxy_tutor.ui.explain_view import print_explanation
+
+            print_explanation(make_console(), explanation, differences, runtime.current().plain)
+        problems = explanation.findings if differences is None else differences
+        sys.stdout.flush()
+        if problems:
+            raise typer.Exit(int(ExitCode.FAILURE))
+
+
+class _Progress:
+    """A status line on stderr naming the step while a big dump is worked on; only when stderr is a terminal."""
+
+    def __init__(self, size: int) -> None:
+        import sys
+
+        from kproxy_tutor import runtime
+
+        self.size = size
+        self.status = None
+        self.enabled = size >= 2_000_000 and sys.stderr.isatty() and not runtime.current().plain
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+
+            from kproxy_tutor.ui.console import display
+
+            console = Console(
+                stderr=True, force_interactive=True, no_color=not display().color, highlight=False
+            )
+            self.status = console.status(self._text("read"))
+            self.status.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+    def phase(self, name: str) -> None:
+        if self.status is not None:
+            self.status.update(self._text(name))
+
+    def _text(self, name: str) -> str:
+        from babel.numbers import format_decimal
+
+        from kproxy_tutor.i18n import current_language
+
+        size = format_decimal(round(self.size / 1_000_000, 1), locale=current_language())
+        texts = {
+            "read": _("Reading {size} MB of rules…"),
+            "explain": _("Explaining the rules, Service by Service…"),
+            "check": _("Looking for problems…"),
+            "compare": _("Comparing with the manifests…"),
+        }
+        return texts[name].format(size=size)

@@ -1,0 +1,98 @@
+"""``explain -o json``: the explanation as plain data (schema: docs/explain-json.md, ``SCHEMA_VERSION``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kproxy_tutor.explain.model import LESSON_STEPS, Explanation, Finding, RuleNote, fraction_text
+
+SCHEMA_VERSION = 1
+
+
+def _lesson(key: str | None) -> dict[str, str] | None:
+    if key is None or key not in LESSON_STEPS:
+        return None
+    lesson, step = LESSON_STEPS[key]
+    return {"lesson": lesson, "step": step}
+
+
+def _rule(note: RuleNote) -> dict[str, Any]:
+    return {
+        "table": note.table,
+        "chain": note.chain,
+        "rule": note.text,
+        "kind": note.code,
+        "params": dict(note.params),
+        "lesson": _lesson(note.lesson),
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    return {
+        "code": finding.code,
+        "service_port": finding.service,
+        "params": dict(finding.params),
+        "lesson": _lesson(finding.lesson),
+    }
+
+
+def to_data(explanation: Explanation, differences: list[Finding] | None = None) -> dict[str, Any]:
+    """Everything ``explain`` shows, as JSON-ready values; ``differences`` only with ``-f``."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "format": explanation.format,
+        "mode": explanation.mode,
+        "summary": {
+            "services": len(explanation.services),
+            "service_ports": len(explanation.service_ports),
+            "endpoints": explanation.endpoint_count,
+            "rules_per_table": dict(explanation.tables),
+        },
+        "service_ports": [
+            {
+                "name": v.name,
+                "protocol": v.protocol,
+                "port": v.port,
+                "cluster_ips": v.cluster_ips,
+                "node_ports": v.node_ports,
+                "external_ips": v.external_ips,
+                "load_balancer_ips": v.load_balancer_ips,
+                "load_balancer_source_ranges": v.source_ranges,
+                "health_check_node_port": v.health_check_node_port,
+                "internal_traffic_policy": v.internal_policy,
+                "external_traffic_policy": v.external_policy,
+                "session_affinity_seconds": v.affinity_seconds,
+                "no_endpoints": v.no_endpoints,
+                "no_local_endpoints": v.no_local_endpoints,
+                "endpoints": [
+                    {
+                        "address": e.address,
+                        "chain": e.chain,
+                        "local": e.local,
+                        "probability": fraction_text(e.probability),
+                        "share": fraction_text(e.share),
+                    }
+                    for e in (*v.endpoints, *v.local_endpoints)
+                ],
+                "chains": v.chains,
+                "rules": [_rule(n) for n in v.rules],
+            }
+            for v in explanation.service_ports
+        ],
+        "kube_proxy_rules": [_rule(n) for n in explanation.fixed],
+        "not_kube_proxy": {
+            "chains": [
+                {"table": c.table, "chain": c.chain, "rules": c.rules, "owner": c.owner}
+                for c in explanation.foreign_chains
+            ],
+            "tables": [
+                {"table": t.table, "chains": t.chains, "owner": t.owner} for t in explanation.foreign_tables
+            ],
+            "rules_in_builtin_chains": dict(explanation.foreign_hook_rules),
+            "rules_in_kube_proxy_chains": [_rule(n) for n in explanation.unknown],
+            "unreadable": [{"location": loc, "line": text} for loc, text in explanation.unreadable],
+        },
+        "other_versions": [{"seen": seen, "version": era} for seen, era in explanation.versions],
+        "findings": [_finding(f) for f in explanation.findings],
+        "differences": None if differences is None else [_finding(f) for f in differences],
+    }
