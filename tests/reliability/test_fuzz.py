@@ -283,6 +283,13 @@ RULE_PARTS = st.sampled_from(
 )  # fmt: skip
 
 
+#: Lines that once stopped the dump reader with an internal error.
+HOSTILE_LINES = st.sampled_from(
+    [":", ": ACCEPT", "-A INPUT -m nfacct", "-A INPUT -m statistic --mode nth --every ²", "[²:1] -A INPUT -j ACCEPT",
+     "-A INPUT -m recent --name", "-A INPUT -p tcp --dport ١", "-A INPUT -m mark --mark", "-A INPUT -j X -j"]
+)  # fmt: skip
+
+
 @st.composite
 def dumps(draw: st.DrawFn) -> str:
     lines = []
@@ -292,6 +299,8 @@ def dumps(draw: st.DrawFn) -> str:
         )
     ):
         lines.append(f"*{table}")
+        if not draw(st.integers(0, 2)):
+            lines.append(draw(HOSTILE_LINES))
         declared = CHAINS if draw(st.integers(0, 3)) else draw(st.lists(st.sampled_from(CHAINS), unique=True))
         for chain in declared:
             lines.append(f":{chain} {draw(st.sampled_from(['ACCEPT', 'DROP', '-']))} [0:0]")
