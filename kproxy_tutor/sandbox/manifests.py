@@ -95,7 +95,16 @@ def _construct_int(constructor: Any, node: Any) -> int:
 
 Constructor.add_constructor("tag:yaml.org,2002:int", _construct_int)
 #: What building a composed YAML document can raise on hostile input.
-CONSTRUCT_ERRORS = (yaml.YAMLError, RecursionError, TypeError, ValueError, IndexError, KeyError)
+CONSTRUCT_ERRORS = (
+    yaml.YAMLError,
+    RecursionError,
+    TypeError,
+    ValueError,
+    IndexError,
+    KeyError,
+    AttributeError,
+    OverflowError,
+)
 
 
 def value_error(language: str, error: BaseException, location: str) -> SandboxInputError:

@@ -72,6 +72,11 @@ NASTY = st.sampled_from(
         "65536", "2147483648", "1" + "0" * 40, "true", "[1, 2]", "{a: 1}",
     ]
 )  # fmt: skip
+#: Values written into YAML by hand (unquoted), where the YAML reader itself meets them.
+RAW_VALUES = st.sampled_from(
+    ["!!int", "9" * 5000, "!!float", "!!int 0x", "!!binary ?", "!!timestamp x", "&a [*a]", "*nope",
+     "10.244.1.0/99", "{", "2147483648", "1" + "0" * 40, "-", "!!set {a}", "!!omap [1]", "\"\\x\""]
+)  # fmt: skip
 SCALAR = st.one_of(
     NASTY,
     st.integers(min_value=-(10**12), max_value=10**12),
@@ -142,7 +147,15 @@ def manifest_texts(draw: st.DrawFn) -> str:
         for path in draw(st.lists(st.sampled_from(paths), max_size=3)):
             _replace(doc, path, draw(VALUE))
     text = "---\n".join(yaml.safe_dump(d, allow_unicode=True) for d in docs)
-    how = draw(st.sampled_from(["yaml", "yaml", "json", "raw", "cut", "token"]))
+    how = draw(st.sampled_from(["yaml", "json", "raw", "cut", "token", "field", "field", "field"]))
+    if how == "field":
+        # A value written by hand, unquoted: tags, anchors and huge numbers reach the YAML reader as such.
+        lines = text.splitlines()
+        fields = [i for i, line in enumerate(lines) if ": " in line]
+        for i in draw(st.lists(st.sampled_from(fields), min_size=1, max_size=3)) if fields else []:
+            key = lines[i].split(": ", 1)[0]
+            lines[i] = f"{key}: {draw(st.one_of(RAW_VALUES, NASTY))}"
+        return "\n".join(lines) + "\n"
     if how == "json":
         return json.dumps(docs[0] if len(docs) == 1 else {"kind": "List", "items": docs}, default=str)
     if how == "raw":
@@ -270,6 +283,13 @@ RULE_PARTS = st.sampled_from(
 )  # fmt: skip
 
 
+#: Lines that once stopped the dump reader with an internal error.
+HOSTILE_LINES = st.sampled_from(
+    [":", ": ACCEPT", "-A INPUT -m nfacct", "-A INPUT -m statistic --mode nth --every ²", "[²:1] -A INPUT -j ACCEPT",
+     "-A INPUT -m recent --name", "-A INPUT -p tcp --dport ١", "-A INPUT -m mark --mark", "-A INPUT -j X -j"]
+)  # fmt: skip
+
+
 @st.composite
 def dumps(draw: st.DrawFn) -> str:
     lines = []
@@ -279,7 +299,10 @@ def dumps(draw: st.DrawFn) -> str:
         )
     ):
         lines.append(f"*{table}")
-        for chain in draw(st.lists(st.sampled_from(CHAINS), max_size=6, unique=True)):
+        if not draw(st.integers(0, 2)):
+            lines.append(draw(HOSTILE_LINES))
+        declared = CHAINS if draw(st.integers(0, 3)) else draw(st.lists(st.sampled_from(CHAINS), unique=True))
+        for chain in declared:
             lines.append(f":{chain} {draw(st.sampled_from(['ACCEPT', 'DROP', '-']))} [0:0]")
         for _ in range(draw(st.integers(0, 10))):
             parts = draw(st.lists(st.one_of(RULE_PARTS, NASTY), max_size=5))
@@ -287,7 +310,10 @@ def dumps(draw: st.DrawFn) -> str:
         if draw(st.integers(0, 9)):
             lines.append("COMMIT")
     if draw(st.booleans()):
-        lines.insert(draw(st.integers(0, len(lines))), draw(st.one_of(NASTY, st.text(max_size=30))))
+        odd = st.one_of(
+            NASTY, st.text(max_size=30), st.sampled_from([":", "-A", "-A X", "[1:2]", "[x] -A X", "*"])
+        )
+        lines.insert(draw(st.integers(0, len(lines))), draw(odd))
     return "\n".join(lines) + "\n"
 
 
