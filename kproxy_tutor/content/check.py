@@ -32,7 +32,7 @@ from kproxy_tutor.errors import N_, ContentError, Msg
 
 QUIZ_SUFFIX = ".quiz.yaml"
 #: Inline code inside bold: the reader prints such backticks literally.
-_CODE_IN_BOLD = re.compile(r"\*\*[^*\n]*`[^`\n]+`[^*\n]*\*\*")
+_BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
 #: Which generated quiz questions each lesson gets (see kproxy_tutor/quiz/generated.py).
 GENERATED_FILE = "generated.yaml"
 
@@ -207,7 +207,8 @@ def _lesson_problems(lesson: Lesson, lessons: list[Lesson]) -> list[Problem]:
                 check_diagram(block, where, findings)
             if isinstance(block, TextBlock | NoteBlock | UpdateBlock):
                 for lang, text in block.text.items():
-                    if _CODE_IN_BOLD.search(text):
+                    # Bold spans pair up left to right: code between two of them is not inside either.
+                    if any("`" in bold.group(1) for bold in _BOLD.finditer(text)):
                         findings.add(
                             block.line,
                             f"{where}.{lang}",

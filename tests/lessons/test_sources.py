@@ -131,3 +131,11 @@ def test_code_inside_bold_is_refused(make_course: MakeCourse) -> None:
         "lessons/01-role.yaml:8: steps[first].blocks[0].ru: `code` inside **bold** is printed with its "
         "backticks; take it out of the bold."
     ]
+
+
+def test_code_between_two_bold_spans_is_not_inside_either(make_course: MakeCourse) -> None:
+    lesson = LESSON.format(source=VIPS).replace(
+        '- update: {{ru: "Сейчас так.", en: "Now it is so."}}'.replace("{{", "{").replace("}}", "}"),
+        '- update: {ru: "**Устаревшие цепочки** (`KUBE-SVC`) и **пропавшие endpoint\'ы**.", en: "Now it is so."}',
+    )
+    assert [text_of(p) for p in check_content(make_course("role", role=lesson))] == []
