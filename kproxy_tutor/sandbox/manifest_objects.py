@@ -259,7 +259,9 @@ def to_endpoint_slice(obj: Fields, location: str) -> EndpointSlice:
         number = port.data.get("port")
         ports.append(
             EndpointPort(
-                port_name, port.int("port") if number is not None else None, port.str("protocol", "TCP")
+                # The API server defaults a missing name to "" (SetDefaults_EndpointPort).
+                port_name if port_name is not None else "",
+                port.int("port") if number is not None else None, port.str("protocol", "TCP")
             )
         )
     return EndpointSlice(
