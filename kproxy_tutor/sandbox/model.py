@@ -179,8 +179,12 @@ class ProxyConfig:
     detect_local_mode: str = "ClusterCIDR"
     bridge_interface: str = ""
     interface_name_prefix: str = ""
+    #: ``iptables.masqueradeAll`` / ``iptables.masqueradeBit``: iptables and IPVS modes.
     masquerade_all: bool = False
     masquerade_bit: int = 14
+    #: ``nftables.masqueradeAll`` / ``nftables.masqueradeBit``: what nftables mode uses instead.
+    nftables_masquerade_all: bool = False
+    nftables_masquerade_bit: int = 14
     localhost_node_ports: bool = True
     #: Empty = all local addresses (the default).
     node_port_addresses: tuple[str, ...] = ()

@@ -116,10 +116,14 @@ def test_dual_stack_node_rules_exit_0_with_one_warning(tmp_path: Any, mode: str,
 def test_dual_stack_trace_from_the_node(tmp_path: Any, mode: str) -> None:
     path = tmp_path / "cluster.yaml"
     path.write_text(DUAL, encoding="utf-8")
-    result = run_tutor("--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web:80")
+    result = run_tutor(
+        "--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web:80"
+    )
     assert result.returncode == 0, result.stderr
     assert "10.244.0.5:8080" in result.stdout, result.stdout
-    six = run_tutor("--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web6:80")
+    six = run_tutor(
+        "--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web6:80"
+    )
     assert six.returncode == 2
     assert "only an IPv6 ClusterIP" in six.stderr
     assert "Traceback" not in six.stderr
@@ -159,7 +163,9 @@ def _clusters(draw: st.DrawFn) -> str:
                 "status": {"addresses": addresses},
             }
         )
-    services = draw(st.lists(st.tuples(_families, st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])), max_size=4))
+    services = draw(
+        st.lists(st.tuples(_families, st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])), max_size=4)
+    )
     for j, (family, kind) in enumerate(services):
         v4, v6 = f"10.96.1.{j + 1}", f"fd00:10:96::{j + 1:x}"
         ips = {"v4": [v4], "v6": [v6], "both": draw(st.permutations([v4, v6]))}[family]
@@ -168,13 +174,22 @@ def _clusters(draw: st.DrawFn) -> str:
             "clusterIP": ips[0],
             "clusterIPs": list(ips),
             "ipFamilies": ["IPv6" if ":" in ip else "IPv4" for ip in ips],
-            "ports": [{"port": 80, "protocol": "TCP", **({"nodePort": 30000 + j} if kind != "ClusterIP" else {})}],
+            "ports": [
+                {"port": 80, "protocol": "TCP", **({"nodePort": 30000 + j} if kind != "ClusterIP" else {})}
+            ],
         }
         if kind == "LoadBalancer" and draw(st.booleans()):
             spec["externalTrafficPolicy"] = "Local"
         if draw(st.booleans()):
             spec["externalIPs"] = [f"203.0.113.{j + 1}", f"2001:db8::{j + 1:x}"]
-        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{j}", "namespace": "default"}, "spec": spec})
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"s{j}", "namespace": "default"},
+                "spec": spec,
+            }
+        )
         for address_type in ("IPv4", "IPv6"):
             if (address_type == "IPv4") == (v4 in ips) or (address_type == "IPv6") == (v6 in ips):
                 address = f"10.244.0.{j + 10}" if address_type == "IPv4" else f"fd00:244::{j + 10:x}"
@@ -191,7 +206,9 @@ def _clusters(draw: st.DrawFn) -> str:
                             "labels": {"kubernetes.io/service-name": f"s{j}"},
                         },
                         "addressType": address_type,
-                        "endpoints": [{"addresses": [address], "conditions": {"ready": True}, "nodeName": "n0"}],
+                        "endpoints": [
+                            {"addresses": [address], "conditions": {"ready": True}, "nodeName": "n0"}
+                        ],
                         "ports": [port],
                     }
                 )

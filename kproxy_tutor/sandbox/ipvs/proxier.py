@@ -92,9 +92,7 @@ class IpvsProxier:
         # Upstream's GetNodeIPs(nodePortAddresses): NodePort virtual servers only on the listed
         # addresses; unset means every address of the node (IPVS mode has no "primary" default).
         self.node_port_ips = [
-            ip
-            for ip in self.node.ipv4_ips
-            if _accepts_node_ports(ip, config.node_port_addresses)
+            ip for ip in self.node.ipv4_ips if _accepts_node_ports(ip, config.node_port_addresses)
         ]
         self.service_changes = ServiceChangeTracker()
         self.endpoints_changes = EndpointsChangeTracker(name)
