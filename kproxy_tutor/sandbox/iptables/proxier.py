@@ -29,7 +29,7 @@ from kproxy_tutor.sandbox.iptables.fixed import (
     nodeport_tail_rules,
     postrouting_rules,
 )
-from kproxy_tutor.sandbox.iptables.kernel import KernelState
+from kproxy_tutor.sandbox.iptables.kernel import KernelState, RestoreError
 from kproxy_tutor.sandbox.iptables.names import is_service_chain
 from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, PayloadTable, Rule
 from kproxy_tutor.sandbox.iptables.servicerules import (
@@ -320,7 +320,13 @@ class Proxier:
         if not apply:
             self.need_full_sync = True
             return SyncResult(full, payload, RuleDiff(), updated)
-        diff = diff_apply(self.kernel, payload)
+        try:
+            diff = diff_apply(self.kernel, payload)
+        except RestoreError:
+            # As upstream's deferred "Sync failed": the change trackers are already drained, so
+            # only a full sync can bring the node back in line (and delete stale chains).
+            self.need_full_sync = True
+            raise
         self.need_full_sync = False
         return SyncResult(full, payload, diff, updated)
 
