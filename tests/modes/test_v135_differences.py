@@ -6,10 +6,16 @@ pkg/proxy/apis/config/v1alpha1/conversion.go, the discovery/v1 API defaults).
 
 from __future__ import annotations
 
+import pytest
+
+from kproxy_tutor.errors import SandboxInputError
 from kproxy_tutor.sandbox.manifests import load_texts
 from kproxy_tutor.sandbox.modes import compile_mode
-from kproxy_tutor.sandbox.nftables import render_transaction
+from kproxy_tutor.sandbox.nftables import render_listing, render_transaction
 from kproxy_tutor.sandbox.nftables.proxier import NftProxier
+from tests.netns import network_namespace, unavailable_reason
+
+_KERNEL = unavailable_reason(("ip", "nft"))
 
 NODE = """\
 apiVersion: v1
@@ -114,10 +120,6 @@ def test_iptables_and_ipvs_modes_still_read_the_iptables_fields() -> None:
 
 
 def test_bad_nftables_masquerade_bit_is_refused() -> None:
-    import pytest
-
-    from kproxy_tutor.errors import SandboxInputError
-
     with pytest.raises(SandboxInputError):
         load_texts([(_config("nftables: {masqueradeBit: 40}\n") + NODE, "cluster.yaml")])
 
@@ -143,3 +145,19 @@ def test_endpoint_slice_port_without_name_is_the_unnamed_port() -> None:
     checked = to_endpoint_slice(Fields(data, "EndpointSlice", "x.yaml:1"), "x.yaml:1")
     assert [p.name for p in checked.ports] == ["", ""]
     assert [p.name for p in fast_endpoint_slice(data).ports] == ["", ""]
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(_KERNEL is not None, reason=_KERNEL or "")
+def test_real_nft_accepts_and_lists_the_changed_rules() -> None:
+    """nft -f takes the table with both changes and nft list prints it exactly as we render it."""
+    text = _config("nodePortAddresses: [0.0.0.0/0]\n") + NODE + LB
+    cluster = load_texts([(text, "cluster.yaml")]).cluster
+    table = NftProxier(cluster, "n1").sync().table
+    transaction = render_transaction(table)
+    with network_namespace("kpt-v135") as ns:
+        ns.run(["nft", "-f", "-"], stdin=transaction)
+        listed = ns.run(["nft", "list", "table", "ip", "kube-proxy"]).stdout
+    assert listed == render_listing(table)
+    assert "ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports" in listed
+    assert "5.6.7.8 . tcp . 80 : goto firewall-" in listed
