@@ -244,7 +244,8 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         )
     ports = []
     for port in _dicts(data, "ports"):
-        port_key = (port.get("name"), port.get("port"), _s(port, "protocol", "TCP"))
+        # The API server defaults a missing name to "" (SetDefaults_EndpointPort).
+        port_key = (_s(port, "name"), port.get("port"), _s(port, "protocol", "TCP"))
         if (port_key[0] is not None and port_key[0].__class__ is not str) or (
             port_key[1] is not None and port_key[1].__class__ is not int
         ):

@@ -259,7 +259,10 @@ def to_endpoint_slice(obj: Fields, location: str) -> EndpointSlice:
         number = port.data.get("port")
         ports.append(
             EndpointPort(
-                port_name, port.int("port") if number is not None else None, port.str("protocol", "TCP")
+                # The API server defaults a missing name to "" (SetDefaults_EndpointPort).
+                port_name if port_name is not None else "",
+                port.int("port") if number is not None else None,
+                port.str("protocol", "TCP"),
             )
         )
     return EndpointSlice(
@@ -293,6 +296,11 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
     bit = iptables.int("masqueradeBit", 14)
     if not 0 <= bit <= 31:
         raise SandboxInputError(N_("iptables.masqueradeBit must be between 0 and 31."), location=obj.location)
+    # In nftables mode kube-proxy reads the nftables section instead (v1alpha1 conversion).
+    nftables = obj.sub("nftables")
+    nft_bit = nftables.int("masqueradeBit", 14)
+    if not 0 <= nft_bit <= 31:
+        raise SandboxInputError(N_("nftables.masqueradeBit must be between 0 and 31."), location=obj.location)
     proxy_mode = obj.str("mode")
     if proxy_mode not in PROXY_MODES:
         raise SandboxInputError(
@@ -317,6 +325,8 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
         ),
         masquerade_all=iptables.bool("masqueradeAll", False),
         masquerade_bit=bit,
+        nftables_masquerade_all=nftables.bool("masqueradeAll", False),
+        nftables_masquerade_bit=nft_bit,
         localhost_node_ports=iptables.bool("localhostNodePorts", True),
         node_port_addresses=tuple(
             a if a == "primary" else check_cidr(a, "nodePortAddresses entry") for a in addresses

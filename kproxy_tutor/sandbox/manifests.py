@@ -21,6 +21,7 @@ from kproxy_tutor.errors import N_, Msg, SandboxInputError, file_error
 from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
+from kproxy_tutor.sandbox.families import has_ipv6, ipv6_warning
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
@@ -310,15 +311,19 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
     }
     total = sum(len(by_kind[kind]) for kind in _ORDER)
     done = 0
+    ipv6_seen = False
     for kind in _ORDER:
         apply = appliers[kind]
         for obj in by_kind[kind]:
             try:
-                apply(obj)
+                applied = apply(obj)
             except SandboxInputError as error:
                 if error.location is None:
                     error.location = obj.location
                 raise
+            if not ipv6_seen and has_ipv6(applied):
+                ipv6_seen = True
+                warnings.append(ipv6_warning(obj.location))
             # The parsed mapping is not needed once converted: freeing it as the model grows
             # keeps the peak memory of a big load near the larger of the two, not their sum.
             obj.data = _CONVERTED

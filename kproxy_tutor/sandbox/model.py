@@ -36,6 +36,16 @@ class Node:
     pod_cidr: str = ""
     labels: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_LABELS)
 
+    @property
+    def ipv4_ips(self) -> tuple[str, ...]:
+        """The IPv4 InternalIPs: the ones the IPv4 proxier (the only one the sandbox runs) sees."""
+        return tuple(ip for ip in self.internal_ips if ":" not in ip)
+
+    @property
+    def ipv4_pod_cidr(self) -> str:
+        """``podCIDR`` when it is IPv4, else "" (an IPv6 one belongs to the IPv6 proxier)."""
+        return self.pod_cidr if ":" not in self.pod_cidr else ""
+
 
 @dataclass(frozen=True, slots=True)
 class ContainerPort:
@@ -169,8 +179,12 @@ class ProxyConfig:
     detect_local_mode: str = "ClusterCIDR"
     bridge_interface: str = ""
     interface_name_prefix: str = ""
+    #: ``iptables.masqueradeAll`` / ``iptables.masqueradeBit``: iptables and IPVS modes.
     masquerade_all: bool = False
     masquerade_bit: int = 14
+    #: ``nftables.masqueradeAll`` / ``nftables.masqueradeBit``: what nftables mode uses instead.
+    nftables_masquerade_all: bool = False
+    nftables_masquerade_bit: int = 14
     localhost_node_ports: bool = True
     #: Empty = all local addresses (the default).
     node_port_addresses: tuple[str, ...] = ()

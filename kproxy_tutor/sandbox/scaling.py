@@ -414,7 +414,7 @@ class _IpvsRun:
         self.state = state = self.proxier.sync()
         sets, ipt = state.ipsets, state.iptables
         assert sets is not None and ipt is not None
-        local = frozenset((*self.proxier.node.internal_ips, *state.bound_addresses))
+        local = frozenset((*self.proxier.node.ipv4_ips, *state.bound_addresses))
         self.counts = [
             rules_examined(ipt.ruleset, sets, FirstPacket("tcp", CLIENT_POD, service_ip(i), 80, local))
             for i in picks

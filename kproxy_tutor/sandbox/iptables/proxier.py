@@ -29,7 +29,7 @@ from kproxy_tutor.sandbox.iptables.fixed import (
     nodeport_tail_rules,
     postrouting_rules,
 )
-from kproxy_tutor.sandbox.iptables.kernel import KernelState
+from kproxy_tutor.sandbox.iptables.kernel import KernelState, RestoreError
 from kproxy_tutor.sandbox.iptables.names import is_service_chain
 from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, PayloadTable, Rule
 from kproxy_tutor.sandbox.iptables.servicerules import (
@@ -80,15 +80,15 @@ class Proxier:
         self.mark = 1 << config.masquerade_bit
         # Go's "%#08x": eight hex digits after 0x, as real kube-proxy writes the mark.
         self.mark_text = f"0x{self.mark:08x}"
-        node_ip = node.internal_ips[0] if node.internal_ips else None
-        node_port_cidrs = self._node_port_cidrs(config.node_port_addresses, node.internal_ips)
+        node_ip = node.ipv4_ips[0] if node.ipv4_ips else None
+        node_port_cidrs = self._node_port_cidrs(config.node_port_addresses, node.ipv4_ips)
         match_all = node_port_cidrs is None
         loopback = ipaddress.ip_address("127.0.0.1")
         contains_loopback = match_all or any(loopback in c for c in node_port_cidrs or ())
         self.localhost_node_ports = config.localhost_node_ports and contains_loopback
         self.node_port_ips: list[str] | None = None
         if not match_all:
-            candidates = ["127.0.0.1", *node.internal_ips]
+            candidates = ["127.0.0.1", *node.ipv4_ips]
             self.node_port_ips = [
                 ip
                 for ip in candidates
@@ -102,7 +102,7 @@ class Proxier:
             node_labels=tuple(sorted(node.labels.items())),
             node_ip=node_ip,
             masquerade_all=config.masquerade_all,
-            detector=self._detector(config.detect_local_mode, config, node.pod_cidr),
+            detector=self._detector(config.detect_local_mode, config, node.ipv4_pod_cidr),
             localhost_node_ports=self.localhost_node_ports,
             nfacct=cluster.facts.nfacct,
         )
@@ -320,7 +320,13 @@ class Proxier:
         if not apply:
             self.need_full_sync = True
             return SyncResult(full, payload, RuleDiff(), updated)
-        diff = diff_apply(self.kernel, payload)
+        try:
+            diff = diff_apply(self.kernel, payload)
+        except RestoreError:
+            # As upstream's deferred "Sync failed": the change trackers are already drained, so
+            # only a full sync can bring the node back in line (and delete stale chains).
+            self.need_full_sync = True
+            raise
         self.need_full_sync = False
         return SyncResult(full, payload, diff, updated)
 

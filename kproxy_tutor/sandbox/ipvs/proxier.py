@@ -85,16 +85,14 @@ class IpvsProxier:
         config = cluster.config
         self.iptables_options = IptablesOptions(
             config.masquerade_all,
-            _not_local(config, self.node.pod_cidr),
+            _not_local(config, self.node.ipv4_pod_cidr),
             1 << config.masquerade_bit,
             cluster.facts.random_fully,
         )
         # Upstream's GetNodeIPs(nodePortAddresses): NodePort virtual servers only on the listed
         # addresses; unset means every address of the node (IPVS mode has no "primary" default).
         self.node_port_ips = [
-            ip
-            for ip in self.node.internal_ips
-            if ":" not in ip and _accepts_node_ports(ip, config.node_port_addresses)
+            ip for ip in self.node.ipv4_ips if _accepts_node_ports(ip, config.node_port_addresses)
         ]
         self.service_changes = ServiceChangeTracker()
         self.endpoints_changes = EndpointsChangeTracker(name)
@@ -118,8 +116,8 @@ class IpvsProxier:
         servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
         addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
-        sets = fill_sets(self.svc_port_map, endpoints, self.node.internal_ips, addresses)
-        blocked = blocked_node_access(self.svc_port_map, self.node.internal_ips)
+        sets = fill_sets(self.svc_port_map, endpoints, self.node.ipv4_ips, addresses)
+        blocked = blocked_node_access(self.svc_port_map, self.node.ipv4_ips)
         return IpvsState(servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options))
 
     def _service_port(

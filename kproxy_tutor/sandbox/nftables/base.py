@@ -144,8 +144,11 @@ def base_table(
         _rule(MarkSet("xor", mark)),
         _rule(Masquerade(fully_random)),
     ]
+    # Only filter-input jumps here, so every packet is for a local address already: with all
+    # addresses accepting NodePorts, upstream writes no "fib daddr type local" in this chain.
+    endpoints_check = nodeport_match(match_all)[1:] if match_all else nodeport_match(match_all)
     chains["nodeport-endpoints-check"].rules.append(
-        _rule(*nodeport_match(match_all), VmapLookup(PORT_KEYS, "no-endpoint-nodeports"))
+        _rule(*endpoints_check, VmapLookup(PORT_KEYS, "no-endpoint-nodeports"))
     )
     chains["reject-chain"].rules.append(_rule(Verdict("reject")))
     chains["services"].rules += [

@@ -467,5 +467,5 @@ def node_view(cluster: object, node_name: str) -> NodeView:
     )
     pods = {p.pod_ip: (p.node_name, f"{p.namespace}/{p.name}") for p in cluster.pods.values() if p.pod_ip}
     return NodeView(
-        node_name, frozenset((*node.internal_ips, "127.0.0.1")), interface, pods, cluster_network(cluster)
+        node_name, frozenset((*node.ipv4_ips, "127.0.0.1")), interface, pods, cluster_network(cluster)
     )

@@ -87,17 +87,17 @@ class NftProxier:
         node = cluster.node(name)
         self.cluster = cluster
         self.node_name = name
-        self.mark = 1 << config.masquerade_bit
-        self.node_port_ips = node_port_ips(config.node_port_addresses, node.internal_ips)
+        self.mark = 1 << config.nftables_masquerade_bit
+        self.node_port_ips = node_port_ips(config.node_port_addresses, node.ipv4_ips)
         self.service_cidrs = tuple(
             to_network(c.strip()) for c in cluster.network.service_cidr.split(",") if ":" not in c
         )
         self.context = NftContext(
             node_name=name,
             node_labels=tuple(sorted(node.labels.items())),
-            node_ip=node.internal_ips[0] if node.internal_ips else None,
-            masquerade_all=config.masquerade_all,
-            detector=local_detector(config, node.pod_cidr),
+            node_ip=node.ipv4_ips[0] if node.ipv4_ips else None,
+            masquerade_all=config.nftables_masquerade_all,
+            detector=local_detector(config, node.ipv4_pod_cidr),
         )
         self.service_changes = ServiceChangeTracker()
         self.endpoints_changes = EndpointsChangeTracker(name)

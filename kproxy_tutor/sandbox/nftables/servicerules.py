@@ -138,7 +138,8 @@ def build_service_port(
         if has_any:
             add(("service-ips", Element(key(ip), f"goto {external_chain}")))
         if uses_fw:
-            add(("firewall-ips", Element(key(ip), f"goto {fw_chain}", spn)))
+            # Unlike the no-endpoint maps, upstream gives firewall-ips elements no comment.
+            add(("firewall-ips", Element(key(ip), f"goto {fw_chain}")))
     if not has_external:
         for ip in vips:
             add(("no-endpoint-services", Element(key(ip), external_verdict, spn)))

@@ -165,9 +165,7 @@ def cluster_network(
     nodes = []
     for node in cluster.nodes.values():
         cidr = ipaddress.IPv4Network(node.pod_cidr) if node.pod_cidr and ":" not in node.pod_cidr else None
-        nodes.append(
-            NodeNetwork(node.name, tuple(node.internal_ips), compiler(node.name), cidr, bridge, prefix)
-        )
+        nodes.append(NodeNetwork(node.name, node.ipv4_ips, compiler(node.name), cidr, bridge, prefix))
     pods = [
         PodAddress(pod.pod_ip, f"{pod.namespace}/{pod.name}", pod.node_name)
         for pod in cluster.pods.values()

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from kproxy_tutor.errors import N_, UsageError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import has_ipv6
 from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
-from kproxy_tutor.sandbox.model import Service
+from kproxy_tutor.sandbox.model import Node, Service
 from kproxy_tutor.sandbox.packet import PROTOCOLS, SourceKind, StepKind, TraceStep
 from kproxy_tutor.sandbox.serviceport import service_cluster_ip
 from kproxy_tutor.sandbox.trace.tracer import Client
@@ -80,11 +81,14 @@ def resolve_destination(
         raise UsageError(N_("With --rules, --to must be IP:PORT (there are no Service names in a dump)."))
     if head in cluster.nodes and tail:
         node = cluster.nodes[head]
-        if not node.internal_ips:
-            raise UsageError(N_("Node {name!r} has no IP address."), name=head)
-        return Destination(node.internal_ips[0], _port(tail, "--to"), protocol or "tcp")
+        return Destination(_node_ipv4(node), _port(tail, "--to"), protocol or "tcp")
     service, fqdn = _find_service(cluster, head, client_namespace)
     ip = service_cluster_ip(service)
+    if ip is None and service.type != "ExternalName" and has_ipv6(service):
+        raise UsageError(
+            N_("Service {name} has only an IPv6 ClusterIP; the tracer follows IPv4 rules only."),
+            name=f"{service.namespace}/{service.name}",
+        )
     if ip is None:
         raise UsageError(
             N_(
@@ -201,9 +205,7 @@ def resolve_client(
         return Client(SourceKind.EXTERNAL, ip, entry_node or _entry_node(cluster, target), None)
     if text in cluster.nodes and "/" not in text:
         node = cluster.nodes[text]
-        if not node.internal_ips:
-            raise UsageError(N_("Node {name!r} has no IP address."), name=text)
-        return _checked(Client(SourceKind.NODE, node.internal_ips[0], node.name, node.name), entry_node)
+        return _checked(Client(SourceKind.NODE, _node_ipv4(node), node.name, node.name), entry_node)
     namespace, _, name = text.rpartition("/")
     pods = sorted(
         (p for p in cluster.pods.values() if p.name == name and namespace in ("", p.namespace)),
@@ -291,3 +293,14 @@ def check_node_ips(values: list[str]) -> tuple[str, ...]:
                 raise UsageError(N_("--node-ip {value!r} is not an IP address."), value=item)
             out.append(ip)
     return tuple(out)
+
+
+def _node_ipv4(node: Node) -> str:
+    """The node's first IPv4 InternalIP: the address its IPv4 proxier and the tracer work with."""
+    if node.ipv4_ips:
+        return node.ipv4_ips[0]
+    if node.internal_ips:
+        raise UsageError(
+            N_("Node {name!r} has only IPv6 addresses; the tracer follows IPv4 rules only."), name=node.name
+        )
+    raise UsageError(N_("Node {name!r} has no IP address."), name=node.name)

@@ -1,0 +1,233 @@
+"""Dual-stack and IPv6 input: the sandbox runs the IPv4 proxier, which ignores the other family.
+
+Real kube-proxy's single-family IPv4 proxier skips IPv6 node IPs, IPv6 ClusterIPs and IPv6
+EndpointSlices. So the IPv4 rules of a dual-stack cluster are exactly the rules of the same
+cluster with its IPv6 parts removed, in every mode; and the tutor says once that IPv6 is not shown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kproxy_tutor.sandbox.manifests import load_texts
+from kproxy_tutor.sandbox.modes import MODES, compile_mode
+from kproxy_tutor.sandbox.trace.session import TraceSession
+from tests.foundation.helpers import run_tutor
+
+DUAL = """\
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.244.0.0/24}
+status:
+  addresses:
+  - {type: InternalIP, address: 192.168.0.2}
+  - {type: InternalIP, address: "fd00::2"}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  clusterIP: 10.96.0.20
+  clusterIPs: [10.96.0.20, "fd00:10:96::20"]
+  ipFamilies: [IPv4, IPv6]
+  ipFamilyPolicy: PreferDualStack
+  type: NodePort
+  ports: [{port: 80, protocol: TCP, nodePort: 30080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web6, namespace: default}
+spec:
+  clusterIP: "fd00:10:96::30"
+  ipFamilies: [IPv6]
+  ports: [{port: 80, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-v4, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints: [{addresses: [10.244.0.5], conditions: {ready: true}, nodeName: n1}]
+ports: [{name: "", port: 8080, protocol: TCP}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: web-v6, namespace: default, labels: {kubernetes.io/service-name: web}}
+addressType: IPv6
+endpoints: [{addresses: ["fd00:244::5"], conditions: {ready: true}, nodeName: n1}]
+ports: [{name: "", port: 8080, protocol: TCP}]
+"""
+
+
+def _ipv4_part(text: str) -> str:
+    """The same manifests with everything only the IPv6 proxier would see removed."""
+    out = []
+    for doc in yaml.safe_load_all(text):
+        kind = doc["kind"]
+        if kind == "Node":
+            addresses = doc["status"]["addresses"]
+            doc["status"]["addresses"] = [a for a in addresses if ":" not in a["address"]]
+        elif kind == "Service":
+            spec = doc["spec"]
+            if ":" in spec["clusterIP"]:
+                continue
+            spec.pop("clusterIPs", None)
+            spec.pop("ipFamilies", None)
+            spec.pop("ipFamilyPolicy", None)
+        elif kind == "EndpointSlice" and doc["addressType"] == "IPv6":
+            continue
+        out.append(doc)
+    return yaml.safe_dump_all(out)
+
+
+def _texts(text: str, mode: str, node: str = "n1") -> dict[str, str]:
+    loaded = load_texts([(text, "cluster.yaml")])
+    return compile_mode(loaded.cluster, node, mode).texts
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dual_stack_rules_are_the_ipv4_clusters_rules(mode: str) -> None:
+    dual = _texts(DUAL, mode)
+    assert dual == _texts(_ipv4_part(DUAL), mode)
+    # Not vacuous: the IPv4 Service with its IPv4 endpoint is there.
+    assert "10.96.0.20" in next(iter(dual.values()))
+    assert "fd00" not in "".join(dual.values())
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_dual_stack_node_rules_exit_0_with_one_warning(tmp_path: Any, mode: str, lang: str) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(DUAL, encoding="utf-8")
+    result = run_tutor("--lang", lang, "rules", "-f", str(path), "--mode", mode)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    marker = "IPv4 proxier only" if lang == "en" else "только proxier для IPv4"
+    assert result.stderr.count(marker) == 1, result.stderr
+    assert "10.96.0.20" in result.stdout
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dual_stack_trace_from_the_node(tmp_path: Any, mode: str) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(DUAL, encoding="utf-8")
+    result = run_tutor(
+        "--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web:80"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "10.244.0.5:8080" in result.stdout, result.stdout
+    six = run_tutor(
+        "--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web6:80"
+    )
+    assert six.returncode == 2
+    assert "only an IPv6 ClusterIP" in six.stderr
+    assert "Traceback" not in six.stderr
+
+
+def test_ipv6_only_node_is_refused_by_trace_not_crashed(tmp_path: Any) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(DUAL.replace("  - {type: InternalIP, address: 192.168.0.2}\n", ""), encoding="utf-8")
+    result = run_tutor("--lang", "en", "trace", "-f", str(path), "--from", "n1", "--to", "web:80")
+    assert result.returncode == 2, result.stderr
+    assert "only IPv6 addresses" in result.stderr
+
+
+# Hypothesis: random dual-stack clusters -------------------------------------------------------------
+
+_families = st.sampled_from(["v4", "v6", "both"])
+
+
+@st.composite
+def _clusters(draw: st.DrawFn) -> str:
+    docs: list[dict[str, Any]] = []
+    nodes = draw(st.lists(_families, min_size=1, max_size=3))
+    for i, family in enumerate(nodes):
+        addresses = []
+        if family in ("v4", "both"):
+            addresses.append({"type": "InternalIP", "address": f"192.168.0.{i + 2}"})
+        if family in ("v6", "both"):
+            addresses.append({"type": "InternalIP", "address": f"fd00::{i + 2}"})
+        if family == "v6" and draw(st.booleans()):
+            addresses.reverse()
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": f"n{i}"},
+                "spec": {"podCIDR": f"10.244.{i}.0/24"},
+                "status": {"addresses": addresses},
+            }
+        )
+    services = draw(
+        st.lists(st.tuples(_families, st.sampled_from(["ClusterIP", "NodePort", "LoadBalancer"])), max_size=4)
+    )
+    for j, (family, kind) in enumerate(services):
+        v4, v6 = f"10.96.1.{j + 1}", f"fd00:10:96::{j + 1:x}"
+        ips = {"v4": [v4], "v6": [v6], "both": draw(st.permutations([v4, v6]))}[family]
+        spec: dict[str, Any] = {
+            "type": kind,
+            "clusterIP": ips[0],
+            "clusterIPs": list(ips),
+            "ipFamilies": ["IPv6" if ":" in ip else "IPv4" for ip in ips],
+            "ports": [
+                {"port": 80, "protocol": "TCP", **({"nodePort": 30000 + j} if kind != "ClusterIP" else {})}
+            ],
+        }
+        if kind == "LoadBalancer" and draw(st.booleans()):
+            spec["externalTrafficPolicy"] = "Local"
+        if draw(st.booleans()):
+            spec["externalIPs"] = [f"203.0.113.{j + 1}", f"2001:db8::{j + 1:x}"]
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": f"s{j}", "namespace": "default"},
+                "spec": spec,
+            }
+        )
+        for address_type in ("IPv4", "IPv6"):
+            if (address_type == "IPv4") == (v4 in ips) or (address_type == "IPv6") == (v6 in ips):
+                address = f"10.244.0.{j + 10}" if address_type == "IPv4" else f"fd00:244::{j + 10:x}"
+                port: dict[str, Any] = {"port": 8080, "protocol": "TCP"}
+                if draw(st.booleans()):
+                    port["name"] = ""
+                docs.append(
+                    {
+                        "apiVersion": "discovery.k8s.io/v1",
+                        "kind": "EndpointSlice",
+                        "metadata": {
+                            "name": f"s{j}-{address_type.lower()}",
+                            "namespace": "default",
+                            "labels": {"kubernetes.io/service-name": f"s{j}"},
+                        },
+                        "addressType": address_type,
+                        "endpoints": [
+                            {"addresses": [address], "conditions": {"ready": True}, "nodeName": "n0"}
+                        ],
+                        "ports": [port],
+                    }
+                )
+    return yaml.safe_dump_all(docs)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_clusters())
+def test_random_dual_stack_clusters_never_crash_rules_or_trace(text: str) -> None:
+    loaded = load_texts([(text, "cluster.yaml")])
+    cluster = loaded.cluster
+    for mode in MODES:
+        for node in cluster.nodes:
+            compiled = compile_mode(cluster, node, mode)
+            assert "fd00" not in "".join(compiled.texts.values())
+    session = TraceSession.from_cluster(cluster)
+    for node in cluster.nodes.values():
+        if not node.ipv4_ips:
+            continue
+        for service in cluster.services.values():
+            if any(":" not in ip for ip in service.cluster_ips or (service.cluster_ip,)):
+                session.curl(node.name, f"{service.name}:80")
