@@ -6,7 +6,7 @@ from kproxy_tutor.app import ProgressSummary
 from kproxy_tutor.i18n import _, format_number, pick
 from kproxy_tutor.ui.console import glyphs, make_console
 from kproxy_tutor.ui.progress_view import next_step_text, quiz_detail, status_label
-from kproxy_tutor.ui.wrapping import print_wrapped
+from kproxy_tutor.ui.wrap import print_wrapped
 
 
 def print_lessons(summary: ProgressSummary) -> None:
