@@ -58,6 +58,17 @@ def run_exercise_command(exercise_id: str | None) -> int:
                     console.print(piece, highlight=False, soft_wrap=True)
             else:
                 console.print(line, highlight=False, soft_wrap=True)
+        todo = next((block.id for _lesson, block in found if not record.entry(block.id).get("done")), None)
+        if todo is not None:
+            from kproxy_tutor.ui.wrap import print_wrapped
+
+            command = f"kproxy-tutor exercise {todo}"
+            console.print()
+            print_wrapped(
+                console,
+                _("Open one: kproxy-tutor exercise ID, for example {command}").format(command=command),
+                keep=[command, "kproxy-tutor exercise ID"],
+            )
         return int(ExitCode.OK)
     lesson, match = next(
         ((lesson, block) for lesson, block in found if block.id == exercise_id), (None, None)

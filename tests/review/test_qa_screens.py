@@ -1,0 +1,34 @@
+"""Screens walked as a learner at 40 columns: nothing for the terminal to wrap, a next step on each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.foundation.helpers import run_tutor
+
+
+def _too_wide(text: str, width: int) -> list[str]:
+    return [line for line in text.splitlines() if len(line.rstrip()) > width]
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_lessons_list_fits_40_columns_with_its_indents(lang: str, tmp_path: Path) -> None:
+    env = {"KPROXY_TUTOR_HOME": str(tmp_path), "COLUMNS": "40"}
+    result = run_tutor("--lang", lang, "lessons", env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert _too_wide(result.stdout, 40) == []
+    # A lesson's id or details go on under the title's indent, never back at column 0.
+    body = lines[: lines.index("")]
+    assert all(line.startswith("  ") for line in body), body
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_exercise_list_ends_with_the_command_to_open_one(lang: str, tmp_path: Path) -> None:
+    env = {"KPROXY_TUTOR_HOME": str(tmp_path), "COLUMNS": "40"}
+    result = run_tutor("--lang", lang, "exercise", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].strip().endswith("kproxy-tutor exercise role-first-request")
+    assert "kproxy-tutor exercise ID" in result.stdout
