@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,35 @@ def test_exercise_list_ends_with_the_command_to_open_one(lang: str, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1].strip().endswith("kproxy-tutor exercise role-first-request")
     assert "kproxy-tutor exercise ID" in result.stdout
+
+
+def test_an_error_at_a_narrow_terminal_breaks_between_words() -> None:
+    pexpect = pytest.importorskip("pexpect")
+    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "db-service.yaml"
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    child = pexpect.spawn(
+        sys.executable,
+        [
+            "-m",
+            "kproxy_tutor",
+            "--lang",
+            "ru",
+            "trace",
+            "-f",
+            str(scenario),
+            "--from",
+            "nosuch",
+            "--to",
+            "db-service",
+        ],
+        dimensions=(24, 40),
+        env=env,
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    lines = [line for line in child.before.replace("\r", "").splitlines() if line]
+    assert _too_wide("\n".join(lines), 40) == [], lines
+    assert "Deployment'а," in " ".join(lines).split(), lines
