@@ -228,6 +228,8 @@ def wrap_rule(
     from rich.text import Text
 
     text = _as_text(line, style)
+    if "\t" in text.plain:  # nft indents with tabs: measure what the terminal shows
+        text.expand_tabs(8)
     head = _as_text(prefix)
     if head.cell_len + text.cell_len <= width:  # most lines fit: no need to look for break points
         return [head + _strip_end(text)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -36,33 +37,39 @@ def test_exercise_list_ends_with_the_command_to_open_one(lang: str, tmp_path: Pa
     assert "kproxy-tutor exercise ID" in result.stdout
 
 
-def test_an_error_at_a_narrow_terminal_breaks_between_words() -> None:
+SCENARIO = Path(__file__).resolve().parents[1] / "scenarios" / "db-service.yaml"
+
+
+def _at_terminal(*args: str, columns: int = 40) -> tuple[int, list[str]]:
     pexpect = pytest.importorskip("pexpect")
-    scenario = Path(__file__).resolve().parents[1] / "scenarios" / "db-service.yaml"
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "NO_COLOR")}
+    env["NO_COLOR"] = "1"
     child = pexpect.spawn(
         sys.executable,
-        [
-            "-m",
-            "kproxy_tutor",
-            "--lang",
-            "ru",
-            "trace",
-            "-f",
-            str(scenario),
-            "--from",
-            "nosuch",
-            "--to",
-            "db-service",
-        ],
-        dimensions=(24, 40),
+        ["-m", "kproxy_tutor", "--lang", "ru", *args],
+        dimensions=(24, columns),
         env=env,
         encoding="utf-8",
         timeout=60,
     )
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus == 2
-    lines = [line for line in child.before.replace("\r", "").splitlines() if line]
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", child.before.replace("\r", ""))  # styles, not text
+    return child.exitstatus, [line for line in shown.splitlines() if line]
+
+
+def test_an_error_at_a_narrow_terminal_breaks_between_words() -> None:
+    code, lines = _at_terminal("trace", "-f", str(SCENARIO), "--from", "nosuch", "--to", "db-service")
+    assert code == 2
     assert _too_wide("\n".join(lines), 40) == [], lines
     assert "Deployment'а," in " ".join(lines).split(), lines
+
+
+@pytest.mark.parametrize("mode", ["iptables", "nftables"])
+def test_rules_at_a_narrow_terminal_break_between_arguments(mode: str) -> None:
+    code, lines = _at_terminal("rules", "-f", str(SCENARIO), "--mode", mode)
+    assert code == 0
+    assert _too_wide("\n".join(lines), 40) == [], lines
+    words = " ".join(lines).split()
+    assert "↪" in words
+    assert "KUBE-SVC-PKJNZ2BPYAP7WCVG" in words or "@service-ips" in words
