@@ -73,3 +73,24 @@ def test_rules_at_a_narrow_terminal_break_between_arguments(mode: str) -> None:
     words = " ".join(lines).split()
     assert "↪" in words
     assert "KUBE-SVC-PKJNZ2BPYAP7WCVG" in words or "@service-ips" in words
+
+
+def test_a_long_trace_is_paced_within_a_few_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import time
+
+    from rich.console import Console
+    from rich.text import Text
+
+    from kproxy_tutor.ui import trace_view
+
+    slept: list[float] = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    out = io.StringIO()
+    lines = [Text(f"  line {n}") for n in range(150)]
+    trace_view.print_lines(Console(file=out, width=80), lines, animate=True)
+    assert out.getvalue().count("line ") == 150
+    assert len(slept) == 150 and sum(slept) <= trace_view.MAX_ANIMATION_SECONDS + 0.01
+    slept.clear()
+    trace_view.print_lines(Console(file=io.StringIO(), width=80), lines[:8], animate=True)
+    assert slept == [trace_view.PAUSE_SECONDS] * 8  # a short trace keeps its steady pace
