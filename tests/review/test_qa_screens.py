@@ -94,3 +94,15 @@ def test_a_long_trace_is_paced_within_a_few_seconds(monkeypatch: pytest.MonkeyPa
     slept.clear()
     trace_view.print_lines(Console(file=io.StringIO(), width=80), lines[:8], animate=True)
     assert slept == [trace_view.PAUSE_SECONDS] * 8  # a short trace keeps its steady pace
+
+
+def test_an_exercise_task_does_not_give_its_answer_away() -> None:
+    from kproxy_tutor.content.loader import load_course
+
+    for lesson in load_course().lessons:
+        for block in lesson.exercises:
+            for text in block.task.values():
+                for line in block.solution:
+                    if line.startswith("answer "):
+                        value = line.split(" ", 1)[1]
+                        assert f"`{value}`" not in text, (block.id, value)
