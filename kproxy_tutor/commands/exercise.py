@@ -34,8 +34,10 @@ def register(app: typer.Typer) -> None:
 
 
 def run_exercise_command(exercise_id: str | None) -> int:
+    import re
     import sys
 
+    from kproxy_tutor import runtime
     from kproxy_tutor.content.loader import load_course
     from kproxy_tutor.errors import N_, ExitCode, UsageError
     from kproxy_tutor.exercises import record
@@ -49,6 +51,8 @@ def run_exercise_command(exercise_id: str | None) -> int:
         for lesson, block in found:
             done = _("done") if record.entry(block.id).get("done") else ""
             first = pick(block.task).split(". ")[0].rstrip(".") + "."
+            if not runtime.current().plain:  # `code` marks are for the lesson's screen
+                first = re.sub(r"`([^`\n]*)`", r"\1", first)
             line = f"{lesson.number}  {block.id:<28} {done:<8} {first}"
             if console.is_terminal:  # fit the terminal: the task breaks between words under itself
                 from kproxy_tutor.ui.wrap import wrap_words

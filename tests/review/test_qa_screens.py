@@ -106,3 +106,15 @@ def test_an_exercise_task_does_not_give_its_answer_away() -> None:
                     if line.startswith("answer "):
                         value = line.split(" ", 1)[1]
                         assert f"`{value}`" not in text, (block.id, value)
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_exercise_text_shows_code_marks_only_in_plain_mode(plain: bool, tmp_path: Path) -> None:
+    env = {"KPROXY_TUTOR_HOME": str(tmp_path)}
+    flag = ("--plain",) if plain else ()
+    listed = run_tutor("--lang", "en", *flag, "exercise", env=env)
+    task = run_tutor("--lang", "en", *flag, "exercise", "how-scale-probability", env=env)
+    assert task.returncode == 1  # not solved: the commands ended first
+    for out in (listed.stdout, task.stdout):
+        assert ("`database`" in out) == plain, out
+        assert "database" in out
