@@ -118,3 +118,14 @@ def test_exercise_text_shows_code_marks_only_in_plain_mode(plain: bool, tmp_path
     for out in (listed.stdout, task.stdout):
         assert ("`database`" in out) == plain, out
         assert "database" in out
+
+
+def test_russian_translations_group_thousands_with_a_no_break_space() -> None:
+    from babel.messages.pofile import read_po
+
+    po = Path(__file__).resolve().parents[2] / "locales" / "ru" / "LC_MESSAGES" / "kproxy_tutor.po"
+    with po.open("rb") as handle:
+        catalog = read_po(handle)
+    strings = [s for m in catalog if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)]
+    # "1 000" with an ordinary space is broken by the help's wrapping into "1" and "000".
+    assert [s for s in strings if re.search(r"\b\d{1,3} \d{3}\b", s)] == []
