@@ -129,3 +129,16 @@ def test_russian_translations_group_thousands_with_a_no_break_space() -> None:
     strings = [s for m in catalog if m.id for s in ([m.string] if isinstance(m.string, str) else m.string)]
     # "1 000" with an ordinary space is broken by the help's wrapping into "1" and "000".
     assert [s for s in strings if re.search(r"\b\d{1,3} \d{3}\b", s)] == []
+
+
+def test_no_quiz_question_leans_on_the_one_before() -> None:
+    """Questions are shuffled: "Same four Pods…" once came first, with nothing before it."""
+    lessons = Path(__file__).resolve().parents[2] / "lessons"
+    leaning = re.compile(r'^\s+(ru|en): "(Same|The same|Те же|Та же|Тот же|То же)\b')
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted(lessons.glob("*.quiz.yaml"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if leaning.match(line)
+    ]
+    assert found == []
