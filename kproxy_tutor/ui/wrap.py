@@ -137,7 +137,9 @@ def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -
         cut = start
         for ia, ib in inner:
             ia, ib = ia + a, ib + a
-            if ia != cut and width(cut, ib) > room and width(ia, ib) <= rest:
+            # A word that does not fit starts a new line, even one too wide for any line: its cut
+            # then falls inside it, never at a separator of an earlier word ("node-|local").
+            if ia != cut and width(cut, ib) > room:
                 lines.append((cut, ia))
                 cut, room = ia, rest
             while width(cut, ib) > room:

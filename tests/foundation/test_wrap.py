@@ -69,3 +69,10 @@ def test_a_tab_indented_nft_line_is_measured_as_the_terminal_shows_it() -> None:
     pieces = wrap_rule(line, 80)
     assert len(pieces) == 2 and fits(pieces, 80)
     assert pieces[1].plain.split()[-1] == "@service-nodeports"
+
+
+def test_a_word_wider_than_a_line_is_cut_inside_itself_not_at_an_earlier_hyphen() -> None:
+    line = "(bool: the node-local list of externalTrafficPolicy/internalTrafficPolicy Local)"
+    for pieces in (wrap_words(line, 36), wrap_rule(line, 40)):
+        words = [word for piece in pieces for word in _unmark(piece.plain).split()]
+        assert "node-local" in words and fits(pieces, 40), [p.plain for p in pieces]

@@ -142,3 +142,23 @@ def test_no_quiz_question_leans_on_the_one_before() -> None:
         if leaning.match(line)
     ]
     assert found == []
+
+
+@pytest.mark.parametrize("width", [40, 80])
+def test_shipped_documents_fit_the_terminal_word_for_word(width: int) -> None:
+    from kproxy_tutor.resources import docs_dir
+    from kproxy_tutor.ui.doc_view import document_lines
+    from kproxy_tutor.ui.wrap import ASCII_CONTINUATION, CONTINUATION
+
+    marks = {CONTINUATION.strip(), ASCII_CONTINUATION.strip()}
+    paths = sorted(docs_dir().glob("*.md"))
+    assert paths
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        lines = [line.plain for line in document_lines(text, width)]
+        assert _too_wide("\n".join(lines), width) == [], path.name
+        shown = [word for line in lines for word in line.split() if word not in marks]
+        # Nothing lost or added; only a word wider than the whole line (a long URL) is cut.
+        assert "".join(shown) == "".join(word for word in text.split() if word not in marks), path.name
+        whole = [word for word in text.split() if len(word) <= width - 4 and word not in marks]
+        assert set(whole) <= set(shown), path.name
