@@ -131,7 +131,16 @@ def register_help(app: typer.Typer) -> None:
             return
         path = doc_path(topic)
         if path is not None:
-            typer.echo(path.read_text(encoding="utf-8").rstrip("\n"))
+            import sys
+
+            document = path.read_text(encoding="utf-8").rstrip("\n")
+            if sys.stdout.isatty():  # fitted to the terminal; exact when piped
+                from kproxy_tutor.ui.console import make_console
+                from kproxy_tutor.ui.doc_view import print_document
+
+                print_document(make_console(), document)
+            else:
+                typer.echo(document)
             return
         from kproxy_tutor.suggest import close_match
 

@@ -34,8 +34,10 @@ def register(app: typer.Typer) -> None:
 
 
 def run_exercise_command(exercise_id: str | None) -> int:
+    import re
     import sys
 
+    from kproxy_tutor import runtime
     from kproxy_tutor.content.loader import load_course
     from kproxy_tutor.errors import N_, ExitCode, UsageError
     from kproxy_tutor.exercises import record
@@ -49,6 +51,8 @@ def run_exercise_command(exercise_id: str | None) -> int:
         for lesson, block in found:
             done = _("done") if record.entry(block.id).get("done") else ""
             first = pick(block.task).split(". ")[0].rstrip(".") + "."
+            if not runtime.current().plain:  # `code` marks are for the lesson's screen
+                first = re.sub(r"`([^`\n]*)`", r"\1", first)
             line = f"{lesson.number}  {block.id:<28} {done:<8} {first}"
             if console.is_terminal:  # fit the terminal: the task breaks between words under itself
                 from kproxy_tutor.ui.wrap import wrap_words
@@ -58,6 +62,17 @@ def run_exercise_command(exercise_id: str | None) -> int:
                     console.print(piece, highlight=False, soft_wrap=True)
             else:
                 console.print(line, highlight=False, soft_wrap=True)
+        todo = next((block.id for _lesson, block in found if not record.entry(block.id).get("done")), None)
+        if todo is not None:
+            from kproxy_tutor.ui.wrap import print_wrapped
+
+            command = f"kproxy-tutor exercise {todo}"
+            console.print()
+            print_wrapped(
+                console,
+                _("Open one: kproxy-tutor exercise ID, for example {command}").format(command=command),
+                keep=[command, "kproxy-tutor exercise ID"],
+            )
         return int(ExitCode.OK)
     lesson, match = next(
         ((lesson, block) for lesson, block in found if block.id == exercise_id), (None, None)

@@ -113,7 +113,14 @@ def register(app: typer.Typer) -> None:
 
             languages = {"nftables": "nft", "ipvsadm": "ipvsadm", "iptables": "iptables"}
             language = languages.get(view, languages.get(mode, "text"))
-            make_console().print(highlight(text.rstrip("\n"), language), soft_wrap=True)
+            from kproxy_tutor.ui.wrap import wrap_rule
+
+            console = make_console()
+            # At a terminal a long rule breaks between its arguments, with a continuation mark,
+            # instead of being cut by the terminal inside a chain name or an address.
+            for line in highlight(text.rstrip("\n"), language).split("\n", allow_blank=True):
+                for piece in wrap_rule(line, console.width):
+                    console.print(piece, soft_wrap=True)
         else:
             # Plain bytes when piped, so the output is valid iptables-restore input.
             sys.stdout.write(text)

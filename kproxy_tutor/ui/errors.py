@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -16,10 +17,30 @@ def _emit(line: str) -> None:
     if sys.stderr is None:  # started with stderr closed
         return
     try:
-        sys.stderr.write(glyphs(line) + "\n")
+        text = glyphs(line)
+        if sys.stderr.isatty():  # a terminal would cut a long message anywhere, even mid-word
+            from kproxy_tutor.ui.wrap import wrap_words
+
+            width = _stderr_width()
+            if len(text) > width:
+                text = "\n".join(
+                    piece.plain for part in text.split("\n") for piece in wrap_words(part, width)
+                )
+        sys.stderr.write(text + "\n")
         sys.stderr.flush()
     except (OSError, ValueError):  # stderr closed: nothing more we can do
         pass
+
+
+def _stderr_width() -> int:
+    """The terminal's width for messages on stderr (``COLUMNS`` first, as rich does)."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        return int(os.get_terminal_size(sys.stderr.fileno()).columns) or 80
+    except (OSError, ValueError):
+        return 80
 
 
 def translated_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,12 @@ class ExerciseView:
         self.from_lesson = from_lesson
 
     def say(self, text: str, style: str = "") -> None:
+        import re
+
+        from kproxy_tutor import runtime
+
+        if not runtime.current().plain:  # `code` marks read as on the lesson's screen: not shown
+            text = re.sub(r"`([^`\n]*)`", r"\1", text)
         for line in text.split("\n"):
             self.shell.prose(line, style)
 

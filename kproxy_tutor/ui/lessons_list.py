@@ -6,7 +6,7 @@ from kproxy_tutor.app import ProgressSummary
 from kproxy_tutor.i18n import _, format_number, pick
 from kproxy_tutor.ui.console import glyphs, make_console
 from kproxy_tutor.ui.progress_view import next_step_text, quiz_detail, status_label
-from kproxy_tutor.ui.wrapping import print_wrapped
+from kproxy_tutor.ui.wrap import print_wrapped
 
 
 def print_lessons(summary: ProgressSummary) -> None:
@@ -24,7 +24,7 @@ def print_lessons(summary: ProgressSummary) -> None:
             f"{format_number(lesson.number)}. {glyphs(pick(lesson.title))}", style="bold" if current else ""
         )
         line.append(f" ({lesson.lesson_id})", style="dim")
-        console.print(line, overflow="fold")
+        print_wrapped(console, line, hanging=5)
         details = [status_label(lesson.status)]
         if current:
             details.append(_("you are here"))
@@ -36,9 +36,14 @@ def print_lessons(summary: ProgressSummary) -> None:
                     done=format_number(lesson.exercises_done), total=format_number(lesson.exercises_total)
                 )
             )
-        console.print(Text("     " + glyphs("; ".join(details)), overflow="fold"))
+        print_wrapped(console, glyphs("; ".join(details)), indent=5)
     console.print()
-    console.print(Text(_("Open a lesson: kproxy-tutor learn NUMBER (or ID)"), style="dim", overflow="fold"))
+    print_wrapped(
+        console,
+        _("Open a lesson: kproxy-tutor learn NUMBER (or ID)"),
+        style="dim",
+        keep=["kproxy-tutor learn"],
+    )
     step = summary.course.next_step()
     keep = [step.command] if step is not None else []
     print_wrapped(console, glyphs(next_step_text(step, summary.course)), style="bold", keep=keep)

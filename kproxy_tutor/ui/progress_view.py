@@ -120,7 +120,7 @@ def print_next_step(console: Console, focus: str | None = None) -> None:
     """The one-line pointer printed after a quiz or an exercise."""
     from kproxy_tutor.app import current_course_status
     from kproxy_tutor.errors import ContentError
-    from kproxy_tutor.ui.wrapping import print_wrapped
+    from kproxy_tutor.ui.wrap import print_wrapped
 
     try:
         status = current_course_status()
@@ -141,7 +141,7 @@ def quiz_detail(best: float | None, passed: bool) -> str:
 
 
 def print_progress(summary: ProgressSummary) -> None:
-    from kproxy_tutor.ui.wrapping import print_wrapped
+    from kproxy_tutor.ui.wrap import print_wrapped
 
     console = make_console()
     status = summary.course

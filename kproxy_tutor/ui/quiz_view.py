@@ -88,16 +88,12 @@ class QuizView:
 
         ``hanging`` indents the continuation lines further, so a numbered item's text lines up.
         """
-        from rich.text import Text
+        from kproxy_tutor.ui.wrap import print_wrapped
 
-        from kproxy_tutor.ui.wrapping import wrap_text
-
-        body = self.rich_text(text, style)
-        width = max(20, self.console.width - indent - hanging)
         # Words, numbers ("1 000") and commands are never split across lines.
-        for i, line in enumerate(wrap_text(self.console, body, width, keep=_commands(text))):
-            pad = indent + (hanging if i else 0)
-            self.console.print(Text(" " * pad) + line if pad else line, soft_wrap=True)
+        print_wrapped(
+            self.console, self.rich_text(text, style), indent=indent, hanging=hanging, keep=_commands(text)
+        )
 
     def blank(self) -> None:
         self.console.print()

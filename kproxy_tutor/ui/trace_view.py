@@ -37,6 +37,8 @@ CHAIN = "bold magenta"
 NOTE = "dim italic"
 HEADING = "bold cyan"
 PAUSE_SECONDS = 0.25
+#: A whole trace is paced within this time: a long one (a hundred lines) must not keep the learner waiting.
+MAX_ANIMATION_SECONDS = 4.0
 
 
 def rule_segments(rule: Rule) -> list[tuple[str, str, object]]:
@@ -511,19 +513,21 @@ def fitted(console: Console, line: Text) -> list[Text]:
 
 
 def print_lines(console: Console, lines: Iterable[Text], animate: bool) -> None:
-    pacer = Pacer(animate)
+    every = list(lines)
+    pacer = Pacer(animate, min(PAUSE_SECONDS, MAX_ANIMATION_SECONDS / max(len(every), 1)))
+    rest = iter(every)
 
     def show(line: Text) -> None:
         for piece in fitted(console, line):
             console.print(piece, soft_wrap=True, crop=False)
 
     try:
-        for line in lines:
+        for line in rest:
             show(line)
             pacer.pause()
     except KeyboardInterrupt:
         # Ctrl-C while printing (not while pausing): show the rest without pauses.
-        for line in lines:
+        for line in rest:
             show(line)
 
 

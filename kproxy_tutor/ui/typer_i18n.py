@@ -97,6 +97,30 @@ def localize_typer() -> None:
         # click's own long-word handler always cuts; the standard one honours break_long_words.
         _textwrap.TextWrapper._handle_long_word = textwrap.TextWrapper._handle_long_word  # type: ignore[method-assign]
 
+    original_write_dl = formatting.HelpFormatter.write_dl
+    if not getattr(original_write_dl, "_localized", False):
+
+        def write_dl(self: Any, rows: Any, col_max: int = 30, col_spacing: int = 2) -> None:
+            rows = list(rows)
+            if not _needs_stacked_list(rows, self.width, col_max, col_spacing):
+                return original_write_dl(self, rows, col_max, col_spacing)
+            # A word wider than the description column (an identifier: KPROXY_TUTOR_LANG,
+            # svc,endpointslices,pods,nodes) would stick out and be cut by the terminal: each
+            # description goes under its term instead, across (almost) the whole width.
+            indent = self.current_indent + 4
+            for first, second in rows:
+                self.write(f"{'':>{self.current_indent}}{first}\n")
+                if second:
+                    text = formatting.wrap_text(
+                        second, max(self.width - indent, 10), preserve_paragraphs=True
+                    )
+                    for line in text.splitlines():
+                        self.write(f"{'':>{indent}}{line}\n" if line else "\n")
+            return None
+
+        write_dl._localized = True  # type: ignore[attr-defined]
+        formatting.HelpFormatter.write_dl = write_dl  # type: ignore[method-assign]
+
     _hide_python_type_names()
 
     original_get_help_option = click_core.Command.get_help_option
@@ -111,6 +135,17 @@ def localize_typer() -> None:
 
         get_help_option._localized = True  # type: ignore[attr-defined]
         click_core.Command.get_help_option = get_help_option  # type: ignore[method-assign]
+
+
+def _needs_stacked_list(rows: list[tuple[str, str]], width: int, col_max: int, col_spacing: int) -> bool:
+    """Whether a description holds a word wider than click's description column."""
+    from typer._click.formatting import term_len
+
+    if not rows:
+        return False
+    first_col = min(max(term_len(first) for first, _second in rows), col_max) + col_spacing
+    column = max(width - first_col - 2, 10)
+    return any(term_len(word) > column for _first, second in rows for word in second.split())
 
 
 #: Python type names typer shows next to a parameter, and what a learner reads instead

@@ -4,7 +4,9 @@ Every screen that prints something a terminal could wrap goes through here, so t
 has to: a line the terminal wraps breaks wherever the width falls, often inside a chain name or an
 address. Two kinds of line:
 
-- prose (:func:`wrap_words`): break at spaces; continuation lines get a hanging indent;
+- prose (:func:`wrap_words`, :func:`print_wrapped`): break at ordinary spaces; continuation lines get a
+  hanging indent. A no-break space (Babel puts them in Russian numbers: "1 000", "47 %") is never a
+  break, nor is a space inside a ``keep`` phrase (a command the learner types) that fits on a line;
 - tool output (:func:`wrap_rule`): an ``iptables-save`` rule, an ``nft`` statement or an ``ipvsadm``
   row breaks before an argument (``-m …``, ``-j …``, ``--comment …``) where it can, else at a space;
   continuation lines start with :data:`CONTINUATION`, so a learner can tell one long rule from two.
@@ -15,11 +17,13 @@ show it, and the terminal would cut it anyway.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.ui.console import glyphs
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.text import Text
 
 #: Starts each continuation line of a wrapped tool-output line (ASCII terminals get ``>``).
@@ -67,7 +71,20 @@ def _token_spans(plain: str, starts: set[int]) -> list[tuple[int, int]]:
 
 
 def _word_starts(plain: str) -> set[int]:
+    # Only an ordinary space is a break: no-break spaces (U+00A0, U+202F, U+2007) never are.
     return {i for i in range(1, len(plain)) if plain[i] != " " and plain[i - 1] == " "}
+
+
+def _without_kept(starts: set[int], plain: str, keep: Sequence[str], room: int) -> set[int]:
+    """``starts`` minus the break points inside each ``keep`` phrase that fits in ``room`` cells."""
+    for phrase in keep:
+        if " " not in phrase or len(phrase) > room:
+            continue
+        at = plain.find(phrase)
+        while at >= 0:
+            starts -= set(range(at + 1, at + len(phrase)))
+            at = plain.find(phrase, at + len(phrase))
+    return starts
 
 
 def _argument_starts(plain: str) -> set[int]:
@@ -120,7 +137,9 @@ def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -
         cut = start
         for ia, ib in inner:
             ia, ib = ia + a, ib + a
-            if ia != cut and width(cut, ib) > room and width(ia, ib) <= rest:
+            # A word that does not fit starts a new line, even one too wide for any line: its cut
+            # then falls inside it, never at a separator of an earlier word ("node-|local").
+            if ia != cut and width(cut, ib) > room:
                 lines.append((cut, ia))
                 cut, room = ia, rest
             while width(cut, ib) > room:
@@ -147,27 +166,57 @@ def _strip_end(text: Text) -> Text:
 
 
 def wrap_words(
-    line: Text | str, width: int, *, indent: int = 0, hanging: int | None = None, style: str = ""
+    line: Text | str,
+    width: int,
+    *,
+    indent: int = 0,
+    hanging: int | None = None,
+    style: str = "",
+    keep: Sequence[str] = (),
 ) -> list[Text]:
     """Prose broken between words into lines of at most ``width`` cells.
 
-    ``indent`` spaces start the first line and ``hanging`` (default ``indent``) the others.
+    ``indent`` spaces start the first line and ``hanging`` (default ``indent``) the others. A line
+    break in ``line`` starts a new line (with the hanging indent). No-break spaces and the spaces
+    inside a ``keep`` phrase that fits on a line are never broken.
     """
     from rich.text import Text
 
     text = _as_text(line, style)
     hang = indent if hanging is None else hanging
+    if "\n" in text.plain:
+        out: list[Text] = []
+        for n, part in enumerate(text.split("\n", allow_blank=True)):
+            out += wrap_words(part, width, indent=indent if n == 0 else hang, hanging=hang, keep=keep)
+        return out
     first, rest = max(width - indent, 1), max(width - hang, 1)
     if text.cell_len <= first:  # it fits: one line
         piece = _strip_end(text)
         return [Text(" " * indent) + piece if indent else piece]
-    words = _word_starts(text.plain)
-    out: list[Text] = []
+    words = _without_kept(_word_starts(text.plain), text.plain, keep, min(first, rest))
+    out = []
     for n, (a, b) in enumerate(_fill(text, first, rest, words, words)):
         pad = indent if n == 0 else hang
         piece = _strip_end(text[a:b])
         out.append(Text(" " * pad) + piece if pad else piece)
     return out or [Text(" " * indent)]
+
+
+def print_wrapped(
+    console: Console,
+    text: str | Text,
+    style: str = "",
+    indent: int = 0,
+    hanging: int = 0,
+    keep: Sequence[str] = (),
+) -> None:
+    """Print ``text`` wrapped to the console's width (:func:`wrap_words`).
+
+    ``indent`` spaces start every line; continuation lines get ``hanging`` more.
+    """
+    width = max(console.width, indent + hanging + 20)
+    for line in wrap_words(text, width, indent=indent, hanging=indent + hanging, style=style, keep=keep):
+        console.print(line, soft_wrap=True)
 
 
 def wrap_rule(
@@ -181,6 +230,8 @@ def wrap_rule(
     from rich.text import Text
 
     text = _as_text(line, style)
+    if "\t" in text.plain:  # nft indents with tabs: measure what the terminal shows
+        text.expand_tabs(8)
     head = _as_text(prefix)
     if head.cell_len + text.cell_len <= width:  # most lines fit: no need to look for break points
         return [head + _strip_end(text)]

@@ -15,7 +15,7 @@ from rich.text import Text
 from kproxy_tutor import i18n
 from kproxy_tutor.i18n import format_decimal, format_number, format_percent
 from kproxy_tutor.quiz.grading import parse_number
-from kproxy_tutor.ui.wrapping import wrap_text
+from kproxy_tutor.ui.wrap import print_wrapped, wrap_words
 
 NBSP = "\u00a0"
 UI = Path(__file__).resolve().parents[2] / "kproxy_tutor" / "ui"
@@ -65,12 +65,9 @@ def test_a_formatted_number_reads_back_as_typed(lang: str) -> None:
 
 
 def test_wrapping_never_breaks_a_russian_number_or_a_command() -> None:
-    console = Console(file=io.StringIO(), width=80)
     text = f"В этой цепочке проверено 12{NBSP}345 правил, это 33,3{NBSP}%: kproxy-tutor quiz --review"
     for width in range(20, 60):
-        lines = [
-            line.plain for line in wrap_text(console, Text(text), width, keep=["kproxy-tutor quiz --review"])
-        ]
+        lines = [line.plain for line in wrap_words(Text(text), width, keep=["kproxy-tutor quiz --review"])]
         assert " ".join(lines).split() == text.split(), width  # nothing lost, nothing added
         assert all(len(line) <= width for line in lines), width
         joined = "\n".join(lines)
@@ -98,9 +95,18 @@ _number = st.integers(min_value=1000, max_value=10**9).map(lambda n: format_numb
 
 @given(words=st.lists(st.one_of(_word, _number), min_size=1, max_size=40), width=st.integers(20, 100))
 def test_wrapped_text_keeps_every_word_and_fits(words: list[str], width: int) -> None:
-    console = Console(file=io.StringIO(), width=200)
     text = " ".join(words)
-    lines = [line.plain for line in wrap_text(console, Text(text), width)]
+    lines = [line.plain for line in wrap_words(Text(text), width)]
     assert " ".join(lines).split(" ") == text.split(" ")  # the same words, no-break spaces kept
     if all(len(word) <= width for word in words):
         assert all(len(line) <= width for line in lines)
+
+
+def test_printed_text_keeps_its_line_breaks_and_indents() -> None:
+    out = io.StringIO()
+    console = Console(file=out, width=30, color_system=None)
+    print_wrapped(console, "первая строка\nвторая строка, длинная, чтобы перенестись", indent=2, hanging=2)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "  первая строка"
+    assert all(line.startswith("    ") for line in lines[1:]) and len(lines) >= 3
+    assert all(len(line) <= 30 for line in lines)

@@ -62,3 +62,17 @@ def test_quoted_comment_is_not_an_argument_boundary() -> None:
 def test_a_line_that_fits_is_left_alone() -> None:
     assert [t.plain for t in wrap_rule("-A KUBE-SERVICES -j RETURN", 80)] == ["-A KUBE-SERVICES -j RETURN"]
     assert [t.plain for t in wrap_words("одна строка", 80, indent=2)] == ["  одна строка"]
+
+
+def test_a_tab_indented_nft_line_is_measured_as_the_terminal_shows_it() -> None:
+    line = "\t\tip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"
+    pieces = wrap_rule(line, 80)
+    assert len(pieces) == 2 and fits(pieces, 80)
+    assert pieces[1].plain.split()[-1] == "@service-nodeports"
+
+
+def test_a_word_wider_than_a_line_is_cut_inside_itself_not_at_an_earlier_hyphen() -> None:
+    line = "(bool: the node-local list of externalTrafficPolicy/internalTrafficPolicy Local)"
+    for pieces in (wrap_words(line, 36), wrap_rule(line, 40)):
+        words = [word for piece in pieces for word in _unmark(piece.plain).split()]
+        assert "node-local" in words and fits(pieces, 40), [p.plain for p in pieces]

@@ -106,6 +106,10 @@ def test_narrow_help_never_splits_identifiers(lang: str) -> None:
     assert "KPROXY_TUTOR_LANG," in words
     assert not re.search(r"kube-\s*\n", result.stdout), "kube-proxy split at its hyphen"
     assert "kube-proxy:" in words or "kube-proxy." in words or "kube-proxy" in words
+    # An identifier kept whole must still fit: one wider than the description column
+    # ("KPROXY_TUTOR_LANG,", "svc,endpointslices,pods,nodes") once stuck out and the terminal cut it.
+    assert "svc,endpointslices,pods,nodes" in words
+    assert [line for line in result.stdout.splitlines() if len(line.rstrip()) > 40] == []
 
 
 @pytest.mark.parametrize("plain", [True, False])
