@@ -70,6 +70,17 @@ def _nft_numgen_mod(state: ExerciseState, p: Mapping[str, Any]) -> tuple[str, ..
     return (lookup.require(lookup.nft_numgen_mod(table, chain), "numgen random mod N"),)
 
 
+def _stale_service(state: ExerciseState, p: Mapping[str, Any]) -> tuple[str, ...]:
+    """The Service(s) whose chains nothing leads to in a shipped dump, found by explain's own analysis."""
+    from kproxy_tutor.explain.samples import stale_services
+
+    names = stale_services(str(p["dump"]))
+    lookup.require(", ".join(names), "a stale Service")
+    # ``default/NAME``, or NAME alone, as kubectl takes a name in the default namespace.
+    short = tuple(n.split("/", 1)[1] for n in names if n.startswith("default/"))
+    return (*names, *short)
+
+
 #: Expectation kind -> (how to compute it, required parameters, how typed values compare).
 EXPECTATIONS: dict[str, tuple[Expectation, tuple[str, ...], str]] = {
     "probability": (_probability, ("service", "index"), "number"),
@@ -80,6 +91,7 @@ EXPECTATIONS: dict[str, tuple[Expectation, tuple[str, ...], str]] = {
     "nft_replacement": (_nft_replacement, (), "name"),
     "nft_service_chain": (_nft_service_chain, ("service",), "name"),
     "nft_numgen_mod": (_nft_numgen_mod, ("service",), "integer"),
+    "stale_service": (_stale_service, ("dump",), "name"),
 }
 
 

@@ -10,6 +10,21 @@ from kproxy_tutor.errors import N_, SandboxInputError
 _NFT_TABLE = re.compile(r"^table (ip|ip6|inet|arp|bridge|netdev) (\S+) \{\s*$")
 _IPTABLES_TABLE = re.compile(r"^\*(nat|filter|mangle|raw|security)\s*$", re.M)
 
+_IPSET_HEAD = re.compile(r"Name: \S+\nType: ")
+
+
+def _at_line_start(text: str, prefix: str, pattern: re.Pattern[str] | None) -> bool:
+    """Whether a line starts with ``prefix`` (and ``pattern`` matches there): a plain substring search
+    first, since a multi-line regex over a 25 MB dump tries every line of it."""
+    position = 0 if text.startswith(prefix) else text.find("\n" + prefix) + 1
+    while position >= 0 and (position > 0 or text.startswith(prefix)):
+        if pattern is None or pattern.match(text, position):
+            return True
+        found = text.find("\n" + prefix, position)
+        position = found + 1 if found >= 0 else -1
+    return False
+
+
 FORMATS = ("iptables-save", "nft list", "nft list ruleset")
 
 
@@ -20,8 +35,8 @@ def detect_format(text: str) -> str | None:
     """``iptables-save``, ``nft list`` (one table), ``nft list ruleset`` (several), or the IPVS parts present
     (``ipvsadm -Ln + ipset list + iptables-save``, in any combination with ipvsadm or ipset); None if none."""
     head = text[:200_000]
-    has_ipvsadm = re.search(r"^IP Virtual Server version", text, re.M) is not None
-    has_ipset = re.search(r"^Name: \S+\nType: ", text, re.M) is not None
+    has_ipvsadm = _at_line_start(text, "IP Virtual Server version", None)
+    has_ipset = _at_line_start(text, "Name: ", _IPSET_HEAD)
     if has_ipvsadm or has_ipset:
         present = [has_ipvsadm, has_ipset, _IPTABLES_TABLE.search(text) is not None]
         return " + ".join(name for name, there in zip(IPVS_SECTIONS, present, strict=True) if there)

@@ -29,7 +29,13 @@ def node_dump(session: Session) -> str:
 def explain(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     from kproxy_tutor.explain import explain_text, select_service
 
-    explanation = explain_text(node_dump(session), f"node {session.node}")
+    sample = invocation.text("dump")
+    if sample:
+        from kproxy_tutor.explain.samples import sample_text
+
+        explanation = explain_text(sample_text(sample), sample)
+    else:
+        explanation = explain_text(node_dump(session), f"node {session.node}")
     service = invocation.text("service")
     if service:
         wanted = service if "/" in service else f"default/{service}"

@@ -319,14 +319,19 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         ("explain",),
         N_("Explain this node's rules in words, Service by Service (as kproxy-tutor explain does)."),
-        "explain [--service NS/NAME]",
+        "explain [--service NS/NAME] [--dump NAME]",
         (),
-        (Flag(("--service",), "service", TEXT, metavar="NS/NAME"),),
+        (
+            Flag(("--service",), "service", TEXT, metavar="NS/NAME"),
+            Flag(("--dump",), "dump", TEXT, metavar="NAME"),
+        ),
         N_(
             "Reads the rules of the current mode as the node's tools print them and explains each one, "
-            "with the lesson step that covers it. On a real node: kproxy-tutor explain --rules DUMP."
+            "with the lesson step that covers it. With --dump, explains a node dump that ships with the "
+            "tutor instead (stale-node: a node that still holds a deleted Service's chains). On a real "
+            "node: kproxy-tutor explain --rules DUMP."
         ),
-        ("explain", "explain --service default/web"),
+        ("explain", "explain --service default/web", "explain --dump stale-node"),
     ),
     Command(
         ("curl",),

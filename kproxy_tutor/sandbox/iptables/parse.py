@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 
 from kproxy_tutor.errors import N_, SandboxInputError
-from kproxy_tutor.sandbox.ipaddr import parse_cidr_sloppy, parse_ip_sloppy
+from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, parse_cidr_sloppy, parse_ip_sloppy
 from kproxy_tutor.sandbox.iptables.parse_parts import (
     MODULE_OPTIONS,
     PartError,
@@ -24,6 +25,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     ProtocolMatch,
     Rule,
     Target,
+    make_rule,
 )
 
 _SOURCE = frozenset(("-s", "--source", "--src"))
@@ -33,40 +35,35 @@ _IN = frozenset(("-i", "--in-interface"))
 _OUT = frozenset(("-o", "--out-interface"))
 
 
+#: One token: unquoted runs and double-quoted strings (a backslash escapes the next character inside quotes).
+#: Possessive: the grammar is unambiguous, so nothing is given back and a bad line fails in linear time.
+_TOKEN = r'(?:[^ \t"]++|"(?:[^"\\]|\\.)*+")++'
+_TOKENS = re.compile(_TOKEN, re.S)
+_ALL_TOKENS = re.compile(rf"[ \t]*+(?:{_TOKEN}[ \t]*+)*+", re.S)
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.S)
+_ESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _unquote(found: re.Match[str]) -> str:
+    inner = found.group(1)
+    return _ESCAPE.sub(r"\1", inner) if "\\" in inner else inner
+
+
 def tokenize(text: str) -> list[str]:
     """Split like iptables-restore: whitespace separates, double quotes group, backslash escapes inside quotes."""
     if '"' not in text:
         # Nothing to group: a plain split (most rules of a big node have no quoted comment).
         return [token for token in text.replace("\t", " ").split(" ") if token]
-    tokens: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c in " \t":
-            i += 1
-            continue
-        buf = []
-        while i < n and text[i] not in " \t":
-            c = text[i]
-            if c == '"':
-                i += 1
-                while i < n and text[i] != '"':
-                    if text[i] == "\\" and i + 1 < n:
-                        i += 1
-                    buf.append(text[i])
-                    i += 1
-                if i >= n:
-                    raise PartError(N_("unterminated quote"))
-                i += 1
-            else:
-                buf.append(c)
-                i += 1
-        tokens.append("".join(buf))
-    return tokens
+    if _ALL_TOKENS.fullmatch(text) is None:
+        raise PartError(N_("unterminated quote"))
+    return [_QUOTED.sub(_unquote, token) if '"' in token else token for token in _TOKENS.findall(text)]
 
 
 @lru_cache(maxsize=65536)
 def _address(value: str, negated: bool) -> AddressMatch:
+    if value.endswith("/32") and canonical_ipv4(value[:-3]) == value[:-3]:
+        # iptables-save's own spelling of a host (every KUBE-SEP's -s): already canonical.
+        return AddressMatch.host(value[:-3], negated)
     if "/" not in value:
         ip = parse_ip_sloppy(value)
         if ip is not None:
@@ -78,6 +75,41 @@ def _address(value: str, negated: bool) -> AddressMatch:
         except ValueError:
             raise PartError(N_("bad address {value!r}"), value=value) from None
     return AddressMatch(str(network), negated)
+
+
+#: Matches and targets are immutable and a big node repeats most of them (``-m tcp --dport 80``,
+#: ``-m statistic --mode random --probability 0.5``, ``-j KUBE-MARK-MASQ``): each is built once.
+_MATCHES: dict[tuple[str, tuple[str, ...]], object] = {}
+_CACHE_LIMIT = 65536
+
+
+def _match(module: str, options: list[tuple[bool, str, list[str]]], raw: list[str]) -> object:
+    # A module's options are a function of its name and its tokens (each option's arity is fixed).
+    key = (module, tuple(raw))
+    found = _MATCHES.get(key)
+    if found is None:
+        found = build_match(module, options, raw)
+        if len(_MATCHES) >= _CACHE_LIMIT:
+            _MATCHES.clear()
+        _MATCHES[key] = found
+    return found
+
+
+@lru_cache(maxsize=_CACHE_LIMIT)
+def _target(name: str, args: tuple[str, ...]) -> Target:
+    return build_target(name, list(args))
+
+
+#: The options that take one value and are not a module's: what each one sets.
+_OPTIONS = {
+    **dict.fromkeys(_SOURCE, "source"),
+    **dict.fromkeys(_DEST, "destination"),
+    **dict.fromkeys(_PROTO, "protocol"),
+    **dict.fromkeys(_IN, "in_interface"),
+    **dict.fromkeys(_OUT, "out_interface"),
+    **dict.fromkeys(("-g", "--goto"), "goto"),
+    **dict.fromkeys(("-m", "--match"), "match"),
+}
 
 
 def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) -> Rule:
@@ -93,32 +125,34 @@ def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) 
             negate = True
             i += 1
             continue
-        if tok in ("-j", "--jump"):
+        if tok == "-j" or tok == "--jump":
             if i + 1 >= n:
                 raise PartError(N_("-j needs a target"))
-            target = build_target(tokens[i + 1], tokens[i + 2 :])
+            target = _target(tokens[i + 1], tuple(tokens[i + 2 :]))
             break
-        takes_value = tok in ("-g", "--goto", "-m", "--match") or tok in _SOURCE or tok in _DEST
-        takes_value = takes_value or tok in _PROTO or tok in _IN or tok in _OUT
-        if takes_value and i + 1 >= n:
-            raise PartError(N_("option {option} needs a value"), option=tok)
-        if tok in ("-g", "--goto"):
-            target = Goto(tokens[i + 1])
+        kind = _OPTIONS.get(tok)
+        if kind is not None:
+            if i + 1 >= n:
+                raise PartError(N_("option {option} needs a value"), option=tok)
+            value = tokens[i + 1]
             i += 2
+            if kind == "match":
+                modules.append((value, [], []))
+                continue
+            if kind == "goto":
+                target = Goto(value)
+                continue
+            if kind == "source" or kind == "destination":
+                generic[kind] = _address(value, negate)
+            elif kind == "protocol":
+                generic[kind] = ProtocolMatch(value.lower(), negate)
+            else:
+                generic[kind] = InterfaceMatch(value, negate)
+            negate = False
             continue
-        if tok in ("-m", "--match"):
-            modules.append((tokens[i + 1], [], []))
-            i += 2
-            continue
-        if tok in _SOURCE or tok in _DEST:
-            generic["source" if tok in _SOURCE else "destination"] = _address(tokens[i + 1], negate)
-        elif tok in _PROTO:
-            generic["protocol"] = ProtocolMatch(tokens[i + 1].lower(), negate)
-        elif tok in _IN or tok in _OUT:
-            generic["in_interface" if tok in _IN else "out_interface"] = InterfaceMatch(tokens[i + 1], negate)
-        elif tok.startswith("-") and modules:
-            module = _owner(modules, tok)
-            arity = _arity(module[0], tok)
+        if tok.startswith("-") and modules:
+            module = modules[0] if len(modules) == 1 else _owner(modules, tok)
+            arity = MODULE_OPTIONS.get(module[0], _NO_OPTIONS).get(tok)
             if arity is None:  # an option of an unmodelled module: take values up to the next option
                 end = i + 1
                 while (
@@ -136,25 +170,29 @@ def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) 
                 if len(values) < arity:
                     raise PartError(N_("option {option} needs a value"), option=tok)
             module[1].append((negate, tok, values))
-            module[2].extend((*(["!"] if negate else []), tok, *values))
+            if negate:
+                module[2].append("!")
+            module[2].append(tok)
+            module[2].extend(values)
             negate = False
             i = end
             continue
-        else:
-            raise PartError(N_("unknown option {option!r}"), option=tok)
-        negate = False
-        i += 2
-    return Rule(
-        chain=chain,
-        source=generic.get("source"),  # type: ignore[arg-type]
-        destination=generic.get("destination"),  # type: ignore[arg-type]
-        in_interface=generic.get("in_interface"),  # type: ignore[arg-type]
-        out_interface=generic.get("out_interface"),  # type: ignore[arg-type]
-        protocol=generic.get("protocol"),  # type: ignore[arg-type]
-        matches=tuple(build_match(name, options, raw) for name, options, raw in modules),
-        target=target,
-        spelling=spelling,
+        raise PartError(N_("unknown option {option!r}"), option=tok)
+    get = generic.get
+    return make_rule(
+        chain,
+        get("source"),
+        get("destination"),
+        get("in_interface"),
+        get("out_interface"),
+        get("protocol"),
+        tuple([_match(name, options, raw) for name, options, raw in modules]) if modules else (),
+        target,
+        spelling,
     )
+
+
+_NO_OPTIONS: dict[str, int] = {}
 
 
 def _arity(module: str, option: str) -> int | None:
@@ -185,6 +223,11 @@ def parse_payload(
         if not line or line.startswith("#"):
             continue
         try:
+            if table is not None and line.startswith("-A "):
+                # Nearly every line of a dump: a rule without counters.
+                chain, _, args = line[3:].partition(" ")
+                table.lines.append(parse_rule_args(chain, tokenize(args), spelling=args))
+                continue
             if line.startswith("*"):
                 table = PayloadTable(line[1:])
                 payload.tables.append(table)

@@ -214,10 +214,42 @@ def parse_listing(
     return table
 
 
+_LISTED_ELEMENT = re.compile(r'^([^":]*?)(?: comment "([^"]*)")?(?: : (.*))?$')
+
+
+def _split_elements(body: str) -> list[str]:
+    """Split at every comma with an even number of double quotes after it (one outside a comment).
+
+    One pass, counting quotes from the left: a lookahead that re-counts them to the end of the
+    text for every comma is quadratic in a 10,000-element map.
+    """
+    if '"' not in body:
+        first, *rest = body.split(",")
+        return [first, *(item.lstrip() for item in rest)]
+    total = body.count('"')
+    items: list[str] = []
+    start = seen = 0
+    position = 0
+    while True:
+        comma = body.find(",", position)
+        if comma < 0:
+            break
+        seen += body.count('"', position, comma)
+        if (total - seen) % 2 == 0:
+            items.append(body[start:comma])
+            start = comma + 1
+        position = comma + 1
+    items.append(body[start:])
+    # The comma takes the white space after it with it.
+    return items[:1] + [item.lstrip() for item in items[1:]]
+
+
 def _list_elements(nft_set: NftSet, body: str, location: str) -> None:
-    for item in re.split(r",\s*(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", body.strip()):
-        found = re.match(r'^([^":]*?)(?: comment "([^"]*)")?(?: : (.*))?$', item.strip())
+    match = _LISTED_ELEMENT.match
+    append = nft_set.elements.append
+    for item in _split_elements(body.strip()):
+        found = match(item.strip())
         if found is None:
             raise _fail(item, location)
         key, comment, value = found.groups()
-        nft_set.elements.append(Element(tuple(p.strip() for p in key.split(" . ")), value, comment))
+        append(Element(tuple(p.strip() for p in key.split(" . ")), value, comment))
