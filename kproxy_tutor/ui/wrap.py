@@ -17,6 +17,7 @@ show it, and the terminal would cut it anyway.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -95,11 +96,21 @@ def _argument_starts(plain: str) -> set[int]:
             inside = not inside
         elif inside:
             quoted.add(i)
-    return {
+    starts = sorted(
         i
         for i in _word_starts(plain)
         if plain[i] == "-" and i not in quoted and not plain[i + 1 : i + 2].isdigit()
-    }
+    )
+    # A match module's first option stays with it: "-m comment --comment …", "-m tcp --dport …".
+    words = _word_starts(plain)
+    kept = set()
+    for a, b in itertools.pairwise(starts):
+        if plain.startswith("-m ", a) and plain.startswith("--", b):
+            between = [w for w in words if a < w < b]
+            if len(between) == 1:  # only the module's name lies between them
+                kept.add(b)
+    # A negation goes with the argument it negates: "! -s 10.244.0.0/16".
+    return {i - 2 if plain[i - 2 : i] == "! " and (i - 2) in words else i for i in starts if i not in kept}
 
 
 def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -> list[tuple[int, int]]:

@@ -76,3 +76,17 @@ def test_a_word_wider_than_a_line_is_cut_inside_itself_not_at_an_earlier_hyphen(
     for pieces in (wrap_words(line, 36), wrap_rule(line, 40)):
         words = [word for piece in pieces for word in _unmark(piece.plain).split()]
         assert "node-local" in words and fits(pieces, 40), [p.plain for p in pieces]
+
+
+def test_a_match_module_keeps_its_first_option_and_a_negation_its_argument() -> None:
+    rule = (
+        '-A KUBE-SVC-PKJNZ2BPYAP7WCVG -m comment --comment "default/db-service cluster IP" -m tcp -p tcp'
+        " -d 10.96.0.12 --dport 5432 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ"
+    )
+    assert [t.plain for t in wrap_rule(rule, 78)] == [
+        "-A KUBE-SVC-PKJNZ2BPYAP7WCVG",
+        '  ↪ -m comment --comment "default/db-service cluster IP" -m tcp -p tcp',
+        "  ↪ -d 10.96.0.12 --dport 5432 ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ",
+    ]
+    lines = [t.plain for t in wrap_rule(rule, 40)]
+    assert fits(lines, 40) and not any(line.rstrip().endswith("!") for line in lines)
