@@ -46,7 +46,7 @@ def file_problem(exc: BaseException) -> Msg:
         return Msg(N_("permission denied"))
     if isinstance(exc, UnicodeDecodeError):
         return Msg(N_("it is not UTF-8 text"))
-    if isinstance(exc, ValueError) and "null" in str(exc):
+    if _bad_path(exc):
         return Msg(N_("the file name contains a NUL character"))
     if isinstance(exc, OSError) and exc.errno == errno.ENAMETOOLONG:
         return Msg(N_("the file name is too long"))
@@ -69,9 +69,15 @@ def write_problem(exc: BaseException) -> Msg:
         }
         if exc.errno in reasons:
             return Msg(reasons[exc.errno])
-    if isinstance(exc, ValueError) and "null" in str(exc):
+    if _bad_path(exc):
         return Msg(N_("the file name contains a NUL character"))
     return Msg(N_("it cannot be written"))
+
+
+def _bad_path(exc: BaseException) -> bool:
+    # A file call raises a plain ValueError (not a decoding error) only for a path the operating
+    # system cannot take: one with an embedded NUL character.
+    return isinstance(exc, ValueError) and not isinstance(exc, UnicodeError)
 
 
 class TutorError(Exception):

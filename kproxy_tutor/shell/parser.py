@@ -54,16 +54,16 @@ class Invocation:
 
 def split_line(line: str) -> list[str]:
     """Words of ``line`` as a POSIX shell splits them; ``#`` starts a comment."""
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=False)
+    lexer.whitespace_split = True
+    lexer.commenters = "#"
     try:
-        lexer = shlex.shlex(line, posix=True, punctuation_chars=False)
-        lexer.whitespace_split = True
-        lexer.commenters = "#"
         return list(lexer)
-    except ValueError as error:
-        # shlex says "No closing quotation" or "No escaped character"; say it in our words.
+    except ValueError:
+        # The lexer stopped inside a quote (its state is the quote) or after a lone backslash.
         problem = (
             N_("a quote is not closed")
-            if "quotation" in str(error)
+            if lexer.state in lexer.quotes
             else N_("a backslash at the end escapes nothing")
         )
         raise ShellUsageError(N_("Cannot read this line: {problem}."), problem=Msg(problem)) from None
