@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from kproxy_tutor.content.schema import ExerciseBlock
 from kproxy_tutor.exercises import record
 from kproxy_tutor.exercises.runner import CheckReport
-from kproxy_tutor.i18n import _, ngettext, pick
+from kproxy_tutor.i18n import _, pick
 from kproxy_tutor.shell.script import Block, is_document_end, strip_heredoc, wants_document
 from kproxy_tutor.ui import reader_screen as screen
 from kproxy_tutor.ui.console import display, glyphs
-from kproxy_tutor.ui.exercise_view import ExerciseLoop, ExerciseView
+from kproxy_tutor.ui.exercise_view import ExerciseLoop, ExerciseView, result_lines, verdict_line
 from kproxy_tutor.ui.wrap import wrap_rule, wrap_words
 
 if TYPE_CHECKING:
@@ -68,21 +68,11 @@ class PaneView(ExerciseView):
 
     def report(self, report: CheckReport) -> None:
         self.last_report = report
-        for result in report.results:  # which checks pass is in the task pane; why, in the shell too
-            mark = "+" if result.passed else "-"
-            params = {k: _(v) if k in result.translated else v for k, v in result.params.items()}
-            self.say(f"{mark} {_(result.reason).format(**params)}", "green" if result.passed else "red")
-        if report.passed:
-            self.note(_("Check passed: the task is done."), "bold green")
-        else:
-            self.note(
-                ngettext(
-                    "Not yet ({n} failed check so far).",
-                    "Not yet ({n} failed checks so far).",
-                    report.failures,
-                ).format(n=report.failures),
-                "yellow",
-            )
+        for text, style in result_lines(
+            report
+        ):  # which checks pass is in the task pane; why, in the shell too
+            self.say(text, style)
+        self.note(*verdict_line(report))
 
     def hint(self, text: str, number: int, total: int) -> None:
         self.note(_("Hint {k} of {n}: {text}").format(k=number, n=total, text=text), "cyan")

@@ -63,22 +63,9 @@ class ExerciseView:
         self.say(text, "dim")
 
     def report(self, report: CheckReport) -> None:
-        for result in report.results:
-            mark = "+" if result.passed else "-"
-            params = {k: _(v) if k in result.translated else v for k, v in result.params.items()}
-            text = _(result.reason).format(**params)
-            self.say(f"{mark} {text}", "green" if result.passed else "red")
-        if report.passed:
-            self.say(_("Check passed: the task is done."), "bold green")
-        else:
-            self.say(
-                ngettext(
-                    "Not yet ({n} failed check so far).",
-                    "Not yet ({n} failed checks so far).",
-                    report.failures,
-                ).format(n=report.failures),
-                "yellow",
-            )
+        for text, style in result_lines(report):
+            self.say(text, style)
+        self.say(*verdict_line(report))
 
     def hint(self, text: str, number: int, total: int) -> None:
         self.say(_("Hint {k} of {n}: {text}").format(k=number, n=total, text=text), "cyan")
@@ -292,3 +279,27 @@ def run_exercise(
     view = ExerciseView(console, from_lesson)
     loop = ExerciseLoop(exercise, view)
     return loop.start(read or terminal_reader(loop.run))
+
+
+def result_lines(report: CheckReport) -> list[tuple[str, str]]:
+    """Each check of a report as a ``+``/``-`` line with its reason, and the style to show it in."""
+    lines = []
+    for result in report.results:
+        mark = "+" if result.passed else "-"
+        params = {k: _(v) if k in result.translated else v for k, v in result.params.items()}
+        lines.append((f"{mark} {_(result.reason).format(**params)}", "green" if result.passed else "red"))
+    return lines
+
+
+def verdict_line(report: CheckReport) -> tuple[str, str]:
+    """The report's verdict: done, or how many checks have failed so far."""
+    if report.passed:
+        return _("Check passed: the task is done."), "bold green"
+    return (
+        ngettext(
+            "Not yet ({n} failed check so far).",
+            "Not yet ({n} failed checks so far).",
+            report.failures,
+        ).format(n=report.failures),
+        "yellow",
+    )
