@@ -16,17 +16,14 @@ import os
 import platform
 import secrets
 import shutil
-import signal
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from types import FrameType
 
 from kproxy_tutor.errors import N_, StateError
-from kproxy_tutor.lab.system import have_tool, in_netns, run
+from kproxy_tutor.lab.system import have_tool, in_netns, run, sigterm_as_interrupt
 
 MAX_SERVICES = 1000
 DEFAULT_SIZES = (100, 1000)
@@ -98,22 +95,6 @@ class _Namespace:
         run(["ip", "netns", "del", self.name], check=False)
 
 
-@contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def _timed(namespace: str, argv: list[str], stdin: str) -> float:
     start = time.perf_counter()
     in_netns(namespace, argv, stdin=stdin)
@@ -167,7 +148,7 @@ def _prepare(namespace: str, mode: str) -> None:
 
 def _measure_once(mode: str, full: str, partial: str) -> tuple[float, float]:
     # SIGTERM unwinds like Ctrl-C, so the namespace is deleted either way.
-    with _sigterm_unwinds(), _Namespace() as namespace:
+    with sigterm_as_interrupt(), _Namespace() as namespace:
         _prepare(namespace, mode)
         base = _startup(namespace)
         full_seconds = _timed(namespace, ARGV[mode], full) - base

@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import signal
-from collections.abc import Iterator
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any
 
 from kproxy_tutor.errors import N_, SandboxInputError, UsageError
@@ -31,7 +28,7 @@ from kproxy_tutor.lab.state import (
     read_record,
     write_record,
 )
-from kproxy_tutor.lab.system import check_environment
+from kproxy_tutor.lab.system import check_environment, sigterm_as_interrupt
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.manifests import load_texts
 from kproxy_tutor.store import JsonStore
@@ -42,24 +39,6 @@ class SyncReport:
     load: LoadReport
     added: tuple[str, ...]
     removed: tuple[str, ...]
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """While building, SIGTERM unwinds like Ctrl-C, so the rollback in ``up`` runs."""
-
-    def handler(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def choose_node(cluster: Cluster, wanted: str | None) -> str:
@@ -123,7 +102,7 @@ class Lab:
         lab = cls(record, store)
         record.notes = lab.notes
         try:
-            with _sigterm_as_interrupt():
+            with sigterm_as_interrupt():
                 lab._build()
         except BaseException:
             with contextlib.suppress(Exception):

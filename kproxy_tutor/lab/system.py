@@ -8,11 +8,14 @@ which create or remove the lab's namespaces and links and change nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 from kproxy_tutor.errors import N_, StateError, UsageError
 
@@ -99,3 +102,21 @@ def list_namespaces() -> list[str]:
     """Names from ``ip netns list`` (the first word of each line; ids follow in parentheses)."""
     result = run(["ip", "netns", "list"], check=False)
     return [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While the lab builds or measures, SIGTERM unwinds like Ctrl-C, so its clean-up code runs."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
