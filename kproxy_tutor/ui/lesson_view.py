@@ -191,6 +191,8 @@ class LessonView:
 
     def print_lesson(self, lesson: Lesson) -> None:
         """The whole lesson, every step in order (no terminal: pipes, files, screen readers)."""
+        title = _("Lesson {number}. {title}").format(number=lesson.number, title=pick(lesson.title))
+        self.console.print(self.inline(title, style="bold"))
         self.console.print(self.inline(pick(lesson.summary), style="italic"))
         self.console.print()
         for index in range(len(lesson.steps)):

@@ -174,3 +174,13 @@ def test_inline_markup_is_styled_not_shown(record: Callable[[int], Console]) -> 
     assert text.plain == "Run iptables-save -t nat, then read every KUBE-SVC-* chain."
     styles = {text.plain[span.start : span.end]: str(span.style) for span in text.spans}
     assert styles == {"iptables-save -t nat": "bold cyan", "then": "bold", "every": "italic"}
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_whole_lesson_opens_with_its_title_then_its_summary(
+    lang: str, record: Callable[[int], Console]
+) -> None:
+    lesson = load_course().lesson(2)
+    lines = [line for line in render(2, lang, 80, True, record(80)).splitlines() if line.strip()]
+    assert lines[0] == ("Урок" if lang == "ru" else "Lesson") + f" 2. {lesson.title[lang]}"
+    assert lines[1].split()[0] == lesson.summary[lang].split()[0]
