@@ -115,11 +115,54 @@ def glyphs(text: str) -> str:
     return text if _display.unicode else text.translate(ASCII_FALLBACK)
 
 
+class _TrimmedLines:
+    """The process's stdout or stderr, looked up at each write, with trailing blanks cut off every line.
+
+    rich pads and word-wraps with spaces that a terminal never shows; in a pipe or a file they
+    would be there for ``grep``, ``diff`` and screen readers. A line still open when rich
+    flushes (a prompt such as ``Answer: ``) is written as it is.
+    """
+
+    __slots__ = ("_open", "_stderr")
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._open = ""
+
+    def _stream(self) -> TextIO:
+        return sys.stderr if self._stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        head, newline, rest = (self._open + text).rpartition("\n")
+        if newline:
+            self._stream().write("\n".join(line.rstrip(" ") for line in head.split("\n")) + "\n")
+        self._open = rest
+        return len(text)
+
+    def flush(self) -> None:
+        stream = self._stream()
+        if self._open:
+            stream.write(self._open)
+            self._open = ""
+        stream.flush()
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream(), name)
+
+
+def output_stream(stderr: bool = False) -> TextIO | None:
+    """Where a console should write: None (rich's own choice) at a terminal, else stdout or stderr
+    without trailing blanks."""
+    return None if _display.interactive else _TrimmedLines(stderr)  # type: ignore[return-value]
+
+
 def make_console(stderr: bool = False, width: int | None = None, file: TextIO | None = None) -> Console:
     """A rich Console honouring the detected display."""
     from rich.console import Console
 
     d = _display
+    if file is None:
+        file = output_stream(stderr)
     console = Console(
         stderr=stderr,
         file=file,

@@ -43,6 +43,20 @@ def _localize_rich_utils() -> None:
     ru.REQUIRED_LONG_STRING = _("[required]")
     ru.DEPRECATED_STRING = _("(deprecated) ")
     ru.RICH_HELP = _("Try [blue]'{command_path} {help_option}'[/] for help.")
+    if not getattr(ru._get_rich_console, "_trimmed", False):
+        from kproxy_tutor.ui.console import output_stream
+
+        original = ru._get_rich_console
+
+        def get_console(stderr: bool = False) -> Any:
+            console = original(stderr=stderr)
+            stream = output_stream(stderr)
+            if stream is not None:
+                console.file = stream
+            return console
+
+        get_console._trimmed = True  # type: ignore[attr-defined]
+        ru._get_rich_console = get_console
 
 
 def localize_typer() -> None:

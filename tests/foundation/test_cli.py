@@ -140,3 +140,17 @@ def test_state_error_exit_code(learner_home: Path) -> None:
     assert result.returncode == 5
     assert "Error: Cannot read" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+@pytest.mark.parametrize(
+    "command", [["--help"], ["quiz", "--help"], ["learn", "2"], ["progress"], ["nosuch"]], ids=" ".join
+)
+def test_piped_output_has_no_trailing_blanks(lang: str, command: list[str]) -> None:
+    """rich pads wrapped lines with spaces a terminal never shows; grep and diff would see them."""
+    result = run_tutor("--lang", lang, *command, env={"COLUMNS": "80"})
+    assert "Traceback" not in result.stderr
+    assert (result.stdout + result.stderr).strip()
+    for stream in (result.stdout, result.stderr):
+        padded = [line for line in stream.splitlines() if line != line.rstrip(" ")]
+        assert not padded, padded[:3]
