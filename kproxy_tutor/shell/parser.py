@@ -2,18 +2,18 @@
 
 Everything wrong with a line (an unknown command or flag, a missing value, a value of the wrong
 kind) raises :class:`ShellUsageError` before any handler runs, so a bad line never reaches the
-cluster. Typos get a "did you mean" from difflib.
+cluster. Typos get a "did you mean" (``suggest.close_match``).
 """
 
 from __future__ import annotations
 
-import difflib
 import shlex
 from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, Msg, SandboxInputError
 from kproxy_tutor.shell import grammar
 from kproxy_tutor.shell.grammar import Command, Flag
+from kproxy_tutor.suggest import close_match
 
 #: The largest count a command accepts (replicas, curl -n): enough for any lesson, and small
 #: enough that the sandbox answers at once.
@@ -70,8 +70,7 @@ def split_line(line: str) -> list[str]:
 
 
 def _suggest(word: str, candidates: list[str]) -> str | None:
-    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
-    return close[0] if close else None
+    return close_match(word, candidates)
 
 
 def _normalized(tokens: list[str]) -> list[str]:

@@ -58,16 +58,16 @@ def all_scenarios() -> list[Scenario]:
 
 
 def find_scenario(name: str) -> Scenario:
-    import difflib
+    from kproxy_tutor.suggest import close_match
 
     names = scenario_names()
     if name not in names:
-        close = difflib.get_close_matches(name, names, n=1)
+        close = close_match(name, names)
         if close:
             raise SandboxInputError(
                 N_("There is no scenario {name!r}. Did you mean {suggestion!r}?"),
                 name=name,
-                suggestion=close[0],
+                suggestion=close,
             )
         raise SandboxInputError(
             N_("There is no scenario {name!r}. Scenarios: {names}."), name=name, names=", ".join(names)

@@ -171,11 +171,11 @@ def usage_message(exc: Any) -> str:
     match = re.match(pattern, exc.message)
     if match:
         text = _("Unknown command {name!r}.").format(name=match[1])
-        import difflib
+        from kproxy_tutor.suggest import close_match
 
-        close = difflib.get_close_matches(match[1], _command_names(exc.ctx), n=1)
+        close = close_match(match[1], _command_names(exc.ctx))
         if close:
-            text += " " + _("Did you mean {suggestion!r}?").format(suggestion=close[0])
+            text += " " + _("Did you mean {suggestion!r}?").format(suggestion=close)
         return text
     match = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", exc.message)
     if match:

@@ -66,6 +66,14 @@ def test_unknown_command_suggests() -> None:
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize(("typed", "meant"), [("LEARN", "learn"), ("pro", "progress"), ("lnag", "lang")])
+def test_unknown_command_suggests_as_every_name_does(typed: str, meant: str) -> None:
+    """The same did-you-mean as objects, lessons and exercises: another case or a prefix is found too."""
+    result = run_tutor("--lang", "en", typed)
+    assert result.returncode == 2
+    assert f"Did you mean '{meant}'?" in result.stderr
+
+
 def test_unknown_option_in_english() -> None:
     result = run_tutor("--lang", "en", "progress", "--bogus")
     assert result.returncode == 2
