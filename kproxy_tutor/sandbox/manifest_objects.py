@@ -6,10 +6,12 @@ The ``Fields``-based ``to_*`` converters check every field and name the one that
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kproxy_tutor.errors import N_, Msg, SandboxInputError
 from kproxy_tutor.sandbox.model import (
+    KERNEL_SCHEDULERS,
     SERVICE_NAME_LABEL,
     ClusterNetwork,
     ContainerPort,
@@ -31,6 +33,8 @@ from kproxy_tutor.sandbox.validation import check_cidr, check_interface_name, ch
 
 #: The values of a KubeProxyConfiguration's ``mode`` on Linux ("" = the default, iptables).
 PROXY_MODES = ("", "iptables", "nftables", "ipvs")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|us|µs|ns|m|s)")
+_DURATION = re.compile(r"(?:(?:\d+(?:\.\d*)?|\.\d+)(?:h|ms|us|µs|ns|m|s))+|0")
 
 
 class Fields:
@@ -279,7 +283,7 @@ def to_endpoint_slice(obj: Fields, location: str) -> EndpointSlice:
 def to_proxy_config(obj: Fields) -> ProxyConfig:
     iptables = obj.sub("iptables")
     detect = obj.sub("detectLocal")
-    sync_period = iptables.str("syncPeriod", "30s")
+    ipvs = obj.sub("ipvs")
     # clusterCIDR may be a dual-stack pair "v4,v6"; this sandbox proxies IPv4.
     cidrs = [c.strip() for c in obj.str("clusterCIDR").split(",") if c.strip()]
     checked = [check_cidr(c, "clusterCIDR", obj.location) for c in cidrs]
@@ -308,6 +312,25 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
             location=obj.location,
             mode=proxy_mode,
         )
+    # Each mode reads its own section's sync periods (v1alpha1 conversion.go).
+    periods = {
+        section.path: (_seconds(section, "syncPeriod", 30.0), _seconds(section, "minSyncPeriod", default_min))
+        for section, default_min in ((iptables, 1.0), (nftables, 1.0), (ipvs, 0.0))
+    }
+    scheduler = ipvs.str("scheduler")
+    if scheduler and scheduler not in KERNEL_SCHEDULERS:
+        raise SandboxInputError(
+            N_(
+                "ipvs.scheduler {name!r} is no IPVS scheduler the kernel has, so kube-proxy would fail at "
+                "startup; use one of {known}."
+            ),
+            location=obj.location,
+            name=scheduler,
+            known=", ".join(KERNEL_SCHEDULERS),
+        )
+    excluded = tuple(
+        check_cidr(c, "ipvs.excludeCIDRs entry", obj.location) for c in ipvs.strings("excludeCIDRs")
+    )
     addresses = obj.strings("nodePortAddresses")
     for value in addresses:
         if value != "primary":
@@ -331,38 +354,33 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
         node_port_addresses=tuple(
             a if a == "primary" else check_cidr(a, "nodePortAddresses entry") for a in addresses
         ),
-        sync_period_seconds=_seconds(sync_period, obj),
+        sync_period_seconds=periods[iptables.path][0],
+        min_sync_period_seconds=periods[iptables.path][1],
+        nftables_sync_period_seconds=periods[nftables.path][0],
+        nftables_min_sync_period_seconds=periods[nftables.path][1],
+        ipvs_sync_period_seconds=periods[ipvs.path][0],
+        ipvs_min_sync_period_seconds=periods[ipvs.path][1],
+        ipvs_scheduler=scheduler,
+        ipvs_strict_arp=ipvs.bool("strictARP", False),
+        ipvs_exclude_cidrs=excluded,
     )
 
 
-def _seconds(text: str, obj: Fields) -> float:
-    """Go durations as kube-proxy configs use them: ``30s``, ``1m``, ``1m30s``, ``500ms``."""
-    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
-    total, number = 0.0, ""
-    i = 0
-    while i < len(text):
-        c = text[i]
-        if c.isdigit() or c == ".":
-            number += c
-            i += 1
-            continue
-        unit = "ms" if text.startswith("ms", i) else c
-        if unit not in units or not number:
-            raise SandboxInputError(
-                N_("{path}.iptables.syncPeriod is not a duration such as 30s."),
-                location=obj.location,
-                path=obj.path,
-            )
-        total += float(number) * units[unit]
-        number = ""
-        i += len(unit)
-    if number:
+def _seconds(section: Fields, key: str, default: float) -> float:
+    """A Go duration as kube-proxy configs use them: ``30s``, ``1m``, ``1m30s``, ``500ms``; unset or 0 = the default."""
+    text = section.str(key)
+    if not text:
+        return default
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+    if _DURATION.fullmatch(text) is None:
         raise SandboxInputError(
-            N_("{path}.iptables.syncPeriod is not a duration such as 30s."),
-            location=obj.location,
-            path=obj.path,
+            N_("{path} is not a duration such as 30s."),
+            location=section.location,
+            path=f"{section.path}.{key}",
         )
-    return total
+    total = sum(float(number) * units[unit] for number, unit in _DURATION_PART.findall(text))
+    # SetDefaults_KubeProxyConfiguration replaces a zero duration with the default.
+    return total or default
 
 
 def to_node_facts(obj: Fields) -> NodeFacts:

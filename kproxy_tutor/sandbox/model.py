@@ -167,6 +167,26 @@ class EndpointSlice:
     managed_by: str = ""
 
 
+#: The kernel's IPVS schedulers (ip_vs_<name> modules). kube-proxy v1.35 passes ``ipvs.scheduler``
+#: to the kernel without a list of its own, so any of these works and another name fails at startup.
+KERNEL_SCHEDULERS = (
+    "rr",
+    "wrr",
+    "lc",
+    "wlc",
+    "lblc",
+    "lblcr",
+    "dh",
+    "sh",
+    "sed",
+    "nq",
+    "fo",
+    "ovf",
+    "mh",
+    "twos",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ProxyConfig:
     """The KubeProxyConfiguration fields that change kube-proxy's output (kubeadm defaults)."""
@@ -188,7 +208,27 @@ class ProxyConfig:
     localhost_node_ports: bool = True
     #: Empty = all local addresses (the default).
     node_port_addresses: tuple[str, ...] = ()
+    #: ``iptables.syncPeriod`` / ``iptables.minSyncPeriod``: what iptables mode uses (v1alpha1 conversion).
     sync_period_seconds: float = 30.0
+    min_sync_period_seconds: float = 1.0
+    #: ``nftables.syncPeriod`` / ``nftables.minSyncPeriod``: nftables mode reads these instead.
+    nftables_sync_period_seconds: float = 30.0
+    nftables_min_sync_period_seconds: float = 1.0
+    #: ``ipvs.syncPeriod`` / ``ipvs.minSyncPeriod`` (IPVS mode; the file's default minSyncPeriod is 0s).
+    ipvs_sync_period_seconds: float = 30.0
+    ipvs_min_sync_period_seconds: float = 0.0
+    #: ``ipvs.scheduler`` ("" = rr), ``ipvs.strictARP``, ``ipvs.excludeCIDRs``.
+    ipvs_scheduler: str = ""
+    ipvs_strict_arp: bool = False
+    ipvs_exclude_cidrs: tuple[str, ...] = ()
+
+    def sync_periods(self, mode: str) -> tuple[float, float]:
+        """(syncPeriod, minSyncPeriod) in seconds as kube-proxy in ``mode`` reads them from its configuration."""
+        if mode == "nftables":
+            return self.nftables_sync_period_seconds, self.nftables_min_sync_period_seconds
+        if mode == "ipvs":
+            return self.ipvs_sync_period_seconds, self.ipvs_min_sync_period_seconds
+        return self.sync_period_seconds, self.min_sync_period_seconds
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,7 @@ def _compile_ipvs(
     from kproxy_tutor.sandbox.iptables import render_save
     from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
     from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
+    from kproxy_tutor.sandbox.ipvs.render import render_sysctls
     from kproxy_tutor.sandbox.ipvs.traffic import simulate_traffic
     from kproxy_tutor.sandbox.nftables.evaluate import node_view
     from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
@@ -132,6 +133,7 @@ def _compile_ipvs(
         "ipset list": render_ipset_list(state.ipsets, state.iptables.references()),
         "iptables-save": render_save(state.iptables.ruleset),
         "iptables-restore": state.iptables.restore,
+        "sysctl": render_sysctls(state),
     }
     view = node_view(cluster, ipvs.node.name)
     evaluator = IpvsEvaluator(state, view, seed=seed)
@@ -155,6 +157,7 @@ FORMATS: dict[str, dict[str, str]] = {
         "ipset": "ipset list",
         "iptables": "iptables-save",
         "kube-ipvs0": "ip addr show kube-ipvs0",
+        "sysctl": "sysctl",
     },
 }
 

@@ -22,7 +22,7 @@ ConnectionKey = tuple[str, str, int, str, int]
 
 def server_name(vs: VirtualServer) -> str:
     """How ``ipvsadm -Ln`` heads a virtual server."""
-    return f"{vs.protocol}  {vs.address}:{vs.port} {vs.scheduler}"
+    return f"{vs.protocol:<4} {vs.address}:{vs.port} {vs.scheduler}"  # ipvsadm prints the protocol %-4s
 
 
 def _reals(vs: VirtualServer) -> list[str]:

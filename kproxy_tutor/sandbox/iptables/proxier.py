@@ -96,7 +96,7 @@ class Proxier:
                 and not (ip.startswith("127.") and not self.localhost_node_ports)
             ]
         self.facts = cluster.facts
-        self.sync_period = config.sync_period_seconds
+        self.sync_period, self.min_sync_period = config.sync_periods("iptables")
         self.context = SyncContext(
             node_name=name,
             node_labels=tuple(sorted(node.labels.items())),

@@ -4,10 +4,15 @@ Names, types and comments follow upstream ``pkg/proxy/ipvs/ipset.go`` and ``ipse
 ``proxier.go``; members follow ``syncProxyRules`` there (entry text as ``utilipset.Entry.String``:
 ``ip,proto:port``, ``ip,proto:port,ip``, ``ip,proto:port,cidr``, a bare port for ``bitmap:port``).
 
-In ``ipset list`` the ``Revision`` numbers are those of a current kernel, ``Size in memory``
-is illustrative (the kernel's figure depends on its allocator), and members are sorted
-(the kernel prints hash sets in bucket order). ``References`` is the real count: the
-iptables rules that name the set.
+``ipset list`` prints what ipset 7.17 on Linux 6.18 printed for the same sets (measured in a
+network namespace): the ``Revision`` is the newest set-type revision both the kernel and the
+ipset tool know, so an older kernel prints lower ones. ``Size in memory`` is the kernel's
+accounting: a fixed part per set type, plus, for hash sets, one bucket per entry (a 32-byte
+header and room for two entries); when the kernel's random ``initval`` puts two entries in one
+bucket it prints less, so the figure shown is the upper bound (exact for a port bitmap, which
+is always 8264 bytes). The kernel picks ``initval`` at random; a fixed one keeps the output
+reproducible. Members are sorted (the kernel prints hash sets in bucket order).
+``References`` is the real count: the iptables rules that name the set.
 """
 
 from __future__ import annotations
@@ -93,8 +98,18 @@ IPSET_INFO: tuple[tuple[str, str, str], ...] = (
     (HEALTH_CHECK_NODE_PORT, BITMAP_PORT, "Kubernetes health check node port"),
     (IPVS_IPS, HASH_IP, "Addresses on the ipvs interface"),
 )
-#: The kernel's set-type revisions on a current kernel (6.x); older kernels print lower ones.
-_REVISION = {HASH_IP: 6, HASH_IP_PORT: 7, HASH_IP_PORT_IP: 5, HASH_IP_PORT_NET: 7, BITMAP_PORT: 3}
+#: Set-type revisions with ipset 7.17 on Linux 6.18; older kernels print lower ones.
+_REVISION = {HASH_IP: 6, HASH_IP_PORT: 7, HASH_IP_PORT_IP: 6, HASH_IP_PORT_NET: 8, BITMAP_PORT: 3}
+#: ``Size in memory`` of an empty set, and what one more entry in a bucket of its own adds
+#: (32-byte bucket header + 2 slots of the IPv4 element size), measured on Linux 6.18.
+_EMPTY_SIZE = {
+    HASH_IP: 216,
+    HASH_IP_PORT: 216,
+    HASH_IP_PORT_IP: 208,
+    HASH_IP_PORT_NET: 464,
+    BITMAP_PORT: 8264,
+}
+_BUCKET_SIZE = {HASH_IP: 40, HASH_IP_PORT: 48, HASH_IP_PORT_IP: 56, HASH_IP_PORT_NET: 56, BITMAP_PORT: 0}
 _NODE_PORT_SETS = {
     "tcp": (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP),
     "udp": (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
@@ -187,17 +202,21 @@ def blocked_node_access(
     return out
 
 
+def set_memory_size(s: IpSet) -> int:
+    """``Size in memory`` as the kernel counts it when no two entries share a hash bucket (see the module)."""
+    return _EMPTY_SIZE[s.set_type] + _BUCKET_SIZE[s.set_type] * len(s.members)
+
+
 def render_ipset_list(sets: Mapping[str, IpSet], references: Mapping[str, int]) -> str:
     """``ipset list`` for every set, in creation order."""
     blocks = []
     for s in sets.values():
         if s.set_type == BITMAP_PORT:
             header = "range 0-65535"
-            size = 8264  # a port bitmap has a fixed size, whatever it holds
         else:
             # The kernel picks a random initval per set; a fixed one keeps the output reproducible.
             header = "family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000000"
-            size = 200 + 16 * len(s.members)
+        size = set_memory_size(s)
         lines = [
             f"Name: {s.name}",
             f"Type: {s.set_type}",

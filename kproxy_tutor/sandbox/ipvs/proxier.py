@@ -65,6 +65,8 @@ class IpvsState:
     ipsets: dict[str, IpSet] | None = None
     #: The constant-size iptables rules that match those sets.
     iptables: IpvsIptables | None = None
+    #: The sysctls kube-proxy sets at startup, ``(name, value)`` in its order (``strictARP`` adds two).
+    sysctls: tuple[tuple[str, int], ...] = ()
 
 
 def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
@@ -74,15 +76,19 @@ def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
 class IpvsProxier:
     """IPVS-mode kube-proxy for one node (IPv4)."""
 
-    def __init__(
-        self, cluster: Cluster, node_name: str | None = None, scheduler: str = DEFAULT_SCHEDULER
-    ) -> None:
+    def __init__(self, cluster: Cluster, node_name: str | None = None, scheduler: str | None = None) -> None:
         name = node_name or cluster.config.hostname_override or next(iter(cluster.nodes), "")
         if not name:
             raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
         self.node = cluster.node(name)
-        self.scheduler = scheduler or DEFAULT_SCHEDULER
         config = cluster.config
+        # ipvs.scheduler; "" means rr (upstream defaultScheduler).
+        self.scheduler = scheduler or config.ipvs_scheduler or DEFAULT_SCHEDULER
+        # IPVS mode reads ipvs.syncPeriod / ipvs.minSyncPeriod (v1alpha1 conversion).
+        self.sync_period, self.min_sync_period = config.sync_periods("ipvs")
+        self.sysctls = startup_sysctls(config.ipvs_strict_arp)
+        self.exclude_cidrs = tuple(ipaddress.ip_network(c, strict=False) for c in config.ipvs_exclude_cidrs)
+        self._previous: list[VirtualServer] = []
         self.iptables_options = IptablesOptions(
             config.masquerade_all,
             _not_local(config, self.node.ipv4_pod_cidr),
@@ -113,12 +119,38 @@ class IpvsProxier:
             servers += self._service_port(self.svc_port_map[name], self.endpoints_map.get(name, ()), bound)
         if progress is not None:
             progress("sync", len(names), len(names))
+        leftovers = self._excluded_leftovers(servers)
+        servers += leftovers
+        self._previous = servers
         servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
         addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
         sets = fill_sets(self.svc_port_map, endpoints, self.node.ipv4_ips, addresses)
+        # Nothing unbinds a kept virtual server's address from kube-ipvs0 either.
+        addresses += sorted(
+            {vs.address for vs in leftovers} - bound, key=lambda ip: tuple(int(p) for p in ip.split("."))
+        )
         blocked = blocked_node_access(self.svc_port_map, self.node.ipv4_ips)
-        return IpvsState(servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options))
+        return IpvsState(
+            servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options), self.sysctls
+        )
+
+    def _excluded_leftovers(self, active: list[VirtualServer]) -> list[VirtualServer]:
+        """Virtual servers of the last sync that are gone now but lie in ``ipvs.excludeCIDRs``.
+
+        Upstream ``cleanLegacyService`` deletes every virtual server it did not write this sync
+        (and unbinds its address from kube-ipvs0), except those whose address is in excludeCIDRs:
+        it never touches them, so they stay with their real servers as they were.
+        """
+        if not self.exclude_cidrs:
+            return []
+        keys = {vs.key for vs in active}
+        kept = []
+        for vs in self._previous:
+            address = ipaddress.ip_address(vs.address)
+            if vs.key not in keys and any(address in cidr for cidr in self.exclude_cidrs):
+                kept.append(vs)
+        return kept
 
     def _service_port(
         self, svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], bound: set[str]
@@ -146,6 +178,24 @@ class IpvsProxier:
             for ip in self.node_port_ips:
                 out.append(server(ip, svc.node_port, svc.external_policy_local))
         return out
+
+
+def startup_sysctls(strict_arp: bool) -> tuple[tuple[str, int], ...]:
+    """What IPVS-mode kube-proxy writes to /proc/sys at startup (upstream ``NewProxier``).
+
+    ``conn_reuse_mode`` is left as it is on kernels 5.9 and later (set to 0 only on older ones);
+    ``strictARP`` makes the node answer ARP only for addresses on the receiving interface, so
+    the Service IPs on kube-ipvs0 are never announced (MetalLB's layer-2 mode needs this).
+    """
+    values = [
+        ("net.ipv4.vs.conntrack", 1),
+        ("net.ipv4.vs.expire_nodest_conn", 1),
+        ("net.ipv4.vs.expire_quiescent_template", 1),
+        ("net.ipv4.ip_forward", 1),
+    ]
+    if strict_arp:
+        values += [("net.ipv4.conf.all.arp_ignore", 1), ("net.ipv4.conf.all.arp_announce", 2)]
+    return tuple(values)
 
 
 def _accepts_node_ports(ip: str, addresses: tuple[str, ...]) -> bool:

@@ -2,8 +2,17 @@
 
 Each picks a real server for a new connection from the connection counters (``active``), the
 weights, or a hash of the addresses, like the kernel's ``ip_vs_*`` modules: rr, wrr, lc, wlc,
-sed, nq, sh (source hash), dh (destination hash) and mh (Maglev, hashing source address and
-port because kube-proxy sets ``mh-port``).
+sed, nq, sh (source hash), dh (destination hash), mh (Maglev, hashing source address and
+port because kube-proxy sets ``mh-port``), fo (weighted failover: the first server of the
+highest weight) and ovf (overflow: the first server of the highest weight whose active
+connections do not exceed its weight). kube-proxy gives every real server weight 1, so the
+weighted variants behave like their plain ones.
+
+The hashes are the tutor's own (the kernel's depend on its hash functions and, for sh/dh/mh,
+on table sizes), so which server a hash picks is an illustration; that the same client (sh, mh)
+or the same Service address (dh) always gets the same server is what the kernel does.
+lblc, lblcr and twos keep per-destination tables or draw random pairs that the tutor does not
+model: the virtual servers show them, and a trace through one is refused with the reason.
 """
 
 from __future__ import annotations
@@ -12,9 +21,11 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.ipvs.proxier import RealServer, VirtualServer
 
-SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh")
+#: The schedulers the tutor simulates; the kernel's others are listed in ``model.KERNEL_SCHEDULERS``.
+SCHEDULERS = ("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh", "fo", "ovf")
 _MAGLEV_SIZE = 251
 
 
@@ -61,7 +72,28 @@ def pick(vs: VirtualServer, state: SchedulerState, client: str, client_port: int
         if len(state.maglev) != _MAGLEV_SIZE:
             state.maglev = _maglev_table(len(servers))
         return servers[state.maglev[_hash(client, client_port) % _MAGLEV_SIZE]]
-    raise ValueError(kind)
+    if kind == "fo":
+        # ip_vs_fo_schedule: the first server with the highest weight.
+        return max(servers, key=lambda rs: rs.weight)
+    if kind == "ovf":
+        # ip_vs_ovf_schedule: skip servers with more active connections than their weight.
+        open_servers = [rs for rs in servers if rs.active <= rs.weight]
+        return max(open_servers, key=lambda rs: rs.weight) if open_servers else None
+    raise SandboxInputError(
+        N_(
+            "The tutor does not simulate the IPVS scheduler {name}, so it cannot say which real server "
+            "{address}:{port} picks; it simulates {known}."
+        ),
+        name=kind,
+        address=vs.address,
+        port=vs.port,
+        known=", ".join(SCHEDULERS),
+    )
+
+
+def simulated(vs: VirtualServer) -> bool:
+    """The tutor can say which real server this virtual server's scheduler picks."""
+    return vs.scheduler in SCHEDULERS
 
 
 def _wrr(servers: list[RealServer], state: SchedulerState) -> RealServer:

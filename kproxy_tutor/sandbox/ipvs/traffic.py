@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 
 from kproxy_tutor.sandbox.ipvs.proxier import IpvsState
-from kproxy_tutor.sandbox.ipvs.schedulers import simulate
+from kproxy_tutor.sandbox.ipvs.schedulers import simulate, simulated
 
 
 def simulate_traffic(state: IpvsState, seed: int = 0, max_connections: int = 12, lifetime: int = 3) -> int:
@@ -19,7 +19,8 @@ def simulate_traffic(state: IpvsState, seed: int = 0, max_connections: int = 12,
     rng = random.Random(seed)
     opened = 0
     for vs in state.virtual_servers:
-        if not vs.real_servers:
+        if not vs.real_servers or not simulated(vs):
+            # A scheduler the tutor does not model (lblc, lblcr, twos) keeps its counters at 0.
             continue
         count = rng.randint(len(vs.real_servers), max(max_connections, len(vs.real_servers)))
         clients = [

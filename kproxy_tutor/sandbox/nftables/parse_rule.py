@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.nftables.intervals import parse_interval
 from kproxy_tutor.sandbox.nftables.ruleset import NftRule
 from kproxy_tutor.sandbox.nftables.statements import (
     Address,
@@ -180,7 +181,8 @@ class _Parser:
             while self.peek() != "}":
                 item = self.take()
                 if item != ",":
-                    items.append(to_network(item))
+                    # nft lists merged intervals, some as first-last ranges.
+                    items.extend(parse_interval(item) if "-" in item else (to_network(item),))
             self.take("}")
             return AnonSet(tuple(items))
         if token.startswith('"'):

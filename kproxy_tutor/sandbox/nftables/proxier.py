@@ -88,6 +88,8 @@ class NftProxier:
         self.cluster = cluster
         self.node_name = name
         self.mark = 1 << config.nftables_masquerade_bit
+        # nftables mode reads nftables.syncPeriod / nftables.minSyncPeriod (v1alpha1 conversion).
+        self.sync_period, self.min_sync_period = config.sync_periods("nftables")
         self.node_port_ips = node_port_ips(config.node_port_addresses, node.ipv4_ips)
         self.service_cidrs = tuple(
             to_network(c.strip()) for c in cluster.network.service_cidr.split(",") if ":" not in c

@@ -134,19 +134,16 @@ class NftTable:
 
 
 def _canonical_rule(rule: NftRule) -> tuple[object, ...]:
+    from kproxy_tutor.sandbox.nftables.intervals import canonical_networks
     from kproxy_tutor.sandbox.nftables.statements import Address, AnonSet, Match
 
     parts: list[object] = []
     for statement in rule.statements:
-        if (
-            isinstance(statement, Match)
-            and isinstance(statement.value, AnonSet)
-            and len(statement.value.items) == 1
-        ):
-            # nft turns a one-element anonymous set into a plain comparison.
-            statement = Match(statement.field, Address.of(statement.value.items[0]), statement.negated)
-        elif isinstance(statement, Match) and isinstance(statement.value, AnonSet):
-            items = tuple(sorted(statement.value.items, key=lambda n: (int(n.network_address), n.prefixlen)))
-            statement = Match(statement.field, AnonSet(items), statement.negated)
+        if isinstance(statement, Match) and isinstance(statement.value, AnonSet):
+            # nft merges an interval set's elements and turns a one-element set into a plain
+            # comparison: compare the addresses covered, however they were spelled.
+            items = canonical_networks(statement.value.items)
+            value = Address.of(items[0]) if len(items) == 1 else AnonSet(items)
+            statement = Match(statement.field, value, statement.negated)
         parts.append(statement)
     return (tuple(parts), rule.comment)

@@ -77,19 +77,19 @@ class SetRef:
 
 @dataclass(frozen=True, slots=True)
 class AnonSet:
-    """``{ a , b }``: an anonymous set of addresses, in the order kube-proxy wrote them."""
+    """``{ a , b }``: an anonymous set of CIDRs, in the order kube-proxy wrote them (``intervals.py`` lists it)."""
 
     items: tuple[IPNetwork, ...]
 
     def tx(self) -> str:
-        return "{ " + " , ".join(network_text(n) for n in self.items) + " }"
+        # kube-proxy joins the CIDRs' String() forms: a host keeps its /32.
+        return "{ " + " , ".join(str(n) for n in self.items) + " }"
 
     def listing(self, field: str) -> str:
-        # nft sorts the elements by value and drops the braces around a single one.
-        ordered = sorted(self.items, key=lambda n: (int(n.network_address), n.prefixlen))
-        if len(ordered) == 1:
-            return network_text(ordered[0])
-        return "{ " + ", ".join(network_text(n) for n in ordered) + " }"
+        # An interval set: nft merges the elements and drops the braces around a single one.
+        from kproxy_tutor.sandbox.nftables.intervals import interval_set_listing
+
+        return interval_set_listing(self.items)
 
 
 @dataclass(frozen=True, slots=True)
