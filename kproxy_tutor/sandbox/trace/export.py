@@ -72,8 +72,11 @@ def trace_data(
     client: Client | None = None,
     destination: Destination | None = None,
     load: LoadResult | None = None,
+    *,
+    mode: str = "iptables",
+    seed: int | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"version": FORMAT_VERSION}
+    data: dict[str, Any] = {"version": FORMAT_VERSION, "mode": mode, "seed": seed}
     if client is not None:
         data["from"] = {"kind": client.kind, "ip": client.ip, "node": client.node, "name": client.name}
     if destination is not None:
