@@ -203,7 +203,7 @@ def register(app: typer.Typer) -> None:
                 return pod.name if pod is not None else None
 
             label = client.name or client.ip
-            print_load(console, result, pod_of, plain or not display().color, label, target)
+            print_load(console, result, pod_of, plain or not display().color, label, target, mode)
             return
         with compiling:
             trace = session.connect(client, destination)

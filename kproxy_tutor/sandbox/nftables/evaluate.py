@@ -76,10 +76,12 @@ class NodeView:
 class _Final(Exception):
     """DROP or REJECT: ends the walk."""
 
-    def __init__(self, kind: str, chain: str) -> None:
+    def __init__(self, kind: str, chain: str, rule: str | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.chain = chain
+        #: The rule whose verdict it was, as ``nft list`` prints it.
+        self.rule = rule
 
 
 @dataclass(slots=True)
@@ -121,6 +123,11 @@ class NftEvaluator:
             for hook in ("prerouting", "input", "forward", "output", "postrouting")
         }
 
+    @property
+    def table_key(self) -> str:
+        """How ``rules_examined_by_table`` names the table: family and name, as ``nft list table`` takes them."""
+        return f"{self.table.family} {self.table.name}"
+
     # Public ---------------------------------------------------------------------------------
     def evaluate(self, packet: Packet, source: str, choices: list[int] | None = None) -> Trace:
         """The first packet of a new connection from ``source`` (a SourceKind)."""
@@ -138,6 +145,7 @@ class NftEvaluator:
             steps=tuple(walk.steps),
             rules_examined=walk.examined,
             source_node=self.node.name,
+            examined_by_table={self.table_key: walk.examined} if walk.examined else {},
             source_kind=source,
         )
 
@@ -174,7 +182,7 @@ class NftEvaluator:
         """
         walk = _Walk(packet, self._interface(source), self.random.randrange)
         final = self._walk_node(walk, source)
-        examined = {self.table.name: walk.examined} if walk.examined else {}
+        examined = {self.table_key: walk.examined} if walk.examined else {}
         common = {"steps": walk.steps, "examined": examined, "setters": walk.setters, "service": walk.service}
         if final is not None:
             verdict = "REJECT" if final.kind == "reject" else "DROP"
@@ -237,7 +245,7 @@ class NftEvaluator:
                     self.node.name,
                     table=self.table.name,
                     chain=final.chain,
-                    detail={"verdict": final.kind.upper()},
+                    detail={"verdict": final.kind.upper(), "nft_rule": final.rule},
                 )
             )
             return final
@@ -444,7 +452,7 @@ class NftEvaluator:
         self, walk: _Walk, chain: NftChain, rule: NftRule, verdict: Verdict, depth: int
     ) -> str | None:
         if verdict.kind in ("drop", "reject"):
-            raise _Final(verdict.kind, chain.name)
+            raise _Final(verdict.kind, chain.name, rule.listing())
         if verdict.kind in ("accept", "return"):
             return verdict.kind
         target = self.table.chains.get(verdict.chain)
