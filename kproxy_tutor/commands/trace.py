@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kproxy_tutor import completion_values as values
-from kproxy_tutor.i18n import _, ngettext
+from kproxy_tutor.i18n import _
 
 if TYPE_CHECKING:
     from kproxy_tutor.sandbox.work import Progress
@@ -17,8 +17,8 @@ def register(app: typer.Typer) -> None:
         help=_(
             "Follow one request through the rules kube-proxy writes: DNS, every netfilter hook and "
             "matching rule, DNAT to a Pod, masquerade (and why), delivery and the reply through conntrack. "
-            "With --mode nftables or ipvs, through that mode's table or virtual servers (the first packet on "
-            "the client's node). Example: kproxy-tutor trace -f cluster.yaml --from client --to web:80"
+            "With --mode nftables or ipvs, through that mode's table or virtual servers on every node on the way. "
+            "Example: kproxy-tutor trace -f cluster.yaml --from client --to web:80"
         ),
     )
     def trace_command(
@@ -169,19 +169,8 @@ def register(app: typer.Typer) -> None:
         client, destination = session.resolve(source, target, protocol, node)
         plain = runtime.current().plain
         console = make_console()
-        if mode != "iptables":
-            _trace_other_mode(
-                session,
-                client,
-                destination,
-                mode,
-                seed,
-                count,
-                output,
-                console,
-                animate=display().animate and not plain,
-            )
-            return
+        if mode != "iptables" and output != "json":
+            typer.echo(_("Mode {mode}: each node's {mode} rules, node to node and back.").format(mode=mode))
         if count > 1:
             import gc
 
@@ -204,7 +193,7 @@ def register(app: typer.Typer) -> None:
                     progress=compiling,
                 )
             if output == "json":
-                data = trace_data(result.first, client, destination, result) | {"seed": seed}
+                data = trace_data(result.first, client, destination, result, mode=mode, seed=seed)
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
                 return
             network = session.tracer.network
@@ -214,87 +203,20 @@ def register(app: typer.Typer) -> None:
                 return pod.name if pod is not None else None
 
             label = client.name or client.ip
-            print_load(console, result, pod_of, plain or not display().color, label, target)
+            print_load(console, result, pod_of, plain or not display().color, label, target, mode)
             return
         with compiling:
             trace = session.connect(client, destination)
         if output == "json":
             typer.echo(
                 json.dumps(
-                    trace_data(trace, client, destination) | {"seed": seed}, ensure_ascii=False, indent=2
+                    trace_data(trace, client, destination, mode=mode, seed=seed), ensure_ascii=False, indent=2
                 )
             )
             return
         from kproxy_tutor.ui.trace_view import print_trace
 
         print_trace(console, trace, animate=display().animate and not plain)
-
-
-def _trace_other_mode(
-    session,
-    client,
-    destination,
-    mode: str,
-    seed: int,
-    count: int,  # type: ignore[no-untyped-def]
-    output: str | None,
-    console,
-    animate: bool,
-) -> None:
-    """nftables or IPVS: the first packet on the client's node, through that mode's evaluator."""
-    import dataclasses
-    import json
-    from collections import Counter
-
-    from kproxy_tutor.sandbox.modes import compile_mode
-    from kproxy_tutor.sandbox.packet import Packet
-    from kproxy_tutor.sandbox.trace.export import trace_data
-    from kproxy_tutor.sandbox.trace.load import outcome_key
-    from kproxy_tutor.sandbox.trace.request import dns_step
-    from kproxy_tutor.sandbox.work import PROGRESS_MASK
-    from kproxy_tutor.ui.work_progress import WorkProgress
-
-    tracer = session.tracer
-    traces = []
-    with WorkProgress() as progress:
-        compiled = compile_mode(session.cluster, client.node, mode, seed, progress=progress)
-        evaluator = compiled.evaluator
-        for index in range(count):
-            if not index & PROGRESS_MASK:
-                progress("trace", index, count)
-            packet = Packet(
-                destination.protocol,
-                tracer.source_address(client, destination.ip),
-                tracer.allocate_port(),
-                destination.ip,
-                destination.port,
-            )
-            traces.append(evaluator.evaluate(packet, client.kind))
-    first = session.annotate(traces[0], destination)
-    if destination.dns_name is not None:
-        first = dataclasses.replace(
-            first, steps=(dns_step(client, destination, session.cluster.network.dns_service_ip), *first.steps)
-        )
-    if output == "json":
-        data = trace_data(first, client, destination) | {"seed": seed, "mode": mode}
-        if count > 1:
-            data["counts"] = dict(Counter(outcome_key(t) for t in traces))
-        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
-        return
-    from kproxy_tutor.ui.trace_view import print_trace
-
-    typer.echo(
-        _("Mode {mode}: the first packet of the connection on node {node}.").format(
-            mode=mode, node=client.node
-        )
-    )
-    if count == 1:
-        print_trace(console, first, animate=animate)
-        return
-    counts = Counter(outcome_key(t) for t in traces)
-    typer.echo(ngettext("{n} new connection:", "{n} new connections:", count).format(n=count))
-    for key, hits in sorted(counts.items()):
-        typer.echo(f"  {key:<24} {hits:>7}  {hits / count:6.1%}")
 
 
 def _session(
@@ -327,4 +249,4 @@ def _session(
     from kproxy_tutor.commands.rules import load_with_mode
 
     loaded, mode = load_with_mode(files or [], mode)
-    return TraceSession.from_cluster(loaded.cluster, seed, progress=progress), mode
+    return TraceSession.from_cluster(loaded.cluster, seed, progress=progress, mode=mode), mode

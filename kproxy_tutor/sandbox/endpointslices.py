@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from kproxy_tutor.sandbox.allocation import name_suffix
+from kproxy_tutor.sandbox.hints import with_hints
 from kproxy_tutor.sandbox.model import (
     ZONE_LABEL,
     Endpoint,
@@ -103,4 +104,4 @@ def derive_slices(
                 managed_by=CONTROLLER_NAME,
             )
         )
-    return tuple(slices)
+    return with_hints(service, tuple(slices), nodes)

@@ -7,6 +7,8 @@ from typing import Any
 from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.model import (
     SERVICE_NAME_LABEL,
+    TOPOLOGY_HINTS_ANNOTATION,
+    TOPOLOGY_MODE_ANNOTATION,
     ContainerPort,
     Endpoint,
     EndpointConditions,
@@ -192,7 +194,15 @@ def fast_service(data: dict[str, Any]) -> Service:
         health_check_node_port=_i(spec, "healthCheckNodePort"),
         external_name=_s(spec, "externalName"),
         labels=frozen_labels(labels),
+        traffic_distribution=_s(spec, "trafficDistribution"),
+        topology_mode=_fast_topology_mode(_d(_d(data, "metadata"), "annotations")),
     )
+
+
+def _fast_topology_mode(annotations: dict[str, Any]) -> str:
+    if TOPOLOGY_MODE_ANNOTATION in annotations:
+        return _s(annotations, TOPOLOGY_MODE_ANNOTATION)
+    return _s(annotations, TOPOLOGY_HINTS_ANNOTATION)
 
 
 def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:

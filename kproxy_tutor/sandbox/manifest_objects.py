@@ -13,6 +13,8 @@ from kproxy_tutor.errors import N_, Msg, SandboxInputError
 from kproxy_tutor.sandbox.model import (
     KERNEL_SCHEDULERS,
     SERVICE_NAME_LABEL,
+    TOPOLOGY_HINTS_ANNOTATION,
+    TOPOLOGY_MODE_ANNOTATION,
     ClusterNetwork,
     ContainerPort,
     Deployment,
@@ -224,7 +226,16 @@ def to_service(obj: Fields, location: str) -> Service:
         health_check_node_port=spec.int("healthCheckNodePort"),
         external_name=spec.str("externalName"),
         labels=frozen_labels(labels),
+        traffic_distribution=spec.str("trafficDistribution"),
+        topology_mode=_topology_mode(obj.sub("metadata").sub("annotations")),
     )
+
+
+def _topology_mode(annotations: Fields) -> str:
+    """``topology-mode``, else the older ``topology-aware-hints`` annotation (as the controller reads them)."""
+    if TOPOLOGY_MODE_ANNOTATION in annotations.data:
+        return annotations.str(TOPOLOGY_MODE_ANNOTATION)
+    return annotations.str(TOPOLOGY_HINTS_ANNOTATION)
 
 
 def _optional_bool(fields: Fields, key: str) -> bool | None:

@@ -21,6 +21,9 @@ SERVICE_TYPES: tuple[str, ...] = ("ClusterIP", "NodePort", "LoadBalancer", "Exte
 DEFAULT_AFFINITY_TIMEOUT = 10800
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 ZONE_LABEL = "topology.kubernetes.io/zone"
+TOPOLOGY_MODE_ANNOTATION = "service.kubernetes.io/topology-mode"
+#: The annotation topology-mode replaced (still read when topology-mode is not set).
+TOPOLOGY_HINTS_ANNOTATION = "service.kubernetes.io/topology-aware-hints"
 EMPTY_LABELS: MappingProxyType[str, str] = MappingProxyType({})
 
 
@@ -120,6 +123,11 @@ class Service:
     health_check_node_port: int = 0
     external_name: str = ""
     labels: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_LABELS)
+    #: ``spec.trafficDistribution`` ("" = not set): PreferClose, PreferSameZone or PreferSameNode.
+    traffic_distribution: str = ""
+    #: The topology annotation: ``service.kubernetes.io/topology-mode``, else the older
+    #: ``service.kubernetes.io/topology-aware-hints`` ("" = neither set).
+    topology_mode: str = ""
 
     @property
     def key(self) -> tuple[str, str]:

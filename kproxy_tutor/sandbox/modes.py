@@ -7,11 +7,17 @@ or retiring a mode touches only this module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.work import Progress
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.trace.mode_kernel import Walker
+    from kproxy_tutor.sandbox.trace.tracer import Tracer
 
 MODES = ("iptables", "nftables", "ipvs")
 DEFAULT_MODE = "iptables"
@@ -146,6 +152,39 @@ def _compile_ipvs(
         state.iptables.rule_count,
         len(state.virtual_servers) + reals + members,
     )
+
+
+def mode_tracer(cluster: Cluster, mode: str, seed: int = 0, progress: Progress | None = None) -> Tracer:
+    """A tracer that carries packets node to node with every node's kernel in ``mode``.
+
+    Each node compiles its rules (its own Proxier in that mode) when a packet first reaches it,
+    reporting to ``progress`` as a sync does.
+    """
+    from kproxy_tutor.sandbox.trace.network import cluster_network
+    from kproxy_tutor.sandbox.trace.tracer import Tracer
+
+    check_mode(mode)
+    if mode == "iptables":
+        return Tracer(cluster_network(cluster, progress=progress), seed)
+    from kproxy_tutor.sandbox.trace.mode_kernel import ModeTracer
+
+    network = cluster_network(cluster)
+
+    def walker(node: str, clock: Callable[[], float]) -> Walker:
+        from kproxy_tutor.sandbox.nftables.evaluate import node_view
+
+        view = node_view(cluster, node, network)
+        if mode == "nftables":
+            from kproxy_tutor.sandbox.nftables import NftProxier
+            from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator
+
+            return NftEvaluator(NftProxier(cluster, node).sync(progress).table, view, seed, clock)
+        from kproxy_tutor.sandbox.ipvs import IpvsProxier
+        from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
+
+        return IpvsEvaluator(IpvsProxier(cluster, node).sync(progress), view, clock, seed)
+
+    return ModeTracer(network, walker, mode, seed)
 
 
 #: ``rules --format`` values per mode → the ``CompiledMode.texts`` key they show (first = default).

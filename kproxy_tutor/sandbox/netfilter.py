@@ -100,6 +100,8 @@ class Passage:
     dnat: tuple[str, str] | None = None
     #: nat OUTPUT changed the destination, so the packet was routed again inside OUTPUT.
     rerouted: bool = False
+    #: The service port the rules named (nftables and IPVS walkers; iptables reads rule comments).
+    service: str | None = None
 
 
 @dataclass(slots=True)

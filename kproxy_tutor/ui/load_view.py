@@ -51,6 +51,7 @@ def print_load(
     plain: bool,
     client: str,
     target: str,
+    mode: str = "iptables",
 ) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -98,26 +99,53 @@ def print_load(
             )
         console.print(table)
     if result.chain is not None:
-        console.print(
-            glyphs(
-                _(
-                    "The expected shares come from the -m statistic probabilities in {chain}: rule i is taken "
-                    "with its probability times the chance that no earlier rule was."
-                ).format(chain=result.chain)
-            ),
-            markup=False,
-            highlight=False,
-            style="dim",
-        )
+        console.print(glyphs(_shares_note(mode, result.chain)), markup=False, highlight=False, style="dim")
     if result.sticky:
         console.print(
-            ngettext(
-                "{n} connection was sent to its endpoint by a session-affinity rule (-m recent --rcheck): the same client "
-                "stays on the same Pod until the timeout.",
-                "{n} connections were sent to their endpoint by a session-affinity rule (-m recent --rcheck): the same "
-                "client stays on the same Pod until the timeout.",
-                result.sticky,
-            ).format(n=format_number(result.sticky)),
+            _sticky_note(mode, result.sticky).format(n=format_number(result.sticky)),
             markup=False,
             highlight=False,
         )
+
+
+def _shares_note(mode: str, chain: str) -> str:
+    if mode == "nftables":
+        return _(
+            "The expected shares come from numgen random mod N in {chain}: each of its N endpoint chains "
+            "is taken with probability 1/N."
+        ).format(chain=chain)
+    if mode == "ipvs":
+        return _(
+            "The expected shares come from the scheduler of virtual server {chain}: each real server gets "
+            "its weight's part of the new connections (rr: an equal part)."
+        ).format(chain=chain)
+    return _(
+        "The expected shares come from the -m statistic probabilities in {chain}: rule i is taken "
+        "with its probability times the chance that no earlier rule was."
+    ).format(chain=chain)
+
+
+def _sticky_note(mode: str, sticky: int) -> str:
+    if mode == "nftables":
+        return ngettext(
+            "{n} connection was sent to its endpoint by session affinity (the client's address in an "
+            "@affinity set): the same client stays on the same Pod until the timeout.",
+            "{n} connections were sent to their endpoint by session affinity (the client's address in an "
+            "@affinity set): the same client stays on the same Pod until the timeout.",
+            sticky,
+        )
+    if mode == "ipvs":
+        return ngettext(
+            "{n} connection was sent to its real server by IPVS persistence (session affinity): the same "
+            "client stays on the same Pod until the timeout.",
+            "{n} connections were sent to their real server by IPVS persistence (session affinity): the "
+            "same client stays on the same Pod until the timeout.",
+            sticky,
+        )
+    return ngettext(
+        "{n} connection was sent to its endpoint by a session-affinity rule (-m recent --rcheck): the same client "
+        "stays on the same Pod until the timeout.",
+        "{n} connections were sent to their endpoint by a session-affinity rule (-m recent --rcheck): the same "
+        "client stays on the same Pod until the timeout.",
+        sticky,
+    )

@@ -46,7 +46,9 @@ from kproxy_tutor.sandbox.packet import (
     StepKind,
     Trace,
     TraceStep,
+    host_port,
 )
+from kproxy_tutor.sandbox.trace.mode_kernel import NodePass
 from kproxy_tutor.sandbox.trace.network import Network, Route, cluster_network
 from kproxy_tutor.sandbox.trace.snat import masquerade, node_route, port_rng, standalone_network
 
@@ -74,10 +76,12 @@ class NodeView:
 class _Final(Exception):
     """DROP or REJECT: ends the walk."""
 
-    def __init__(self, kind: str, chain: str) -> None:
+    def __init__(self, kind: str, chain: str, rule: str | None = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.chain = chain
+        #: The rule whose verdict it was, as ``nft list`` prints it.
+        self.rule = rule
 
 
 @dataclass(slots=True)
@@ -95,6 +99,8 @@ class _Walk:
     snat: tuple[str, str] | None = None
     setters: list[MarkSetter] = field(default_factory=list)
     draws: list[int] = field(default_factory=list)
+    #: The service port a map element's comment named (``namespace/name:port``).
+    service: str | None = None
 
 
 class NftEvaluator:
@@ -117,6 +123,11 @@ class NftEvaluator:
             for hook in ("prerouting", "input", "forward", "output", "postrouting")
         }
 
+    @property
+    def table_key(self) -> str:
+        """How ``rules_examined_by_table`` names the table: family and name, as ``nft list table`` takes them."""
+        return f"{self.table.family} {self.table.name}"
+
     # Public ---------------------------------------------------------------------------------
     def evaluate(self, packet: Packet, source: str, choices: list[int] | None = None) -> Trace:
         """The first packet of a new connection from ``source`` (a SourceKind)."""
@@ -134,6 +145,7 @@ class NftEvaluator:
             steps=tuple(walk.steps),
             rules_examined=walk.examined,
             source_node=self.node.name,
+            examined_by_table={self.table_key: walk.examined} if walk.examined else {},
             source_kind=source,
         )
 
@@ -162,7 +174,56 @@ class NftEvaluator:
         )
 
     # Walk -----------------------------------------------------------------------------------
-    def _run(self, walk: _Walk, source: str) -> Outcome:
+    def pass_node(self, packet: Packet, source: str) -> NodePass:
+        """The first packet of a connection through this node's hooks, for a multi-node trace (no delivery step).
+
+        ``source`` says where it comes from: a Pod or an outside client (PREROUTING), a process
+        on the node (OUTPUT); a packet forwarded by another node comes in as an outside one.
+        """
+        walk = _Walk(packet, self._interface(source), self.random.randrange)
+        final = self._walk_node(walk, source)
+        examined = {self.table_key: walk.examined} if walk.examined else {}
+        common = {"steps": walk.steps, "examined": examined, "setters": walk.setters, "service": walk.service}
+        if final is not None:
+            verdict = "REJECT" if final.kind == "reject" else "DROP"
+            return NodePass(walk.packet, None, verdict, self.table.name, final.chain, **common)  # type: ignore[arg-type]
+        assert walk.route is not None
+        return NodePass(
+            walk.packet,
+            walk.route,
+            snat_interface=walk.snat[1] if walk.snat else None,
+            **common,  # type: ignore[arg-type]
+        )
+
+    def expected_shares(self, trace: Trace) -> tuple[str, dict[str, float]] | None:
+        """The chain whose ``numgen random mod N`` picked the endpoint, and each endpoint's share (1/N)."""
+        chain_name = next(
+            (s.chain for s in trace.steps if s.kind == StepKind.RULE and "numgen" in s.detail), None
+        )
+        chain = self.table.chains.get(chain_name or "")
+        if chain is None:
+            return None
+        for rule in chain.rules:
+            for statement in rule.statements:
+                if isinstance(statement, NumgenVmap):
+                    shares: dict[str, float] = {}
+                    for target in statement.chains:
+                        endpoint = self._dnat_of(target)
+                        if endpoint is not None:
+                            shares[endpoint] = shares.get(endpoint, 0.0) + 1 / statement.mod
+                    return chain.name, shares
+        return chain.name, {}
+
+    def _dnat_of(self, chain_name: str) -> str | None:
+        chain = self.table.chains.get(chain_name)
+        for rule in chain.rules if chain is not None else ():
+            for statement in rule.statements:
+                if isinstance(statement, Dnat):
+                    return host_port(statement.ip, statement.port)
+        return None
+
+    def _walk_node(self, walk: _Walk, source: str) -> _Final | None:
+        """The hooks on this node; the DROP or REJECT that ended the walk, if one did."""
         try:
             local_out = source == SourceKind.NODE
             for hook in _HOOKS[source]:
@@ -178,16 +239,22 @@ class NftEvaluator:
             if not local:
                 self._hook(walk, "postrouting")
         except _Final as final:
-            kind = OutcomeKind.REJECTED if final.kind == "reject" else OutcomeKind.DROPPED
             walk.steps.append(
                 TraceStep(
                     StepKind.VERDICT,
                     self.node.name,
                     table=self.table.name,
                     chain=final.chain,
-                    detail={"verdict": final.kind.upper()},
+                    detail={"verdict": final.kind.upper(), "nft_rule": final.rule},
                 )
             )
+            return final
+        return None
+
+    def _run(self, walk: _Walk, source: str) -> Outcome:
+        final = self._walk_node(walk, source)
+        if final is not None:
+            kind = OutcomeKind.REJECTED if final.kind == "reject" else OutcomeKind.DROPPED
             return Outcome(
                 kind,
                 masquerade=False,
@@ -196,6 +263,7 @@ class NftEvaluator:
                 chain=final.chain,
             )
         packet, route = walk.packet, walk.route
+        assert route is not None
         endpoint = f"{packet.dst_ip}:{packet.dst_port}"
         owner = self.node.pods.get(packet.dst_ip)
         kind = OutcomeKind.DELIVERED if walk.dnat is not None else OutcomeKind.NOT_SERVICE
@@ -275,6 +343,8 @@ class NftEvaluator:
                 N_("The nftables rules loop: chain {chain} is entered too deeply."), chain=chain.name
             )
         walk.steps.append(TraceStep(StepKind.CHAIN, self.node.name, table=self.table.name, chain=chain.name))
+        if walk.service is None:
+            walk.service = service_port_of_chain(chain.name)
         for rule in chain.rules:
             walk.examined += 1
             result = self._rule(walk, chain, rule, depth)
@@ -292,13 +362,18 @@ class NftEvaluator:
                 if not self._matches(walk, statement):
                     return "next"
                 continue
+            detail: dict[str, object] = {"nft_rule": rule.listing()}
+            if isinstance(statement, NumgenVmap):
+                detail["numgen"] = statement.mod
+            elif any(
+                isinstance(m, Match) and isinstance(m.value, SetRef) and m.value.name.startswith("affinity-")
+                for m in rule.statements
+            ):
+                # Every match passed: the client is in the affinity set, so it goes where it went before.
+                detail["sticky"] = True
             walk.steps.append(
                 TraceStep(
-                    StepKind.RULE,
-                    self.node.name,
-                    table=self.table.name,
-                    chain=chain.name,
-                    detail={"nft_rule": rule.listing()},
+                    StepKind.RULE, self.node.name, table=self.table.name, chain=chain.name, detail=detail
                 )
             )
             if isinstance(statement, VmapLookup):
@@ -307,6 +382,8 @@ class NftEvaluator:
                 element = nft_set.lookup(key) if nft_set is not None else None
                 if element is None or element.value is None:
                     return "next"
+                if walk.service is None and element.comment and "/" in element.comment:
+                    walk.service = element.comment
                 kind, _, target = element.value.partition(" ")
                 return self._verdict(walk, chain, rule, Verdict(kind, target), depth)
             if isinstance(statement, NumgenVmap):
@@ -320,9 +397,19 @@ class NftEvaluator:
                 )
                 continue
             if isinstance(statement, Dnat):
+                before = packet
                 walk.packet = packet = packet.replace(dst_ip=statement.ip, dst_port=statement.port)
                 walk.dnat = (statement.ip, statement.port)
-                walk.steps.append(TraceStep(StepKind.DNAT, self.node.name, chain=chain.name, packet=packet))
+                walk.steps.append(
+                    TraceStep(
+                        StepKind.DNAT,
+                        self.node.name,
+                        table=self.table.name,
+                        chain=chain.name,
+                        packet=packet,
+                        detail={"from": before.destination, "to": packet.destination, "by": "rule"},
+                    )
+                )
                 return "accept"
             if isinstance(statement, Masquerade):
                 route = walk.route or node_route(self.network, self.node.name, packet.dst_ip)
@@ -365,7 +452,7 @@ class NftEvaluator:
         self, walk: _Walk, chain: NftChain, rule: NftRule, verdict: Verdict, depth: int
     ) -> str | None:
         if verdict.kind in ("drop", "reject"):
-            raise _Final(verdict.kind, chain.name)
+            raise _Final(verdict.kind, chain.name, rule.listing())
         if verdict.kind in ("accept", "return"):
             return verdict.kind
         target = self.table.chains.get(verdict.chain)
@@ -439,6 +526,28 @@ class NftEvaluator:
         }[key]
 
 
+#: Prefixes of kube-proxy's per-service-port chains (``service-HASH-ns/name/proto/port``, …).
+_SERVICE_CHAINS = ("service-", "external-", "local-", "endpoint-", "firewall-")
+
+
+def service_port_of_chain(name: str) -> str | None:
+    """``namespace/name:port`` from one of kube-proxy's per-service-port chain names (None for others).
+
+    The name is ``PREFIX-HASH-namespace/name/protocol/port`` (an endpoint chain adds
+    ``__ip/port``); an unnamed port gives ``namespace/name``, as kube-proxy spells it.
+    """
+    if not name.startswith(_SERVICE_CHAINS):
+        return None
+    parts = name.split("-", 2)
+    if len(parts) < 3:
+        return None
+    words = parts[2].split("__", 1)[0].split("/")
+    if len(words) != 4:
+        return None
+    namespace, service, _protocol, port = words
+    return f"{namespace}/{service}:{port}" if port else f"{namespace}/{service}"
+
+
 def _reason(chain: str, rule: NftRule) -> str:
     """Which kube-proxy rule asked for masquerading tells why."""
     if chain.startswith("endpoint-"):
@@ -455,8 +564,11 @@ def _reason(chain: str, rule: NftRule) -> str:
     return MasqueradeReason.OTHER
 
 
-def node_view(cluster: object, node_name: str) -> NodeView:
-    """The NodeView of a sandbox cluster's node: its IPs (plus localhost) and where each Pod IP lives."""
+def node_view(cluster: object, node_name: str, network: Network | None = None) -> NodeView:
+    """The NodeView of a sandbox cluster's node: its IPs (plus localhost) and where each Pod IP lives.
+
+    ``network`` is the cluster network to route in (default: a new one of ``cluster``).
+    """
     from kproxy_tutor.sandbox.cluster import Cluster
 
     assert isinstance(cluster, Cluster)
@@ -467,5 +579,9 @@ def node_view(cluster: object, node_name: str) -> NodeView:
     )
     pods = {p.pod_ip: (p.node_name, f"{p.namespace}/{p.name}") for p in cluster.pods.values() if p.pod_ip}
     return NodeView(
-        node_name, frozenset((*node.ipv4_ips, "127.0.0.1")), interface, pods, cluster_network(cluster)
+        node_name,
+        frozenset((*node.ipv4_ips, "127.0.0.1")),
+        interface,
+        pods,
+        network if network is not None else cluster_network(cluster),
     )

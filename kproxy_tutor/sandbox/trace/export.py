@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kproxy_tutor.sandbox.iptables.render import save_line
-from kproxy_tutor.sandbox.packet import Outcome, Packet, Trace, TraceStep
+from kproxy_tutor.sandbox.packet import Outcome, OutcomeKind, Packet, StepKind, Trace, TraceStep
 from kproxy_tutor.sandbox.trace.load import LoadResult
 from kproxy_tutor.sandbox.trace.request import Destination
 from kproxy_tutor.sandbox.trace.tracer import Client
@@ -32,7 +32,8 @@ def step_data(step: TraceStep) -> dict[str, Any]:
         "hook": step.hook,
         "table": step.table,
         "chain": step.chain,
-        "rule": save_line(step.rule) if step.rule is not None else None,
+        # nftables rules are kept as ``nft list`` prints them
+        "rule": save_line(step.rule) if step.rule is not None else step.detail.get("nft_rule"),
         "rule_number": step.rule_number,
         "examined": step.examined,
         "packet": packet_data(step.packet),
@@ -72,8 +73,11 @@ def trace_data(
     client: Client | None = None,
     destination: Destination | None = None,
     load: LoadResult | None = None,
+    *,
+    mode: str = "iptables",
+    seed: int | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"version": FORMAT_VERSION}
+    data: dict[str, Any] = {"version": FORMAT_VERSION, "mode": mode, "seed": seed}
     if client is not None:
         data["from"] = {"kind": client.kind, "ip": client.ip, "node": client.node, "name": client.name}
     if destination is not None:
@@ -86,6 +90,8 @@ def trace_data(
             "dns_name": destination.dns_name,
         }
     data.update(outcome_data(trace.outcome))
+    if data["rule"] is None and trace.outcome.kind in (OutcomeKind.REJECTED, OutcomeKind.DROPPED):
+        data["rule"] = _nft_verdict_rule(trace)
     data.update(
         {
             "service": trace.service,
@@ -98,6 +104,7 @@ def trace_data(
             "steps": [step_data(step) for step in trace.steps],
         }
     )
+    data["load"] = None
     if load is not None:
         data["load"] = {
             "connections": load.count,
@@ -107,3 +114,12 @@ def trace_data(
             "sticky": load.sticky,
         }
     return data
+
+
+def _nft_verdict_rule(trace: Trace) -> str | None:
+    """The nftables rule whose ``reject``/``drop`` ended the request (null for an iptables chain policy)."""
+    for step in reversed(trace.steps):
+        if step.kind == StepKind.VERDICT and step.direction == "request":
+            rule = step.detail.get("nft_rule")
+            return rule if isinstance(rule, str) else None
+    return None

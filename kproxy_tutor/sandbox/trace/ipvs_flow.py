@@ -39,7 +39,9 @@ from kproxy_tutor.sandbox.packet import (
     StepKind,
     Trace,
     TraceStep,
+    host_port,
 )
+from kproxy_tutor.sandbox.trace.mode_kernel import NodePass
 from kproxy_tutor.sandbox.trace.network import Route
 from kproxy_tutor.sandbox.trace.snat import masquerade as masquerade_source
 from kproxy_tutor.sandbox.trace.snat import node_route, port_rng
@@ -65,6 +67,7 @@ class _Walk:
     examined: dict[str, int] = field(default_factory=dict)
     setters: list[MarkSetter] = field(default_factory=list)
     mark: int = 0
+    service: str | None = None
 
 
 class IpvsEvaluator:
@@ -108,8 +111,68 @@ class IpvsEvaluator:
             return [first.outcome]
         return [self.evaluate(packet, source, rs).outcome for rs in vs.real_servers if rs.weight > 0]
 
+    def pass_node(self, packet: Packet, source: str) -> NodePass:
+        """The first packet of a connection through this node, for a multi-node trace (no delivery step)."""
+        walk = _Walk(packet)
+        result = self._walk_node(walk, source, None)
+        common = {
+            "steps": walk.steps,
+            "examined": dict(walk.examined),
+            "setters": walk.setters,
+            "service": walk.service,
+        }
+        if isinstance(result, _Stop):
+            return NodePass(
+                walk.packet, None, result.verdict, result.table, result.chain, result.rule, **common
+            )  # type: ignore[arg-type]
+        _vs, route, snat = result
+        return NodePass(walk.packet, route, snat_interface=snat[1] if snat else None, **common)  # type: ignore[arg-type]
+
+    def expected_shares(self, trace: Trace) -> tuple[str, dict[str, float]] | None:
+        """The virtual server that picked the real server, and each real server's share by weight.
+
+        A hashing scheduler (``sh``, ``dh``, ``mh``) sends one client to one server, so it promises
+        no shares.
+        """
+        step = next((s for s in trace.steps if s.kind == StepKind.DNAT and s.table == "ipvs"), None)
+        if step is None:
+            return None
+        vs = next(
+            (
+                v
+                for v in self.state.virtual_servers
+                if f"{v.address}:{v.port}" == step.detail.get("virtual_server")
+            ),
+            None,
+        )
+        if vs is None:
+            return None
+        name = f"{vs.protocol} {host_port(vs.address, vs.port)}"
+        weights = {host_port(rs.address, rs.port): rs.weight for rs in vs.real_servers if rs.weight > 0}
+        total = sum(weights.values())
+        if vs.scheduler in HASHING or not total:
+            return name, {}
+        return name, {endpoint: weight / total for endpoint, weight in weights.items()}
+
     # Walk -----------------------------------------------------------------------------------
     def _run(self, walk: _Walk, source: str, forced: RealServer | None) -> Outcome:
+        result = self._walk_node(walk, source, forced)
+        if isinstance(result, _Stop):
+            kind = OutcomeKind.REJECTED if result.verdict == "REJECT" else OutcomeKind.DROPPED
+            return Outcome(
+                kind,
+                mark_setters=tuple(walk.setters),
+                rule=result.rule,
+                table=result.table,
+                chain=result.chain,
+            )
+        vs, route, snat = result
+        return self._deliver(walk, vs, route, snat)
+
+    def _walk_node(
+        self, walk: _Walk, source: str, forced: RealServer | None
+    ) -> _Stop | tuple[VirtualServer | None, Route, tuple[str, str] | None]:
+        """This node's hooks and IPVS: the stop that ended the walk, or (virtual server, route, masquerade)."""
         packet = walk.packet
         local_out = source == SourceKind.NODE
         try:
@@ -123,23 +186,23 @@ class IpvsEvaluator:
                     walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], reroute=True
                 )
                 self._hook(walk, "OUTPUT", "filter")
-                return self._deliver(walk, vs, route)
+                return vs, route, self._postrouting(walk, vs, route)
             bound = packet.dst_ip in self.bound
             route = self._route_step(walk, local_out=local_out, interface="kube-ipvs0" if bound else None)
             if route.kind != RouteKind.LOCAL:
                 if local_out:
                     self._hook(walk, "OUTPUT", "filter")
-                return self._deliver(walk, None, route)
+                return None, route, None
             self._hook(walk, "INPUT", "filter")
             if vs is None:
-                return self._deliver(walk, None, route)
+                return None, route, None
             self._ipvs(walk, vs, forced, "INPUT")
             # IPVS routes the rewritten packet and sends it itself: LOCAL_OUT, then POSTROUTING.
             route = self._route_step(
                 walk, local_out=True, next_hooks=["OUTPUT", "POSTROUTING"], sent_by_ipvs=True
             )
             self._hook(walk, "OUTPUT", "filter")
-            return self._deliver(walk, vs, route)
+            return vs, route, self._postrouting(walk, vs, route)
         except _Stop as stop:
             walk.steps.append(
                 TraceStep(
@@ -151,15 +214,13 @@ class IpvsEvaluator:
                     detail={"verdict": stop.verdict},
                 )
             )
-            kind = OutcomeKind.REJECTED if stop.verdict == "REJECT" else OutcomeKind.DROPPED
-            return Outcome(
-                kind, mark_setters=tuple(walk.setters), rule=stop.rule, table=stop.table, chain=stop.chain
-            )
+            return stop
 
     def _ipvs(self, walk: _Walk, vs: VirtualServer, forced: RealServer | None, hook: str) -> None:
         """The virtual server's scheduler picks a real server and IPVS rewrites the destination."""
         packet = walk.packet
-        rs = forced or self._schedule(vs, packet)
+        walk.service = walk.service or vs.service or None
+        rs, sticky = (forced, False) if forced is not None else self._schedule(vs, packet)
         if rs is None:
             # ip_vs_leave(): no real server to schedule, so ICMP port unreachable and drop.
             raise _Stop("REJECT", "ipvs", IPVS_CHAIN, None)
@@ -179,6 +240,7 @@ class IpvsEvaluator:
                     "scheduler": vs.scheduler,
                     "virtual_server": f"{vs.address}:{vs.port}",
                     "service": vs.service,
+                    "sticky": sticky,
                 },
             )
         )
@@ -186,17 +248,18 @@ class IpvsEvaluator:
     def _virtual_server(self, packet: Packet) -> VirtualServer | None:
         return self.servers.get((packet.protocol.upper(), packet.dst_ip, packet.dst_port))
 
-    def _schedule(self, vs: VirtualServer, packet: Packet) -> RealServer | None:
+    def _schedule(self, vs: VirtualServer, packet: Packet) -> tuple[RealServer | None, bool]:
+        """The real server, and whether persistence (ClientIP affinity) repeated an earlier choice."""
         persisted = self.persistence.setdefault(vs.key, {})
         now = self.clock()
         if vs.persistent:
             kept = persisted.get(packet.src_ip)
             if kept is not None and kept[1] > now and kept[0] in vs.real_servers:
-                return kept[0]
+                return kept[0], True
         rs = pick(vs, self.schedulers.setdefault(vs.key, SchedulerState()), packet.src_ip, packet.src_port)
         if rs is not None and vs.persistent:
             persisted[packet.src_ip] = (rs, now + vs.persistent)
-        return rs
+        return rs, False
 
     def _route_step(
         self,
@@ -242,42 +305,46 @@ class IpvsEvaluator:
                 return rule
         return None
 
-    def _deliver(self, walk: _Walk, vs: VirtualServer | None, route: Route) -> Outcome:
+    def _postrouting(self, walk: _Walk, vs: VirtualServer, route: Route) -> tuple[str, str] | None:
+        """KUBE-POSTROUTING: masquerade a marked (or hairpin) packet; (new source, interface) if it did."""
         packet = walk.packet
-        hairpin = vs is not None and packet.dst_ip == walk.packet.src_ip
-        masquerade = vs is not None and (bool(walk.mark & 0x4000) or hairpin)
+        hairpin = packet.dst_ip == packet.src_ip
         if hairpin:
             walk.setters.append(MarkSetter(MasqueradeReason.HAIRPIN, "nat", "KUBE-POSTROUTING", None))  # type: ignore[arg-type]
-        snat: tuple[str, str] | None = None
-        if masquerade:
-            rule = self._postrouting_masquerade(hairpin)
-            fully_random = (
-                rule is not None and isinstance(rule.target, Masquerade) and rule.target.random_fully
+        if not (walk.mark & 0x4000 or hairpin):
+            return None
+        rule = self._postrouting_masquerade(hairpin)
+        fully_random = rule is not None and isinstance(rule.target, Masquerade) and rule.target.random_fully
+        new = masquerade_source(packet, route, fully_random, self.port_rng)
+        if new is None:
+            return None
+        before = packet
+        walk.packet = packet = packet.replace(src_ip=new.ip, src_port=new.port, mark=0)
+        walk.steps.append(
+            TraceStep(
+                StepKind.SNAT,
+                self.node.name,
+                hook="POSTROUTING",
+                table="nat",
+                chain="KUBE-POSTROUTING",
+                rule=rule,
+                packet=packet,
+                detail={
+                    "from": before.source,
+                    "to": packet.source,
+                    "interface": new.interface,
+                    "by": "rule",
+                    "port": new.port_choice,
+                    "port_range": new.port_range,
+                },
             )
-            new = masquerade_source(packet, route, fully_random, self.port_rng)
-            if new is not None:
-                snat = (new.ip, new.interface)
-                before = packet
-                walk.packet = packet = packet.replace(src_ip=new.ip, src_port=new.port, mark=0)
-                walk.steps.append(
-                    TraceStep(
-                        StepKind.SNAT,
-                        self.node.name,
-                        hook="POSTROUTING",
-                        table="nat",
-                        chain="KUBE-POSTROUTING",
-                        rule=rule,
-                        packet=packet,
-                        detail={
-                            "from": before.source,
-                            "to": packet.source,
-                            "interface": new.interface,
-                            "by": "rule",
-                            "port": new.port_choice,
-                            "port_range": new.port_range,
-                        },
-                    )
-                )
+        )
+        return (new.ip, new.interface)
+
+    def _deliver(
+        self, walk: _Walk, vs: VirtualServer | None, route: Route, snat: tuple[str, str] | None
+    ) -> Outcome:
+        packet = walk.packet
         owner = self.node.pods.get(packet.dst_ip)
         walk.steps.append(
             TraceStep(

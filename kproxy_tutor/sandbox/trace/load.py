@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kproxy_tutor.sandbox.iptables.rules import Dnat, Goto, Jump, RecentMatch, Ruleset, StatisticMatch
 from kproxy_tutor.sandbox.packet import OutcomeKind, StepKind, Trace
+from kproxy_tutor.sandbox.trace.mode_kernel import ModeTracer
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
 from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
@@ -107,12 +108,20 @@ def run_load(
         )
         counts[outcome_key(trace)] += 1
         sticky += _was_sticky(trace)
+    chain, expected = _promised(tracer, first, client)
+    return LoadResult(count, dict(counts), expected, chain, sticky, first)
+
+
+def _promised(tracer: Tracer, first: Trace, client: Client) -> tuple[str | None, dict[str, float]]:
+    """The chain (IPVS: virtual server) that chose the endpoint, and the shares it promises."""
+    if isinstance(tracer, ModeTracer):
+        found = tracer.expected_shares(first)
+        return found if found is not None else (None, {})
     where = balancing_chain(first)
-    expected: dict[str, float] = {}
-    if where is not None:
-        ruleset = tracer.network.node(first.source_node or client.node).rules()
-        expected = expected_shares(ruleset, *where)
-    return LoadResult(count, dict(counts), expected, where[1] if where else None, sticky, first)
+    if where is None:
+        return None, {}
+    ruleset = tracer.network.node(first.source_node or client.node).rules()
+    return where[1], expected_shares(ruleset, *where)
 
 
 def _has_affinity(trace: Trace) -> bool:
@@ -120,12 +129,17 @@ def _has_affinity(trace: Trace) -> bool:
 
 
 def _was_sticky(trace: Trace) -> int:
+    """1 when session affinity repeated an earlier choice: iptables ``recent --rcheck`` hit, an nftables
+    affinity set, or IPVS persistence (``sticky`` on the step)."""
     return int(
         any(
-            s.kind == StepKind.RULE
-            and s.detail.get("recent")
-            and s.detail.get("hit")
-            and s.detail.get("command") == "rcheck"
+            (
+                s.kind == StepKind.RULE
+                and s.detail.get("recent")
+                and s.detail.get("hit")
+                and s.detail.get("command") == "rcheck"
+            )
+            or s.detail.get("sticky") is True
             for s in trace.steps
         )
     )

@@ -44,11 +44,17 @@ class TraceSession:
         seed: int = 0,
         rules: dict[str, Ruleset] | None = None,
         progress: Progress | None = None,
+        mode: str = "iptables",
     ) -> TraceSession:
-        """Each node's rules come from its own Proxier (compiled when a packet first reaches it) unless given.
+        """Each node's rules come from its own Proxier in ``mode`` (compiled when a packet first reaches it) unless given.
 
-        ``progress`` hears those compilations, as it would a sync's.
+        ``progress`` hears those compilations, as it would a sync's. ``rules`` (iptables mode
+        only) gives some nodes' rules ready-made.
         """
+        if mode != "iptables":
+            from kproxy_tutor.sandbox.modes import mode_tracer
+
+            return cls(mode_tracer(cluster, mode, seed, progress), cluster)
         given = {name: (lambda r=ruleset: r) for name, ruleset in (rules or {}).items()}
         return cls(Tracer(cluster_network(cluster, given, progress), seed), cluster)
 

@@ -143,7 +143,7 @@ class Tracer:
         else:
             in_iface = UPLINK
         carried = self._carry(packet, client.node, in_iface, steps, record, Direction.REQUEST)
-        outcome = self._outcome(carried)
+        outcome = self._outcome(carried, client.node)
         by_table: dict[str, int] = {}
         for passage in carried.passages:
             if passage.direction == Direction.REQUEST:
@@ -271,7 +271,7 @@ class Tracer:
         return carried.packet
 
     # Outcome -------------------------------------------------------------------------------
-    def _outcome(self, carried: _Carried) -> Outcome:
+    def _outcome(self, carried: _Carried, start: str) -> Outcome:
         passages = carried.passages
         setters: list[MarkSetter] = [s for p in passages for s in p.mark_setters]
         snat = next((p.snat for p in passages if p.snat is not None), None)
@@ -299,7 +299,10 @@ class Tracer:
         else:
             node = None
         kind = OutcomeKind.DELIVERED if dnat is not None else OutcomeKind.NOT_SERVICE
-        return Outcome(kind, packet.destination, node, pod.name if pod else None, route=route.kind, **common)  # type: ignore[arg-type]
+        where = route.kind
+        if where == RouteKind.LOCAL and carried.node != start:
+            where = RouteKind.NODE  # another node's own address: "local" is only the first node's
+        return Outcome(kind, packet.destination, node, pod.name if pod else None, route=where, **common)  # type: ignore[arg-type]
 
 
 def service_name_of(rule: Rule) -> str | None:
@@ -315,6 +318,9 @@ def service_name_of(rule: Rule) -> str | None:
 
 def _service_of(carried: _Carried) -> str | None:
     """The service port kube-proxy's comments name on the rule that caught the packet (or rejected it)."""
+    named = next((p.service for p in carried.passages if p.service is not None), None)
+    if named is not None:
+        return named
     for passage in carried.passages:
         for step in passage.steps or ():
             if step.kind in (StepKind.RULE,) and step.rule is not None:
