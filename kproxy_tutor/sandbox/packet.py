@@ -187,3 +187,7 @@ class Trace:
     #: ``namespace/name`` of the Service whose ClusterIP the packet was sent to, on a port that
     #: Service does not have (set by whoever knows the cluster's Services; None otherwise).
     wrong_port_of: str | None = None
+    #: What the destination address is to the cluster (a ``trace.request.AddressKind`` code) and
+    #: whose it is, when the cluster is known.
+    address_kind: str | None = None
+    address_owner: str | None = None
