@@ -129,3 +129,19 @@ def test_a_node_getting_its_zone_later_updates_the_hints() -> None:
         )
     )
     assert _hints(cluster)["10.244.2.12"] == (("zone-c",), ())
+
+
+def test_the_shells_manifests_keep_the_settings_and_the_hints() -> None:
+    from kproxy_tutor.shell.manifests_out import dump_yaml, endpoint_slice_manifest, service_manifest
+
+    cluster = _cluster(
+        ZONES, PODS, "  trafficDistribution: PreferSameNode\n", "service.kubernetes.io/topology-mode: Auto"
+    )
+    service = cluster.services[("default", "web")]
+    manifest = service_manifest(service)
+    assert manifest["spec"]["trafficDistribution"] == "PreferSameNode"
+    assert manifest["metadata"]["annotations"] == {"service.kubernetes.io/topology-mode": "Auto"}
+    endpoints = endpoint_slice_manifest(cluster.slices_of("default", "web")[0])["endpoints"]
+    assert {"forZones": [{"name": "zone-a"}]} in [e.get("hints") for e in endpoints]
+    again = load_texts([(dump_yaml([manifest]), "saved.yaml")]).cluster.services[("default", "web")]
+    assert (again.traffic_distribution, again.topology_mode) == ("PreferSameNode", "Auto")
