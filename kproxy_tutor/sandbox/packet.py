@@ -107,7 +107,9 @@ class MasqueradeReason:
 class RouteKind:
     LOCAL = "local"  #: an address of this node: INPUT, then a local process
     POD = "pod"  #: a Pod on this node, through the Pod network bridge
-    NODE = "node"  #: another node (its address or its Pod CIDR)
+    #: another node (its address or its Pod CIDR). As an outcome's route: delivered to another
+    #: node's own address ("local" is only the address of the node the packet first met).
+    NODE = "node"
     OUTSIDE = "outside"  #: anywhere else: the default route
 
 
