@@ -193,7 +193,8 @@ def register(app: typer.Typer) -> None:
                     progress=compiling,
                 )
             if output == "json":
-                data = trace_data(result.first, client, destination, result, mode=mode, seed=seed)
+                first = session.annotate(result.first, destination)
+                data = trace_data(first, client, destination, result, mode=mode, seed=seed)
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
                 return
             network = session.tracer.network

@@ -97,8 +97,20 @@ class Cluster:
         node = dataclasses.replace(
             node, internal_ips=tuple(check_ip(ip, "node IP", location) for ip in node.internal_ips)
         )
+        previous = self.nodes.get(node.name)
         self.nodes[node.name] = node
+        if self.services and (previous is None or previous.labels != node.labels):
+            self._reconcile_for_node(previous is not None)
         return node
+
+    def _reconcile_for_node(self, relabelled: bool) -> None:
+        """Nodes' zones feed the slices: endpoint zones (a relabelled node) and the zone shares of topology hints."""
+        for key in sorted(self.services):
+            service = self.services[key]
+            if service.selector is None or key in self._explicit_slices_for:
+                continue
+            if relabelled or service.topology_mode or service.traffic_distribution:
+                self._reconcile_service(key)
 
     def node(self, name: str) -> Node:
         try:

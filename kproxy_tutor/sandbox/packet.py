@@ -107,7 +107,9 @@ class MasqueradeReason:
 class RouteKind:
     LOCAL = "local"  #: an address of this node: INPUT, then a local process
     POD = "pod"  #: a Pod on this node, through the Pod network bridge
-    NODE = "node"  #: another node (its address or its Pod CIDR)
+    #: another node (its address or its Pod CIDR). As an outcome's route: delivered to another
+    #: node's own address ("local" is only the address of the node the packet first met).
+    NODE = "node"
     OUTSIDE = "outside"  #: anywhere else: the default route
 
 
@@ -187,3 +189,7 @@ class Trace:
     #: ``namespace/name`` of the Service whose ClusterIP the packet was sent to, on a port that
     #: Service does not have (set by whoever knows the cluster's Services; None otherwise).
     wrong_port_of: str | None = None
+    #: What the destination address is to the cluster (a ``trace.request.AddressKind`` code) and
+    #: whose it is, when the cluster is known.
+    address_kind: str | None = None
+    address_owner: str | None = None

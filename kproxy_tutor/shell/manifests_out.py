@@ -14,6 +14,7 @@ from kproxy_tutor.sandbox.endpointslices import CONTROLLER_NAME
 from kproxy_tutor.sandbox.model import (
     DEFAULT_AFFINITY_TIMEOUT,
     SERVICE_NAME_LABEL,
+    TOPOLOGY_MODE_ANNOTATION,
     ContainerPort,
     Deployment,
     EndpointSlice,
@@ -182,12 +183,12 @@ def service_manifest(service: Service) -> dict[str, Any]:
         spec["healthCheckNodePort"] = service.health_check_node_port
     if service.load_balancer_source_ranges:
         spec["loadBalancerSourceRanges"] = list(service.load_balancer_source_ranges)
-    data: dict[str, Any] = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": _metadata(service.name, service.namespace, service.labels),
-        "spec": spec,
-    }
+    if service.traffic_distribution:
+        spec["trafficDistribution"] = service.traffic_distribution
+    metadata = _metadata(service.name, service.namespace, service.labels)
+    if service.topology_mode:
+        metadata["annotations"] = {TOPOLOGY_MODE_ANNOTATION: service.topology_mode}
+    data: dict[str, Any] = {"apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec}
     ingress = [
         {k: v for k, v in (("ip", i.ip), ("hostname", i.hostname), ("ipMode", i.ip_mode)) if v}
         for i in service.load_balancer_ingress
@@ -219,6 +220,13 @@ def endpoint_slice_manifest(slice_: EndpointSlice) -> dict[str, Any]:
             item["nodeName"] = endpoint.node_name
         if endpoint.zone:
             item["zone"] = endpoint.zone
+        hints: dict[str, Any] = {}
+        if endpoint.zone_hints:
+            hints["forZones"] = [{"name": zone} for zone in endpoint.zone_hints]
+        if endpoint.node_hints:
+            hints["forNodes"] = [{"name": node} for node in endpoint.node_hints]
+        if hints:
+            item["hints"] = hints
         endpoints.append(item)
     ports = []
     for port in slice_.ports:

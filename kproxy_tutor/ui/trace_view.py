@@ -396,12 +396,7 @@ def step_lines(step: TraceStep) -> list[Text]:
             )
         return lines
     if kind == StepKind.VERDICT:
-        text = (
-            _("REJECT: the node answers at once and the client sees “connection refused”")
-            if d["verdict"] == "REJECT"
-            else _("DROP: the packet is discarded; the client hears nothing and times out")
-        )
-        return [_line(4, (text, FAILED))]
+        return [_line(4, (_verdict_text(step, d), FAILED))]
     if kind == StepKind.LEAVE:
         return [
             _line(
@@ -431,6 +426,35 @@ def step_lines(step: TraceStep) -> list[Text]:
             ),
         ]
     return []
+
+
+def _verdict_text(step: TraceStep, d: dict[str, object]) -> str:
+    reject = d["verdict"] == "REJECT"
+    udp = step.packet is not None and step.packet.protocol == "udp"
+    if udp and (step.hook or "").upper() == "OUTPUT":
+        # Stopped in the sender's own kernel: sendmsg() gets netfilter's drop as EPERM.
+        return (
+            _(
+                "REJECT in the OUTPUT path: the datagram is dropped inside the sender's kernel, so send() fails "
+                "with EPERM; the ICMP port unreachable then fails the next receive with “connection refused”"
+            )
+            if reject
+            else _("DROP in the OUTPUT path: send() fails with EPERM; nothing comes back")
+        )
+    if udp:
+        return (
+            _(
+                "REJECT: the node answers with ICMP port unreachable; the UDP client's next receive fails "
+                "with “connection refused”"
+            )
+            if reject
+            else _("DROP: the datagram is discarded; the client hears nothing")
+        )
+    return (
+        _("REJECT: the node answers at once and the client sees “connection refused”")
+        if reject
+        else _("DROP: the packet is discarded; the client hears nothing and times out")
+    )
 
 
 def _deliver_text(step: TraceStep, d: dict[str, object]) -> str:

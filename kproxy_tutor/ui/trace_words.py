@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from kproxy_tutor.i18n import _, format_number, ngettext
 from kproxy_tutor.sandbox.iptables.render import save_line
-from kproxy_tutor.sandbox.packet import MasqueradeReason, OutcomeKind, RouteKind, SourceKind, Trace
+from kproxy_tutor.sandbox.packet import (
+    Direction,
+    MasqueradeReason,
+    OutcomeKind,
+    RouteKind,
+    SourceKind,
+    StepKind,
+    Trace,
+)
+from kproxy_tutor.sandbox.trace.request import AddressKind
+from kproxy_tutor.sandbox.trace.socket_errors import ECONNREFUSED, EPERM, ETIMEDOUT, socket_errors
 
 GOOD = "bold green"
 BAD = "bold red"
@@ -56,6 +66,89 @@ def _examined_text(trace: Trace) -> str:
     return f"{text} ({tables})." if tables else f"{text}."
 
 
+def _stopping_rule(trace: Trace) -> str | None:
+    """The rule that rejected or dropped the request: iptables-save's line, or nft list's."""
+    if trace.outcome.rule is not None:
+        return save_line(trace.outcome.rule)
+    for step in reversed(trace.steps):
+        if step.kind == StepKind.VERDICT and step.direction == Direction.REQUEST:
+            rule = step.detail.get("nft_rule")
+            return rule if isinstance(rule, str) else None
+    return None
+
+
+def client_sees_text(trace: Trace) -> str:
+    """What the client's socket calls return (``socket_errors``), in words."""
+    errors = socket_errors(trace)
+    udp = trace.packet.protocol == "udp"
+    if errors == (EPERM, ECONNREFUSED):
+        return _(
+            "What the client sees: send() itself fails with EPERM (“Operation not permitted”): the REJECT runs "
+            "in the OUTPUT path, inside the sender's own kernel, so the datagram never leaves the node; the ICMP "
+            "port unreachable it answers with then makes the next receive on the socket fail with ECONNREFUSED "
+            "(“Connection refused”)."
+        )
+    if errors == (EPERM,):
+        return _(
+            "What the client sees: send() itself fails with EPERM (“Operation not permitted”): the DROP runs in "
+            "the OUTPUT path, inside the sender's own kernel; nothing ever comes back."
+        )
+    if errors == (ECONNREFUSED,) and udp:
+        return _(
+            "What the client sees: send() succeeds; the ICMP port unreachable the REJECT answers with makes the "
+            "next receive on a connected socket fail with ECONNREFUSED (“Connection refused”); an unconnected "
+            "socket is not told and waits."
+        )
+    if errors == (ECONNREFUSED,):
+        return _(
+            "What the client sees: connect() fails at once with ECONNREFUSED (“Connection refused”): the REJECT "
+            "answers with ICMP port unreachable."
+        )
+    if errors == (ETIMEDOUT,):
+        return _("What the client sees: connect() hears nothing, tries again and times out (ETIMEDOUT).")
+    return _(
+        "What the client sees: send() succeeds and no answer ever comes; a receive waits until it gives up."
+    )
+
+
+def _not_service_text(trace: Trace, where: str) -> str | None:
+    """The result for a Service's own address that no rule translated, worded for that kind of address."""
+    kind, service, ip = trace.address_kind, trace.address_owner, trace.packet.dst_ip
+    if kind == AddressKind.PROXY_LOAD_BALANCER_IP:
+        return _(
+            "Result: {ip} is a load-balancer IP of Service {service} with ipMode: Proxy. kube-proxy writes no "
+            "rules for such an address (the load balancer itself proxies connections to the nodes), so the packet "
+            "went on as addressed, {where}."
+        ).format(ip=ip, service=service, where=where)
+    if kind not in (AddressKind.EXTERNAL_IP, AddressKind.LOAD_BALANCER_IP):
+        return None
+    if trace.source_kind == SourceKind.NODE and trace.outcome.route == RouteKind.OUTSIDE:
+        if kind == AddressKind.EXTERNAL_IP:
+            return _(
+                "Result: {ip} is an external IP of Service {service}, and no rule translated it. When the Service "
+                "has no endpoints, kube-proxy rejects packets to its external IPs only as they come in to a node "
+                "(filter INPUT and FORWARD); a process on the node sends past those chains, so the packet left by "
+                "the default route toward {ip}: whoever holds that address outside the cluster answers, if anyone "
+                "does."
+            ).format(ip=ip, service=service)
+        return _(
+            "Result: {ip} is a load-balancer IP of Service {service}, and no rule translated it. When the Service "
+            "has no endpoints, kube-proxy rejects packets to its load-balancer IPs only as they come in to a node "
+            "(filter INPUT and FORWARD); a process on the node sends past those chains, so the packet left by the "
+            "default route toward {ip}, to the load balancer."
+        ).format(ip=ip, service=service)
+    text = (
+        _(
+            "Result: {ip} is an external IP of Service {service}, but no kube-proxy rule translated it, so the packet went on as addressed, {where}."
+        )
+        if kind == AddressKind.EXTERNAL_IP
+        else _(
+            "Result: {ip} is a load-balancer IP of Service {service}, but no kube-proxy rule translated it, so the packet went on as addressed, {where}."
+        )
+    )
+    return text.format(ip=ip, service=service, where=where)
+
+
 def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
     """The summary after the steps: result, source NAT and why, rules examined, what the client sees."""
     o = trace.outcome
@@ -72,16 +165,16 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
             (_("Result: delivered to {endpoint} ({where}).").format(endpoint=o.endpoint, where=where), GOOD)
         )
     elif o.kind == OutcomeKind.REJECTED:
-        lines.append(
-            (
-                _("Result: rejected (connection refused) by {table} {chain}:").format(
-                    table=o.table, chain=o.chain
-                ),
-                BAD,
-            )
+        header = (
+            _("Result: rejected by {table} {chain}:")
+            if trace.packet.protocol == "udp"
+            else _("Result: rejected (connection refused) by {table} {chain}:")
         )
-        if o.rule is not None:
-            lines.append(("  " + save_line(o.rule), PLAIN))
+        lines.append((header.format(table=o.table, chain=o.chain), BAD))
+        rule = _stopping_rule(trace)
+        if rule is not None:
+            lines.append(("  " + rule, PLAIN))
+        lines.append((client_sees_text(trace), "bold"))
         if trace.wrong_port_of is not None:
             lines.append(
                 (
@@ -105,16 +198,20 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
                     BAD,
                 )
             )
+        lines.append((client_sees_text(trace), "bold"))
     else:
         where = {
             RouteKind.POD: _("to the Pod at that address"),
             RouteKind.LOCAL: _("to the node itself"),
             RouteKind.NODE: _("to another node"),
-            RouteKind.OUTSIDE: _(
-                "out of the node by the default route, where nobody answers for a ClusterIP"
-            ),
+            RouteKind.OUTSIDE: _("out of the node by the default route"),
         }.get(o.route or "", "")
-        if trace.wrong_port_of is not None:
+        if o.route == RouteKind.OUTSIDE and trace.address_kind == AddressKind.CLUSTER_IP:
+            where = _("out of the node by the default route, where nobody answers for a ClusterIP")
+        special = _not_service_text(trace, where)
+        if special is not None:
+            lines.append((special, PLAIN))
+        elif trace.wrong_port_of is not None:
             lines.append(
                 (
                     _(

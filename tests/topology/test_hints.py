@@ -112,3 +112,36 @@ def test_every_mode_sends_a_pod_to_its_own_zone(mode: str) -> None:
     outcomes = evaluator.possible_outcomes(packet, SourceKind.POD)  # type: ignore[union-attr]
     assert {o.kind for o in outcomes} == {OutcomeKind.DELIVERED}
     assert {o.endpoint for o in outcomes} == {"10.244.1.11:80"}
+
+
+def test_a_node_getting_its_zone_later_updates_the_hints() -> None:
+    from kproxy_tutor.sandbox.model import Node, frozen_labels
+
+    cluster = _cluster({**ZONES, "node-c": ""}, PODS, "  trafficDistribution: PreferClose\n")
+    assert _hints(cluster)["10.244.2.12"] == ((), ())
+    node = cluster.nodes["node-c"]
+    cluster.add_node(
+        Node(
+            node.name,
+            node.internal_ips,
+            node.pod_cidr,
+            frozen_labels({"topology.kubernetes.io/zone": "zone-c"}),
+        )
+    )
+    assert _hints(cluster)["10.244.2.12"] == (("zone-c",), ())
+
+
+def test_the_shells_manifests_keep_the_settings_and_the_hints() -> None:
+    from kproxy_tutor.shell.manifests_out import dump_yaml, endpoint_slice_manifest, service_manifest
+
+    cluster = _cluster(
+        ZONES, PODS, "  trafficDistribution: PreferSameNode\n", "service.kubernetes.io/topology-mode: Auto"
+    )
+    service = cluster.services[("default", "web")]
+    manifest = service_manifest(service)
+    assert manifest["spec"]["trafficDistribution"] == "PreferSameNode"
+    assert manifest["metadata"]["annotations"] == {"service.kubernetes.io/topology-mode": "Auto"}
+    endpoints = endpoint_slice_manifest(cluster.slices_of("default", "web")[0])["endpoints"]
+    assert {"forZones": [{"name": "zone-a"}]} in [e.get("hints") for e in endpoints]
+    again = load_texts([(dump_yaml([manifest]), "saved.yaml")]).cluster.services[("default", "web")]
+    assert (again.traffic_distribution, again.topology_mode) == ("PreferSameNode", "Auto")

@@ -63,7 +63,7 @@ def test_the_checker_finds_what_breaks_the_schema() -> None:
     assert errors(SCHEMA, good | {"steps": [step]})
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     mode=st.sampled_from(MODES),
     name=st.sampled_from(NAMES),

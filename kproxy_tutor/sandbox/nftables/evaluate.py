@@ -101,6 +101,8 @@ class _Walk:
     draws: list[int] = field(default_factory=list)
     #: The service port a map element's comment named (``namespace/name:port``).
     service: str | None = None
+    #: The hook whose chains are running.
+    hook: str | None = None
 
 
 class NftEvaluator:
@@ -243,8 +245,10 @@ class NftEvaluator:
                 TraceStep(
                     StepKind.VERDICT,
                     self.node.name,
+                    hook=walk.hook,
                     table=self.table.name,
                     chain=final.chain,
+                    packet=walk.packet,
                     detail={"verdict": final.kind.upper(), "nft_rule": final.rule},
                 )
             )
@@ -320,6 +324,7 @@ class NftEvaluator:
 
     def _hook(self, walk: _Walk, hook: str, reroute: bool = False) -> None:
         destination = walk.packet.dst_ip
+        walk.hook = hook
         for chain in self._base.get(hook, ()):
             walk.steps.append(
                 TraceStep(StepKind.HOOK, self.node.name, hook=hook, table=self.table.name, chain=chain.name)

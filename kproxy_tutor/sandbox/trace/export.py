@@ -8,6 +8,7 @@ from kproxy_tutor.sandbox.iptables.render import save_line
 from kproxy_tutor.sandbox.packet import Outcome, OutcomeKind, Packet, StepKind, Trace, TraceStep
 from kproxy_tutor.sandbox.trace.load import LoadResult
 from kproxy_tutor.sandbox.trace.request import Destination
+from kproxy_tutor.sandbox.trace.socket_errors import socket_errors
 from kproxy_tutor.sandbox.trace.tracer import Client
 
 FORMAT_VERSION = 1
@@ -88,6 +89,8 @@ def trace_data(
             "service": destination.service,
             "port_name": destination.port_name,
             "dns_name": destination.dns_name,
+            "kind": destination.kind,
+            "owner": destination.owner,
         }
     data.update(outcome_data(trace.outcome))
     if data["rule"] is None and trace.outcome.kind in (OutcomeKind.REJECTED, OutcomeKind.DROPPED):
@@ -99,6 +102,7 @@ def trace_data(
             "packet": packet_data(trace.packet),
             "rules_examined": trace.rules_examined,
             "rules_examined_by_table": dict(trace.examined_by_table),
+            "client_errors": list(socket_errors(trace)),
             "established": trace.established,
             "reply": packet_data(trace.reply),
             "steps": [step_data(step) for step in trace.steps],

@@ -55,9 +55,9 @@ _MAX_DEPTH = 16
 
 
 class _Stop(Exception):
-    def __init__(self, verdict: str, table: str, chain: str, rule: Rule | None) -> None:
+    def __init__(self, verdict: str, table: str, chain: str, rule: Rule | None, hook: str) -> None:
         super().__init__(verdict)
-        self.verdict, self.table, self.chain, self.rule = verdict, table, chain, rule
+        self.verdict, self.table, self.chain, self.rule, self.hook = verdict, table, chain, rule, hook
 
 
 @dataclass(slots=True)
@@ -208,9 +208,11 @@ class IpvsEvaluator:
                 TraceStep(
                     StepKind.VERDICT,
                     self.node.name,
+                    hook=stop.hook,
                     table=stop.table,
                     chain=stop.chain,
                     rule=stop.rule,
+                    packet=walk.packet,
                     detail={"verdict": stop.verdict},
                 )
             )
@@ -223,7 +225,7 @@ class IpvsEvaluator:
         rs, sticky = (forced, False) if forced is not None else self._schedule(vs, packet)
         if rs is None:
             # ip_vs_leave(): no real server to schedule, so ICMP port unreachable and drop.
-            raise _Stop("REJECT", "ipvs", IPVS_CHAIN, None)
+            raise _Stop("REJECT", "ipvs", IPVS_CHAIN, None, hook)
         walk.packet = packet.replace(dst_ip=rs.address, dst_port=rs.port)
         walk.steps.append(
             TraceStep(
@@ -434,10 +436,10 @@ class IpvsEvaluator:
                     return True
                 continue
             if isinstance(target, Reject):
-                raise _Stop("REJECT", table, chain, rule)
+                raise _Stop("REJECT", table, chain, rule, hook)
             if isinstance(target, Verdict):
                 if target.verdict == "DROP":
-                    raise _Stop("DROP", table, chain, rule)
+                    raise _Stop("DROP", table, chain, rule, hook)
                 # RETURN goes back to the caller; ACCEPT ends the table's walk.
                 return target.verdict != "RETURN"
         return False

@@ -30,6 +30,45 @@ class Destination:
     port_name: str | None = None
     #: The DNS name that was looked up, when a Service was named.
     dns_name: str | None = None
+    #: What the address is in the cluster (an AddressKind; None when unknown, as with --rules).
+    kind: str | None = None
+    #: Whose it is: the Service (``namespace/name``), the node or the Pod (``namespace/name``).
+    owner: str | None = None
+
+
+class AddressKind:
+    """What a destination address is to the cluster. Stable codes (JSON ``to.kind``)."""
+
+    CLUSTER_IP = "cluster_ip"
+    EXTERNAL_IP = "external_ip"
+    LOAD_BALANCER_IP = "load_balancer_ip"
+    #: A load-balancer ingress IP with ``ipMode: Proxy``: kube-proxy writes no rules for it.
+    PROXY_LOAD_BALANCER_IP = "load_balancer_proxy_ip"
+    NODE_IP = "node_ip"
+    POD_IP = "pod_ip"
+    OTHER = "other"
+
+
+def classify_address(cluster: Cluster, ip: str) -> tuple[str, str | None]:
+    """(AddressKind, owner) of ``ip``: a Service's ClusterIP, external IP or load-balancer IP, a node's, a Pod's."""
+    for service in sorted(cluster.services.values(), key=lambda s: s.key):
+        if ip in (service.cluster_ip, *service.cluster_ips):
+            return AddressKind.CLUSTER_IP, f"{service.namespace}/{service.name}"
+    for service in sorted(cluster.services.values(), key=lambda s: s.key):
+        name = f"{service.namespace}/{service.name}"
+        if ip in service.external_ips:
+            return AddressKind.EXTERNAL_IP, name
+        for ingress in service.load_balancer_ingress:
+            if ingress.ip == ip:
+                proxy = ingress.ip_mode == "Proxy"
+                return (AddressKind.PROXY_LOAD_BALANCER_IP if proxy else AddressKind.LOAD_BALANCER_IP), name
+    for node in cluster.nodes.values():
+        if ip in node.internal_ips:
+            return AddressKind.NODE_IP, node.name
+    for pod in cluster.pods.values():
+        if pod.pod_ip == ip:
+            return AddressKind.POD_IP, f"{pod.namespace}/{pod.name}"
+    return AddressKind.OTHER, None
 
 
 def check_protocol(protocol: str | None) -> str | None:
@@ -76,12 +115,19 @@ def resolve_destination(
     if ip is not None:
         if not tail:
             raise UsageError(N_("{value} needs a port: write IP:PORT."), value=text)
-        return Destination(ip, _port(tail, "--to"), protocol or "tcp")
+        kind, owner = classify_address(cluster, ip) if cluster is not None else (None, None)
+        return Destination(ip, _port(tail, "--to"), protocol or "tcp", kind=kind, owner=owner)
     if cluster is None:
         raise UsageError(N_("With --rules, --to must be IP:PORT (there are no Service names in a dump)."))
     if head in cluster.nodes and tail:
         node = cluster.nodes[head]
-        return Destination(_node_ipv4(node), _port(tail, "--to"), protocol or "tcp")
+        return Destination(
+            _node_ipv4(node),
+            _port(tail, "--to"),
+            protocol or "tcp",
+            kind=AddressKind.NODE_IP,
+            owner=node.name,
+        )
     service, fqdn = _find_service(cluster, head, client_namespace)
     ip = service_cluster_ip(service)
     if ip is None and service.type != "ExternalName" and has_ipv6(service):
@@ -116,6 +162,8 @@ def resolve_destination(
         f"{service.namespace}/{service.name}",
         port.name or None,
         fqdn,
+        AddressKind.CLUSTER_IP,
+        f"{service.namespace}/{service.name}",
     )
 
 

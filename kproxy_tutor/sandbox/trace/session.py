@@ -100,9 +100,13 @@ class TraceSession:
         return self.annotate(trace, destination)
 
     def annotate(self, trace: Trace, destination: Destination) -> Trace:
-        """What the cluster knows about the destination that the rules do not say (a ClusterIP's missing port)."""
-        owner = wrong_port_of(self.cluster, destination)
-        return dataclasses.replace(trace, wrong_port_of=owner) if owner is not None else trace
+        """What the cluster knows about the destination that the rules do not say: what the address is, a ClusterIP's missing port."""
+        return dataclasses.replace(
+            trace,
+            wrong_port_of=wrong_port_of(self.cluster, destination),
+            address_kind=destination.kind,
+            address_owner=destination.owner,
+        )
 
     def resend(self, client: Client, trace: Trace) -> Trace:
         """The next packet of ``trace``'s connection (conntrack translates it; the nat rules are skipped)."""
