@@ -120,6 +120,7 @@ def test_compile_mode_offers_every_ipvs_view_and_zero_counters_until_asked_for_t
         "ipset list",
         "iptables-save",
         "iptables-restore",
+        "sysctl",
     }
     # A freshly compiled node has carried no connections.
     assert _counters(compiled) and set(_counters(compiled)) == {0}
