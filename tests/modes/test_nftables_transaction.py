@@ -95,10 +95,12 @@ def test_first_sync_is_setup_then_each_service_port_in_upstreams_order() -> None
     assert db[1] == f"flush chain {head} {endpoint}"
     first_element = next(i for i, line in enumerate(db) if line.startswith("add element"))
     assert db[first_element] == f"add element {head} cluster-ips {{ 10.96.0.30 }}"
-    # The affinity set is added right after its endpoint chain, before any rule names it.
+    # The affinity set is added before the dispatch rule that looks it up (after the external rules).
     web = [line for line in lines if "ns/web/" in line]
-    assert web[2].startswith(f"add set {head} affinity-") and "timeout 10800s" in web[2]
-    assert web.index(next(line for line in web if "@affinity-" in line)) > 2
+    added = next(i for i, line in enumerate(web) if line.startswith(f"add set {head} affinity-"))
+    assert "timeout 10800s" in web[added]
+    assert added < next(i for i, line in enumerate(web) if "saddr @affinity-" in line)
+    assert not any(line.startswith("add rule") for line in web[:added] if "endpoint-" in line.split()[4])
     # Same objects as the sorted form upstream's tests compare.
     assert (
         parse_transaction(tx).canonical() == parse_transaction(render_transaction(proxier.table)).canonical()

@@ -10,12 +10,13 @@ Upstream (v1.35 ``pkg/proxy/nftables/proxier.go``) builds one knftables transact
   ``nodeport-ips`` set (flushed and filled, or added and deleted when every local address
   accepts NodePorts); the no-endpoint maps, ``reject-chain`` and their check rules; the firewall
   map and rule; the dispatch maps and the ``services`` rules.
-* then, for every service port: its endpoint chains (``add chain`` + ``flush chain``, each with
-  its affinity set), its ``service-``/``local-``/``external-``/``firewall-`` chains; its
-  elements (the ClusterIP in ``cluster-ips`` first), written only where the kernel does not
-  hold them already (a changed value is deleted and added again); then, unless the port is
-  unchanged in a partial sync, its rules: internal masquerading, the external chain, the
-  firewall chain, the endpoint dispatch, the endpoint chains.
+* then, for every service port: its endpoint chains and its ``service-``/``local-``/``external-``
+  chains (``add chain`` + ``flush chain``); its elements (``cluster-ips`` first, then the
+  ClusterIP's and the externalIPs'), the ``firewall-`` chain with its rule, the LoadBalancer
+  IPs' and the NodePort's elements, each written only where the kernel does not hold it already
+  (a changed value is deleted and added again); then, unless the port is unchanged in a partial
+  sync, its rules: internal masquerading, the external chain, its affinity sets, the endpoint
+  dispatch, the endpoint chains. An unchanged port in a partial sync gets no chain or rule.
 * last, the service chains no Service uses any more are flushed (deleted by a separate
   transaction at the start of a later sync, at least 1 s after, because kernels before 6.2 still
   see a just-deleted map element pointing at them), stale affinity sets deleted, and elements
@@ -32,7 +33,6 @@ from collections.abc import Iterable, Sequence
 
 from kproxy_tutor.sandbox.nftables.base import BASE_CHAINS, JUMP_CHAINS, SETS
 from kproxy_tutor.sandbox.nftables.names import (
-    AFFINITY_PREFIX,
     ENDPOINT_PREFIX,
     EXTERNAL_PREFIX,
     FIREWALL_PREFIX,
@@ -159,30 +159,39 @@ class _Elements:
 def _service_port(
     w: _Writer, table: NftTable, objects: ServicePortObjects, elements: _Elements, write: bool
 ) -> None:
+    """One service port, in syncProxyRules' order; ``write`` False = unchanged, so only its elements are ensured."""
     chains = objects.chains
-    affinity = {s.name[len(AFFINITY_PREFIX) :]: s for s in objects.sets}
     by_prefix = {prefix: [c for c in chains if c.name.startswith(prefix)] for prefix in _PREFIXES}
-    endpoints = by_prefix[ENDPOINT_PREFIX]
+    endpoints, firewall = by_prefix[ENDPOINT_PREFIX], by_prefix[FIREWALL_PREFIX]
     if write:
-        for chain in endpoints:
-            w.chain(chain, spec=False)
-            nft_set = affinity.get(chain.name[len(ENDPOINT_PREFIX) :])
-            if nft_set is not None:
-                w.set(nft_set)
-        for prefix in (SERVICE_PREFIX, LOCAL_PREFIX, EXTERNAL_PREFIX, FIREWALL_PREFIX):
+        for prefix in (ENDPOINT_PREFIX, SERVICE_PREFIX, LOCAL_PREFIX, EXTERNAL_PREFIX):
             for chain in by_prefix[prefix]:
                 w.chain(chain, spec=False)
     ordered = sorted(objects.elements, key=lambda item: item[0] != "cluster-ips")
-    for set_name, element in ordered:
+    # The firewall chain is written after the ClusterIP's and externalIPs' elements, before the
+    # LoadBalancer IPs' (whose addresses are the firewall-ips keys).
+    vips = {e.key[0] for n, e in ordered if n == "firewall-ips"}
+    split = next(
+        (i for i, (n, e) in enumerate(ordered) if n != "cluster-ips" and e.key[0] in vips), len(ordered)
+    )
+    for set_name, element in ordered[:split]:
+        elements.ensure(w, table, set_name, element)
+    if write:
+        for chain in firewall:
+            w.chain(chain, spec=False)
+            w.rules(chain.name, chain.rules)
+    for set_name, element in ordered[split:]:
         elements.ensure(w, table, set_name, element)
     if not write:
         return
     policy = by_prefix[SERVICE_PREFIX] + by_prefix[LOCAL_PREFIX]
     for chain in policy:
         w.rules(chain.name, [r for r in chain.rules if not _is_dispatch(r)])
-    for prefix in (EXTERNAL_PREFIX, FIREWALL_PREFIX):
-        for chain in by_prefix[prefix]:
-            w.rules(chain.name, chain.rules)
+    for chain in by_prefix[EXTERNAL_PREFIX]:
+        w.rules(chain.name, chain.rules)
+    # The affinity sets, before the dispatch rules that look them up.
+    for nft_set in objects.sets:
+        w.set(nft_set)
     for chain in policy:
         w.rules(chain.name, [r for r in chain.rules if _is_dispatch(r)])
     for chain in endpoints:
