@@ -17,6 +17,13 @@ def modes(incomplete: str = "") -> list[str]:
     return _starting(list(MODES), incomplete)
 
 
+def formats(incomplete: str = "") -> list[str]:
+    """``rules --format`` values of every mode (the mode is not known while the option is typed)."""
+    from kproxy_tutor.sandbox.modes import FORMATS
+
+    return _starting(list(dict.fromkeys(f for views in FORMATS.values() for f in views)), incomplete)
+
+
 def scenarios(incomplete: str = "") -> list[str]:
     from kproxy_tutor.shell.scenarios import scenario_names
 

@@ -52,12 +52,15 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--format",
                 metavar="FORMAT",
+                autocompletion=values.formats,
                 help=_(
                     "Which view. iptables mode: save (what iptables-save prints on the node, the default) or restore "
                     "(the payload kube-proxy feeds to iptables-restore). nftables mode: list (nft list table ip "
-                    "kube-proxy, the default) or transaction (what kube-proxy feeds to nft -f). IPVS mode: ipvsadm "
-                    "(ipvsadm -Ln, the default), ipset (ipset list), iptables (iptables-save) or kube-ipvs0 "
-                    "(ip addr show kube-ipvs0)."
+                    "kube-proxy, the default), transaction (what kube-proxy sends to nft -f on its first sync, in "
+                    "its order) or transaction-sorted (the same objects sorted as upstream's tests compare them). "
+                    "IPVS mode: ipvsadm (ipvsadm -Ln, the default), ipset (ipset list), iptables (iptables-save), "
+                    "kube-ipvs0 (ip addr show kube-ipvs0) or sysctl (the sysctls kube-proxy sets, strictARP's "
+                    "among them)."
                 ),
             ),
         ] = None,
@@ -158,9 +161,12 @@ def service_text(compiled, cluster, mode: str, view: str, service: str) -> str: 
         raise UsageError(N_("There is no Service {namespace}/{name}."), namespace=namespace, name=name)
     if mode == "nftables":
         from kproxy_tutor.sandbox.nftables import render_listing, render_transaction
+        from kproxy_tutor.sandbox.nftables.transaction import service_transaction
 
         table = service_view.nft_service_table(compiled.state, cluster, namespace, name)
-        return render_listing(table) if view == "list" else render_transaction(table)
+        if view == "list":
+            return render_listing(table)
+        return service_transaction(table) if view == "transaction" else render_transaction(table)
     from kproxy_tutor.sandbox.ipvs import render_ip_addr, render_ipvsadm
 
     state = service_view.ipvs_service_state(compiled.state, cluster, namespace, name)

@@ -7,7 +7,7 @@ or retiring a mode touches only this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,12 +39,31 @@ MODE_INFO = {
 }
 
 
+class LazyTexts(Mapping[str, str]):
+    """Renderings made on first use: ``rules`` shows one view, so the others of a large table cost nothing."""
+
+    def __init__(self, makers: dict[str, Callable[[], str]]) -> None:
+        self._makers = makers
+        self._done: dict[str, str] = {}
+
+    def __getitem__(self, key: str) -> str:
+        if key not in self._done:
+            self._done[key] = self._makers[key]()
+        return self._done[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._makers)
+
+    def __len__(self) -> int:
+        return len(self._makers)
+
+
 @dataclass(slots=True)
 class CompiledMode:
     mode: str
     node: str
     #: Named renderings, e.g. ``iptables-save``, ``nft list``, ``nft transaction``, ``ipvsadm -Ln``.
-    texts: dict[str, str] = field(default_factory=dict)
+    texts: Mapping[str, str] = field(default_factory=dict)
     #: The mode's packet evaluator: ``IptablesEvaluator``, ``NftEvaluator`` or ``IpvsEvaluator``.
     evaluator: object | None = None
     #: The compiled structure itself (iptables Ruleset, NftTable, IpvsState).
@@ -84,11 +103,20 @@ def compile_mode(
         from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
 
         proxier = NftProxier(cluster, node)
-        table = proxier.sync(progress).table
+        result = proxier.sync(progress)
+        table = result.table
+        texts = LazyTexts(
+            {
+                "nft list": lambda: render_listing(table),
+                # kube-proxy's first sync after it starts: one transaction, in the order it writes it.
+                "nft transaction": lambda: "".join(result.transactions()),
+                "nft transaction sorted": lambda: render_transaction(table),
+            }
+        )
         return CompiledMode(
             mode,
             proxier.node_name,
-            {"nft list": render_listing(table), "nft transaction": render_transaction(table)},
+            texts,
             NftEvaluator(table, node_view(cluster, proxier.node_name), seed),
             table,
             table.rule_count,
@@ -190,7 +218,11 @@ def mode_tracer(cluster: Cluster, mode: str, seed: int = 0, progress: Progress |
 #: ``rules --format`` values per mode → the ``CompiledMode.texts`` key they show (first = default).
 FORMATS: dict[str, dict[str, str]] = {
     "iptables": {"save": "iptables-save", "restore": "iptables-restore"},
-    "nftables": {"list": "nft list", "transaction": "nft transaction"},
+    "nftables": {
+        "list": "nft list",
+        "transaction": "nft transaction",
+        "transaction-sorted": "nft transaction sorted",
+    },
     "ipvs": {
         "ipvsadm": "ipvsadm -Ln",
         "ipset": "ipset list",

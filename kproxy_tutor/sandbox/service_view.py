@@ -14,7 +14,7 @@ from kproxy_tutor.sandbox.ipvs.proxier import IpvsState
 from kproxy_tutor.sandbox.nftables.ruleset import NftSet, NftTable
 
 #: The views of each mode that ``--service`` can narrow.
-SPLIT_VIEWS = {"nftables": ("list", "transaction"), "ipvs": ("ipvsadm", "kube-ipvs0")}
+SPLIT_VIEWS = {"nftables": ("list", "transaction", "transaction-sorted"), "ipvs": ("ipvsadm", "kube-ipvs0")}
 
 
 def _addresses(cluster: Cluster, namespace: str, name: str) -> set[str]:
@@ -38,7 +38,8 @@ def nft_service_table(table: NftTable, cluster: Cluster, namespace: str, name: s
         ]
         return dataclasses.replace(nft_set, elements=elements)
 
-    sets = {n: s for n, s in ((n, kept(s)) for n, s in table.sets.items()) if s.elements}
+    # The Service's own affinity sets have no elements until traffic comes; keep them by name.
+    sets = {n: s for n, s in ((n, kept(s)) for n, s in table.sets.items()) if s.elements or marker in n}
     return NftTable(table.family, table.name, table.comment, sets, chains)
 
 

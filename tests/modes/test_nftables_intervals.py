@@ -111,7 +111,7 @@ def test_real_nft_lists_random_interval_sets_as_we_do() -> None:
     with network_namespace("kpt-intv") as ns:
         ns.run(["nft", "-f", "-"], stdin="\n".join(lines) + "\n")
         listed = ns.run(["nft", "list", "table", "ip", "t"]).stdout
-        whole = render_transaction(_table())
+        whole = "".join(NftProxier(load_texts([(NODE, "cluster.yaml")]).cluster, "n1").sync().transactions())
         ns.run(["nft", "-f", "-"], stdin=whole)
         kube_proxy = ns.run(["nft", "list", "table", "ip", "kube-proxy"]).stdout
     rules = [line.strip() for line in listed.splitlines() if line.strip().startswith("ip saddr")]

@@ -27,8 +27,11 @@ def compile_scenario(path: Path) -> NftProxier:
 def test_transaction_golden(path: Path, update_goldens: bool) -> None:
     from tests.modes.helpers import check_golden
 
-    table = compile_scenario(path).table
+    cluster, node = load_scenario(path)
+    result = NftProxier(cluster, node).sync()
+    table = result.table
     check_golden(NFT_GOLDEN / f"{path.stem}.txt", render_transaction(table), update_goldens)
+    check_golden(NFT_GOLDEN / f"{path.stem}.sync.txt", "".join(result.transactions()), update_goldens)
     check_golden(NFT_GOLDEN / f"{path.stem}.list.txt", render_listing(table), update_goldens)
 
 
@@ -73,6 +76,11 @@ def test_round_trip(path: Path) -> None:
     assert render_transaction(from_tx) == tx
     assert render_listing(from_list) == listing
     assert from_tx.canonical() == from_list.canonical() == table.canonical()
+    # The transaction in kube-proxy's order (with its flush and delete commands) builds the same table.
+    (ordered,) = NftProxier(*load_scenario(path)).sync().transactions()
+    from_ordered = parse_transaction(ordered)
+    assert from_ordered.canonical() == table.canonical()
+    assert render_listing(from_ordered) == listing
 
 
 def test_listing_spellings() -> None:

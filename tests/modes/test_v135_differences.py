@@ -153,8 +153,9 @@ def test_real_nft_accepts_and_lists_the_changed_rules() -> None:
     """nft -f takes the table with both changes and nft list prints it exactly as we render it."""
     text = _config("nodePortAddresses: [0.0.0.0/0]\n") + NODE + LB
     cluster = load_texts([(text, "cluster.yaml")]).cluster
-    table = NftProxier(cluster, "n1").sync().table
-    transaction = render_transaction(table)
+    result = NftProxier(cluster, "n1").sync()
+    table = result.table
+    transaction = "".join(result.transactions())
     with network_namespace("kpt-v135") as ns:
         ns.run(["nft", "-f", "-"], stdin=transaction)
         listed = ns.run(["nft", "list", "table", "ip", "kube-proxy"]).stdout

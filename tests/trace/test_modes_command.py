@@ -18,7 +18,8 @@ DB = TESTS / "scenarios" / "db-service.yaml"
     ("mode", "fmt", "golden"),
     [
         ("nftables", None, "nftables/{}.list.txt"),
-        ("nftables", "transaction", "nftables/{}.txt"),
+        ("nftables", "transaction", "nftables/{}.sync.txt"),
+        ("nftables", "transaction-sorted", "nftables/{}.txt"),
         ("ipvs", "ipset", "ipvs/{}.ipset.txt"),
     ],
 )

@@ -24,6 +24,7 @@ from kproxy_tutor.sandbox.nftables.base import base_table
 from kproxy_tutor.sandbox.nftables.ruleset import NftTable
 from kproxy_tutor.sandbox.nftables.servicerules import NftContext, ServicePortObjects, build_service_port
 from kproxy_tutor.sandbox.nftables.statements import Address, Match, Word, to_network
+from kproxy_tutor.sandbox.nftables.transaction import stale_chains
 from kproxy_tutor.sandbox.serviceport import ServicePortName
 from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
@@ -33,6 +34,20 @@ class NftSyncResult:
     full: bool
     table: NftTable
     updated_services: set[tuple[str, str]] = field(default_factory=set)
+    #: Each service port's objects and whether this sync rewrote its chains, in sync order.
+    services: list[tuple[ServicePortObjects, bool]] = field(default_factory=list)
+    #: The table the kernel held before (None for a full sync: kube-proxy's first, into no table).
+    previous: NftTable | None = None
+    #: kube-proxy's first sync since it started (it then re-creates the base chains once).
+    first: bool = False
+    #: Service chains an earlier sync flushed, deleted now by a transaction of their own.
+    deleted_chains: tuple[str, ...] = ()
+
+    def transactions(self) -> list[str]:
+        """What kube-proxy sent to ``nft -f`` on this sync, in its order (see ``transaction.py``)."""
+        from kproxy_tutor.sandbox.nftables.transaction import sync_transactions
+
+        return sync_transactions(self.table, self.services, self.previous, self.first, self.deleted_chains)
 
 
 def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | None:
@@ -106,6 +121,9 @@ class NftProxier:
         self.svc_port_map = ServicePortMap()
         self.endpoints_map = EndpointsMap()
         self.need_full_sync = True
+        #: Upstream's ``flushed``: the base chains were re-created once since kube-proxy started.
+        self.flushed = False
+        self._stale_chains: tuple[str, ...] = ()
         self.table = NftTable()
         self._cache: dict[ServicePortName, tuple[object, object, ServicePortObjects]] = {}
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
@@ -125,6 +143,7 @@ class NftProxier:
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
         table = base_table(self.mark, self.service_cidrs, self.node_port_ips)
         seen: dict[str, set[tuple[str, ...]]] = {name: set() for name in table.sets}
+        services: list[tuple[ServicePortObjects, bool]] = []
         names = sorted(self.svc_port_map)
         for index, name in enumerate(names):
             if progress is not None and not index & PROGRESS_MASK:
@@ -137,6 +156,7 @@ class NftProxier:
                 self._cache[name] = (info, endpoints, objects)
             else:
                 objects = cached[2]
+            services.append((objects, full or (name.namespace, name.name) in updated))
             for nft_set in objects.sets:
                 table.sets[nft_set.name] = nft_set
             for chain in objects.chains:
@@ -150,6 +170,23 @@ class NftProxier:
             progress("sync", len(names), len(names))
         for name in [n for n in self._cache if n not in self.svc_port_map]:
             del self._cache[name]
+        previous = None if full else self.table
+        if previous is not None:
+            _keep_kernel_order(table, previous)
+        active = set(table.chains)
+        deleted = tuple(n for n in self._stale_chains if n not in active)
+        result = NftSyncResult(full, table, updated, services, previous, not self.flushed, deleted)
+        self._stale_chains = stale_chains(previous, table)
+        self.flushed = True
         self.table = table
         self.need_full_sync = False
-        return NftSyncResult(full, table, updated)
+        return result
+
+
+def _keep_kernel_order(table: NftTable, previous: NftTable) -> None:
+    """Objects the kernel already holds keep their place (``nft list`` order); new ones come after, as created."""
+    for new, old in ((table.sets, previous.sets), (table.chains, previous.chains)):
+        ordered = {n: new[n] for n in old if n in new}
+        ordered.update((n, o) for n, o in new.items() if n not in ordered)
+        new.clear()
+        new.update(ordered)

@@ -1,16 +1,21 @@
-"""Render an NftTable as the knftables transaction kube-proxy sends, and as ``nft list table ip kube-proxy`` prints it.
+"""Render an NftTable as knftables' sorted dump (upstream's tests) and as ``nft list table ip kube-proxy`` prints it.
 
-The transaction follows knftables' ``Fake.Dump()`` (what upstream's tests compare): the table,
-then every chain, set and map sorted by name, then their rules and elements. The listing is
-what nft 1.0.6 prints after loading that transaction into an empty table (checked in a network
-namespace by the kernel test): sets and maps first, then chains, in creation order; set
-elements sorted as nft sorts them; symbolic priorities; timeouts as ``3h``.
+``render_transaction`` follows knftables' ``Fake.Dump()`` (what upstream's tests compare): the
+table, then every chain, set and map sorted by name, then their rules and elements; it is the
+``transaction-sorted`` view. What kube-proxy really sends, in its order, is ``transaction.py``.
+The listing is what nft 1.0.6 prints after loading kube-proxy's transaction (checked in a
+network namespace by the kernel tests): sets and maps first, then chains, each in creation
+order (the fixed objects in setupNFTables' order, then the service ports' as they were
+written, objects already in the kernel keeping their place); set elements sorted as nft sorts
+them; interval sets merged; symbolic priorities; timeouts as ``3h``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from typing import TypeVar
 
+from kproxy_tutor.sandbox.nftables.base import BASE_CHAINS, JUMP_CHAINS
 from kproxy_tutor.sandbox.nftables.ruleset import Element, NftChain, NftSet, NftTable
 
 #: nft 1.0.6's named priorities for family ip, with the hooks where it prints them by name.
@@ -23,7 +28,26 @@ _NAMED_PRIORITIES = (
     ("srcnat", 100, ("postrouting",)),
 )
 _PROTOCOL_NUMBERS = {"tcp": 6, "udp": 17, "sctp": 132}
+#: The fixed sets and maps in the order setupNFTables adds them (so ``nft list`` prints them).
+SETUP_SETS = (
+    "cluster-ips",
+    "nodeport-ips",
+    "no-endpoint-services",
+    "no-endpoint-nodeports",
+    "firewall-ips",
+    "service-ips",
+    "service-nodeports",
+)
+#: The fixed chains in the order setupNFTables creates them: base chains, jump targets in
+#: the order of the rules that jump to them, then the two helpers.
+SETUP_CHAINS = (
+    *(name for name, _, _, _ in BASE_CHAINS),
+    *dict.fromkeys(target for target, _, _ in JUMP_CHAINS),
+    "mark-for-masquerade",
+    "reject-chain",
+)
 _CONTINUATION = ",\n\t\t\t     "
+_T = TypeVar("_T")
 
 
 def _sorted_sets(table: NftTable) -> list[NftSet]:
@@ -163,7 +187,7 @@ def render_listing(table: NftTable, updated_sets: frozenset[str] | None = None) 
     if table.comment is not None:
         out.append(f'\tcomment "{table.comment}"')
     blocks: list[list[str]] = []
-    for nft_set in _sorted_sets(table):
+    for nft_set in _created(table.sets, SETUP_SETS):
         lines = [f"\t{'map' if nft_set.is_map else 'set'} {nft_set.name} {{", f"\t\ttype {nft_set.type_text}"]
         size = nft_set.size if nft_set.size is not None else (65535 if nft_set.name in updated else None)
         if size is not None:
@@ -179,7 +203,7 @@ def render_listing(table: NftTable, updated_sets: frozenset[str] | None = None) 
             lines.append(_elements_listing(nft_set))
         lines.append("\t}")
         blocks.append(lines)
-    for chain in sorted(table.chains.values(), key=lambda c: c.name):
+    for chain in _created(table.chains, SETUP_CHAINS):
         lines = [f"\tchain {chain.name} {{"]
         if chain.comment is not None:
             lines.append(f'\t\tcomment "{chain.comment}"')
@@ -198,6 +222,11 @@ def render_listing(table: NftTable, updated_sets: frozenset[str] | None = None) 
         out.extend(block)
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _created(objects: dict[str, _T], fixed: tuple[str, ...]) -> list[_T]:
+    """The kernel's creation order: the fixed objects in setupNFTables' order, then the rest in the table's order."""
+    return [objects[n] for n in fixed if n in objects] + [o for n, o in objects.items() if n not in fixed]
 
 
 def _updated_sets(table: NftTable) -> frozenset[str]:
