@@ -21,6 +21,7 @@ from kproxy_tutor.sandbox.changes import (
     ServicePortMap,
 )
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.iptables.diff import RuleDiff, diff_apply
 from kproxy_tutor.sandbox.iptables.fixed import (
@@ -152,7 +153,7 @@ class Proxier:
     @staticmethod
     def _detector(mode: str, config: object, pod_cidr: str) -> LocalDetector | None:
         if mode == "ClusterCIDR":
-            cidr = config.cluster_cidr  # type: ignore[attr-defined]
+            cidr = config.cluster_cidr_of(IPV4)  # type: ignore[attr-defined]
             return LocalDetector.by_cidr(cidr) if cidr else None
         if mode == "NodeCIDR":
             return LocalDetector.by_cidr(pod_cidr) if pod_cidr else None
