@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.allocation import Allocator, allocate_service_ips, name_suffix, split_cidrs
 from kproxy_tutor.sandbox.endpointslices import derive_slices, selector_matches
-from kproxy_tutor.sandbox.families import IPV4
+from kproxy_tutor.sandbox.families import FAMILIES, IPV4
 from kproxy_tutor.sandbox.ipaddr import canonical_ipv4
 from kproxy_tutor.sandbox.model import (
     ClusterNetwork,
@@ -115,6 +115,19 @@ class Cluster:
             if name != DEFAULT_SERVICE_CIDR:
                 out.extend(c for c in self.service_cidr_objects[name].cidrs if c not in out)
         return tuple(out)
+
+    def proxier_families(self, node_name: str) -> tuple[str, ...]:
+        """The IP families whose kube-proxy proxier has something to show on ``node_name``, IPv4 first.
+
+        kube-proxy on a dual-stack-capable Linux node runs both proxiers (a MetaProxier); the one
+        of a family with neither a node address nor a Service ClusterIP writes only its fixed
+        chains, so it is left out here. An IPv4-only cluster gives ("IPv4",).
+        """
+        node = self.node(node_name)
+        found = set(node.families)
+        for service in self.services.values():
+            found.update(f for f in FAMILIES if service.cluster_ip_of(f))
+        return tuple(f for f in FAMILIES if f in found) or (IPV4,)
 
     @property
     def service_families(self) -> tuple[str, ...]:

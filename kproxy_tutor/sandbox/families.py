@@ -49,6 +49,6 @@ def has_ipv6(obj: object) -> bool:
 
 IPV6_NOT_SHOWN = N_(
     "This cluster has IPv6 addresses (this object is the first). kube-proxy runs one proxier per IP "
-    "family; the tutor shows the IPv4 proxier only, which ignores IPv6 node IPs, ClusterIPs and "
-    "EndpointSlices: rules for IPv6 are not shown yet."
+    "family; in {mode} mode the tutor shows the IPv4 proxier only, which ignores IPv6 node IPs, "
+    "ClusterIPs and EndpointSlices: its IPv6 rules are not shown yet (iptables mode shows them)."
 )
