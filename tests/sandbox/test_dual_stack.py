@@ -246,3 +246,13 @@ def test_random_dual_stack_clusters_never_crash_rules_or_trace(text: str) -> Non
         for service in cluster.services.values():
             if any(":" not in ip for ip in service.cluster_ips or (service.cluster_ip,)):
                 session.curl(node.name, f"{service.name}:80")
+
+
+def test_bracketed_ipv6_destination_is_refused_with_the_family_reason(tmp_path: Any) -> None:
+    path = tmp_path / "cluster.yaml"
+    path.write_text(DUAL, encoding="utf-8")
+    result = run_tutor(
+        "--lang", "en", "trace", "-f", str(path), "--from", "n1", "--to", "[fd00:10:96::20]:80"
+    )
+    assert result.returncode == 2, result.stderr
+    assert "is an IPv6 address" in result.stderr and "Traceback" not in result.stderr
