@@ -21,7 +21,6 @@ from kproxy_tutor.errors import N_, Msg, SandboxInputError, file_error
 from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
-from kproxy_tutor.sandbox.families import has_ipv6, ipv6_warning
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
@@ -36,7 +35,10 @@ DEFAULT_NODES = (
     Node("worker-2", ("192.168.0.12",)),
 )
 # EndpointSlices before Services: a Service whose slices are given never gets derived ones.
-_ORDER = ("Node", "EndpointSlice", "Service", "Deployment", "Pod")
+# ServiceCIDRs first: the Services' ClusterIPs are allocated from them.
+_ORDER = ("ServiceCIDR", "Node", "EndpointSlice", "Service", "Deployment", "Pod")
+#: The API groups a ServiceCIDR comes in (GA in v1.33; beta before).
+SERVICE_CIDR_APIS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1")
 
 
 @dataclass(slots=True)
@@ -298,6 +300,7 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
         for node in DEFAULT_NODES:
             cluster.add_node(node)
     appliers: dict[str, Callable[[_Object], object]] = {
+        "ServiceCIDR": lambda o: cluster.apply_service_cidr(_guard(convert.to_service_cidr, o), o.location),
         "Node": lambda o: cluster.add_node(_convert(fastconv.fast_node, convert.to_node, o), o.location),
         "Service": lambda o: cluster.apply_service(
             _convert(fastconv.fast_service, lambda f: convert.to_service(f, o.location), o), o.location
@@ -311,19 +314,15 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
     }
     total = sum(len(by_kind[kind]) for kind in _ORDER)
     done = 0
-    ipv6_seen = False
     for kind in _ORDER:
         apply = appliers[kind]
         for obj in by_kind[kind]:
             try:
-                applied = apply(obj)
+                apply(obj)
             except SandboxInputError as error:
                 if error.location is None:
                     error.location = obj.location
                 raise
-            if not ipv6_seen and has_ipv6(applied):
-                ipv6_seen = True
-                warnings.append(ipv6_warning(obj.location))
             # The parsed mapping is not needed once converted: freeing it as the model grows
             # keeps the peak memory of a big load near the larger of the two, not their sum.
             obj.data = _CONVERTED
@@ -339,7 +338,15 @@ def _classify(
     obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_Object]], warnings: list[LoadWarning]
 ) -> None:
     api = obj.data.get("apiVersion")
-    if obj.kind in by_kind:
+    if obj.kind == "ServiceCIDR" and api not in SERVICE_CIDR_APIS:
+        warnings.append(
+            LoadWarning(
+                obj.location,
+                N_("Skipped {kind}: the sandbox reads it from apiVersion {api}."),
+                {"kind": obj.kind, "api": SERVICE_CIDR_APIS[0]},
+            )
+        )
+    elif obj.kind in by_kind:
         by_kind[obj.kind].append(obj)
     elif obj.kind == "KubeProxyConfiguration":
         settings["config"] = _guard(convert.to_proxy_config, obj)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4, IPV6, check_family
 from kproxy_tutor.sandbox.work import Progress
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class CompiledMode:
     state: object | None = None
     rule_count: int = 0
     element_count: int = 0
+    #: The IP family of the proxier compiled (kube-proxy runs one per family).
+    family: str = IPV4
 
     @property
     def text(self) -> str:
@@ -90,6 +93,7 @@ def compile_mode(
     seed: int = 0,
     traffic: bool = False,
     progress: Progress | None = None,
+    family: str = IPV4,
 ) -> CompiledMode:
     """Compile ``cluster`` as kube-proxy in ``mode`` would on ``node`` (None = kube-proxy's own choice).
 
@@ -98,11 +102,12 @@ def compile_mode(
     what the counters and the schedulers do; never for a node the learner has not used).
     """
     check_mode(mode)
+    check_family(family)
     if mode == "nftables":
         from kproxy_tutor.sandbox.nftables import NftProxier, render_listing, render_transaction
         from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
 
-        proxier = NftProxier(cluster, node)
+        proxier = NftProxier(cluster, node, family=family)
         result = proxier.sync(progress)
         table = result.table
         texts = LazyTexts(
@@ -121,13 +126,14 @@ def compile_mode(
             table,
             table.rule_count,
             table.element_count,
+            family,
         )
     if mode == "ipvs":
-        return _compile_ipvs(cluster, node, seed, traffic, progress)
+        return _compile_ipvs(cluster, node, seed, traffic, progress, family)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
     from kproxy_tutor.sandbox.trace.possible import IptablesEvaluator
 
-    iptables = Proxier(cluster, node)
+    iptables = Proxier(cluster, node, family=family)
     result = iptables.sync(progress)
     ruleset = iptables.kernel.ruleset
     rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
@@ -139,11 +145,17 @@ def compile_mode(
         ruleset,
         rules,
         0,
+        family,
     )
 
 
 def _compile_ipvs(
-    cluster: Cluster, node: str | None, seed: int, traffic: bool, progress: Progress | None
+    cluster: Cluster,
+    node: str | None,
+    seed: int,
+    traffic: bool,
+    progress: Progress | None,
+    family: str = IPV4,
 ) -> CompiledMode:
     from kproxy_tutor.sandbox.iptables import render_save
     from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
@@ -153,7 +165,7 @@ def _compile_ipvs(
     from kproxy_tutor.sandbox.nftables.evaluate import node_view
     from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
-    ipvs = IpvsProxier(cluster, node)
+    ipvs = IpvsProxier(cluster, node, family=family)
     state = ipvs.sync(progress)
     assert state.ipsets is not None and state.iptables is not None
     if traffic:
@@ -179,6 +191,7 @@ def _compile_ipvs(
         state,
         state.iptables.rule_count,
         len(state.virtual_servers) + reals + members,
+        family,
     )
 
 
@@ -246,3 +259,32 @@ def check_format(mode: str, fmt: str | None) -> str:
             choices=", ".join(formats),
         )
     return fmt
+
+
+#: ``rules --family`` values → the proxiers shown (kube-proxy's order: IPv4 first).
+FAMILY_CHOICES: dict[str, tuple[str, ...]] = {"ipv4": (IPV4,), "ipv6": (IPV6,), "both": (IPV4, IPV6)}
+
+
+def check_family_choice(choice: str | None) -> str | None:
+    if choice is not None and choice not in FAMILY_CHOICES:
+        raise SandboxInputError(N_("Unknown IP family {value!r}: use ipv4, ipv6 or both."), value=choice)
+    return choice
+
+
+def shown_families(cluster: Cluster, node: str | None, mode: str, choice: str | None) -> tuple[str, ...]:
+    """The proxiers whose rules ``rules`` shows (in any mode): ``choice``, else every family with
+    something to show on the node (both on a dual-stack node)."""
+    if check_family_choice(choice) is not None:
+        return FAMILY_CHOICES[choice]  # type: ignore[index]
+    name = node or cluster.config.hostname_override or next(iter(cluster.nodes), "")
+    if not name:
+        return (IPV4,)
+    return cluster.proxier_families(name)
+
+
+def family_tool(mode: str, view: str, family: str) -> str:
+    """The command that prints ``view`` for ``family`` on a node (ip6tables-save for IPv6 iptables)."""
+    text = FORMATS[mode][view]
+    if family == IPV6 and text.startswith("iptables"):
+        return "ip6" + text[len("ip") :]
+    return text

@@ -115,18 +115,15 @@ def test_every_mode_sends_a_pod_to_its_own_zone(mode: str) -> None:
 
 
 def test_a_node_getting_its_zone_later_updates_the_hints() -> None:
-    from kproxy_tutor.sandbox.model import Node, frozen_labels
+    import dataclasses
+
+    from kproxy_tutor.sandbox.model import frozen_labels
 
     cluster = _cluster({**ZONES, "node-c": ""}, PODS, "  trafficDistribution: PreferClose\n")
     assert _hints(cluster)["10.244.2.12"] == ((), ())
     node = cluster.nodes["node-c"]
     cluster.add_node(
-        Node(
-            node.name,
-            node.internal_ips,
-            node.pod_cidr,
-            frozen_labels({"topology.kubernetes.io/zone": "zone-c"}),
-        )
+        dataclasses.replace(node, labels=frozen_labels({"topology.kubernetes.io/zone": "zone-c"}))
     )
     assert _hints(cluster)["10.244.2.12"] == (("zone-c",), ())
 

@@ -145,8 +145,13 @@ def forward_rules(mark_text: str, mark: int, nfacct: bool, tcp_be_liberal: bool)
     return rules
 
 
-def nodeport_tail_rules(node_port_ips: list[str] | None, localhost_node_ports: bool) -> list[Rule]:
-    """The last KUBE-SERVICES rule(s): hand traffic for a local address to KUBE-NODEPORTS."""
+def nodeport_tail_rules(
+    node_port_ips: list[str] | None, localhost_node_ports: bool, loopback: str = "127.0.0.0/8"
+) -> list[Rule]:
+    """The last KUBE-SERVICES rule(s): hand traffic for a local address to KUBE-NODEPORTS.
+
+    ``loopback`` is what is excluded when localhost NodePorts are off (``::1/128`` for IPv6, which never has them).
+    """
     comment = CommentMatch(NODEPORTS_COMMENT)
     head = f'-m comment --comment "{NODEPORTS_COMMENT}"'
     if node_port_ips is None:
@@ -162,10 +167,10 @@ def nodeport_tail_rules(node_port_ips: list[str] | None, localhost_node_ports: b
         return [
             Rule(
                 "KUBE-SERVICES",
-                destination=address("127.0.0.0/8", True),
+                destination=address(loopback, True),
                 matches=(comment, AddrTypeMatch(dst_type="LOCAL")),
                 target=Jump("KUBE-NODEPORTS"),
-                spelling=f"{head} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS",
+                spelling=f"{head} -m addrtype --dst-type LOCAL ! -d {loopback} -j KUBE-NODEPORTS",
             )
         ]
     return [

@@ -149,6 +149,10 @@ class SyncContext:
     localhost_node_ports: bool
     nfacct: bool
     large_cluster_mode: bool = False
+    #: ``-j REJECT`` as the family's kernel holds it (icmp6-port-unreachable for IPv6).
+    reject: Reject = REJECT
+    #: ``-m recent --mask`` as the family's kernel prints it (all ones: the whole address).
+    recent_mask: str = "255.255.255.255"
 
 
 @dataclass(slots=True)
@@ -199,9 +203,9 @@ def build_service_port_rules(
     lb_chain = fw_chain if uses_fw else ext_chain
 
     if not has_any:
-        internal_filter: Target = REJECT
+        internal_filter: Target = ctx.reject
         internal_comment = external_comment = f"{spn} has no endpoints"
-        external_filter: Target = REJECT
+        external_filter: Target = ctx.reject
     else:
         internal_filter = external_filter = DROP
         internal_comment = external_comment = f"{spn} has no local endpoints"
@@ -494,7 +498,7 @@ def build_service_port_rules(
                     None,
                     None,
                     proto,
-                    (*matches, RecentMatch(name=sep, command="set"), dnat_matches[-1]),
+                    (*matches, RecentMatch(name=sep, command="set", mask=ctx.recent_mask), dnat_matches[-1]),
                     _dnat(endpoint, ()),
                     f"{head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}",
                 )
@@ -532,7 +536,7 @@ def _endpoint_jumps(
         seconds = svc.sticky_max_age_seconds
         for ep in endpoints:
             sep = seps[ep.endpoint]
-            check = RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True)
+            check = RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True, mask=ctx.recent_mask)
             tail = f"-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"
             if large:
                 rules.append(

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.families import IPV4, IPV6, of_family
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 
 HASH_IP, HASH_IP_PORT, HASH_IP_PORT_IP, HASH_IP_PORT_NET, BITMAP_PORT = (
@@ -110,6 +111,9 @@ _EMPTY_SIZE = {
     BITMAP_PORT: 8264,
 }
 _BUCKET_SIZE = {HASH_IP: 40, HASH_IP_PORT: 48, HASH_IP_PORT_IP: 56, HASH_IP_PORT_NET: 56, BITMAP_PORT: 0}
+# The same for ``family inet6`` sets (larger elements; a /net set keeps a counter per prefix length).
+_EMPTY_SIZE_6 = {**_EMPTY_SIZE, HASH_IP: 224, HASH_IP_PORT: 232, HASH_IP_PORT_IP: 232, HASH_IP_PORT_NET: 1256}
+_BUCKET_SIZE_6 = {HASH_IP: 64, HASH_IP_PORT: 72, HASH_IP_PORT_IP: 104, HASH_IP_PORT_NET: 104, BITMAP_PORT: 0}
 _NODE_PORT_SETS = {
     "tcp": (NODE_PORT_TCP, NODE_PORT_LOCAL_TCP),
     "udp": (NODE_PORT_UDP, NODE_PORT_LOCAL_UDP),
@@ -123,6 +127,8 @@ class IpSet:
     set_type: str
     comment: str
     members: set[str] = field(default_factory=set)
+    #: ``family inet`` / ``inet6`` of a hash set (a port bitmap has none).
+    family: str = "inet"
 
     def sorted_members(self) -> list[str]:
         return sorted(self.members, key=_member_key)
@@ -136,8 +142,25 @@ def _member_key(member: str) -> tuple[tuple[int, ...], str]:
         return ((int(head),) if head.isascii() and head.isdigit() and len(head) < 20 else (), member)
 
 
-def empty_sets() -> dict[str, IpSet]:
-    return {name: IpSet(name, kind, comment) for name, kind, comment in IPSET_INFO}
+#: The longest ipset name the kernel takes (IPSET_MAXNAMELEN - 1).
+MAX_NAME = 31
+
+
+def family_set_name(name: str, family: str = IPV4) -> str:
+    """Upstream ``NewIPSet``: the IPv6 proxier's sets are ``KUBE-6-…`` (so both families' sets can
+    coexist), cut to 31 characters (``KUBE-6-LOAD-BALANCER-SOURCE-CID``)."""
+    if family == IPV6 and name.startswith("KUBE-"):
+        return ("KUBE-6-" + name[len("KUBE-") :])[:MAX_NAME]
+    return name
+
+
+def empty_sets(family: str = IPV4) -> dict[str, IpSet]:
+    """The sets by their IPv4 name (the key the compiler uses); ``IpSet.name`` is the family's real name."""
+    inet = "inet6" if family == IPV6 else "inet"
+    return {
+        name: IpSet(family_set_name(name, family), kind, comment, family=inet)
+        for name, kind, comment in IPSET_INFO
+    }
 
 
 def fill_sets(
@@ -145,11 +168,13 @@ def fill_sets(
     endpoints: Mapping[object, tuple[EndpointInfo, ...]],
     node_ips: Iterable[str],
     bound: Iterable[str],
+    family: str = IPV4,
 ) -> dict[str, IpSet]:
     """The sets after a sync, and the LB entries whose node access is blocked (upstream ``lbNoNodeAccess…``)."""
-    sets = empty_sets()
-    ips = [ip for ip in node_ips if ":" not in ip]
-    node_ip = ips[0] if ips else "127.0.0.1"
+    sets = empty_sets(family)
+    ips = list(of_family(tuple(node_ips), family))
+    # kube-proxy's node IP of a family without one is that family's loopback.
+    node_ip = ips[0] if ips else ("::1" if family == IPV6 else "127.0.0.1")
     for name in sorted(services, key=str):
         svc = services[name]
         proto = svc.protocol.lower()
@@ -189,11 +214,11 @@ def fill_sets(
 
 
 def blocked_node_access(
-    services: Mapping[object, ServicePortInfo], node_ips: Iterable[str]
+    services: Mapping[object, ServicePortInfo], node_ips: Iterable[str], family: str = IPV4
 ) -> list[tuple[str, str, int]]:
     """(LB IP, protocol, port) of LoadBalancers whose source ranges leave out the node: node access is dropped."""
-    ips = [ip for ip in node_ips if ":" not in ip]
-    node_ip = ipaddress.ip_address(ips[0] if ips else "127.0.0.1")
+    ips = list(of_family(tuple(node_ips), family))
+    node_ip = ipaddress.ip_address(ips[0] if ips else ("::1" if family == IPV6 else "127.0.0.1"))
     out = []
     for name in sorted(services, key=str):
         svc = services[name]
@@ -204,7 +229,8 @@ def blocked_node_access(
 
 def set_memory_size(s: IpSet) -> int:
     """``Size in memory`` as the kernel counts it when no two entries share a hash bucket (see the module)."""
-    return _EMPTY_SIZE[s.set_type] + _BUCKET_SIZE[s.set_type] * len(s.members)
+    empty, bucket = (_EMPTY_SIZE_6, _BUCKET_SIZE_6) if s.family == "inet6" else (_EMPTY_SIZE, _BUCKET_SIZE)
+    return empty[s.set_type] + bucket[s.set_type] * len(s.members)
 
 
 def render_ipset_list(sets: Mapping[str, IpSet], references: Mapping[str, int]) -> str:
@@ -215,7 +241,7 @@ def render_ipset_list(sets: Mapping[str, IpSet], references: Mapping[str, int]) 
             header = "range 0-65535"
         else:
             # The kernel picks a random initval per set; a fixed one keeps the output reproducible.
-            header = "family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000000"
+            header = f"family {s.family} hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000000"
         size = set_memory_size(s)
         lines = [
             f"Name: {s.name}",

@@ -21,6 +21,7 @@ from kproxy_tutor.sandbox.changes import (
 )
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.families import IPV4, IPV6, check_family
 from kproxy_tutor.sandbox.ipvs.ipsets import IpSet, blocked_node_access, fill_sets
 from kproxy_tutor.sandbox.ipvs.iptables import IptablesOptions, IpvsIptables, compile_iptables
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
@@ -67,20 +68,36 @@ class IpvsState:
     iptables: IpvsIptables | None = None
     #: The sysctls kube-proxy sets at startup, ``(name, value)`` in its order (``strictARP`` adds two).
     sysctls: tuple[tuple[str, int], ...] = ()
+    #: The proxier's IP family (the IPv6 proxier binds its addresses to the same kube-ipvs0).
+    family: str = IPV4
 
 
 def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
     return [RealServer(e.ip, e.port) for e in sorted(endpoints, key=lambda e: e.endpoint)]
 
 
-class IpvsProxier:
-    """IPVS-mode kube-proxy for one node (IPv4)."""
+def address_key(ip: str) -> bytes:
+    """IPv4 before IPv6, each in numeric order (the order the sandbox lists addresses in)."""
+    packed = ipaddress.ip_address(ip).packed
+    return bytes([len(packed)]) + packed
 
-    def __init__(self, cluster: Cluster, node_name: str | None = None, scheduler: str | None = None) -> None:
+
+class IpvsProxier:
+    """IPVS-mode kube-proxy of one IP family for one node."""
+
+    def __init__(
+        self,
+        cluster: Cluster,
+        node_name: str | None = None,
+        scheduler: str | None = None,
+        family: str = IPV4,
+    ) -> None:
         name = node_name or cluster.config.hostname_override or next(iter(cluster.nodes), "")
         if not name:
             raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
         self.node = cluster.node(name)
+        self.family = check_family(family)
+        self.node_ips = self.node.ips(family)
         config = cluster.config
         # ipvs.scheduler; "" means rr (upstream defaultScheduler).
         self.scheduler = scheduler or config.ipvs_scheduler or DEFAULT_SCHEDULER
@@ -91,17 +108,18 @@ class IpvsProxier:
         self._previous: list[VirtualServer] = []
         self.iptables_options = IptablesOptions(
             config.masquerade_all,
-            _not_local(config, self.node.ipv4_pod_cidr),
+            _not_local(config, self.node.pod_cidr(family), family),
             1 << config.masquerade_bit,
             cluster.facts.random_fully,
+            family,
         )
         # Upstream's GetNodeIPs(nodePortAddresses): NodePort virtual servers only on the listed
         # addresses; unset means every address of the node (IPVS mode has no "primary" default).
         self.node_port_ips = [
-            ip for ip in self.node.ipv4_ips if _accepts_node_ports(ip, config.node_port_addresses)
+            ip for ip in self.node_ips if _accepts_node_ports(ip, config.node_port_addresses, family)
         ]
-        self.service_changes = ServiceChangeTracker()
-        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.service_changes = ServiceChangeTracker(family=family)
+        self.endpoints_changes = EndpointsChangeTracker(name, family=family)
         self.svc_port_map = ServicePortMap()
         self.endpoints_map = EndpointsMap()
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
@@ -122,18 +140,15 @@ class IpvsProxier:
         leftovers = self._excluded_leftovers(servers)
         servers += leftovers
         self._previous = servers
-        servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
-        addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
+        servers.sort(key=lambda v: (v.protocol, address_key(v.address), v.port))
+        addresses = sorted(bound, key=address_key)
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
-        sets = fill_sets(self.svc_port_map, endpoints, self.node.ipv4_ips, addresses)
+        sets = fill_sets(self.svc_port_map, endpoints, self.node_ips, addresses, self.family)
         # Nothing unbinds a kept virtual server's address from kube-ipvs0 either.
-        addresses += sorted(
-            {vs.address for vs in leftovers} - bound, key=lambda ip: tuple(int(p) for p in ip.split("."))
-        )
-        blocked = blocked_node_access(self.svc_port_map, self.node.ipv4_ips)
-        return IpvsState(
-            servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options), self.sysctls
-        )
+        addresses += sorted({vs.address for vs in leftovers} - bound, key=address_key)
+        blocked = blocked_node_access(self.svc_port_map, self.node_ips, self.family)
+        iptables = compile_iptables(sets, blocked, self.iptables_options)
+        return IpvsState(servers, addresses, sets, iptables, sysctls=self.sysctls, family=self.family)
 
     def _excluded_leftovers(self, active: list[VirtualServer]) -> list[VirtualServer]:
         """Virtual servers of the last sync that are gone now but lie in ``ipvs.excludeCIDRs``.
@@ -198,20 +213,24 @@ def startup_sysctls(strict_arp: bool) -> tuple[tuple[str, int], ...]:
     return tuple(values)
 
 
-def _accepts_node_ports(ip: str, addresses: tuple[str, ...]) -> bool:
-    if not addresses:
+def _accepts_node_ports(ip: str, addresses: tuple[str, ...], family: str = IPV4) -> bool:
+    """Entries of the other family do not count; with none of this family, every address does."""
+    own = (
+        [v for v in addresses if v == "primary" or ":" in v]
+        if family == IPV6
+        else [v for v in addresses if v == "primary" or ":" not in v]
+    )
+    if not own:
         return True
     address = ipaddress.ip_address(ip)
-    return any(
-        value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in addresses
-    )
+    return any(value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in own)
 
 
-def _not_local(config: object, pod_cidr: str) -> str:
+def _not_local(config: object, pod_cidr: str, family: str = IPV4) -> str:
     """The local-traffic detector's negated match, as ``--detect-local-mode`` configures it ("" = none)."""
     mode = getattr(config, "detect_local_mode", "")
-    if mode == "ClusterCIDR" and getattr(config, "cluster_cidr", ""):
-        return f"! -s {config.cluster_cidr}"  # type: ignore[attr-defined]
+    if mode == "ClusterCIDR" and config.cluster_cidr_of(family):  # type: ignore[attr-defined]
+        return f"! -s {config.cluster_cidr_of(family)}"  # type: ignore[attr-defined]
     if mode == "NodeCIDR" and pod_cidr:
         return f"! -s {pod_cidr}"
     if mode == "BridgeInterface" and getattr(config, "bridge_interface", ""):

@@ -111,13 +111,17 @@ def render_ipvsadm(state: IpvsState) -> str:
 
 
 def render_ip_addr(state: IpvsState, index: int = 5) -> str:
-    """``ip addr show kube-ipvs0``: a DOWN dummy interface holding every Service IP as a /32."""
+    """``ip addr show kube-ipvs0``: a DOWN dummy interface holding every Service IP as a /32 (/128 for IPv6)."""
     lines = [
         f"{index}: {DUMMY_DEVICE}: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default ",
         "    link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff",
     ]
     for ip in state.bound_addresses:
-        lines.append(f"    inet {ip}/32 scope global {DUMMY_DEVICE}")
+        if ":" in ip:
+            # No label for IPv6; kube-ipvs0 stays down, so duplicate address detection never runs.
+            lines.append(f"    inet6 {ip}/128 scope global tentative ")
+        else:
+            lines.append(f"    inet {ip}/32 scope global {DUMMY_DEVICE}")
         lines.append("       valid_lft forever preferred_lft forever")
     return "\n".join(lines) + "\n"
 
