@@ -99,7 +99,10 @@ def _setup(w: _Writer, table: NftTable, first: bool) -> None:
     node_port_ips = table.sets.get("nodeport-ips")
     if node_port_ips is None:
         # Every local address accepts NodePorts: "add" then "delete", so the delete cannot fail.
-        w.set(_SET_SPECS["nodeport-ips"])
+        spec = _SET_SPECS["nodeport-ips"]
+        if table.family == "ip6":
+            spec = NftSet(spec.name, "ipv6_addr", comment=spec.comment)
+        w.set(spec)
         w.lines.append(f"delete set {w.head} nodeport-ips")
     else:
         w.set(node_port_ips)
