@@ -126,10 +126,6 @@ class IpvsProxier:
         addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
         sets = fill_sets(self.svc_port_map, endpoints, self.node.ipv4_ips, addresses)
-        # Nothing unbinds a kept virtual server's address from kube-ipvs0 either.
-        addresses += sorted(
-            {vs.address for vs in leftovers} - bound, key=lambda ip: tuple(int(p) for p in ip.split("."))
-        )
         blocked = blocked_node_access(self.svc_port_map, self.node.ipv4_ips)
         return IpvsState(
             servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options), self.sysctls
@@ -138,9 +134,10 @@ class IpvsProxier:
     def _excluded_leftovers(self, active: list[VirtualServer]) -> list[VirtualServer]:
         """Virtual servers of the last sync that are gone now but lie in ``ipvs.excludeCIDRs``.
 
-        Upstream ``cleanLegacyService`` deletes every virtual server it did not write this sync
-        (and unbinds its address from kube-ipvs0), except those whose address is in excludeCIDRs:
-        it never touches them, so they stay with their real servers as they were.
+        Upstream ``cleanLegacyService`` deletes every virtual server it did not write this sync,
+        except those whose address is in excludeCIDRs: it never touches them, so they stay with
+        their real servers as they were. The address still leaves kube-ipvs0: the sync removes
+        every address there that no Service uses (``superfluousAddresses``), excluded or not.
         """
         if not self.exclude_cidrs:
             return []
