@@ -87,7 +87,16 @@ def test_first_sync_is_setup_then_each_service_port_in_upstreams_order() -> None
     services = lines.index(
         f"add rule {head} services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"
     )
-    db = lines[services + 1 :]
+    # Then the six element containers start over (kube-proxy cannot read a table not there yet).
+    assert lines[services + 1 : services + 7] == [
+        f"flush set {head} cluster-ips",
+        f"flush map {head} service-ips",
+        f"flush map {head} firewall-ips",
+        f"flush map {head} no-endpoint-services",
+        f"flush map {head} no-endpoint-nodeports",
+        f"flush map {head} service-nodeports",
+    ]
+    db = lines[services + 7 :]
     endpoint = db[0].split()[-1]
     assert db[0].startswith(f"add chain {head} endpoint-") and endpoint.endswith(
         "-ns/db/tcp/pg__10.244.0.7/5432"

@@ -131,7 +131,7 @@ def test_message_of_translates_msg_parameters_only() -> None:
         ),
         (
             ["rules", "-f", str(SCENARIO), "--mode", "nftables", "--format", "xml"],
-            "Unknown format 'xml' for nftables mode: use list, transaction.",
+            "Unknown format 'xml' for nftables mode: use list, transaction, transaction-sorted.",
         ),
         (
             ["trace", "-f", str(SCENARIO), "--from", "web", "--to", "db-service:5432", "--mode", "bogus"],

@@ -144,8 +144,6 @@ class IpvsProxier:
         addresses = sorted(bound, key=address_key)
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
         sets = fill_sets(self.svc_port_map, endpoints, self.node_ips, addresses, self.family)
-        # Nothing unbinds a kept virtual server's address from kube-ipvs0 either.
-        addresses += sorted({vs.address for vs in leftovers} - bound, key=address_key)
         blocked = blocked_node_access(self.svc_port_map, self.node_ips, self.family)
         iptables = compile_iptables(sets, blocked, self.iptables_options)
         return IpvsState(servers, addresses, sets, iptables, sysctls=self.sysctls, family=self.family)
@@ -153,9 +151,10 @@ class IpvsProxier:
     def _excluded_leftovers(self, active: list[VirtualServer]) -> list[VirtualServer]:
         """Virtual servers of the last sync that are gone now but lie in ``ipvs.excludeCIDRs``.
 
-        Upstream ``cleanLegacyService`` deletes every virtual server it did not write this sync
-        (and unbinds its address from kube-ipvs0), except those whose address is in excludeCIDRs:
-        it never touches them, so they stay with their real servers as they were.
+        Upstream ``cleanLegacyService`` deletes every virtual server it did not write this sync,
+        except those whose address is in excludeCIDRs: it never touches them, so they stay with
+        their real servers as they were. The address still leaves kube-ipvs0: the sync removes
+        every address there that no Service uses (``superfluousAddresses``), excluded or not.
         """
         if not self.exclude_cidrs:
             return []

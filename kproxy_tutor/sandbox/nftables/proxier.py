@@ -133,8 +133,6 @@ class NftProxier:
         self.svc_port_map = ServicePortMap()
         self.endpoints_map = EndpointsMap()
         self.need_full_sync = True
-        #: Upstream's ``flushed``: the base chains were re-created once since kube-proxy started.
-        self.flushed = False
         self._stale_chains: tuple[str, ...] = ()
         self.table = NftTable()
         self._cache: dict[ServicePortName, tuple[object, object, ServicePortObjects]] = {}
@@ -187,9 +185,10 @@ class NftProxier:
             _keep_kernel_order(table, previous)
         active = set(table.chains)
         deleted = tuple(n for n in self._stale_chains if n not in active)
-        result = NftSyncResult(full, table, updated, services, previous, not self.flushed, deleted)
+        # Upstream re-creates the base chains once per process (its "flushed" flag); the tutor's
+        # full syncs are all a kube-proxy start (first start or the shell's restart).
+        result = NftSyncResult(full, table, updated, services, previous, full, deleted)
         self._stale_chains = stale_chains(previous, table)
-        self.flushed = True
         self.table = table
         self.need_full_sync = False
         return result

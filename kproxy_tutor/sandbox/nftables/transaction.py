@@ -9,7 +9,8 @@ Upstream (v1.35 ``pkg/proxy/nftables/proxier.go``) builds one knftables transact
   the masquerade chains and their rules; the ``cluster-ips`` set with the ClusterIP checks; the
   ``nodeport-ips`` set (flushed and filled, or added and deleted when every local address
   accepts NodePorts); the no-endpoint maps, ``reject-chain`` and their check rules; the firewall
-  map and rule; the dispatch maps and the ``services`` rules.
+  map and rule; the dispatch maps and the ``services`` rules; then the six element containers
+  are flushed (kube-proxy reads what the kernel holds, and starts over when it cannot).
 * then, for every service port: its endpoint chains and its ``service-``/``local-``/``external-``
   chains (``add chain`` + ``flush chain``); its elements (``cluster-ips`` first, then the
   ClusterIP's and the externalIPs'), the ``firewall-`` chain with its rule, the LoadBalancer
@@ -99,7 +100,10 @@ def _setup(w: _Writer, table: NftTable, first: bool) -> None:
     node_port_ips = table.sets.get("nodeport-ips")
     if node_port_ips is None:
         # Every local address accepts NodePorts: "add" then "delete", so the delete cannot fail.
-        w.set(_SET_SPECS["nodeport-ips"])
+        spec = _SET_SPECS["nodeport-ips"]
+        if table.family == "ip6":
+            spec = NftSet(spec.name, "ipv6_addr", comment=spec.comment)
+        w.set(spec)
         w.lines.append(f"delete set {w.head} nodeport-ips")
     else:
         w.set(node_port_ips)
@@ -116,6 +120,11 @@ def _setup(w: _Writer, table: NftTable, first: bool) -> None:
     w.set(table.sets["service-ips"])
     w.set(table.sets["service-nodeports"])
     w.rules("services", chains["services"].rules)
+    # The element storages start over: kube-proxy cannot read a table that does not exist
+    # yet, so it flushes each container (upstream readOrReset, nftElementStorage's order).
+    for name in ELEMENT_CONTAINERS:
+        kind = "map" if table.sets[name].is_map else "set"
+        w.lines.append(f"flush {kind} {w.head} {name}")
 
 
 def _is_dispatch(rule: NftRule) -> bool:
