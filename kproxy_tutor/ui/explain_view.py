@@ -155,9 +155,11 @@ RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
 }
 FINDING_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
     "stale-chains": lambda p: _(
-        "Stale chains: {chains} belong to no Service address. Likely cause: the Service was deleted and "
-        "kube-proxy has not synced since (not running, or its watch is broken); with more than 1000 "
-        "endpoints it cleans up at most once per syncPeriod."
+        "Stale chains: {chains} belong to no Service address: nothing jumps to them, so no traffic "
+        "reaches them. Likely cause: the Service was deleted and kube-proxy has synced since, but has not "
+        "deleted these chains yet: with more than 1000 endpoints it deletes stale chains at most once per "
+        "syncPeriod, and when that cleanup fails (its log says stale chains will not be deleted) they wait "
+        "for a later sync. If they outlive syncPeriod, look for sync errors in kube-proxy's log."
     ),
     "stale-endpoint-chain": lambda p: _(
         "Stale endpoint chain {chain}: nothing jumps to it. Likely cause: the endpoint went away and "
