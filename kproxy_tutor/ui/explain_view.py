@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING
 
 from kproxy_tutor.explain.model import LESSON_STEPS, Explanation, Finding, RuleNote, ServicePortView
 from kproxy_tutor.i18n import _, current_language, ngettext
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from kproxy_tutor.ui.work_progress import WorkProgress
 
 #: One line per rule kind; ``{…}`` are the rule's params.
 RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
@@ -421,14 +424,21 @@ def explanation_lines(
     pointers: LessonPointers | None = None,
     show_rules: bool = True,
     next_hint: bool = True,
+    progress: Progress | None = None,
 ) -> list[tuple[str, str]]:
-    """The whole explanation as (text, style) lines no wider than ``width``."""
+    """The whole explanation as (text, style) lines no wider than ``width``.
+
+    ``progress`` hears ``("render", Service ports done, Service ports)`` now and then.
+    """
     pointers = pointers or LessonPointers()
     out = Writer(width)
     _summary(out, explanation)
-    for view in explanation.service_ports:
+    total = len(explanation.service_ports)
+    for done, view in enumerate(explanation.service_ports, 1):
         out.blank()
         _service_port(out, view, pointers, show_rules)
+        if done & PROGRESS_MASK == 0 and progress is not None:
+            progress("render", done, total)
     if show_rules and explanation.fixed:
         out.blank()
         out.add(_("kube-proxy's own rules (for every Service)"), style="bold")
@@ -615,9 +625,23 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
                 out.add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
         for note in group:
             out.add(note.text or "-", indent=indent + 2, style="rule", hang=2)
-            template = RULE_TEXTS.get(f"{note.code}@{note.param('where')}") or RULE_TEXTS.get(note.code)
+            params = note.params
+            values = dict(params)
+            template = _rule_template(note.code, values.get("where", ""), values.get("count", ""), _lang())
             if template is not None:
-                out.add(_format(template(dict(note.params)), note.params), indent=indent + 4)
+                out.add(template.format_map(_Missing(params)), indent=indent + 4)
+
+
+def _lang() -> str:
+    return current_language()
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_template(code: str, where: str, count: str, language: str) -> str | None:
+    """The sentence of a rule kind in ``language``: the same for every rule of that kind (only a
+    plural depends on a value, ``count``), so a big node translates each one once."""
+    template = RULE_TEXTS.get(f"{code}@{where}") or RULE_TEXTS.get(code)
+    return None if template is None else template({"count": count} if count else {})
 
 
 def _findings(
@@ -672,16 +696,20 @@ def print_explanation(
     explanation: Explanation,
     differences: list[Finding] | None,
     plain: bool,
+    progress: WorkProgress | None = None,
 ) -> None:
-    """Write the lines in one go: a big node's explanation is close to a million lines, too many to
-    print one by one through rich; each style is rendered once, as rich would render it."""
+    """Write the explanation in one go: a big node's is close to a million lines, too many to print
+    one by one through rich; each style is rendered once, as rich would render it.
+
+    ``progress`` (a display) hears the rendering and is closed before anything is written.
+    """
     from kproxy_tutor.ui.console import glyphs
 
     width = console.width
     styled = not plain and console.is_terminal and console.color_system is not None
     codes: dict[str, tuple[str, str]] = {}
     parts: list[str] = []
-    for text, style in explanation_lines(explanation, width, differences):
+    for text, style in explanation_lines(explanation, width, differences, progress=progress):
         name = STYLES.get(style, "") if styled else ""
         if name:
             if name not in codes:
@@ -694,6 +722,8 @@ def print_explanation(
     output = glyphs("\n".join(parts))
     if not styled:
         output = _CONTROL.sub("", output)
+    if progress is not None:
+        progress.close()  # the display lives on stderr, which may be the same terminal
     file = console.file
     # In pieces, so that a reader who stops early (| head) ends the work at once.
     for start in range(0, len(output), _CHUNK):
