@@ -170,9 +170,18 @@ def doc_topics() -> list[str]:
     return sorted(p.stem for p in directory.glob("*.md")) if directory.is_dir() else []
 
 
-def doc_path(topic: str):  # type: ignore[no-untyped-def]
+def doc_path(topic: str, language: str | None = None):  # type: ignore[no-untyped-def]
+    """The document ``topic`` in ``language`` (default: the learner's): ``docs/<language>/TOPIC.md``
+    when there is one, else the English ``docs/TOPIC.md``; None for no such topic."""
+    from kproxy_tutor.i18n import current_language
     from kproxy_tutor.resources import docs_dir
 
     name = topic.removesuffix(".md")
+    if name not in doc_topics():
+        return None
+    language = language or current_language()
+    translated = docs_dir() / language / f"{name}.md"
+    if language != "en" and translated.is_file():
+        return translated
     path = docs_dir() / f"{name}.md"
-    return path if name in doc_topics() and path.is_file() else None
+    return path if path.is_file() else None

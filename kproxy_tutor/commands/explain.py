@@ -87,17 +87,22 @@ def register(app: typer.Typer) -> None:
         if rules == "-" and sys.stdin.isatty():
             typer.echo(_("Paste the dump, then press Ctrl-D."), err=True)
         text, name = read_source(rules)
-        with _Progress(len(text)) as progress:
-            explanation = explain_text(text, name, progress.phase)
-            differences = None
-            if files:
-                from kproxy_tutor.commands.rules import load_with_mode
+        from kproxy_tutor.sandbox.gcpause import paused_gc
+        from kproxy_tutor.ui.work_progress import DELAY, WorkProgress
 
-                progress.phase("compare")
-                # The dump's mode decides how the manifests are compiled (no "mode set by the manifests" note).
-                dump_mode = explanation.mode if explanation.mode != "none" else "iptables"
-                loaded, _mode = load_with_mode(files, dump_mode)
-                differences = compare_with(explanation, loaded.cluster, node)
+        # A big dump surely takes longer than the display's usual delay: show it from the start.
+        delay = 0.0 if len(text) >= BIG_DUMP else DELAY
+        with WorkProgress(delay) as progress:
+            explanation = explain_text(text, name, progress)
+        differences = None
+        if files:
+            from kproxy_tutor.commands.rules import load_with_mode
+
+            # The dump's mode decides how the manifests are compiled (no "mode set by the manifests" note).
+            dump_mode = explanation.mode if explanation.mode != "none" else "iptables"
+            loaded, _mode = load_with_mode(files, dump_mode)
+            with WorkProgress() as progress:
+                differences = compare_with(explanation, loaded.cluster, node, progress)
         if service is not None:
             explanation = select_service(explanation, service)
             if differences is not None:
@@ -105,64 +110,25 @@ def register(app: typer.Typer) -> None:
                 differences = [d for d in differences if d.service in names]
             if not explanation.service_ports and not differences:
                 raise UsageError(N_("There is no Service {service} in these rules."), service=service)
-        if output == "json":
-            from kproxy_tutor.explain.export import to_data
+        # The text of a big node's explanation is close to a million more objects without cycles.
+        with paused_gc():
+            if output == "json":
+                from kproxy_tutor.explain.export import to_data
 
-            typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
-        else:
-            from kproxy_tutor.ui.console import make_console
-            from kproxy_tutor.ui.explain_view import print_explanation
+                typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
+            else:
+                from kproxy_tutor.ui.console import make_console
+                from kproxy_tutor.ui.explain_view import print_explanation
 
-            print_explanation(make_console(), explanation, differences, runtime.current().plain)
+                with WorkProgress(delay) as progress:
+                    print_explanation(
+                        make_console(), explanation, differences, runtime.current().plain, progress
+                    )
         problems = explanation.findings if differences is None else differences
         sys.stdout.flush()
         if problems:
             raise typer.Exit(int(ExitCode.FAILURE))
 
 
-class _Progress:
-    """A status line on stderr naming the step while a big dump is worked on; only when stderr is a terminal."""
-
-    def __init__(self, size: int) -> None:
-        import sys
-
-        from kproxy_tutor import runtime
-
-        self.size = size
-        self.status = None
-        self.enabled = size >= 2_000_000 and sys.stderr.isatty() and not runtime.current().plain
-
-    def __enter__(self) -> "_Progress":
-        if self.enabled:
-            from rich.console import Console
-
-            from kproxy_tutor.ui.console import display
-
-            console = Console(
-                stderr=True, force_interactive=True, no_color=not display().color, highlight=False
-            )
-            self.status = console.status(self._text("read"))
-            self.status.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.stop()
-
-    def phase(self, name: str) -> None:
-        if self.status is not None:
-            self.status.update(self._text(name))
-
-    def _text(self, name: str) -> str:
-        from babel.numbers import format_decimal
-
-        from kproxy_tutor.i18n import current_language
-
-        size = format_decimal(round(self.size / 1_000_000, 1), locale=current_language())
-        texts = {
-            "read": _("Reading {size} MB of rules…"),
-            "explain": _("Explaining the rules, Service by Service…"),
-            "check": _("Looking for problems…"),
-            "compare": _("Comparing with the manifests…"),
-        }
-        return texts[name].format(size=size)
+#: Characters of dump from which the progress display shows at once (a 10,000-Service node has 15-25 MB).
+BIG_DUMP = 2_000_000

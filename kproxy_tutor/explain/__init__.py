@@ -7,47 +7,45 @@ from the rules kube-proxy v1.35 would write for given manifests; ``to_data`` is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from kproxy_tutor.explain.checks import check, compare
 from kproxy_tutor.explain.model import Explanation, Finding, ForeignChain, ForeignTable
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.work import Progress
 
 
-def explain_structure(state: object, fmt: str) -> Explanation:
+def explain_structure(state: object, fmt: str, progress: Progress | None = None) -> Explanation:
     """Explain a Ruleset (iptables) or a list of NftTable (nftables), compiled or parsed."""
     from kproxy_tutor.sandbox.iptables.rules import Ruleset
 
     if isinstance(state, Ruleset):
         from kproxy_tutor.explain.iptables import explain_ruleset
 
-        return explain_ruleset(state, fmt)
+        return explain_ruleset(state, fmt, progress)
     from kproxy_tutor.explain.nftables import explain_tables
 
-    return explain_tables(list(state), fmt)  # type: ignore[call-overload]
+    return explain_tables(list(state), fmt, progress)  # type: ignore[call-overload]
 
 
-def explain_text(
-    text: str, source: str = "<rules>", phase: Callable[[str], None] | None = None
-) -> Explanation:
+def explain_text(text: str, source: str = "<rules>", progress: Progress | None = None) -> Explanation:
     """Detect the format, parse once, explain, and add the findings the dump alone shows.
 
-    ``phase`` hears ``read``, ``explain`` and ``check`` as the work reaches them (for a progress line).
+    ``progress`` hears ``("read-rules", characters done, characters)`` around the parse, then
+    ``("explain", chains done, chains)`` (for a progress display).
     """
-    say = phase or (lambda _name: None)
     from kproxy_tutor.explain.read import read_dump
     from kproxy_tutor.sandbox.gcpause import paused_gc
 
+    say = progress or _silent
     # A big node's dump becomes a few hundred thousand long-lived objects without cycles.
     with paused_gc():
-        say("read")
+        say("read-rules", 0, len(text))
         dump = read_dump(text, source)
-        say("explain")
+        say("read-rules", len(text), len(text))
         if dump.format.startswith(("ipvsadm", "ipset")):
             explanation = _explain_ipvs(dump)
         else:
             explanation = explain_structure(
-                dump.ruleset if dump.ruleset is not None else dump.tables, dump.format
+                dump.ruleset if dump.ruleset is not None else dump.tables, dump.format, progress
             )
         explanation.unreadable = dump.unreadable
         for block in dump.other_tables:
@@ -59,9 +57,12 @@ def explain_text(
                 explanation.foreign_chains.append(
                     ForeignChain(f"{block.family} {block.name}", "KUBE-*", block.kube_chains, "iptables")
                 )
-        say("check")
         explanation.findings = check(explanation) + explanation.findings
     return explanation
+
+
+def _silent(_phase: str, _done: int, _total: int) -> None:
+    pass
 
 
 def _explain_ipvs(dump: object) -> Explanation:
@@ -85,14 +86,21 @@ def _explain_ipvs(dump: object) -> Explanation:
 
 
 def expected_explanation(
-    cluster: Cluster, node: str | None, mode: str, sections: tuple[str, ...] = ()
+    cluster: Cluster,
+    node: str | None,
+    mode: str,
+    sections: tuple[str, ...] = (),
+    progress: Progress | None = None,
 ) -> Explanation:
-    """What kube-proxy v1.35 in ``mode`` would write on ``node`` for ``cluster``, explained the same way."""
+    """What kube-proxy v1.35 in ``mode`` would write on ``node`` for ``cluster``, explained the same way.
+
+    ``progress`` hears the compiler's ``sync`` phase.
+    """
     from kproxy_tutor.sandbox.gcpause import paused_gc
     from kproxy_tutor.sandbox.modes import compile_mode
 
     with paused_gc():
-        compiled = compile_mode(cluster, node, mode)
+        compiled = compile_mode(cluster, node, mode, progress=progress)
     if sections:
         # IPVS: the same parts the node's report had, read by the same readers.
         texts = {"ipvsadm -Ln": "ipvsadm -Ln", "ipset list": "ipset list", "iptables-save": "iptables-save"}
@@ -106,13 +114,15 @@ def expected_explanation(
     return explain_structure(compiled.state.iptables.ruleset, "iptables-save")  # type: ignore[union-attr]
 
 
-def compare_with(explanation: Explanation, cluster: Cluster, node: str | None) -> list[Finding]:
+def compare_with(
+    explanation: Explanation, cluster: Cluster, node: str | None, progress: Progress | None = None
+) -> list[Finding]:
     """Differences from the manifests (in the dump's own mode; iptables when it holds no kube-proxy rules)."""
     mode = explanation.mode if explanation.mode != "none" else "iptables"
     sections: tuple[str, ...] = ()
     if explanation.format.startswith(("ipvsadm", "ipset")):
         mode, sections = "ipvs", tuple(explanation.format.split(" + "))
-    return compare(explanation, expected_explanation(cluster, node, mode, sections))
+    return compare(explanation, expected_explanation(cluster, node, mode, sections, progress))
 
 
 def select_service(explanation: Explanation, service: str) -> Explanation:

@@ -36,6 +36,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     StatisticMatch,
     Verdict,
 )
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 #: iptables mode's own chains (pkg/proxy/iptables), per table.
 IPTABLES_CHAINS = {
@@ -174,8 +175,9 @@ def _has(rule: Rule, kind: type) -> bool:
 
 
 class _Reader:
-    def __init__(self, ruleset: Ruleset, fmt: str) -> None:
+    def __init__(self, ruleset: Ruleset, fmt: str, progress: Progress | None = None) -> None:
         self.ruleset = ruleset
+        self.progress = progress
         self.result = Explanation(fmt, "none")
         self.views: dict[tuple[str, str], ServicePortView] = {}
         self.by_token: dict[str, ServicePortView] = {}
@@ -206,10 +208,15 @@ class _Reader:
         names = sorted(
             self.ruleset.tables, key=lambda t: (TABLE_ORDER.index(t) if t in TABLE_ORDER else 99, t)
         )
+        total = sum(len(t.chains) for t in self.ruleset.tables.values())
+        done = 0
         for table_name in names:
             table = self.ruleset.tables[table_name]
             for chain_name in ordered_chains(table):
                 self._chain(table_name, table.chains[chain_name])
+                done += 1
+                if done & PROGRESS_MASK == 0 and self.progress is not None:
+                    self.progress("explain", done, total)
         self._endpoints()
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
@@ -619,6 +626,11 @@ _FILTER_FIXED: dict[str, Callable[[Rule], str | None]] = {
 }
 
 
-def explain_ruleset(ruleset: Ruleset, fmt: str = "iptables-save") -> Explanation:
-    """What the rules of ``ruleset`` do, Service port by Service port (intrinsic findings come from ``checks``)."""
-    return _Reader(ruleset, fmt).run()
+def explain_ruleset(
+    ruleset: Ruleset, fmt: str = "iptables-save", progress: Progress | None = None
+) -> Explanation:
+    """What the rules of ``ruleset`` do, Service port by Service port (intrinsic findings come from ``checks``).
+
+    ``progress`` hears ``("explain", chains done, chains)`` now and then.
+    """
+    return _Reader(ruleset, fmt, progress).run()

@@ -28,6 +28,7 @@ from kproxy_tutor.sandbox.nftables.statements import (
     VmapLookup,
     network_text,
 )
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 PER_SERVICE = ("service-", "local-", "external-", "firewall-", "endpoint-")
 #: kube-proxy's fixed chains in nftables mode and what each one's rules do.
@@ -93,8 +94,9 @@ def _goto(value: str | None) -> str:
 
 
 class _Reader:
-    def __init__(self, tables: list[NftTable], fmt: str) -> None:
+    def __init__(self, tables: list[NftTable], fmt: str, progress: Progress | None = None) -> None:
         self.tables = tables
+        self.progress = progress
         self.result = Explanation(fmt, "nftables" if tables else "none")
         self.views: dict[tuple[str, str], ServicePortView] = {}
         self.label = ""
@@ -113,6 +115,8 @@ class _Reader:
         return view
 
     def run(self) -> Explanation:
+        total = sum(len(t.chains) for t in self.tables)
+        done = 0
         for table in self.tables:
             self.label = f"{table.family} {table.name}"
             self.result.tables[self.label] = table.rule_count
@@ -120,6 +124,9 @@ class _Reader:
             # By name: nft list and the compiler hold chains and elements in different orders.
             for name in sorted(table.chains):
                 self._chain(table, table.chains[name])
+                done += 1
+                if done & PROGRESS_MASK == 0 and self.progress is not None:
+                    self.progress("explain", done, total)
             if "masquerading" in table.chains and "mark-for-masquerade" not in table.chains:
                 self._version_seen("mark-for-masquerade", "newer")  # inlined since v1.36
         for view in self.views.values():
@@ -418,9 +425,14 @@ def _order(note: RuleNote, chains: dict[str, int]) -> tuple[int, int]:
     return (group, chains.get(note.chain, -1))
 
 
-def explain_tables(tables: list[NftTable], fmt: str = "nft list") -> Explanation:
-    """What kube-proxy's nftables tables (``ip kube-proxy``, ``ip6 kube-proxy``) do, Service port by Service port."""
-    return _Reader(tables, fmt).run()
+def explain_tables(
+    tables: list[NftTable], fmt: str = "nft list", progress: Progress | None = None
+) -> Explanation:
+    """What kube-proxy's nftables tables (``ip kube-proxy``, ``ip6 kube-proxy``) do, Service port by Service port.
+
+    ``progress`` hears ``("explain", chains done, chains)`` now and then.
+    """
+    return _Reader(tables, fmt, progress).run()
 
 
 def network_sort_key(text: str) -> tuple[int, int]:

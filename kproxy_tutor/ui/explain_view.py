@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 import textwrap
 from collections.abc import Callable
 from fractions import Fraction
@@ -9,9 +11,12 @@ from typing import TYPE_CHECKING
 
 from kproxy_tutor.explain.model import LESSON_STEPS, Explanation, Finding, RuleNote, ServicePortView
 from kproxy_tutor.i18n import _, current_language, ngettext
+from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from kproxy_tutor.ui.work_progress import WorkProgress
 
 #: One line per rule kind; ``{…}`` are the rule's params.
 RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
@@ -153,9 +158,11 @@ RULE_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
 }
 FINDING_TEXTS: dict[str, Callable[[dict[str, str]], str]] = {
     "stale-chains": lambda p: _(
-        "Stale chains: {chains} belong to no Service address. Likely cause: the Service was deleted and "
-        "kube-proxy has not synced since (not running, or its watch is broken); with more than 1000 "
-        "endpoints it cleans up at most once per syncPeriod."
+        "Stale chains: {chains} belong to no Service address: nothing jumps to them, so no traffic "
+        "reaches them. Likely cause: the Service was deleted and kube-proxy has synced since, but has not "
+        "deleted these chains yet: with more than 1000 endpoints it deletes stale chains at most once per "
+        "syncPeriod, and when that cleanup fails (its log says stale chains will not be deleted) they wait "
+        "for a later sync. If they outlive syncPeriod, look for sync errors in kube-proxy's log."
     ),
     "stale-endpoint-chain": lambda p: _(
         "Stale endpoint chain {chain}: nothing jumps to it. Likely cause: the endpoint went away and "
@@ -242,10 +249,16 @@ MODE_NAMES = {"iptables": "iptables", "nftables": "nftables", "ipvs": "IPVS"}
 
 def percent(value: Fraction) -> str:
     """A share as the learner's locale writes percentages (50 %, 33,3 %)."""
+    return _percent(value, current_language())
+
+
+@functools.lru_cache(maxsize=1024)
+def _percent(value: Fraction, language: str) -> str:
+    # A node has a handful of distinct shares (1/5, 1/3…) for tens of thousands of endpoints.
     from babel import Locale
     from babel.numbers import format_percent
 
-    locale = Locale.parse(current_language())
+    locale = Locale.parse(language)
     return format_percent(float(value), _one_decimal(locale.percent_formats[None].pattern), locale=locale)
 
 
@@ -261,14 +274,13 @@ def number(value: int) -> str:
     return format_decimal(value, locale=current_language())
 
 
+class _Missing(dict):  # a rule without a value the text names shows "-"
+    def __missing__(self, key: str) -> str:
+        return "-"
+
+
 def _format(template: str, params: tuple[tuple[str, str], ...]) -> str:
-    values = {k: v for k, v in params}
-
-    class _Missing(dict):  # a rule without a value the text names shows "-"
-        def __missing__(self, key: str) -> str:
-            return "-"
-
-    return template.format_map(_Missing(values))
+    return template.format_map(_Missing(params))
 
 
 class LessonPointers:
@@ -306,6 +318,83 @@ class LessonPointers:
         return None
 
 
+#: Whitespace textwrap turns into spaces (then it would not be plain words between spaces).
+_OTHER_WHITESPACE = re.compile(r"[\t\n\x0b\x0c\r]")
+_SPACES = re.compile(r"( +)")
+#: Spaces other than " " (Babel's no-break spaces): a word of them alone counts as whitespace for textwrap.
+_UNUSUAL_SPACE = re.compile(r"[^\S\t\n\x0b\x0c\r ]")
+
+
+def wrap(text: str, width: int, hang: int = 0) -> list[str]:
+    """``textwrap.wrap(text, width, subsequent_indent=" " * hang, break_on_hyphens=False)``, faster.
+
+    A big node's explanation has close to a million lines: this is textwrap's greedy algorithm
+    for the usual text (words between spaces), with textwrap itself for anything else.
+    """
+    tail = text.rpartition(" ")[2]
+    if not tail or tail.isspace() or _OTHER_WHITESPACE.search(text) is not None:
+        return textwrap.wrap(
+            text, width=width, subsequent_indent=" " * hang, break_long_words=True, break_on_hyphens=False
+        )
+    if len(text) <= width:
+        return [text]
+    if "  " not in text and text[0] != " " and _UNUSUAL_SPACE.search(text) is None:
+        return _wrap_words(text, width, hang)
+    chunks = [chunk for chunk in _SPACES.split(text) if chunk]
+    chunks.reverse()
+    lines: list[str] = []
+    indent = ""
+    room = width
+    while chunks:
+        line: list[str] = []
+        used = 0
+        if lines:
+            indent, room = " " * hang, width - hang
+            if not chunks[-1].strip():
+                del chunks[-1]
+        while chunks and used + len(chunks[-1]) <= room:
+            chunk = chunks.pop()
+            line.append(chunk)
+            used += len(chunk)
+        if chunks and len(chunks[-1]) > room:
+            # A word wider than any line: as much of it as fits here, the rest on the next lines.
+            end = room - used if room >= 1 else 1
+            chunk = chunks[-1]
+            line.append(chunk[:end])
+            chunks[-1] = chunk[end:]
+        if line and not line[-1].strip():
+            del line[-1]
+        if line:
+            lines.append(indent + "".join(line))
+    return lines
+
+
+def _wrap_words(text: str, width: int, hang: int) -> list[str]:
+    """``wrap`` for words between single spaces: the same lines, found by searching for spaces."""
+    lines: list[str] = []
+    indent = ""
+    room = width
+    start = 0
+    size = len(text)
+    while size - start > room:
+        cut = text.rfind(" ", start, start + room + 1)
+        if cut < start:
+            cut = -1  # one word wider than the line
+        elif cut < start + room:
+            end = text.find(" ", cut + 1)
+            if (end if end >= 0 else size) - cut - 1 > room:
+                cut = -1  # the next word is wider than the line: its start fills this one
+        if cut < 0:
+            lines.append(indent + text[start : start + room])
+            start += room
+        else:
+            lines.append(indent + text[start:cut])
+            start = cut + 1
+        indent, room = " " * hang, width - hang
+    lines.append(indent + text[start:])
+    return lines
+
+
 class Writer:
     """Lines wrapped at ``width`` on spaces; a word is split only when it alone is wider than the line."""
 
@@ -314,16 +403,14 @@ class Writer:
         self.lines: list[tuple[str, str]] = []
 
     def add(self, text: str, indent: int = 0, style: str = "", hang: int = 0) -> None:
-        room = self.width - indent
-        wrapped = textwrap.wrap(
-            text,
-            width=max(room, 10),
-            subsequent_indent=" " * hang,
-            break_long_words=True,
-            break_on_hyphens=False,
-        ) or [""]
-        for line in wrapped:
-            self.lines.append((" " * indent + line, style))
+        fits = len(text) <= self.width - indent and text and not text[-1].isspace()
+        if fits and _OTHER_WHITESPACE.search(text) is None:
+            # Fits as it is: most lines of a big node's explanation.
+            self.lines.append((" " * indent + text, style))
+            return
+        prefix = " " * indent
+        for line in wrap(text, max(self.width - indent, 10), hang) or [""]:
+            self.lines.append((prefix + line, style))
 
     def blank(self) -> None:
         if self.lines and self.lines[-1][0]:
@@ -337,14 +424,21 @@ def explanation_lines(
     pointers: LessonPointers | None = None,
     show_rules: bool = True,
     next_hint: bool = True,
+    progress: Progress | None = None,
 ) -> list[tuple[str, str]]:
-    """The whole explanation as (text, style) lines no wider than ``width``."""
+    """The whole explanation as (text, style) lines no wider than ``width``.
+
+    ``progress`` hears ``("render", Service ports done, Service ports)`` now and then.
+    """
     pointers = pointers or LessonPointers()
     out = Writer(width)
     _summary(out, explanation)
-    for view in explanation.service_ports:
+    total = len(explanation.service_ports)
+    for done, view in enumerate(explanation.service_ports, 1):
         out.blank()
         _service_port(out, view, pointers, show_rules)
+        if done & PROGRESS_MASK == 0 and progress is not None:
+            progress("render", done, total)
     if show_rules and explanation.fixed:
         out.blank()
         out.add(_("kube-proxy's own rules (for every Service)"), style="bold")
@@ -531,9 +625,23 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
                 out.add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
         for note in group:
             out.add(note.text or "-", indent=indent + 2, style="rule", hang=2)
-            template = RULE_TEXTS.get(f"{note.code}@{note.param('where')}") or RULE_TEXTS.get(note.code)
+            params = note.params
+            values = dict(params)
+            template = _rule_template(note.code, values.get("where", ""), values.get("count", ""), _lang())
             if template is not None:
-                out.add(_format(template(dict(note.params)), note.params), indent=indent + 4)
+                out.add(template.format_map(_Missing(params)), indent=indent + 4)
+
+
+def _lang() -> str:
+    return current_language()
+
+
+@functools.lru_cache(maxsize=4096)
+def _rule_template(code: str, where: str, count: str, language: str) -> str | None:
+    """The sentence of a rule kind in ``language``: the same for every rule of that kind (only a
+    plural depends on a value, ``count``), so a big node translates each one once."""
+    template = RULE_TEXTS.get(f"{code}@{where}") or RULE_TEXTS.get(code)
+    return None if template is None else template({"count": count} if count else {})
 
 
 def _findings(
@@ -588,11 +696,53 @@ def print_explanation(
     explanation: Explanation,
     differences: list[Finding] | None,
     plain: bool,
+    progress: WorkProgress | None = None,
 ) -> None:
-    from rich.text import Text
+    """Write the explanation in one go: a big node's is close to a million lines, too many to print
+    one by one through rich; each style is rendered once, as rich would render it.
 
+    ``progress`` (a display) hears the rendering and is closed before anything is written.
+    """
     from kproxy_tutor.ui.console import glyphs
 
     width = console.width
-    for text, style in explanation_lines(explanation, width, differences):
-        console.print(Text(glyphs(text), style="" if plain else STYLES.get(style, "")), soft_wrap=True)
+    styled = not plain and console.is_terminal and console.color_system is not None
+    codes: dict[str, tuple[str, str]] = {}
+    parts: list[str] = []
+    for text, style in explanation_lines(explanation, width, differences, progress=progress):
+        name = STYLES.get(style, "") if styled else ""
+        if name:
+            if name not in codes:
+                codes[name] = _style_codes(console, name)
+            before, after = codes[name]
+            parts.append(before + _CONTROL.sub("", text) + after)
+        else:
+            parts.append(text)
+    parts.append("")
+    output = glyphs("\n".join(parts))
+    if not styled:
+        output = _CONTROL.sub("", output)
+    if progress is not None:
+        progress.close()  # the display lives on stderr, which may be the same terminal
+    file = console.file
+    # In pieces, so that a reader who stops early (| head) ends the work at once.
+    for start in range(0, len(output), _CHUNK):
+        file.write(output[start : start + _CHUNK])
+    file.flush()
+
+
+#: The control characters rich drops from a Text (a hand-edited dump may hold them in a comment).
+_CONTROL = re.compile("[\x07\x08\x0b\x0c\x0d]")
+_CHUNK = 1 << 20
+
+
+def _style_codes(console: Console, name: str) -> tuple[str, str]:
+    """The escape codes rich writes before and after a text of style ``name`` on this console."""
+    from rich.style import Style
+
+    style = Style.parse(name)
+    if console.no_color:
+        style = style.without_color
+    rendered = style.render("\x00", color_system=console.color_system, legacy_windows=console.legacy_windows)
+    before, _mark, after = rendered.partition("\x00")
+    return before, after

@@ -29,6 +29,9 @@ def phase_label(phase: str) -> str:
         "load": _("Loading the objects"),
         "sync": _("Writing the rules"),
         "trace": _("Tracing connections"),
+        "read-rules": _("Reading the rules"),
+        "explain": _("Explaining the rules"),
+        "render": _("Writing the explanation"),
     }
     return labels.get(phase, phase)
 
@@ -119,7 +122,7 @@ def _count(done: int, total: int, phase: str) -> str:
     from babel.numbers import format_decimal, format_percent
 
     locale = current_language()
-    if phase == "parse":
+    if phase in ("parse", "read-rules"):
         # Characters of text: a share says more than a count of characters.
         return format_percent(done / max(total, 1), locale=locale)
     return f"{format_decimal(done, locale=locale)}/{format_decimal(total, locale=locale)}"

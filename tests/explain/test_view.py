@@ -78,3 +78,20 @@ def test_never_wider_than_the_terminal_and_identifiers_whole(
                 assert any(chain in word for word in words), chain
         for endpoint in view.endpoints:
             assert any(endpoint.address in w for w in words)
+
+
+def test_stale_chains_are_explained_as_synced_but_not_yet_cleaned_up() -> None:
+    from kproxy_tutor.explain.samples import sample_text
+
+    before = i18n.current_language()
+    i18n.set_language("en")
+    try:
+        text = " ".join(
+            t for t, _s in explanation_lines(explain_text(sample_text("stale-node"), "node"), 200)
+        )
+    finally:
+        i18n.set_language(before)
+    # kube-proxy removed the Service's entry rules (it synced); only the chains' deletion lags behind.
+    assert "kube-proxy has synced since, but has not deleted these chains yet" in text
+    assert "at most once per syncPeriod" in text
+    assert "has not synced" not in text
