@@ -49,7 +49,7 @@ FILTER_CHAINS = (
     "KUBE-NODEPORTS",
     "KUBE-PROXY-FIREWALL",
 )
-_NO_RULES: list[Rule] = []
+_NO_RULES: list[str] = []
 NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
 
 
@@ -120,8 +120,10 @@ class Proxier:
         # positions of every Service's ports. A partial sync patches these and joins them.
         self._names: list[ServicePortName] | None = None
         self._by_service: dict[tuple[str, str], list[int]] = {}
-        self._filter_parts: list[list[Rule]] = []
-        self._nat_parts: list[list[Rule]] = []
+        self._filter_parts: list[list[str]] = []
+        self._filter_save_parts: list[list[str]] = []
+        self._nat_parts: list[list[str]] = []
+        self._nat_save_parts: list[list[str]] = []
         self._counts: list[int] = []
         self._total = 0
         # The initial list hands over every Service and slice: like a sync, many small objects
@@ -210,22 +212,29 @@ class Proxier:
         if full:
             self._ensure_jump_rules()
 
-        filter_table = PayloadTable("filter", list(FILTER_CHAINS))
-        nat_table = PayloadTable("nat", list(NAT_CHAINS))
-        nat_table.lines.extend(postrouting_rules(self.mark_text, self.mark, self.facts.random_fully))
+        filter_declared = list(FILTER_CHAINS)
+        nat_declared = list(NAT_CHAINS)
+        head = postrouting_rules(self.mark_text, self.mark, self.facts.random_fully)
+        nat_lines = [line for line, _ in head]
+        nat_saves: list[str | None] = [save for _, save in head]
         firewall = fixed_filter_rules(self.localhost_node_ports)
         if firewall:
-            filter_table.declared.append("KUBE-FIREWALL")
-            filter_table.lines.extend(firewall)
+            filter_declared.append("KUBE-FIREWALL")
+        filter_lines = [line for line, _ in firewall]
+        filter_saves: list[str | None] = [save for _, save in firewall]
         active: set[str] | None = set() if full else None
         candidates: set[str] = set()
         if patch:
             filter_parts = self._filter_parts.copy()
+            filter_save_parts = self._filter_save_parts.copy()
             nat_parts = self._nat_parts.copy()
+            nat_save_parts = self._nat_save_parts.copy()
             counts = self._counts
         else:
             filter_parts = [_NO_RULES] * len(names)
+            filter_save_parts = [_NO_RULES] * len(names)
             nat_parts = [_NO_RULES] * len(names)
+            nat_save_parts = [_NO_RULES] * len(names)
             counts = [0] * len(names)
             by_service: dict[tuple[str, str], list[int]] = {}
         cache = self._cache
@@ -254,21 +263,26 @@ class Proxier:
             if not patch:
                 by_service.setdefault(key, []).append(i)
             counts[i] = len(endpoints)
-            filter_parts[i] = rules.filter_rules
+            filter_parts[i] = rules.filter_lines
+            filter_save_parts[i] = rules.filter_saves
             if active is not None:
                 active.update(rules.chains)
             elif rewrite:
                 candidates.difference_update(rules.chains)
             if rewrite:
-                nat_table.declared.extend(rules.chains)
+                nat_declared.extend(rules.chains)
                 # Upstream writes a port's KUBE-SERVICES rules and its own chains together.
-                nat_parts[i] = rules.nat_rules + rules.chain_rules
+                nat_parts[i] = rules.nat_lines + rules.chain_lines
+                nat_save_parts[i] = rules.nat_saves + rules.chain_saves
             else:
-                nat_parts[i] = rules.nat_rules
+                nat_parts[i] = rules.nat_lines
+                nat_save_parts[i] = rules.nat_saves
         if progress is not None:
             progress("sync", len(names), len(names))
-        filter_table.lines.extend(chain.from_iterable(filter_parts))
-        nat_table.lines.extend(chain.from_iterable(nat_parts))
+        filter_lines.extend(chain.from_iterable(filter_parts))
+        filter_saves.extend(chain.from_iterable(filter_save_parts))
+        nat_lines.extend(chain.from_iterable(nat_parts))
+        nat_saves.extend(chain.from_iterable(nat_save_parts))
         if not patch:
             self._names = names
             self._by_service = by_service
@@ -278,9 +292,13 @@ class Proxier:
                     candidates.update(cache.pop(name)[3].chains)
         # Later patches start from the top-level rules alone, without this sync's chain rules.
         self._filter_parts = filter_parts
+        self._filter_save_parts = filter_save_parts
         self._nat_parts = nat_parts
+        self._nat_save_parts = nat_save_parts
         for i in positions:
-            nat_parts[i] = cache[names[i]][3].nat_rules
+            rules = cache[names[i]][3]
+            nat_parts[i] = rules.nat_lines
+            nat_save_parts[i] = rules.nat_saves
         self._total = total
 
         # Stale chains. A full sync scans the node's nat table like upstream (iptables-save);
@@ -306,17 +324,27 @@ class Proxier:
                     active.update(entry[3].chains)
                 stale = {c for c in existing if c not in active and is_service_chain(c)}
             ordered = sorted(stale)
-            nat_table.declared.extend(ordered)
-            nat_table.lines.extend(DeleteChain(c) for c in ordered)
+            nat_declared.extend(ordered)
+            nat_lines.extend(DeleteChain(c) for c in ordered)  # type: ignore[misc]
+            nat_saves.extend([None] * len(ordered))
             self.last_cleanup = now
             self._deferred_stale = False
         elif stale:
             # Large-cluster mode cleans up at most once per sync period; the next cleanup must scan.
             self._deferred_stale = True
-        nat_table.lines.extend(nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports))
-        filter_table.lines.extend(fixed_filter_rules_forward(self))
+        for line, save in nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports):
+            nat_lines.append(line)
+            nat_saves.append(save)
+        for line, save in fixed_filter_rules_forward(self):
+            filter_lines.append(line)
+            filter_saves.append(save)
 
-        payload = Payload([filter_table, nat_table])
+        payload = Payload(
+            [
+                PayloadTable("filter", filter_declared, filter_lines, filter_saves),  # type: ignore[arg-type]
+                PayloadTable("nat", nat_declared, nat_lines, nat_saves),  # type: ignore[arg-type]
+            ]
+        )
         if not apply:
             self.need_full_sync = True
             return SyncResult(full, payload, RuleDiff(), updated)
@@ -345,7 +373,7 @@ class Proxier:
         return service_rules(self, namespace, name)
 
 
-def fixed_filter_rules_forward(proxier: Proxier) -> list[Rule]:
+def fixed_filter_rules_forward(proxier: Proxier) -> list[tuple[str, str]]:
     from kproxy_tutor.sandbox.iptables.fixed import forward_rules
 
     return forward_rules(proxier.mark_text, proxier.mark, proxier.facts.nfacct, proxier.facts.tcp_be_liberal)

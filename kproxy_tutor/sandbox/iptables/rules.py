@@ -39,6 +39,7 @@ Two rules are equal when the kernel would hold the same rule, whichever text the
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -167,16 +168,165 @@ class DeleteChain:
     chain: str
 
 
-@dataclass(slots=True)
+def rule_from_line(line: str) -> Rule:
+    """The structured rule of one ``-A CHAIN ARGS`` line (kube-proxy's or iptables-save's spelling)."""
+    from kproxy_tutor.sandbox.iptables.parse import parse_rule_args, tokenize
+
+    chain, _, args = line[3:].partition(" ")
+    return parse_rule_args(chain, tokenize(args), args)
+
+
+class RuleList(list):  # type: ignore[type-arg]
+    """A chain's rules built from its text lines; any change to the list makes the lines stale."""
+
+    __slots__ = ("_owner",)
+
+    def _changed(self) -> None:
+        owner = self._owner
+        owner._lines = owner._saves = None
+
+    def append(self, rule: Rule) -> None:  # type: ignore[override]
+        self._changed()
+        super().append(rule)
+
+    def insert(self, index: int, rule: Rule) -> None:  # type: ignore[override]
+        self._changed()
+        super().insert(index, rule)
+
+    def extend(self, rules) -> None:  # type: ignore[no-untyped-def,override]
+        self._changed()
+        super().extend(rules)
+
+    def pop(self, index: int = -1) -> Rule:  # type: ignore[override]
+        self._changed()
+        return super().pop(index)
+
+    def remove(self, rule: Rule) -> None:  # type: ignore[override]
+        self._changed()
+        super().remove(rule)
+
+    def clear(self) -> None:
+        self._changed()
+        super().clear()
+
+    def sort(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self._changed()
+        super().sort(*args, **kwargs)
+
+    def reverse(self) -> None:
+        self._changed()
+        super().reverse()
+
+    def __setitem__(self, index, value) -> None:  # type: ignore[no-untyped-def]
+        self._changed()
+        super().__setitem__(index, value)
+
+    def __delitem__(self, index) -> None:  # type: ignore[no-untyped-def]
+        self._changed()
+        super().__delitem__(index)
+
+    def __iadd__(self, rules):  # type: ignore[no-untyped-def]
+        self._changed()
+        return super().__iadd__(rules)
+
+
 class Chain:
-    name: str
-    policy: str | None = None
-    rules: list[Rule] = field(default_factory=list)
-    counters: tuple[int, int] = field(default=(0, 0), compare=False)
+    """One chain: its rules, held either as ``Rule`` objects or as text lines.
+
+    The compiler's chains hold two lines per rule: the restore line as kube-proxy writes it
+    (``lines``) and the canonical ``iptables-save`` line (``save_lines``), in tuples of
+    strings, which the garbage collector stops tracking. ``rules`` builds the structured
+    rules from the lines on first use (cached; changing that list makes the lines stale, so
+    they are then made again from the rules). Two rules are the same kernel rule when their
+    save lines are equal.
+    """
+
+    __slots__ = ("_lines", "_rules", "_saves", "counters", "name", "policy")
+
+    def __init__(
+        self,
+        name: str,
+        policy: str | None = None,
+        rules: Iterable[Rule] | None = None,
+        counters: tuple[int, int] = (0, 0),
+    ) -> None:
+        self.name = name
+        self.policy = policy
+        self.counters = counters
+        self._lines: tuple[str, ...] | None = None
+        self._saves: tuple[str, ...] | None = None
+        self._rules: list[Rule] | None = self._own(rules if rules is not None else ())
+
+    @staticmethod
+    def from_lines(name: str, policy: str | None, lines: tuple[str, ...], saves: tuple[str, ...]) -> Chain:
+        """A chain of compiled rules: ``lines`` as written (``-A NAME …``), ``saves`` as iptables-save prints them."""
+        chain = Chain.__new__(Chain)
+        chain.name = name
+        chain.policy = policy
+        chain.counters = (0, 0)
+        chain._rules = None
+        chain._lines = lines
+        chain._saves = saves
+        return chain
+
+    def _own(self, rules: Iterable[Rule]) -> RuleList:
+        owned = RuleList(rules)
+        owned._owner = self
+        return owned
 
     @property
     def builtin(self) -> bool:
         return self.policy is not None
+
+    @property
+    def rules(self) -> list[Rule]:
+        rules = self._rules
+        if rules is None:
+            rules = self._rules = self._own(map(rule_from_line, self._lines or ()))
+        return rules
+
+    @rules.setter
+    def rules(self, rules: Iterable[Rule]) -> None:
+        self._rules = self._own(rules)
+        self._lines = self._saves = None
+
+    @property
+    def has_lines(self) -> bool:
+        """True while the chain's text lines are current (then ``lines``/``save_lines`` cost nothing)."""
+        return self._saves is not None
+
+    def lines(self) -> tuple[str, ...]:
+        """The rules as their writer spelled them (``-A NAME …``)."""
+        if self._lines is None:
+            from kproxy_tutor.sandbox.iptables.render import restore_line
+
+            self._lines = tuple([restore_line(r) for r in self._rules or ()])
+        return self._lines
+
+    def save_lines(self) -> tuple[str, ...]:
+        """The rules as ``iptables-save`` prints them (``-A NAME …``): the rules' identity."""
+        if self._saves is None:
+            from kproxy_tutor.sandbox.iptables.render import save_line
+
+            self._saves = tuple([save_line(r) for r in self._rules or ()])
+        return self._saves
+
+    def __len__(self) -> int:
+        return len(self._saves) if self._rules is None else len(self._rules)  # type: ignore[arg-type]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Chain):
+            return NotImplemented
+        if self.name != other.name or self.policy != other.policy:
+            return False
+        if self.has_lines or other.has_lines:
+            return self.save_lines() == other.save_lines()
+        return self.rules == other.rules
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Chain({self.name!r}, {self.policy!r}, {len(self)} rules)"
 
 
 @dataclass(slots=True)
@@ -206,11 +356,29 @@ class Ruleset:
         return existing
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class PayloadTable:
+    """``lines`` are ``Rule`` and ``DeleteChain`` objects (a parsed payload) or, from the
+    compiler, ``-A CHAIN …`` strings; then ``saves`` holds, at the same positions, each
+    string rule's iptables-save line (None for the other entries)."""
+
     name: str
     declared: list[str] = field(default_factory=list)
-    lines: list[Rule | DeleteChain] = field(default_factory=list)
+    lines: list[Rule | DeleteChain | str] = field(default_factory=list)
+    saves: list[str | None] | None = None
+
+    def rules(self) -> list[Rule | DeleteChain]:
+        """The lines as objects (string rules parsed, for views that inspect a payload)."""
+        return [rule_from_line(line) if line.__class__ is str else line for line in self.lines]  # type: ignore[arg-type,misc]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PayloadTable):
+            return NotImplemented
+        if (self.name, self.declared) != (other.name, other.declared):
+            return False
+        return self.lines == other.lines or self.rules() == other.rules()
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -254,6 +422,7 @@ __all__ = [
     "RecentMatch",
     "Reject",
     "Rule",
+    "RuleList",
     "Ruleset",
     "Snat",
     "StatisticMatch",
@@ -261,5 +430,6 @@ __all__ = [
     "Target",
     "Verdict",
     "make_rule",
+    "rule_from_line",
     "save_string",
 ]
