@@ -168,12 +168,35 @@ class DeleteChain:
     chain: str
 
 
+def _simple_tokens(args: str) -> list[str] | None:
+    """The tokens of ``args`` when its quotes only wrap whole tokens and hold no escapes (as the
+    compiler writes comments); None for anything else, which the parser's tokenizer reads."""
+    if "\\" in args or "\t" in args:
+        return None
+    parts = args.split('"')
+    if len(parts) % 2 == 0:
+        return None
+    tokens: list[str] = []
+    last = len(parts) - 1
+    for k, part in enumerate(parts):
+        if k % 2:
+            tokens.append(part)
+            continue
+        if 0 < k < last and not part.strip(" "):
+            return None
+        if (k > 0 and part and part[0] != " ") or (k < last and part and part[-1] != " "):
+            return None
+        tokens += part.split()
+    return tokens
+
+
 def rule_from_line(line: str) -> Rule:
     """The structured rule of one ``-A CHAIN ARGS`` line (kube-proxy's or iptables-save's spelling)."""
     from kproxy_tutor.sandbox.iptables.parse import parse_rule_args, tokenize
 
     chain, _, args = line[3:].partition(" ")
-    return parse_rule_args(chain, tokenize(args), args)
+    tokens = _simple_tokens(args) if '"' in args else args.split()
+    return parse_rule_args(chain, tokens if tokens is not None else tokenize(args), args)
 
 
 class RuleList(list):  # type: ignore[type-arg]
