@@ -80,33 +80,64 @@ def register(app: typer.Typer) -> None:
                 ),
             ),
         ] = None,
+        family: Annotated[
+            str | None,
+            typer.Option(
+                "--family",
+                metavar="ipv4|ipv6|both",
+                help=_(
+                    "Which IP family's proxier to show (kube-proxy runs one per family). Default: both on a "
+                    "dual-stack node, each under its own heading; else the node's one family."
+                ),
+            ),
+        ] = None,
     ) -> None:
         import sys
 
         from kproxy_tutor import runtime
         from kproxy_tutor.errors import N_, UsageError
-        from kproxy_tutor.sandbox.modes import FORMATS, check_format, compile_mode
+        from kproxy_tutor.sandbox.modes import (
+            FORMATS,
+            check_family_choice,
+            check_format,
+            compile_mode,
+            family_tool,
+            shown_families,
+        )
 
         # Option values are checked before any file is read: a wrong one is a usage error (exit 2).
         check_options(mode, fmt, table)
+        usage_checked(lambda: check_family_choice(family))
         loaded, mode = load_with_mode(files, mode)
         warn_if_deprecated(mode)
         view = usage_checked(lambda: check_format(mode, fmt))
+        families = usage_checked(lambda: shown_families(loaded.cluster, node, mode, family))
+        warn_if_ipv6_not_shown(loaded, mode, families)
         from kproxy_tutor.ui.work_progress import WorkProgress
 
-        if mode == "iptables":
-            from kproxy_tutor.sandbox.iptables.dump import rules_text
+        if mode != "iptables" and table is not None:
+            raise UsageError(N_("--table goes with --mode iptables."))
+        parts = []
+        for one in families:
+            if mode == "iptables":
+                from kproxy_tutor.sandbox.iptables.dump import rules_text
 
-            with WorkProgress() as progress:
-                text = rules_text(loaded.cluster, node, view, table, service, progress)
-        else:
-            if table is not None:
-                raise UsageError(N_("--table goes with --mode iptables."))
-            with WorkProgress() as progress:
-                compiled = compile_mode(loaded.cluster, node, mode, progress=progress)
-            text = compiled.texts[FORMATS[mode][view]]
-            if service is not None:
-                text = service_text(compiled, loaded.cluster, mode, view, service)
+                with WorkProgress() as progress:
+                    part = rules_text(loaded.cluster, node, view, table, service, progress, one)
+            else:
+                with WorkProgress() as progress:
+                    compiled = compile_mode(loaded.cluster, node, mode, progress=progress, family=one)
+                part = compiled.texts[FORMATS[mode][view]]
+                if service is not None:
+                    part = service_text(compiled, loaded.cluster, mode, view, service)
+            if len(families) > 1:
+                # A comment line: iptables-restore and nft -f skip it, so each part stays valid input.
+                heading = _("# {family} proxier: {command}").format(
+                    family=one, command=family_tool(mode, view, one)
+                )
+                part = f"{heading}\n{part}"
+            parts.append(part)
+        text = "\n".join(parts)
         if sys.stdout.isatty() and not runtime.current().plain:
             from kproxy_tutor.ui.console import make_console
             from kproxy_tutor.ui.highlight import highlight
@@ -165,6 +196,19 @@ def service_text(compiled, cluster, mode: str, view: str, service: str) -> str: 
 
     state = service_view.ipvs_service_state(compiled.state, cluster, namespace, name)
     return render_ipvsadm(state) if view == "ipvsadm" else render_ip_addr(state)
+
+
+def warn_if_ipv6_not_shown(loaded, mode: str, families: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
+    """Say once when the manifests have IPv6 parts that this mode's shown proxier leaves out."""
+    from kproxy_tutor.sandbox.families import IPV6, IPV6_NOT_SHOWN
+    from kproxy_tutor.sandbox.modes import IPV6_MODES
+
+    if loaded.ipv6_location is not None and IPV6 not in families and mode not in IPV6_MODES:
+        typer.echo(
+            _("{location}: warning: ").format(location=loaded.ipv6_location)
+            + _(IPV6_NOT_SHOWN).format(mode=mode),
+            err=True,
+        )
 
 
 def usage_checked(check: Callable[[], _T]) -> _T:

@@ -134,8 +134,8 @@ def _gateway_for(ip: str, cluster: Cluster, node_name: str, taken: set[str]) -> 
     """The first address of the Pod's node's Pod CIDR; otherwise a free address of the Pod IP's /24."""
     address = ipaddress.IPv4Address(ip)
     for node in cluster.nodes.values():
-        if node.pod_cidr and ipaddress.ip_network(node.pod_cidr, strict=False).version == 4:
-            network = ipaddress.ip_network(node.pod_cidr, strict=False)
+        if node.ipv4_pod_cidr:
+            network = ipaddress.ip_network(node.ipv4_pod_cidr, strict=False)
             if address in network and str(network.network_address + 1) not in taken - {ip}:
                 return str(network.network_address + 1)
     network = ipaddress.ip_network(f"{ip}/24", strict=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo, slice_endpoints
+from kproxy_tutor.sandbox.families import IPV4, check_family
 from kproxy_tutor.sandbox.model import EndpointSlice, Service
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo, ServicePortName, service_port_map
 
@@ -24,7 +25,9 @@ class UpdateResult:
 class ServiceChangeTracker:
     """Accumulates Service changes; a change that ends where it started is dropped (as upstream)."""
 
-    def __init__(self) -> None:
+    def __init__(self, family: str = IPV4) -> None:
+        #: The proxier's IP family: only Services with a ClusterIP of it are kept.
+        self.family = check_family(family)
         self._items: dict[
             Key, tuple[dict[ServicePortName, ServicePortInfo], dict[ServicePortName, ServicePortInfo]]
         ] = {}
@@ -34,8 +37,8 @@ class ServiceChangeTracker:
         if service is None:
             return
         key = (service.namespace, service.name)
-        previous = self._items[key][0] if key in self._items else service_port_map(old)
-        current = service_port_map(new)
+        previous = self._items[key][0] if key in self._items else service_port_map(old, self.family)
+        current = service_port_map(new, self.family)
         if previous == current:
             self._items.pop(key, None)
         else:
@@ -54,12 +57,22 @@ class ServiceChangeTracker:
 class EndpointsChangeTracker:
     """Keeps the applied and pending EndpointSlices of every Service, like upstream's EndpointSliceCache."""
 
-    def __init__(self, node_name: str) -> None:
+    def __init__(self, node_name: str, family: str = IPV4) -> None:
         self.node_name = node_name
+        #: The proxier's IP family: only EndpointSlices with this addressType count.
+        self.family = check_family(family)
         self._applied: dict[Key, dict[str, EndpointSlice]] = {}
         self._pending: dict[Key, dict[str, EndpointSlice | None]] = {}
 
     def on_endpoint_slice(self, old: EndpointSlice | None, new: EndpointSlice | None) -> None:
+        # Slices of the other family never reach this family's proxier (upstream drops them
+        # in EndpointSliceUpdate, before they enter the cache).
+        if old is not None and old.address_type != self.family:
+            old = None
+        if new is not None and new.address_type != self.family:
+            new = None
+        if old is None and new is None:
+            return
         if old is not None and (new is None or new.service_name != old.service_name):
             self._stage((old.namespace, old.service_name), old.name, None)
         if new is not None and new.service_name:
@@ -88,14 +101,14 @@ class EndpointsChangeTracker:
                     applied[name] = slice_
             if not applied:
                 del self._applied[key]
-            changes[key] = slice_endpoints(key[0], key[1], applied.values(), self.node_name)
+            changes[key] = slice_endpoints(key[0], key[1], applied.values(), self.node_name, self.family)
         self._pending = {}
         return changes
 
     def all_endpoints(self) -> dict[Key, dict[ServicePortName, tuple[EndpointInfo, ...]]]:
         """Endpoints of every Service from the applied slices (used to start over after a config change)."""
         return {
-            key: slice_endpoints(key[0], key[1], slices.values(), self.node_name)
+            key: slice_endpoints(key[0], key[1], slices.values(), self.node_name, self.family)
             for key, slices in self._applied.items()
         }
 

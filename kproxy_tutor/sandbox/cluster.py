@@ -10,9 +10,10 @@ import dataclasses
 from collections.abc import Callable, Iterable
 
 from kproxy_tutor.errors import N_, SandboxInputError
-from kproxy_tutor.sandbox.allocation import Allocator, name_suffix
+from kproxy_tutor.sandbox.allocation import Allocator, allocate_service_ips, name_suffix, split_cidrs
 from kproxy_tutor.sandbox.endpointslices import derive_slices, selector_matches
-from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, parse_ip_sloppy
+from kproxy_tutor.sandbox.families import FAMILIES, IPV4
+from kproxy_tutor.sandbox.ipaddr import canonical_ipv4
 from kproxy_tutor.sandbox.model import (
     ClusterNetwork,
     Deployment,
@@ -22,21 +23,25 @@ from kproxy_tutor.sandbox.model import (
     Pod,
     ProxyConfig,
     Service,
+    ServiceCIDR,
     ServicePort,
     frozen_labels,
 )
 from kproxy_tutor.sandbox.validation import (
-    check_cidr,
     check_ip,
     check_object_name,
+    check_pod_cidrs,
     check_replicas,
     check_service,
+    check_service_cidr,
 )
 
 Key = tuple[str, str]
 ServiceListener = Callable[[Service | None, Service | None], None]
 SliceListener = Callable[[EndpointSlice | None, EndpointSlice | None], None]
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
+#: The ServiceCIDR the API server creates from its --service-cluster-ip-range.
+DEFAULT_SERVICE_CIDR = "kubernetes"
 
 
 class Cluster:
@@ -66,6 +71,11 @@ class Cluster:
         self._pods_by_namespace: dict[str, dict[str, Pod]] = {}
         self._services_by_label: dict[tuple[str, str, str], set[Key]] = {}
         self._service_listeners: list[ServiceListener] = []
+        #: ServiceCIDR objects by name; "kubernetes" is the default one, made from the network's
+        #: serviceCIDR (as the API server makes it from --service-cluster-ip-range) unless given.
+        self.service_cidr_objects: dict[str, ServiceCIDR] = {
+            DEFAULT_SERVICE_CIDR: ServiceCIDR(DEFAULT_SERVICE_CIDR, split_cidrs(self.network.service_cidr))
+        }
         self._slice_listeners: list[SliceListener] = []
 
     # Watch ------------------------------------------------------------------------------
@@ -86,14 +96,54 @@ class Cluster:
         for listener in self._slice_listeners:
             listener(old, new)
 
+    # ServiceCIDRs -----------------------------------------------------------------------
+    def apply_service_cidr(self, service_cidr: ServiceCIDR, location: str | None = None) -> ServiceCIDR:
+        """Add or replace a ServiceCIDR; ClusterIPs are then allocated from it too (the default one first)."""
+        check_object_name("ServiceCIDR", service_cidr.name, location)
+        service_cidr = dataclasses.replace(
+            service_cidr, cidrs=check_service_cidr(service_cidr.cidrs, location)
+        )
+        self.service_cidr_objects[service_cidr.name] = service_cidr
+        self.allocator.set_service_cidrs(self.service_cidrs())
+        return service_cidr
+
+    def service_cidrs(self) -> tuple[str, ...]:
+        """Every ServiceCIDR's ranges, the default one's first: what kube-proxy's ServiceCIDR informer lists."""
+        default = self.service_cidr_objects.get(DEFAULT_SERVICE_CIDR)
+        out = list(default.cidrs) if default is not None else []
+        for name in sorted(self.service_cidr_objects):
+            if name != DEFAULT_SERVICE_CIDR:
+                out.extend(c for c in self.service_cidr_objects[name].cidrs if c not in out)
+        return tuple(out)
+
+    def proxier_families(self, node_name: str) -> tuple[str, ...]:
+        """The IP families whose kube-proxy proxier has something to show on ``node_name``, IPv4 first.
+
+        kube-proxy on a dual-stack-capable Linux node runs both proxiers (a MetaProxier); the one
+        of a family with neither a node address nor a Service ClusterIP writes only its fixed
+        chains, so it is left out here. An IPv4-only cluster gives ("IPv4",).
+        """
+        node = self.node(node_name)
+        found = set(node.families)
+        for service in self.services.values():
+            found.update(f for f in FAMILIES if service.cluster_ip_of(f))
+        return tuple(f for f in FAMILIES if f in found) or (IPV4,)
+
+    @property
+    def service_families(self) -> tuple[str, ...]:
+        """The families ClusterIPs can be allocated for, the primary first (two on a dual-stack cluster)."""
+        return self.allocator.service_families
+
     # Nodes ------------------------------------------------------------------------------
     def add_node(self, node: Node, location: str | None = None) -> Node:
         check_object_name("Node", node.name, location)
-        if node.pod_cidr:
-            node = dataclasses.replace(node, pod_cidr=check_cidr(node.pod_cidr, "podCIDR", location))
-            self.allocator.claim_node_pod_cidr(node.name, node.pod_cidr)
+        if node.pod_cidrs:
+            cidrs = check_pod_cidrs(node.pod_cidrs, location)
+            for cidr in cidrs:
+                self.allocator.claim_node_pod_cidr(node.name, cidr)
+            node = dataclasses.replace(node, pod_cidrs=cidrs)
         else:
-            node = dataclasses.replace(node, pod_cidr=self.allocator.node_pod_cidr(node.name))
+            node = dataclasses.replace(node, pod_cidrs=self.allocator.node_pod_cidrs(node.name))
         node = dataclasses.replace(
             node, internal_ips=tuple(check_ip(ip, "node IP", location) for ip in node.internal_ips)
         )
@@ -123,26 +173,48 @@ class Cluster:
             pod = dataclasses.replace(pod, node_name=nodes[len(self.pods) % len(nodes)].name)
         elif pod.node_name not in self.nodes:
             self.add_node(Node(name=pod.node_name), location)
-        if pod.pod_ip:
-            # Nearly every Pod IP is canonical IPv4 already: then it needs no parsing or copy.
-            pod_ip = canonical_ipv4(pod.pod_ip) or check_ip(pod.pod_ip, "Pod IP", location)
-            if pod_ip != pod.pod_ip:
-                pod = dataclasses.replace(pod, pod_ip=pod_ip)
-            self.allocator.used_pod_ips.add(pod.pod_ip)
+        if pod.pod_ip or pod.pod_ips:
+            pod = self._checked_pod_ips(pod, location)
         elif old is not None and old.pod_ip and old.node_name == pod.node_name:
-            pod = dataclasses.replace(pod, pod_ip=old.pod_ip)
+            pod = dataclasses.replace(pod, pod_ip=old.pod_ip, pod_ips=old.pod_ips)
         else:
-            pod = dataclasses.replace(pod, pod_ip=self.allocator.allocate_pod_ip(pod.node_name))
+            # One IP per family of the node's Pod CIDRs, IPv4 first (as the CNI plugins list them).
+            families = self.allocator.node_families(pod.node_name) or (IPV4,)
+            ips = tuple(self.allocator.allocate_pod_ip(pod.node_name, family) for family in families)
+            pod = dataclasses.replace(pod, pod_ip=ips[0], pod_ips=ips if len(ips) > 1 else ())
         self.pods[(pod.namespace, pod.name)] = pod
         self._pods_by_namespace.setdefault(pod.namespace, {})[pod.name] = pod
         self._reconcile_for_pods(pod.namespace, [old, pod])
+        return pod
+
+    def _checked_pod_ips(self, pod: Pod, location: str | None) -> Pod:
+        # Nearly every Pod IP is canonical IPv4 already: then it needs no parsing or copy.
+        pod_ip = canonical_ipv4(pod.pod_ip) or check_ip(pod.pod_ip, "Pod IP", location) if pod.pod_ip else ""
+        ips = tuple(canonical_ipv4(ip) or check_ip(ip, "Pod IP", location) for ip in pod.pod_ips)
+        if ips and pod_ip and ips[0] != pod_ip:
+            raise SandboxInputError(
+                N_("Pod {name!r}: status.podIP {ip} must be the first of status.podIPs."),
+                location=location,
+                name=pod.name,
+                ip=pod_ip,
+            )
+        if len(ips) > 2 or (len(ips) == 2 and (":" in ips[0]) == (":" in ips[1])):
+            raise SandboxInputError(
+                N_("Pod {name!r}: status.podIPs may hold one IP per family (an IPv4 and an IPv6 one)."),
+                location=location,
+                name=pod.name,
+            )
+        pod_ip = pod_ip or ips[0]
+        if pod_ip != pod.pod_ip or ips != pod.pod_ips:
+            pod = dataclasses.replace(pod, pod_ip=pod_ip, pod_ips=ips if len(ips) > 1 else ())
+        self.allocator.used_pod_ips.update(pod.pod_ips or (pod.pod_ip,))
         return pod
 
     def remove_pod(self, namespace: str, name: str) -> None:
         old = self.pods.pop((namespace, name), None)
         if old is None:
             raise SandboxInputError(N_("There is no Pod {namespace}/{name}."), namespace=namespace, name=name)
-        self.allocator.used_pod_ips.discard(old.pod_ip)
+        self.allocator.used_pod_ips.difference_update(old.pod_ips or (old.pod_ip,))
         del self._pods_by_namespace[namespace][name]
         self._reconcile_for_pods(namespace, [old])
 
@@ -259,19 +331,7 @@ class Cluster:
         changes: dict[str, object] = {}
         if service.type == "ExternalName":
             return service
-        if service.cluster_ip == "":
-            ip = old.cluster_ip if old is not None and old.cluster_ip not in ("", "None") else None
-            changes["cluster_ip"] = ip or self.allocator.allocate_cluster_ip(key)
-        elif service.cluster_ip != "None":
-            if canonical_ipv4(service.cluster_ip) is None and parse_ip_sloppy(service.cluster_ip) is None:
-                check_ip(service.cluster_ip, "clusterIP", location)
-            self.allocator.reserve_cluster_ip(service.cluster_ip, key, location)
-        if old is not None and old.cluster_ip not in (
-            "",
-            "None",
-            changes.get("cluster_ip", service.cluster_ip),
-        ):
-            self.allocator.release_cluster_ip(old.cluster_ip, key)
+        changes.update(allocate_service_ips(self.allocator, service, old, location))
         if service.type in ("NodePort", "LoadBalancer"):
             self.allocator.release_node_ports(key)
             ports = []
@@ -297,7 +357,9 @@ class Cluster:
                 changes["health_check_node_port"] = self.allocator.allocate_node_port(
                     "TCP", key, "health-check"
                 )
-        return dataclasses.replace(service, **changes) if changes else service
+        if all(getattr(service, name) == value for name, value in changes.items()):
+            return service
+        return dataclasses.replace(service, **changes)
 
     # EndpointSlices ---------------------------------------------------------------------
     def apply_endpoint_slice(self, slice_: EndpointSlice, location: str | None = None) -> EndpointSlice:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.fastinit import fast_constructor
-from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, join_host_port
+from kproxy_tutor.sandbox.ipaddr import canonical_ipv4, join_host_port, parse_ip_sloppy
 from kproxy_tutor.sandbox.model import EndpointSlice
 from kproxy_tutor.sandbox.serviceport import ServicePortName
 
@@ -48,13 +49,24 @@ _make_endpoint_info = fast_constructor(EndpointInfo)
 _NO_HINTS: frozenset[str] = frozenset()
 
 
+def _canonical(text: str, family: str) -> str | None:
+    if family == IPV4:
+        return canonical_ipv4(text)
+    ip = parse_ip_sloppy(text)
+    return str(ip) if ip is not None and ip.version == 6 else None
+
+
 def slice_endpoints(
-    namespace: str, service_name: str, slices: Iterable[EndpointSlice], node_name: str
+    namespace: str,
+    service_name: str,
+    slices: Iterable[EndpointSlice],
+    node_name: str,
+    family: str = IPV4,
 ) -> dict[ServicePortName, tuple[EndpointInfo, ...]]:
-    """Endpoints per service port for one Service, sorted by the ``ip:port`` string (lexicographic)."""
+    """Endpoints per service port for one Service from ``family``'s slices, sorted by the ``ip:port`` string."""
     by_port: dict[ServicePortName, dict[str, EndpointInfo]] = {}
     for slice_ in sorted(slices, key=lambda s: s.name):
-        if slice_.address_type != "IPv4":
+        if slice_.address_type != family:
             continue
         for slice_port in slice_.ports:
             # Ports without a name or number are ignored, as upstream does.
@@ -65,7 +77,7 @@ def slice_endpoints(
             for endpoint in slice_.endpoints:
                 if not endpoint.addresses:
                     continue
-                ip = canonical_ipv4(endpoint.addresses[0])
+                ip = _canonical(endpoint.addresses[0], family)
                 if ip is None:
                     continue
                 conditions = endpoint.conditions

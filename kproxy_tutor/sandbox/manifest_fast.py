@@ -120,7 +120,12 @@ def fast_node(data: dict[str, Any]) -> Node:
     ips = tuple(
         _s(a, "address") for a in _dicts(_d(data, "status"), "addresses") if _s(a, "type") == "InternalIP"
     )
-    return Node(name, ips, _s(_d(data, "spec"), "podCIDR"), frozen_labels(labels))
+    spec = _d(data, "spec")
+    pod_cidrs = _strs(spec, "podCIDRs")
+    if not pod_cidrs:
+        pod_cidr = _s(spec, "podCIDR")
+        pod_cidrs = (pod_cidr,) if pod_cidr else ()
+    return Node(name, ips, pod_cidrs, frozen_labels(labels))
 
 
 def fast_pod(data: dict[str, Any]) -> Pod:
@@ -144,6 +149,7 @@ def fast_pod(data: dict[str, Any]) -> Pod:
         ready,
         terminating,
         tuple(ports),
+        pod_ips=tuple(_s(i, "ip") for i in _dicts(status, "podIPs")),
     )
 
 
@@ -178,6 +184,7 @@ def fast_service(data: dict[str, Any]) -> Service:
         cluster_ip=_s(spec, "clusterIP"),
         cluster_ips=_strs(spec, "clusterIPs"),
         ip_families=_strs(spec, "ipFamilies"),
+        ip_family_policy=_s(spec, "ipFamilyPolicy"),
         ports=tuple(ports),
         selector=frozen_labels(_labels(spec, "selector")) if selector is not None else None,
         external_ips=_strs(spec, "externalIPs"),

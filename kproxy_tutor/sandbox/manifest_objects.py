@@ -24,10 +24,17 @@ from kproxy_tutor.sandbox.model import (
     Pod,
     ProxyConfig,
     Service,
+    ServiceCIDR,
     ServicePort,
     frozen_labels,
 )
-from kproxy_tutor.sandbox.validation import check_cidr, check_interface_name, check_ip
+from kproxy_tutor.sandbox.validation import (
+    check_cidr,
+    check_interface_name,
+    check_ip,
+    check_pod_cidrs,
+    check_service_cidr,
+)
 
 #: The values of a KubeProxyConfiguration's ``mode`` on Linux ("" = the default, iptables).
 PROXY_MODES = ("", "iptables", "nftables", "ipvs")
@@ -134,7 +141,20 @@ def to_node(obj: Fields) -> Node:
     ips = tuple(
         a.str("address") for a in obj.sub("status").items("addresses") if a.str("type") == "InternalIP"
     )
-    return Node(name, ips, obj.sub("spec").str("podCIDR"), frozen_labels(labels))
+    spec = obj.sub("spec")
+    return Node(name, ips, pod_cidrs_of(spec.str("podCIDR"), spec.strings("podCIDRs")), frozen_labels(labels))
+
+
+def pod_cidrs_of(pod_cidr: str, pod_cidrs: tuple[str, ...]) -> tuple[str, ...]:
+    """``spec.podCIDRs``, or ``(spec.podCIDR,)`` when only that is set (older objects)."""
+    if pod_cidrs:
+        return pod_cidrs
+    return (pod_cidr,) if pod_cidr else ()
+
+
+def to_service_cidr(obj: Fields) -> ServiceCIDR:
+    _, name, _ = _meta(obj, namespaced=False)
+    return ServiceCIDR(name, obj.sub("spec").strings("cidrs"))
 
 
 def to_pod(obj: Fields) -> Pod:
@@ -152,6 +172,7 @@ def to_pod(obj: Fields) -> Pod:
         ready,
         terminating,
         _container_ports(spec),
+        pod_ips=tuple(i.str("ip") for i in status.items("podIPs")),
     )
 
 
@@ -206,6 +227,7 @@ def to_service(obj: Fields, location: str) -> Service:
         cluster_ip=spec.str("clusterIP"),
         cluster_ips=spec.strings("clusterIPs"),
         ip_families=spec.strings("ipFamilies"),
+        ip_family_policy=spec.str("ipFamilyPolicy"),
         ports=tuple(ports),
         selector=frozen_labels(spec.labels("selector")) if selector is not None else None,
         external_ips=spec.strings("externalIPs"),
@@ -280,10 +302,9 @@ def to_proxy_config(obj: Fields) -> ProxyConfig:
     iptables = obj.sub("iptables")
     detect = obj.sub("detectLocal")
     sync_period = iptables.str("syncPeriod", "30s")
-    # clusterCIDR may be a dual-stack pair "v4,v6"; this sandbox proxies IPv4.
+    # clusterCIDR may be a dual-stack pair "v4,v6": each family's proxier uses its own.
     cidrs = [c.strip() for c in obj.str("clusterCIDR").split(",") if c.strip()]
-    checked = [check_cidr(c, "clusterCIDR", obj.location) for c in cidrs]
-    cluster_cidr = next((c for c in checked if ":" not in c), "")
+    cluster_cidr = ",".join(check_cidr(c, "clusterCIDR", obj.location) for c in cidrs)
     mode = obj.str("detectLocalMode", "ClusterCIDR") or "ClusterCIDR"
     if mode not in ("ClusterCIDR", "NodeCIDR", "BridgeInterface", "InterfaceNamePrefix"):
         raise SandboxInputError(
@@ -377,7 +398,11 @@ def to_node_facts(obj: Fields) -> NodeFacts:
 def to_cluster_network(obj: Fields) -> ClusterNetwork:
     for key in ("serviceCIDR", "podCIDR"):
         if key in obj.data:
-            check_cidr(obj.str(key), key, obj.location)
+            # One CIDR, or one per family ("10.96.0.0/12,fd00:10:96::/112"), as kubeadm's subnets.
+            parts = tuple(p.strip() for p in obj.str(key).split(","))
+            check_service_cidr(parts, obj.location) if key == "serviceCIDR" else check_pod_cidrs(
+                parts, obj.location
+            )
     if "dnsServiceIP" in obj.data:
         check_ip(obj.str("dnsServiceIP"), "dnsServiceIP", obj.location)
     low, _, high = obj.str("nodePortRange", "30000-32767").partition("-")

@@ -21,7 +21,7 @@ from kproxy_tutor.errors import N_, Msg, SandboxInputError, file_error
 from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
-from kproxy_tutor.sandbox.families import has_ipv6, ipv6_warning
+from kproxy_tutor.sandbox.families import has_ipv6
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
@@ -36,7 +36,10 @@ DEFAULT_NODES = (
     Node("worker-2", ("192.168.0.12",)),
 )
 # EndpointSlices before Services: a Service whose slices are given never gets derived ones.
-_ORDER = ("Node", "EndpointSlice", "Service", "Deployment", "Pod")
+# ServiceCIDRs first: the Services' ClusterIPs are allocated from them.
+_ORDER = ("ServiceCIDR", "Node", "EndpointSlice", "Service", "Deployment", "Pod")
+#: The API groups a ServiceCIDR comes in (GA in v1.33; beta before).
+SERVICE_CIDR_APIS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1")
 
 
 @dataclass(slots=True)
@@ -47,6 +50,8 @@ class LoadResult:
     warnings: list[LoadWarning] = field(default_factory=list)
     #: Where the KubeProxyConfiguration came from (a file location), None when there was none.
     config_location: str | None = None
+    #: The first object with an IPv6 part (None: the manifests are IPv4 only).
+    ipv6_location: str | None = None
 
     @property
     def configured_mode(self) -> str | None:
@@ -298,6 +303,7 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
         for node in DEFAULT_NODES:
             cluster.add_node(node)
     appliers: dict[str, Callable[[_Object], object]] = {
+        "ServiceCIDR": lambda o: cluster.apply_service_cidr(_guard(convert.to_service_cidr, o), o.location),
         "Node": lambda o: cluster.add_node(_convert(fastconv.fast_node, convert.to_node, o), o.location),
         "Service": lambda o: cluster.apply_service(
             _convert(fastconv.fast_service, lambda f: convert.to_service(f, o.location), o), o.location
@@ -311,7 +317,7 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
     }
     total = sum(len(by_kind[kind]) for kind in _ORDER)
     done = 0
-    ipv6_seen = False
+    ipv6_location: str | None = None
     for kind in _ORDER:
         apply = appliers[kind]
         for obj in by_kind[kind]:
@@ -321,9 +327,8 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
                 if error.location is None:
                     error.location = obj.location
                 raise
-            if not ipv6_seen and has_ipv6(applied):
-                ipv6_seen = True
-                warnings.append(ipv6_warning(obj.location))
+            if ipv6_location is None and has_ipv6(applied):
+                ipv6_location = obj.location
             # The parsed mapping is not needed once converted: freeing it as the model grows
             # keeps the peak memory of a big load near the larger of the two, not their sum.
             obj.data = _CONVERTED
@@ -332,14 +337,22 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
                 progress("load", done, total)
     if progress is not None:
         progress("load", total, total)
-    return LoadResult(cluster, warnings, settings["config_location"])
+    return LoadResult(cluster, warnings, settings["config_location"], ipv6_location)
 
 
 def _classify(
     obj: _Object, settings: dict[str, Any], by_kind: dict[str, list[_Object]], warnings: list[LoadWarning]
 ) -> None:
     api = obj.data.get("apiVersion")
-    if obj.kind in by_kind:
+    if obj.kind == "ServiceCIDR" and api not in SERVICE_CIDR_APIS:
+        warnings.append(
+            LoadWarning(
+                obj.location,
+                N_("Skipped {kind}: the sandbox reads it from apiVersion {api}."),
+                {"kind": obj.kind, "api": SERVICE_CIDR_APIS[0]},
+            )
+        )
+    elif obj.kind in by_kind:
         by_kind[obj.kind].append(obj)
     elif obj.kind == "KubeProxyConfiguration":
         settings["config"] = _guard(convert.to_proxy_config, obj)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
+from kproxy_tutor.sandbox.families import FAMILIES, IPV4, family_of_address, of_family
+
 Protocol = Literal["TCP", "UDP", "SCTP"]
 ServiceType = Literal["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
 TrafficPolicy = Literal["Cluster", "Local"]
@@ -33,18 +35,32 @@ def frozen_labels(labels: dict[str, str] | None) -> MappingProxyType[str, str]:
 class Node:
     name: str
     internal_ips: tuple[str, ...] = ()
-    pod_cidr: str = ""
+    #: ``spec.podCIDRs`` (``spec.podCIDR`` is the first): at most one per IP family.
+    pod_cidrs: tuple[str, ...] = ()
     labels: MappingProxyType[str, str] = field(default_factory=lambda: EMPTY_LABELS)
+
+    def ips(self, family: str) -> tuple[str, ...]:
+        """The InternalIPs of ``family`` (IPv4 or IPv6): what that family's proxier sees."""
+        return of_family(self.internal_ips, family)
+
+    def pod_cidr(self, family: str | None = None) -> str:
+        """The Pod CIDR of ``family`` ("" if none); without a family, ``spec.podCIDR`` (the first)."""
+        if family is None:
+            return self.pod_cidrs[0] if self.pod_cidrs else ""
+        return next(iter(of_family(self.pod_cidrs, family)), "")
 
     @property
     def ipv4_ips(self) -> tuple[str, ...]:
-        """The IPv4 InternalIPs: the ones the IPv4 proxier (the only one the sandbox runs) sees."""
-        return tuple(ip for ip in self.internal_ips if ":" not in ip)
+        return self.ips(IPV4)
 
     @property
     def ipv4_pod_cidr(self) -> str:
-        """``podCIDR`` when it is IPv4, else "" (an IPv6 one belongs to the IPv6 proxier)."""
-        return self.pod_cidr if ":" not in self.pod_cidr else ""
+        return self.pod_cidr(IPV4)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The IP families of the node's InternalIPs (a dual-stack node has both)."""
+        return tuple(f for f in FAMILIES if self.ips(f) or of_family(self.pod_cidrs, f))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +82,16 @@ class Pod:
     ports: tuple[ContainerPort, ...] = ()
     #: Set for Pods a Deployment owns, so the Deployment can replace them.
     owner: str = ""
+    #: ``status.podIPs`` (``pod_ip`` is the first): one per IP family on a dual-stack node.
+    pod_ips: tuple[str, ...] = ()
+
+    def ip(self, family: str) -> str:
+        """The Pod's IP of ``family`` ("" if it has none)."""
+        return next(iter(of_family(self.pod_ips or ((self.pod_ip,) if self.pod_ip else ()), family)), "")
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        return tuple(f for f in FAMILIES if self.ip(f))
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +131,11 @@ class Service:
     type: str = "ClusterIP"
     #: "" = not allocated yet (the cluster allocates one), "None" = headless.
     cluster_ip: str = ""
+    #: ``spec.clusterIPs``: one per family, the primary first (``cluster_ip`` is the first).
     cluster_ips: tuple[str, ...] = ()
     ip_families: tuple[str, ...] = ()
+    #: ``spec.ipFamilyPolicy``: SingleStack, PreferDualStack, RequireDualStack ("" = not set).
+    ip_family_policy: str = ""
     ports: tuple[ServicePort, ...] = ()
     #: None = no selector (endpoints come from hand-made EndpointSlices).
     selector: MappingProxyType[str, str] | None = None
@@ -124,6 +153,21 @@ class Service:
     @property
     def key(self) -> tuple[str, str]:
         return (self.namespace, self.name)
+
+    def cluster_ip_of(self, family: str) -> str:
+        """The ClusterIP of ``family`` ("" when the Service has none: headless, other family, ExternalName)."""
+        for ip in self.cluster_ips or (self.cluster_ip,):
+            if ip not in ("", "None") and family_of_address(ip) == family:
+                return ip
+        return ""
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        found = {
+            family_of_address(ip) for ip in (self.cluster_ip, *self.cluster_ips) if ip not in ("", "None")
+        }
+        found.update(self.ip_families)
+        return tuple(f for f in FAMILIES if f in found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +210,18 @@ class EndpointSlice:
     #: "endpointslice-controller.k8s.io" for slices the sandbox derives from selectors.
     managed_by: str = ""
 
+    @property
+    def families(self) -> tuple[str, ...]:
+        return (self.address_type,) if self.address_type in FAMILIES else ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCIDR:
+    """``networking.k8s.io/v1`` ServiceCIDR: ranges ClusterIPs are allocated from (at most one per family)."""
+
+    name: str
+    cidrs: tuple[str, ...] = ()
+
 
 @dataclass(frozen=True, slots=True)
 class ProxyConfig:
@@ -174,6 +230,7 @@ class ProxyConfig:
     #: ``mode`` as the configuration sets it: iptables, nftables or ipvs ("" = not set, iptables on Linux).
     mode: str = ""
     hostname_override: str = ""
+    #: ``clusterCIDR``: one CIDR, or one per family ("10.244.0.0/16,fd00:10:244::/56").
     cluster_cidr: str = "10.244.0.0/16"
     #: ClusterCIDR, NodeCIDR, BridgeInterface, InterfaceNamePrefix, or "" (no detector).
     detect_local_mode: str = "ClusterCIDR"
@@ -189,6 +246,11 @@ class ProxyConfig:
     #: Empty = all local addresses (the default).
     node_port_addresses: tuple[str, ...] = ()
     sync_period_seconds: float = 30.0
+
+    def cluster_cidr_of(self, family: str) -> str:
+        """The ``clusterCIDR`` of ``family`` ("" when it lists none): each family's proxier uses its own."""
+        cidrs = tuple(c.strip() for c in self.cluster_cidr.split(",") if c.strip())
+        return next(iter(of_family(cidrs, family)), "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +271,10 @@ class NodeFacts:
 class ClusterNetwork:
     """Address ranges the cluster allocates from (kubeadm defaults)."""
 
+    #: The API server's ``--service-cluster-ip-range`` (the default ServiceCIDR "kubernetes"):
+    #: one CIDR, or "v4,v6" / "v6,v4" for a dual-stack cluster (the first is the primary family).
     service_cidr: str = "10.96.0.0/12"
+    #: The controller manager's ``--cluster-cidr``: one CIDR, or one per family ("v4,v6").
     pod_cidr: str = "10.244.0.0/16"
     node_port_range: tuple[int, int] = (30000, 32767)
     dns_service_ip: str = "10.96.0.10"

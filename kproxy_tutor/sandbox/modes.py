@@ -11,10 +11,13 @@ from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4, IPV6, check_family
 from kproxy_tutor.sandbox.work import Progress
 
 MODES = ("iptables", "nftables", "ipvs")
 DEFAULT_MODE = "iptables"
+#: The modes whose IPv6 proxier the tutor compiles (the others show their IPv4 proxier only).
+IPV6_MODES = ("iptables",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,11 +48,24 @@ class CompiledMode:
     state: object | None = None
     rule_count: int = 0
     element_count: int = 0
+    #: The IP family of the proxier compiled (kube-proxy runs one per family).
+    family: str = IPV4
 
     @property
     def text(self) -> str:
         """The main rendering: what a learner would type on the node to see the rules."""
         return next(iter(self.texts.values()), "")
+
+
+def check_family_mode(mode: str, family: str) -> str:
+    """``family`` when the tutor compiles that family's proxier in ``mode``; a clear refusal otherwise."""
+    check_family(family)
+    if family == IPV6 and mode not in IPV6_MODES:
+        raise SandboxInputError(
+            N_("The tutor does not show the IPv6 proxier of {mode} mode yet; iptables mode shows it."),
+            mode=mode,
+        )
+    return family
 
 
 def check_mode(mode: str) -> str:
@@ -65,6 +81,7 @@ def compile_mode(
     seed: int = 0,
     traffic: bool = False,
     progress: Progress | None = None,
+    family: str = IPV4,
 ) -> CompiledMode:
     """Compile ``cluster`` as kube-proxy in ``mode`` would on ``node`` (None = kube-proxy's own choice).
 
@@ -73,6 +90,7 @@ def compile_mode(
     what the counters and the schedulers do; never for a node the learner has not used).
     """
     check_mode(mode)
+    check_family_mode(mode, family)
     if mode == "nftables":
         from kproxy_tutor.sandbox.nftables import NftProxier, render_listing, render_transaction
         from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
@@ -93,7 +111,7 @@ def compile_mode(
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
     from kproxy_tutor.sandbox.trace.possible import IptablesEvaluator
 
-    iptables = Proxier(cluster, node)
+    iptables = Proxier(cluster, node, family=family)
     result = iptables.sync(progress)
     ruleset = iptables.kernel.ruleset
     rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
@@ -105,6 +123,7 @@ def compile_mode(
         ruleset,
         rules,
         0,
+        family,
     )
 
 
@@ -172,3 +191,38 @@ def check_format(mode: str, fmt: str | None) -> str:
             choices=", ".join(formats),
         )
     return fmt
+
+
+#: ``rules --family`` values → the proxiers shown (kube-proxy's order: IPv4 first).
+FAMILY_CHOICES: dict[str, tuple[str, ...]] = {"ipv4": (IPV4,), "ipv6": (IPV6,), "both": (IPV4, IPV6)}
+
+
+def check_family_choice(choice: str | None) -> str | None:
+    if choice is not None and choice not in FAMILY_CHOICES:
+        raise SandboxInputError(N_("Unknown IP family {value!r}: use ipv4, ipv6 or both."), value=choice)
+    return choice
+
+
+def shown_families(cluster: Cluster, node: str | None, mode: str, choice: str | None) -> tuple[str, ...]:
+    """The proxiers whose rules ``rules`` shows: ``choice``, else every family with something to show
+    on the node (both on a dual-stack node), limited to what the mode's compiler supports."""
+    if check_family_choice(choice) is not None:
+        families = FAMILY_CHOICES[choice]  # type: ignore[index]
+        for family in families:
+            check_family_mode(mode, family)
+        return families
+    name = node or cluster.config.hostname_override or next(iter(cluster.nodes), "")
+    if not name:
+        return (IPV4,)
+    families = cluster.proxier_families(name)
+    if mode not in IPV6_MODES:
+        return (IPV4,)
+    return families
+
+
+def family_tool(mode: str, view: str, family: str) -> str:
+    """The command that prints ``view`` for ``family`` on a node (ip6tables-save for IPv6 iptables)."""
+    text = FORMATS[mode][view]
+    if family == IPV6 and text.startswith("iptables"):
+        return "ip6" + text[len("ip") :]
+    return text

@@ -1,4 +1,4 @@
-"""ServicePortName and ServicePortInfo: one Service port as kube-proxy sees it (IPv4 family).
+"""ServicePortName and ServicePortInfo: one Service port as one family's proxier of kube-proxy sees it.
 
 Mirrors upstream ``pkg/proxy/serviceport.go`` and ``servicechangetracker.go``: addresses are
 parsed sloppily and printed canonically, filtered to the proxier's family, order kept.
@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from kproxy_tutor.sandbox.ipaddr import IPNetwork, canonical_ipv4, parse_cidr_sloppy
+from kproxy_tutor.sandbox.families import IPV4
+from kproxy_tutor.sandbox.ipaddr import IPNetwork, canonical_ipv4, parse_cidr_sloppy, parse_ip_sloppy
 from kproxy_tutor.sandbox.model import Service
 
 
@@ -65,42 +66,50 @@ class ServicePortInfo:
         return self.internal_policy_local or (self.external_policy_local and self.externally_accessible())
 
 
-def _ipv4(values: tuple[str, ...]) -> tuple[str, ...]:
+def _of_family(values: tuple[str, ...], family: str) -> tuple[str, ...]:
     out = []
     for value in values:
-        ip = canonical_ipv4(value.strip())
+        text = value.strip()
+        if family == IPV4:
+            ip = canonical_ipv4(text)
+        else:
+            parsed = parse_ip_sloppy(text)
+            ip = str(parsed) if parsed is not None and parsed.version == 6 else None
         if ip is not None:
             out.append(ip)
     return tuple(out)
 
 
-def service_cluster_ip(service: Service) -> str | None:
-    """The IPv4 ClusterIP, or None when the Service is not proxied (headless, ExternalName, IPv6 only)."""
+def service_cluster_ip(service: Service, family: str = IPV4) -> str | None:
+    """The ClusterIP of ``family``, or None when that proxier ignores the Service (headless, ExternalName, other family)."""
     if service.type == "ExternalName":
         return None
     candidates = service.cluster_ips or (service.cluster_ip,)
     for candidate in candidates:
         if candidate in ("", "None"):
             continue
-        ip = canonical_ipv4(candidate)
-        if ip is not None:
-            return ip
+        found = _of_family((candidate,), family)
+        if found:
+            return found[0]
     return None
 
 
-def service_port_map(service: Service | None) -> dict[ServicePortName, ServicePortInfo]:
-    """All proxied ports of ``service`` (empty for None, headless and ExternalName Services)."""
+def service_port_map(service: Service | None, family: str = IPV4) -> dict[ServicePortName, ServicePortInfo]:
+    """All ports of ``service`` that ``family``'s proxier handles (empty for None, headless, ExternalName, other family)."""
     if service is None:
         return {}
-    cluster_ip = service_cluster_ip(service)
+    cluster_ip = service_cluster_ip(service, family)
     if cluster_ip is None:
         return {}
-    external_ips = _ipv4(service.external_ips)
-    vips = _ipv4(tuple(i.ip for i in service.load_balancer_ingress if i.ip and i.ip_mode != "Proxy"))
+    version = 4 if family == IPV4 else 6
+    external_ips = _of_family(service.external_ips, family)
+    vips = _of_family(
+        tuple(i.ip for i in service.load_balancer_ingress if i.ip and i.ip_mode != "Proxy"), family
+    )
     ranges = []
     for text in service.load_balancer_source_ranges:
         network = parse_cidr_sloppy(text.strip())
-        if network is not None and network.version == 4:
+        if network is not None and network.version == version:
             ranges.append(network)
     api_externally_accessible = service.type in ("LoadBalancer", "NodePort") or (
         service.type == "ClusterIP" and bool(service.external_ips)

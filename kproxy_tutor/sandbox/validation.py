@@ -195,6 +195,30 @@ def check_cidr(value: object, what: str, location: str | None = None) -> str:
     return str(network)
 
 
+def _check_family_pair(cidrs: tuple[str, ...], what: str, location: str | None) -> tuple[str, ...]:
+    checked = tuple(check_cidr(c, what, location) for c in cidrs)
+    if len(checked) > 2 or (len(checked) == 2 and (":" in checked[0]) == (":" in checked[1])):
+        raise SandboxInputError(
+            N_("Invalid {what} {value!r}: at most two CIDRs, one IPv4 and one IPv6."),
+            location=location,
+            what=what,
+            value=", ".join(cidrs),
+        )
+    return checked
+
+
+def check_pod_cidrs(cidrs: tuple[str, ...], location: str | None = None) -> tuple[str, ...]:
+    """``spec.podCIDRs``: canonical CIDRs, at most one per family."""
+    return _check_family_pair(cidrs, "podCIDRs", location)
+
+
+def check_service_cidr(cidrs: tuple[str, ...], location: str | None = None) -> tuple[str, ...]:
+    """A ServiceCIDR's ``spec.cidrs``: one or two CIDRs, at most one per family."""
+    if not cidrs:
+        raise SandboxInputError(N_("A ServiceCIDR needs at least one CIDR in spec.cidrs."), location=location)
+    return _check_family_pair(cidrs, "ServiceCIDR spec.cidrs", location)
+
+
 def check_service(service: Service, location: str | None = None) -> None:
     """What the API server refuses in a Service spec (the subset that matters to kube-proxy)."""
     check_namespace(service.namespace, location)

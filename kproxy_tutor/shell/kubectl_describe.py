@@ -117,7 +117,7 @@ def describe_node(cluster: Cluster, node: Node) -> str:
         *labels,
         ("Addresses:", ""),
         *(("", f"  InternalIP:  {ip}") for ip in node.internal_ips),
-        ("PodCIDR:", node.pod_cidr or "<none>"),
+        ("PodCIDR:", node.pod_cidr() or "<none>"),
         ("Non-terminated Pods:", f"({len(pods)} in total)"),
     ]
     if pods:

@@ -113,7 +113,7 @@ def node_rows(nodes: list[Node], wide: bool) -> list[list[str]]:
         roles = "control-plane" if CONTROL_PLANE_LABEL in node.labels else "<none>"
         row = [node.name, "Ready", roles]
         if wide:
-            row += [",".join(node.internal_ips) or "<none>", node.pod_cidr or "<none>"]
+            row += [",".join(node.internal_ips) or "<none>", ",".join(node.pod_cidrs) or "<none>"]
         rows.append(row)
     return rows
 

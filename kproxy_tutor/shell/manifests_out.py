@@ -57,8 +57,8 @@ def node_manifest(node: Node) -> dict[str, Any]:
         "kind": "Node",
         "metadata": _metadata(node.name, None, node.labels),
     }
-    if node.pod_cidr:
-        data["spec"] = {"podCIDR": node.pod_cidr}
+    if node.pod_cidrs:
+        data["spec"] = {"podCIDR": node.pod_cidrs[0], "podCIDRs": list(node.pod_cidrs)}
     if node.internal_ips:
         data["status"] = {"addresses": [{"type": "InternalIP", "address": ip} for ip in node.internal_ips]}
     return data

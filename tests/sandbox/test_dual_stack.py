@@ -1,8 +1,9 @@
-"""Dual-stack and IPv6 input: the sandbox runs the IPv4 proxier, which ignores the other family.
+"""Dual-stack and IPv6 input: kube-proxy runs one proxier per family, each ignoring the other family.
 
-Real kube-proxy's single-family IPv4 proxier skips IPv6 node IPs, IPv6 ClusterIPs and IPv6
-EndpointSlices. So the IPv4 rules of a dual-stack cluster are exactly the rules of the same
-cluster with its IPv6 parts removed, in every mode; and the tutor says once that IPv6 is not shown.
+Real kube-proxy's IPv4 proxier skips IPv6 node IPs, IPv6 ClusterIPs and IPv6 EndpointSlices. So
+the IPv4 rules of a dual-stack cluster are exactly the rules of the same cluster with its IPv6
+parts removed, in every mode. iptables mode shows the IPv6 proxier too; the modes that do not yet
+say so once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kproxy_tutor.sandbox.manifests import load_texts
-from kproxy_tutor.sandbox.modes import MODES, compile_mode
+from kproxy_tutor.sandbox.modes import IPV6_MODES, MODES, compile_mode
 from kproxy_tutor.sandbox.trace.session import TraceSession
 from tests.foundation.helpers import run_tutor
 
@@ -101,15 +102,21 @@ def test_dual_stack_rules_are_the_ipv4_clusters_rules(mode: str) -> None:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_dual_stack_node_rules_exit_0_with_one_warning(tmp_path: Any, mode: str, lang: str) -> None:
+def test_dual_stack_node_rules_exit_0(tmp_path: Any, mode: str, lang: str) -> None:
     path = tmp_path / "cluster.yaml"
     path.write_text(DUAL, encoding="utf-8")
     result = run_tutor("--lang", lang, "rules", "-f", str(path), "--mode", mode)
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     marker = "IPv4 proxier only" if lang == "en" else "только proxier для IPv4"
-    assert result.stderr.count(marker) == 1, result.stderr
     assert "10.96.0.20" in result.stdout
+    if mode in IPV6_MODES:
+        # Both proxiers, each under its heading; nothing left unshown.
+        assert marker not in result.stderr, result.stderr
+        assert "fd00:10:96::20" in result.stdout and "fd00:10:96::30" in result.stdout
+        assert result.stdout.count("\n# ") + result.stdout.startswith("# ") == 2
+    else:
+        assert result.stderr.count(marker) == 1, result.stderr
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -224,6 +231,15 @@ def test_random_dual_stack_clusters_never_crash_rules_or_trace(text: str) -> Non
         for node in cluster.nodes:
             compiled = compile_mode(cluster, node, mode)
             assert "fd00" not in "".join(compiled.texts.values())
+            if mode not in IPV6_MODES:
+                continue
+            six = compile_mode(cluster, node, mode, family="IPv6").texts["iptables-save"]
+            assert "10.96." not in six
+            # Every Service with an IPv6 ClusterIP gets its rules from the IPv6 proxier.
+            for service in cluster.services.values():
+                v6 = service.cluster_ip_of("IPv6")
+                if v6:
+                    assert f"-d {v6}/128 " in six, (service.name, six)
     session = TraceSession.from_cluster(cluster)
     for node in cluster.nodes.values():
         if not node.ipv4_ips:

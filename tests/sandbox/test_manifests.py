@@ -110,7 +110,7 @@ def test_kubeadm_allocation_is_deterministic() -> None:
     node_port = first.services[("default", "np")].ports[0].node_port
     assert 30000 <= node_port <= 32767
     assert node_port == second.services[("default", "np")].ports[0].node_port
-    assert [n.pod_cidr for n in first.nodes.values()] == ["10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"]
+    assert [n.pod_cidr() for n in first.nodes.values()] == ["10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"]
 
 
 def test_deployment_pods_are_deterministic_and_spread() -> None:

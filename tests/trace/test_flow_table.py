@@ -207,7 +207,7 @@ def test_hairpin_lands_on_itself_only_with_masquerade() -> None:
     assert to_self and elsewhere
     node = lab.cluster.nodes[pod.node_name]
     bridge = (
-        node.pod_cidr.rsplit(".", 1)[0] + ".1"
+        node.pod_cidr().rsplit(".", 1)[0] + ".1"
     )  # the bridge holds the first address of the node's Pod CIDR
     for trace in to_self:
         assert trace.outcome.masquerade

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.iptables.proxier import Proxier
 from kproxy_tutor.sandbox.iptables.render import render_restore, render_save
@@ -21,8 +22,10 @@ def rules_text(
     table: str | None = None,
     service: str | None = None,
     progress: Progress | None = None,
+    family: str = IPV4,
 ) -> str:
-    """What ``kproxy-tutor rules`` prints: the node's tables after the first sync, or the payload of that sync."""
+    """What ``kproxy-tutor rules`` prints for one family's proxier: the node's tables after the first
+    sync (``iptables-save`` or ``ip6tables-save``), or the payload of that sync."""
     if fmt not in FORMATS:
         raise SandboxInputError(N_("Unknown format {value!r}: use save or restore."), value=fmt)
     if table is not None and table not in TABLES:
@@ -30,7 +33,7 @@ def rules_text(
     # One pause for the whole compile and render: the collector would otherwise scan the
     # new proxier's rules (all alive until this returns) on the first allocation after sync.
     with paused_gc():
-        return _rules_text(cluster, node, fmt, table, service, progress)
+        return _rules_text(cluster, node, fmt, table, service, progress, family)
 
 
 def _rules_text(
@@ -40,8 +43,9 @@ def _rules_text(
     table: str | None,
     service: str | None,
     progress: Progress | None,
+    family: str,
 ) -> str:
-    proxier = Proxier(cluster, node)
+    proxier = Proxier(cluster, node, family=family)
     tables = [table] if table else None
     if service is None and fmt == "restore":
         # The payload alone: loading it into the node's tables would change nothing shown.

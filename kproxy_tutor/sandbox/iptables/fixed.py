@@ -120,8 +120,13 @@ def forward_rules(mark_text: str, mark: int, nfacct: bool, tcp_be_liberal: bool)
     return rules
 
 
-def nodeport_tail_rules(node_port_ips: list[str] | None, localhost_node_ports: bool) -> list[Line]:
-    """The last KUBE-SERVICES rule(s): hand traffic for a local address to KUBE-NODEPORTS."""
+def nodeport_tail_rules(
+    node_port_ips: list[str] | None, localhost_node_ports: bool, loopback: str = "127.0.0.0/8"
+) -> list[Line]:
+    """The last KUBE-SERVICES rule(s): hand traffic for a local address to KUBE-NODEPORTS.
+
+    ``loopback`` is what is excluded when localhost NodePorts are off (``::1/128`` for IPv6, which never has them).
+    """
     head = f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}"'
     if node_port_ips is None:
         if localhost_node_ports:
@@ -129,8 +134,8 @@ def nodeport_tail_rules(node_port_ips: list[str] | None, localhost_node_ports: b
             return [(line, line)]
         return [
             (
-                f"{head} -m addrtype --dst-type LOCAL ! -d 127.0.0.0/8 -j KUBE-NODEPORTS",
-                f'-A KUBE-SERVICES ! -d 127.0.0.0/8 -m comment --comment "{NODEPORTS_COMMENT}" '
+                f"{head} -m addrtype --dst-type LOCAL ! -d {loopback} -j KUBE-NODEPORTS",
+                f'-A KUBE-SERVICES ! -d {loopback} -m comment --comment "{NODEPORTS_COMMENT}" '
                 "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
             )
         ]

@@ -21,8 +21,11 @@ from kproxy_tutor.sandbox.changes import (
     ServicePortMap,
 )
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.iptables.diff import RuleDiff, diff_apply
+from kproxy_tutor.sandbox.iptables.family import iptables_family
+from kproxy_tutor.sandbox.iptables.family import node_port_cidrs as node_port_cidrs_of
 from kproxy_tutor.sandbox.iptables.fixed import (
     fixed_filter_rules,
     jump_rules,
@@ -63,10 +66,14 @@ class SyncResult:
 
 
 class Proxier:
-    """kube-proxy's iptables proxier for one node of a sandbox cluster (IPv4)."""
+    """kube-proxy's iptables proxier of one IP family (IPv4: iptables, IPv6: ip6tables) for one node."""
 
     def __init__(
-        self, cluster: Cluster, node_name: str | None = None, clock: Callable[[], float] = time.monotonic
+        self,
+        cluster: Cluster,
+        node_name: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        family: str = IPV4,
     ) -> None:
         config = cluster.config
         name = node_name or config.hostname_override or next(iter(cluster.nodes), "")
@@ -75,25 +82,29 @@ class Proxier:
         node = cluster.node(name)
         self.cluster = cluster
         self.node_name = name
+        self.family = iptables_family(family)
         self.clock = clock
         self.kernel = KernelState()
         self.mark = 1 << config.masquerade_bit
         # Go's "%#08x": eight hex digits after 0x, as real kube-proxy writes the mark.
         self.mark_text = f"0x{self.mark:08x}"
-        node_ip = node.ipv4_ips[0] if node.ipv4_ips else None
-        node_port_cidrs = self._node_port_cidrs(config.node_port_addresses, node.ipv4_ips)
+        node_ips = node.ips(family)
+        node_ip = node_ips[0] if node_ips else None
+        node_port_cidrs = node_port_cidrs_of(config.node_port_addresses, node_ips, self.family)
         match_all = node_port_cidrs is None
-        loopback = ipaddress.ip_address("127.0.0.1")
-        contains_loopback = match_all or any(loopback in c for c in node_port_cidrs or ())
+        # Only IPv4 can have localhost NodePorts (route_localnet); IPv6 never has them.
+        contains_loopback = self.family.localhost_node_ports_possible and (
+            match_all or any(self.family.contains_loopback(c) for c in node_port_cidrs or ())
+        )
         self.localhost_node_ports = config.localhost_node_ports and contains_loopback
         self.node_port_ips: list[str] | None = None
         if not match_all:
-            candidates = ["127.0.0.1", *node.ipv4_ips]
+            candidates = [self.family.loopback_ip, *node_ips]
             self.node_port_ips = [
                 ip
                 for ip in candidates
                 if any(ipaddress.ip_address(ip) in c for c in node_port_cidrs or ())
-                and not (ip.startswith("127.") and not self.localhost_node_ports)
+                and not (ipaddress.ip_address(ip).is_loopback and not self.localhost_node_ports)
             ]
         self.facts = cluster.facts
         self.sync_period = config.sync_period_seconds
@@ -102,12 +113,14 @@ class Proxier:
             node_labels=tuple(sorted(node.labels.items())),
             node_ip=node_ip,
             masquerade_all=config.masquerade_all,
-            detector=self._detector(config.detect_local_mode, config, node.ipv4_pod_cidr),
+            detector=self._detector(config.detect_local_mode, config, node.pod_cidr(family), family),
             localhost_node_ports=self.localhost_node_ports,
             nfacct=cluster.facts.nfacct,
+            reject=("REJECT", self.family.reject.save()[3:]),
+            recent_mask=self.family.recent_mask,
         )
-        self.service_changes = ServiceChangeTracker()
-        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.service_changes = ServiceChangeTracker(family=family)
+        self.endpoints_changes = EndpointsChangeTracker(name, family=family)
         self.svc_port_map = ServicePortMap()
         self.endpoints_map = EndpointsMap()
         self.need_full_sync = True
@@ -132,29 +145,9 @@ class Proxier:
             cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
     @staticmethod
-    def _node_port_cidrs(
-        values: tuple[str, ...], node_ips: tuple[str, ...]
-    ) -> list[ipaddress.IPv4Network] | None:
-        """None = all local addresses (unset, or a zero CIDR such as 0.0.0.0/0)."""
-        if not values:
-            return None
-        cidrs = []
-        for value in values:
-            if value == "primary":
-                cidrs.extend(ipaddress.ip_network(ip) for ip in node_ips if ":" not in ip)
-                continue
-            network = ipaddress.ip_network(value, strict=False)
-            if network.version != 4:
-                continue
-            if network.prefixlen == 0:
-                return None
-            cidrs.append(network)
-        return cidrs
-
-    @staticmethod
-    def _detector(mode: str, config: object, pod_cidr: str) -> LocalDetector | None:
+    def _detector(mode: str, config: object, pod_cidr: str, family: str = IPV4) -> LocalDetector | None:
         if mode == "ClusterCIDR":
-            cidr = config.cluster_cidr  # type: ignore[attr-defined]
+            cidr = config.cluster_cidr_of(family)  # type: ignore[attr-defined]
             return LocalDetector.by_cidr(cidr) if cidr else None
         if mode == "NodeCIDR":
             return LocalDetector.by_cidr(pod_cidr) if pod_cidr else None
@@ -332,7 +325,8 @@ class Proxier:
         elif stale:
             # Large-cluster mode cleans up at most once per sync period; the next cleanup must scan.
             self._deferred_stale = True
-        for line, save in nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports):
+        tail = nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports, self.family.loopback_cidr)
+        for line, save in tail:
             nat_lines.append(line)
             nat_saves.append(save)
         for line, save in fixed_filter_rules_forward(self):

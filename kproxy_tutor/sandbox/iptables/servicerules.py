@@ -53,11 +53,6 @@ def _cidr(text: str) -> str:
     return str(ipaddress.ip_network(text, strict=False))
 
 
-def recent_mask(ip: str) -> str:
-    """``-m recent``'s default ``--mask`` for the family of ``ip``."""
-    return "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff" if ":" in ip else "255.255.255.255"
-
-
 # --------------------------------------------------------------------------------------------
 def quoted(text: str) -> str:
     """A comment as kube-proxy quotes it in the restore payload."""
@@ -114,6 +109,10 @@ class SyncContext:
     localhost_node_ports: bool
     nfacct: bool
     large_cluster_mode: bool = False
+    #: ``-j REJECT`` as (kube-proxy's spelling, what the family's kernel holds: icmp6-port-unreachable for IPv6).
+    reject: tuple[str, str] = REJECT
+    #: ``-m recent --mask`` as the family's kernel prints it (all ones: the whole address).
+    recent_mask: str = "255.255.255.255"
 
 
 @dataclass(slots=True)
@@ -155,7 +154,7 @@ def build_service_port_rules(
     lb_chain = fw_chain if uses_fw else ext_chain
 
     if not has_any:
-        internal_filter = external_filter = REJECT
+        internal_filter = external_filter = ctx.reject
         internal_comment = external_comment = f"{spn} has no endpoints"
     else:
         internal_filter = external_filter = DROP
@@ -361,7 +360,7 @@ def build_service_port_rules(
                 f"-A {sep} {head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}"
             )
             saves.append(
-                f"-A {sep} -p {p} {save_head}-m recent --set --name {sep} --mask {recent_mask(ip)} --rsource "
+                f"-A {sep} -p {p} {save_head}-m recent --set --name {sep} --mask {ctx.recent_mask} --rsource "
                 f"-m {p} -j DNAT --to-destination {endpoint}"
             )
         else:
@@ -389,7 +388,7 @@ def _endpoint_jumps(
             sep = seps[ep.endpoint]
             tail = f"-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"
             save_tail = (
-                f"-m recent --rcheck --seconds {seconds} --reap --name {sep} --mask {recent_mask(ep.ip)} "
+                f"-m recent --rcheck --seconds {seconds} --reap --name {sep} --mask {ctx.recent_mask} "
                 f"--rsource -j {sep}"
             )
             if large:

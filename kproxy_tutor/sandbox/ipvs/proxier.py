@@ -21,6 +21,7 @@ from kproxy_tutor.sandbox.changes import (
 )
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.ipvs.ipsets import IpSet, blocked_node_access, fill_sets
 from kproxy_tutor.sandbox.ipvs.iptables import IptablesOptions, IpvsIptables, compile_iptables
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
@@ -160,8 +161,8 @@ def _accepts_node_ports(ip: str, addresses: tuple[str, ...]) -> bool:
 def _not_local(config: object, pod_cidr: str) -> str:
     """The local-traffic detector's negated match, as ``--detect-local-mode`` configures it ("" = none)."""
     mode = getattr(config, "detect_local_mode", "")
-    if mode == "ClusterCIDR" and getattr(config, "cluster_cidr", ""):
-        return f"! -s {config.cluster_cidr}"  # type: ignore[attr-defined]
+    if mode == "ClusterCIDR" and config.cluster_cidr_of(IPV4):  # type: ignore[attr-defined]
+        return f"! -s {config.cluster_cidr_of(IPV4)}"  # type: ignore[attr-defined]
     if mode == "NodeCIDR" and pod_cidr:
         return f"! -s {pod_cidr}"
     if mode == "BridgeInterface" and getattr(config, "bridge_interface", ""):

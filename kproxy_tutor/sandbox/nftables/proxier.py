@@ -18,6 +18,7 @@ from kproxy_tutor.sandbox.changes import (
     ServicePortMap,
 )
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4, of_family
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.model import ProxyConfig
 from kproxy_tutor.sandbox.nftables.base import base_table
@@ -39,7 +40,7 @@ def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | 
     """(pod traffic, other traffic) as upstream's ``IfLocalNFT``/``IfNotLocalNFT`` spell them."""
     mode = config.detect_local_mode
     if mode in ("ClusterCIDR", "NodeCIDR"):
-        cidr = config.cluster_cidr if mode == "ClusterCIDR" else pod_cidr
+        cidr = config.cluster_cidr_of(IPV4) if mode == "ClusterCIDR" else pod_cidr
         if not cidr:
             return None
         network = to_network(cidr.split(",")[0].strip())
@@ -89,9 +90,8 @@ class NftProxier:
         self.node_name = name
         self.mark = 1 << config.nftables_masquerade_bit
         self.node_port_ips = node_port_ips(config.node_port_addresses, node.ipv4_ips)
-        self.service_cidrs = tuple(
-            to_network(c.strip()) for c in cluster.network.service_cidr.split(",") if ":" not in c
-        )
+        # Every ServiceCIDR object's ranges of this proxier's family (OnServiceCIDRsChanged).
+        self.service_cidrs = tuple(to_network(c) for c in of_family(cluster.service_cidrs(), IPV4))
         self.context = NftContext(
             node_name=name,
             node_labels=tuple(sorted(node.labels.items())),

@@ -164,7 +164,7 @@ def cluster_network(
 
     nodes = []
     for node in cluster.nodes.values():
-        cidr = ipaddress.IPv4Network(node.pod_cidr) if node.pod_cidr and ":" not in node.pod_cidr else None
+        cidr = ipaddress.IPv4Network(node.ipv4_pod_cidr) if node.ipv4_pod_cidr else None
         nodes.append(NodeNetwork(node.name, node.ipv4_ips, compiler(node.name), cidr, bridge, prefix))
     pods = [
         PodAddress(pod.pod_ip, f"{pod.namespace}/{pod.name}", pod.node_name)
