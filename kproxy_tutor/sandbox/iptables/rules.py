@@ -305,7 +305,9 @@ class Chain:
     def rules(self) -> list[Rule]:
         rules = self._rules
         if rules is None:
-            rules = self._rules = self._own(map(rule_from_line, self._lines or ()))
+            from kproxy_tutor.sandbox.iptables.structure import rule_from_lines
+
+            rules = self._rules = self._own(map(rule_from_lines, self._lines or (), self._saves or ()))
         return rules
 
     @rules.setter
