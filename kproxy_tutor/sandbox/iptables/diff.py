@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from kproxy_tutor.sandbox.iptables.kernel import KernelState
-from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, Rule, rule_from_line
+from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, PayloadTable, Rule, rule_from_line
 
 #: A chain's rules as (restore lines, save lines).
 _Lines = tuple[list[str], list[str]]
@@ -203,11 +203,7 @@ def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
         seen.add(table.name)
         existing = tables.get(table.name)
         chains = existing.chains if existing is not None else {}
-        names = list(
-            dict.fromkeys(
-                [*table.declared, *(line.chain for line in table.lines if line.__class__ is DeleteChain)]
-            )
-        )  # type: ignore[union-attr]
+        names = _touched(table)
         before = {}
         for name in names:
             chain = chains.get(name)
@@ -220,6 +216,16 @@ def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
         get = tables[table_name].chains.get
         out.append((table_name, names, before, {name: get(name) for name in names}))
     return RuleDiff.pending(out)
+
+
+def _touched(table: PayloadTable) -> list[str]:
+    """The chains a payload table declares or deletes, in first-mention order."""
+    saves = table.saves
+    if saves is not None and not saves.count(None):
+        # Only compiled rule lines besides the declarations: nothing else to look for.
+        return list(dict.fromkeys(table.declared))
+    deleted = [line.chain for line in table.lines if line.__class__ is DeleteChain]  # type: ignore[union-attr]
+    return list(dict.fromkeys([*table.declared, *deleted]))
 
 
 def _diff_apply_each(kernel: KernelState, payload: Payload) -> RuleDiff:

@@ -181,6 +181,8 @@ class KernelState:
                 fresh_lines += save_lines
             elif old.has_lines:
                 old_saves = old.save_lines()
+                if old_saves == save_lines:
+                    continue
                 if len(old_saves) == len(save_lines):
                     # Most rules of a rewritten chain are the very strings it held before;
                     # only the others can change references or point at missing chains.
