@@ -1,7 +1,10 @@
 """Structured iptables rules: tables → chains → rules, each rule typed matches and a typed target.
 
-This is a public interface: the compiler produces it, the parser reads it back from
-``iptables-save`` or ``iptables-restore`` text, and the packet evaluator walks it.
+This is a public interface: the parser reads it from ``iptables-save`` or ``iptables-restore``
+text and the packet evaluator walks it. The compiler writes text: each of its rules is two
+strings, the restore line as kube-proxy writes it and the line ``iptables-save`` prints for it;
+a chain built from those keeps them (``Chain.lines``/``Chain.save_lines``) and makes its
+``Rule`` objects only when ``.rules`` is first read.
 
 Shape
 -----
@@ -9,12 +12,13 @@ Shape
   ``.tables[name]``    ``Table`` (``filter``, ``nat``, ``mangle``, …)
     ``.chains[name]``  ``Chain(name, policy, rules, counters)``; ``policy`` is ``ACCEPT``/``DROP``
                        for built-in chains, None for user chains; dict order = declaration order
-      ``.rules``       list of ``Rule``
+      ``.rules``       list of ``Rule`` (built from the chain's lines on first use)
 
 ``Payload``            one ``iptables-restore`` input, as kube-proxy writes it on a sync
   ``.tables``          list of ``PayloadTable(name, declared, lines)``: ``declared`` are the
                        ``:CHAIN - [0:0]`` lines (declaring flushes the chain), ``lines`` are
-                       ``Rule`` (``-A``) and ``DeleteChain`` (``-X``) in payload order
+                       ``Rule`` (``-A``) and ``DeleteChain`` (``-X``) in payload order; from the
+                       compiler, ``-A`` lines are strings with their save lines in ``saves``
 
 ``Rule`` fields, in the order the kernel evaluates and ``iptables-save`` prints them:
   ``source``/``destination``  ``AddressMatch(cidr, negated)``   (``[!] -s`` / ``[!] -d``)
@@ -32,7 +36,8 @@ Shape
                               ``0x00004000``, 10-digit probabilities); not part of equality
   ``counters``                ``(packets, bytes)`` when the dump had them; not part of equality
 
-Two rules are equal when the kernel would hold the same rule, whichever text they came from.
+Two rules are equal when the kernel would hold the same rule, whichever text they came from
+(for lines: when their iptables-save lines are equal).
 ``Rule.parts`` gives the typed parts as one sequence for walking.
 """
 
