@@ -73,3 +73,15 @@ def test_simple_split_agrees_with_the_tokenizer(text: str) -> None:
     tokens = _simple_tokens(text)
     if tokens is not None:
         assert tokens == tokenize(text)
+
+
+def test_one_services_payload_is_its_lines_of_the_full_payload() -> None:
+    from kproxy_tutor.sandbox.iptables.dump import rules_text
+
+    cluster = load_scenario("session-affinity").loaded.cluster
+    full = rules_text(cluster, fmt="restore").splitlines()
+    own = rules_text(cluster, fmt="restore", service="shop/cart").splitlines()
+    rules = [line for line in own if line.startswith("-A ")]
+    assert rules and all(line in full for line in rules)
+    assert any(line.startswith("-A KUBE-SERVICES ") and "shop/cart:http cluster IP" in line for line in rules)
+    assert {line.split()[1] for line in rules} >= {"KUBE-SERVICES", "KUBE-SVC-I5LIAMPLWKMBJ54B"}
