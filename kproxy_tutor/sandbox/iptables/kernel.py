@@ -163,8 +163,17 @@ class KernelState:
         fresh_lines: list[str] = []
         builtin = BUILTIN_CHAINS.get(payload.name, ())
         done: dict[str, Chain] = {}
+        get = chains.get
+        from_lines = Chain.from_lines
         for name, found in new_lines.items():
-            old = chains.get(name)
+            old = get(name)
+            if old is None and found.__class__ is tuple and name not in builtin:
+                # A new chain of one run of lines (every chain on a first sync).
+                start, end = found
+                save_lines = tuple(saves[start:end])  # type: ignore[index]
+                done[name] = from_lines(name, None, tuple(entries[start:end]), save_lines)  # type: ignore[arg-type]
+                fresh_lines += save_lines
+                continue
             if found is None:
                 lines = save_lines = ()
             elif found.__class__ is tuple:
@@ -213,8 +222,9 @@ class KernelState:
                 removed_targets.extend(_targets(old_rules))
                 fresh += rules
         added_targets.update(_targets(fresh))
-        delta = added_targets.copy()
+        delta = added_targets
         if removed_targets:
+            delta = added_targets.copy()
             delta.subtract(removed_targets)
         deleted_set = set(deleted)
         for name in deleted:
@@ -240,7 +250,8 @@ class KernelState:
         # The chains after this table is applied: those it had or declared, less the deleted.
         # Each distinct target is checked once; only when one is missing are the rules
         # walked, to name the first that jumps to it.
-        if any(missing(t) for t in added_targets):
+        targets = added_targets.keys()
+        if (targets & deleted_set) or (targets - new_lines.keys() - new_rules.keys() - chains.keys()):
             for rule in [*map(rule_from_line, fresh_lines), *fresh]:
                 target = _target_chain(rule)
                 if target is not None and missing(target):
@@ -261,10 +272,11 @@ class KernelState:
         for name in deleted:
             chains.pop(name, None)
         refs.update(delta)
-        # Only the chains whose count moved can have dropped to zero.
-        for name in delta:
-            if refs.get(name, 0) <= 0:
-                refs.pop(name, None)
+        if removed_targets:
+            # Only the chains whose count moved down can have dropped to zero.
+            for name in set(removed_targets):
+                if refs.get(name, 0) <= 0:
+                    refs.pop(name, None)
 
     @staticmethod
     def _joined(
