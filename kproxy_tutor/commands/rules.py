@@ -112,7 +112,6 @@ def register(app: typer.Typer) -> None:
         warn_if_deprecated(mode)
         view = usage_checked(lambda: check_format(mode, fmt))
         families = usage_checked(lambda: shown_families(loaded.cluster, node, mode, family))
-        warn_if_ipv6_not_shown(loaded, mode, families)
         from kproxy_tutor.ui.work_progress import WorkProgress
 
         if mode != "iptables" and table is not None:
@@ -196,19 +195,6 @@ def service_text(compiled, cluster, mode: str, view: str, service: str) -> str: 
 
     state = service_view.ipvs_service_state(compiled.state, cluster, namespace, name)
     return render_ipvsadm(state) if view == "ipvsadm" else render_ip_addr(state)
-
-
-def warn_if_ipv6_not_shown(loaded, mode: str, families: tuple[str, ...]) -> None:  # type: ignore[no-untyped-def]
-    """Say once when the manifests have IPv6 parts that this mode's shown proxier leaves out."""
-    from kproxy_tutor.sandbox.families import IPV6, IPV6_NOT_SHOWN
-    from kproxy_tutor.sandbox.modes import IPV6_MODES
-
-    if loaded.ipv6_location is not None and IPV6 not in families and mode not in IPV6_MODES:
-        typer.echo(
-            _("{location}: warning: ").format(location=loaded.ipv6_location)
-            + _(IPV6_NOT_SHOWN).format(mode=mode),
-            err=True,
-        )
 
 
 def usage_checked(check: Callable[[], _T]) -> _T:

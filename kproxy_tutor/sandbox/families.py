@@ -7,8 +7,6 @@ use these names to say which family they work on.
 
 from __future__ import annotations
 
-from kproxy_tutor.errors import N_
-
 IPV4 = "IPv4"
 IPV6 = "IPv6"
 #: In kube-proxy's order: the MetaProxier's first proxier is the IPv4 one.
@@ -45,10 +43,3 @@ def check_family(family: str) -> str:
 def has_ipv6(obj: object) -> bool:
     """True when ``obj`` (a Service, EndpointSlice, Node or Pod) has a part only an IPv6 proxier uses."""
     return IPV6 in getattr(obj, "families", ())
-
-
-IPV6_NOT_SHOWN = N_(
-    "This cluster has IPv6 addresses (this object is the first). kube-proxy runs one proxier per IP "
-    "family; in {mode} mode the tutor shows the IPv4 proxier only, which ignores IPv6 node IPs, "
-    "ClusterIPs and EndpointSlices: its IPv6 rules are not shown yet (iptables mode shows them)."
-)

@@ -21,7 +21,6 @@ from kproxy_tutor.errors import N_, Msg, SandboxInputError, file_error
 from kproxy_tutor.sandbox import manifest_fast as fastconv
 from kproxy_tutor.sandbox import manifest_objects as convert
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
-from kproxy_tutor.sandbox.families import has_ipv6
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.model import LoadWarning, Node, frozen_labels
@@ -50,8 +49,6 @@ class LoadResult:
     warnings: list[LoadWarning] = field(default_factory=list)
     #: Where the KubeProxyConfiguration came from (a file location), None when there was none.
     config_location: str | None = None
-    #: The first object with an IPv6 part (None: the manifests are IPv4 only).
-    ipv6_location: str | None = None
 
     @property
     def configured_mode(self) -> str | None:
@@ -317,18 +314,15 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
     }
     total = sum(len(by_kind[kind]) for kind in _ORDER)
     done = 0
-    ipv6_location: str | None = None
     for kind in _ORDER:
         apply = appliers[kind]
         for obj in by_kind[kind]:
             try:
-                applied = apply(obj)
+                apply(obj)
             except SandboxInputError as error:
                 if error.location is None:
                     error.location = obj.location
                 raise
-            if ipv6_location is None and has_ipv6(applied):
-                ipv6_location = obj.location
             # The parsed mapping is not needed once converted: freeing it as the model grows
             # keeps the peak memory of a big load near the larger of the two, not their sum.
             obj.data = _CONVERTED
@@ -337,7 +331,7 @@ def _load(sources: Iterable[tuple[str, str]], progress: Progress | None) -> Load
                 progress("load", done, total)
     if progress is not None:
         progress("load", total, total)
-    return LoadResult(cluster, warnings, settings["config_location"], ipv6_location)
+    return LoadResult(cluster, warnings, settings["config_location"])
 
 
 def _classify(

@@ -16,8 +16,6 @@ from kproxy_tutor.sandbox.work import Progress
 
 MODES = ("iptables", "nftables", "ipvs")
 DEFAULT_MODE = "iptables"
-#: The modes whose IPv6 proxier the tutor compiles (the others show their IPv4 proxier only).
-IPV6_MODES = ("iptables",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,17 +55,6 @@ class CompiledMode:
         return next(iter(self.texts.values()), "")
 
 
-def check_family_mode(mode: str, family: str) -> str:
-    """``family`` when the tutor compiles that family's proxier in ``mode``; a clear refusal otherwise."""
-    check_family(family)
-    if family == IPV6 and mode not in IPV6_MODES:
-        raise SandboxInputError(
-            N_("The tutor does not show the IPv6 proxier of {mode} mode yet; iptables mode shows it."),
-            mode=mode,
-        )
-    return family
-
-
 def check_mode(mode: str) -> str:
     if mode not in MODES:
         raise SandboxInputError(N_("Unknown proxy mode {mode!r}: use iptables, nftables or ipvs."), mode=mode)
@@ -90,12 +77,12 @@ def compile_mode(
     what the counters and the schedulers do; never for a node the learner has not used).
     """
     check_mode(mode)
-    check_family_mode(mode, family)
+    check_family(family)
     if mode == "nftables":
         from kproxy_tutor.sandbox.nftables import NftProxier, render_listing, render_transaction
         from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
 
-        proxier = NftProxier(cluster, node)
+        proxier = NftProxier(cluster, node, family=family)
         table = proxier.sync(progress).table
         return CompiledMode(
             mode,
@@ -105,9 +92,10 @@ def compile_mode(
             table,
             table.rule_count,
             table.element_count,
+            family,
         )
     if mode == "ipvs":
-        return _compile_ipvs(cluster, node, seed, traffic, progress)
+        return _compile_ipvs(cluster, node, seed, traffic, progress, family)
     from kproxy_tutor.sandbox.iptables import Proxier, render_restore, render_save
     from kproxy_tutor.sandbox.trace.possible import IptablesEvaluator
 
@@ -128,7 +116,12 @@ def compile_mode(
 
 
 def _compile_ipvs(
-    cluster: Cluster, node: str | None, seed: int, traffic: bool, progress: Progress | None
+    cluster: Cluster,
+    node: str | None,
+    seed: int,
+    traffic: bool,
+    progress: Progress | None,
+    family: str = IPV4,
 ) -> CompiledMode:
     from kproxy_tutor.sandbox.iptables import render_save
     from kproxy_tutor.sandbox.ipvs import IpvsProxier, render_ip_addr, render_ipvsadm
@@ -137,7 +130,7 @@ def _compile_ipvs(
     from kproxy_tutor.sandbox.nftables.evaluate import node_view
     from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
-    ipvs = IpvsProxier(cluster, node)
+    ipvs = IpvsProxier(cluster, node, family=family)
     state = ipvs.sync(progress)
     assert state.ipsets is not None and state.iptables is not None
     if traffic:
@@ -162,6 +155,7 @@ def _compile_ipvs(
         state,
         state.iptables.rule_count,
         len(state.virtual_servers) + reals + members,
+        family,
     )
 
 
@@ -204,20 +198,14 @@ def check_family_choice(choice: str | None) -> str | None:
 
 
 def shown_families(cluster: Cluster, node: str | None, mode: str, choice: str | None) -> tuple[str, ...]:
-    """The proxiers whose rules ``rules`` shows: ``choice``, else every family with something to show
-    on the node (both on a dual-stack node), limited to what the mode's compiler supports."""
+    """The proxiers whose rules ``rules`` shows (in any mode): ``choice``, else every family with
+    something to show on the node (both on a dual-stack node)."""
     if check_family_choice(choice) is not None:
-        families = FAMILY_CHOICES[choice]  # type: ignore[index]
-        for family in families:
-            check_family_mode(mode, family)
-        return families
+        return FAMILY_CHOICES[choice]  # type: ignore[index]
     name = node or cluster.config.hostname_override or next(iter(cluster.nodes), "")
     if not name:
         return (IPV4,)
-    families = cluster.proxier_families(name)
-    if mode not in IPV6_MODES:
-        return (IPV4,)
-    return families
+    return cluster.proxier_families(name)
 
 
 def family_tool(mode: str, view: str, family: str) -> str:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.families import IPV4, IPV6, of_family
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 
 HASH_IP, HASH_IP_PORT, HASH_IP_PORT_IP, HASH_IP_PORT_NET, BITMAP_PORT = (
@@ -108,6 +109,8 @@ class IpSet:
     set_type: str
     comment: str
     members: set[str] = field(default_factory=set)
+    #: ``family inet`` / ``inet6`` of a hash set (a port bitmap has none).
+    family: str = "inet"
 
     def sorted_members(self) -> list[str]:
         return sorted(self.members, key=_member_key)
@@ -121,8 +124,25 @@ def _member_key(member: str) -> tuple[tuple[int, ...], str]:
         return ((int(head),) if head.isascii() and head.isdigit() and len(head) < 20 else (), member)
 
 
-def empty_sets() -> dict[str, IpSet]:
-    return {name: IpSet(name, kind, comment) for name, kind, comment in IPSET_INFO}
+#: The longest ipset name the kernel takes (IPSET_MAXNAMELEN - 1).
+MAX_NAME = 31
+
+
+def family_set_name(name: str, family: str = IPV4) -> str:
+    """Upstream ``NewIPSet``: the IPv6 proxier's sets are ``KUBE-6-…`` (so both families' sets can
+    coexist), cut to 31 characters (``KUBE-6-LOAD-BALANCER-SOURCE-CID``)."""
+    if family == IPV6 and name.startswith("KUBE-"):
+        return ("KUBE-6-" + name[len("KUBE-") :])[:MAX_NAME]
+    return name
+
+
+def empty_sets(family: str = IPV4) -> dict[str, IpSet]:
+    """The sets by their IPv4 name (the key the compiler uses); ``IpSet.name`` is the family's real name."""
+    inet = "inet6" if family == IPV6 else "inet"
+    return {
+        name: IpSet(family_set_name(name, family), kind, comment, family=inet)
+        for name, kind, comment in IPSET_INFO
+    }
 
 
 def fill_sets(
@@ -130,11 +150,13 @@ def fill_sets(
     endpoints: Mapping[object, tuple[EndpointInfo, ...]],
     node_ips: Iterable[str],
     bound: Iterable[str],
+    family: str = IPV4,
 ) -> dict[str, IpSet]:
     """The sets after a sync, and the LB entries whose node access is blocked (upstream ``lbNoNodeAccess…``)."""
-    sets = empty_sets()
-    ips = [ip for ip in node_ips if ":" not in ip]
-    node_ip = ips[0] if ips else "127.0.0.1"
+    sets = empty_sets(family)
+    ips = list(of_family(tuple(node_ips), family))
+    # kube-proxy's node IP of a family without one is that family's loopback.
+    node_ip = ips[0] if ips else ("::1" if family == IPV6 else "127.0.0.1")
     for name in sorted(services, key=str):
         svc = services[name]
         proto = svc.protocol.lower()
@@ -174,11 +196,11 @@ def fill_sets(
 
 
 def blocked_node_access(
-    services: Mapping[object, ServicePortInfo], node_ips: Iterable[str]
+    services: Mapping[object, ServicePortInfo], node_ips: Iterable[str], family: str = IPV4
 ) -> list[tuple[str, str, int]]:
     """(LB IP, protocol, port) of LoadBalancers whose source ranges leave out the node: node access is dropped."""
-    ips = [ip for ip in node_ips if ":" not in ip]
-    node_ip = ipaddress.ip_address(ips[0] if ips else "127.0.0.1")
+    ips = list(of_family(tuple(node_ips), family))
+    node_ip = ipaddress.ip_address(ips[0] if ips else ("::1" if family == IPV6 else "127.0.0.1"))
     out = []
     for name in sorted(services, key=str):
         svc = services[name]
@@ -196,7 +218,7 @@ def render_ipset_list(sets: Mapping[str, IpSet], references: Mapping[str, int]) 
             size = 8264  # a port bitmap has a fixed size, whatever it holds
         else:
             # The kernel picks a random initval per set; a fixed one keeps the output reproducible.
-            header = "family inet hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000000"
+            header = f"family {s.family} hashsize 1024 maxelem 65536 bucketsize 12 initval 0x00000000"
             size = 200 + 16 * len(s.members)
         lines = [
             f"Name: {s.name}",

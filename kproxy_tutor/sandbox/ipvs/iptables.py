@@ -9,12 +9,16 @@ are added with ``EnsureRule(Prepend)``, so on a fresh node the last one listed e
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from kproxy_tutor.sandbox.families import IPV4
+from kproxy_tutor.sandbox.iptables.family import iptables_family
 from kproxy_tutor.sandbox.iptables.kernel import KernelState
 from kproxy_tutor.sandbox.iptables.parse import parse_payload
 from kproxy_tutor.sandbox.iptables.rules import CommentMatch, Jump, OpaqueMatch, Rule, Ruleset
+from kproxy_tutor.sandbox.iptables.targets import Reject
 from kproxy_tutor.sandbox.ipvs import ipsets as sets_
 from kproxy_tutor.sandbox.ipvs.ipsets import IpSet
 
@@ -63,6 +67,8 @@ class IptablesOptions:
     not_local: str = ""
     mark: int = 0x4000
     random_fully: bool = True
+    #: The proxier's family: ``-s ::1/128`` and ip6tables' REJECT type for IPv6.
+    family: str = IPV4
 
 
 @dataclass(slots=True)
@@ -97,7 +103,8 @@ def _comment(s: IpSet) -> str:
 def write_rules(sets: Mapping[str, IpSet], blocked: list[tuple[str, str, int]], opts: IptablesOptions) -> str:
     """The iptables-restore input, line for line as upstream writes it."""
     mark = f"0x{opts.mark:08x}"
-    nat = ["-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN"]
+    # "Dismiss connects to localhost early in the service chain" (::1/128 for IPv6).
+    nat = [f"-A KUBE-SERVICES -s {iptables_family(opts.family).loopback_cidr} -j RETURN"]
     filt: list[str] = []
     for name, table, chain, target, kind, proto in SET_CHAINS:
         s = sets[name]
@@ -196,4 +203,13 @@ def compile_iptables(
             ),
         )
     kernel.apply(parse_payload(restore, "ipvs-iptables"))
+    reject = iptables_family(opts.family).reject
+    if reject != Reject():
+        # The payload says only "-j REJECT"; ip6tables holds (and -save prints) the IPv6 reject type.
+        for table in kernel.ruleset.tables.values():
+            for chain in table.chains.values():
+                chain.rules[:] = [
+                    dataclasses.replace(r, target=reject) if isinstance(r.target, Reject) else r
+                    for r in chain.rules
+                ]
     return IpvsIptables(restore, kernel.ruleset)

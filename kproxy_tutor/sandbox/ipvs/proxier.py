@@ -21,7 +21,7 @@ from kproxy_tutor.sandbox.changes import (
 )
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
-from kproxy_tutor.sandbox.families import IPV4
+from kproxy_tutor.sandbox.families import IPV4, IPV6, check_family
 from kproxy_tutor.sandbox.ipvs.ipsets import IpSet, blocked_node_access, fill_sets
 from kproxy_tutor.sandbox.ipvs.iptables import IptablesOptions, IpvsIptables, compile_iptables
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
@@ -66,37 +66,52 @@ class IpvsState:
     ipsets: dict[str, IpSet] | None = None
     #: The constant-size iptables rules that match those sets.
     iptables: IpvsIptables | None = None
+    #: The proxier's IP family (the IPv6 proxier binds its addresses to the same kube-ipvs0).
+    family: str = IPV4
 
 
 def _real_servers(endpoints: tuple[EndpointInfo, ...]) -> list[RealServer]:
     return [RealServer(e.ip, e.port) for e in sorted(endpoints, key=lambda e: e.endpoint)]
 
 
+def address_key(ip: str) -> bytes:
+    """IPv4 before IPv6, each in numeric order (the order the sandbox lists addresses in)."""
+    packed = ipaddress.ip_address(ip).packed
+    return bytes([len(packed)]) + packed
+
+
 class IpvsProxier:
-    """IPVS-mode kube-proxy for one node (IPv4)."""
+    """IPVS-mode kube-proxy of one IP family for one node."""
 
     def __init__(
-        self, cluster: Cluster, node_name: str | None = None, scheduler: str = DEFAULT_SCHEDULER
+        self,
+        cluster: Cluster,
+        node_name: str | None = None,
+        scheduler: str = DEFAULT_SCHEDULER,
+        family: str = IPV4,
     ) -> None:
         name = node_name or cluster.config.hostname_override or next(iter(cluster.nodes), "")
         if not name:
             raise SandboxInputError(N_("The cluster has no nodes, so there is no node to compile rules for."))
         self.node = cluster.node(name)
         self.scheduler = scheduler or DEFAULT_SCHEDULER
+        self.family = check_family(family)
+        self.node_ips = self.node.ips(family)
         config = cluster.config
         self.iptables_options = IptablesOptions(
             config.masquerade_all,
-            _not_local(config, self.node.ipv4_pod_cidr),
+            _not_local(config, self.node.pod_cidr(family), family),
             1 << config.masquerade_bit,
             cluster.facts.random_fully,
+            family,
         )
         # Upstream's GetNodeIPs(nodePortAddresses): NodePort virtual servers only on the listed
         # addresses; unset means every address of the node (IPVS mode has no "primary" default).
         self.node_port_ips = [
-            ip for ip in self.node.ipv4_ips if _accepts_node_ports(ip, config.node_port_addresses)
+            ip for ip in self.node_ips if _accepts_node_ports(ip, config.node_port_addresses, family)
         ]
-        self.service_changes = ServiceChangeTracker()
-        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.service_changes = ServiceChangeTracker(family=family)
+        self.endpoints_changes = EndpointsChangeTracker(name, family=family)
         self.svc_port_map = ServicePortMap()
         self.endpoints_map = EndpointsMap()
         cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
@@ -114,12 +129,13 @@ class IpvsProxier:
             servers += self._service_port(self.svc_port_map[name], self.endpoints_map.get(name, ()), bound)
         if progress is not None:
             progress("sync", len(names), len(names))
-        servers.sort(key=lambda v: (v.protocol, tuple(int(p) for p in v.address.split(".")), v.port))
-        addresses = sorted(bound, key=lambda ip: tuple(int(p) for p in ip.split(".")))
+        servers.sort(key=lambda v: (v.protocol, address_key(v.address), v.port))
+        addresses = sorted(bound, key=address_key)
         endpoints = {name: self.endpoints_map.get(name, ()) for name in self.svc_port_map}
-        sets = fill_sets(self.svc_port_map, endpoints, self.node.ipv4_ips, addresses)
-        blocked = blocked_node_access(self.svc_port_map, self.node.ipv4_ips)
-        return IpvsState(servers, addresses, sets, compile_iptables(sets, blocked, self.iptables_options))
+        sets = fill_sets(self.svc_port_map, endpoints, self.node_ips, addresses, self.family)
+        blocked = blocked_node_access(self.svc_port_map, self.node_ips, self.family)
+        iptables = compile_iptables(sets, blocked, self.iptables_options)
+        return IpvsState(servers, addresses, sets, iptables, self.family)
 
     def _service_port(
         self, svc: ServicePortInfo, endpoints: tuple[EndpointInfo, ...], bound: set[str]
@@ -149,20 +165,24 @@ class IpvsProxier:
         return out
 
 
-def _accepts_node_ports(ip: str, addresses: tuple[str, ...]) -> bool:
-    if not addresses:
+def _accepts_node_ports(ip: str, addresses: tuple[str, ...], family: str = IPV4) -> bool:
+    """Entries of the other family do not count; with none of this family, every address does."""
+    own = (
+        [v for v in addresses if v == "primary" or ":" in v]
+        if family == IPV6
+        else [v for v in addresses if v == "primary" or ":" not in v]
+    )
+    if not own:
         return True
     address = ipaddress.ip_address(ip)
-    return any(
-        value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in addresses
-    )
+    return any(value == "primary" or address in ipaddress.ip_network(value, strict=False) for value in own)
 
 
-def _not_local(config: object, pod_cidr: str) -> str:
+def _not_local(config: object, pod_cidr: str, family: str = IPV4) -> str:
     """The local-traffic detector's negated match, as ``--detect-local-mode`` configures it ("" = none)."""
     mode = getattr(config, "detect_local_mode", "")
-    if mode == "ClusterCIDR" and config.cluster_cidr_of(IPV4):  # type: ignore[attr-defined]
-        return f"! -s {config.cluster_cidr_of(IPV4)}"  # type: ignore[attr-defined]
+    if mode == "ClusterCIDR" and config.cluster_cidr_of(family):  # type: ignore[attr-defined]
+        return f"! -s {config.cluster_cidr_of(family)}"  # type: ignore[attr-defined]
     if mode == "NodeCIDR" and pod_cidr:
         return f"! -s {pod_cidr}"
     if mode == "BridgeInterface" and getattr(config, "bridge_interface", ""):

@@ -7,6 +7,7 @@ Mirrors upstream ``setupNFTables`` after k/k PR #132456: filter chains before DN
 from __future__ import annotations
 
 from kproxy_tutor.sandbox.ipaddr import IPNetwork
+from kproxy_tutor.sandbox.nftables.family import NFT_IPV4, NftFamily
 from kproxy_tutor.sandbox.nftables.ruleset import BaseChain, NftChain, NftRule, NftSet, NftTable
 from kproxy_tutor.sandbox.nftables.statements import (
     Address,
@@ -88,11 +89,11 @@ def _rule(*statements: object, comment: str | None = None) -> NftRule:
     return NftRule(tuple(statements), comment)  # type: ignore[arg-type]
 
 
-def nodeport_match(match_all: bool) -> tuple[object, ...]:
+def nodeport_match(match_all: bool, family: NftFamily = NFT_IPV4) -> tuple[object, ...]:
     """How a packet to a NodePort is recognised: ``@nodeport-ips``, or every local address but localhost."""
     if match_all:
-        return (FibLocal("daddr"), Match("ip daddr", Address("127.0.0.0/8"), True))
-    return (Match("ip daddr", SetRef("nodeport-ips")),)
+        return (FibLocal("daddr"), Match(family.daddr, Address(family.loopback), True))
+    return (Match(family.daddr, SetRef("nodeport-ips")),)
 
 
 def base_table(
@@ -100,14 +101,19 @@ def base_table(
     service_cidrs: tuple[IPNetwork, ...],
     node_port_ips: list[str] | None,
     fully_random: bool = True,
+    family: NftFamily = NFT_IPV4,
 ) -> NftTable:
-    """The table with everything that does not depend on Services; ``node_port_ips`` None = all local IPs."""
-    table = NftTable("ip", "kube-proxy", "rules for kube-proxy")
+    """The table with everything that does not depend on Services; ``node_port_ips`` None = all local IPs.
+
+    ``family`` gives ``table ip6 kube-proxy`` for the IPv6 proxier (``ip6 daddr``, ``ipv6_addr``, ``::1``).
+    """
+    table = NftTable(family.ip, "kube-proxy", "rules for kube-proxy")
     match_all = node_port_ips is None
+    daddr_keys = (family.daddr, *DADDR_KEYS[1:])
     for name, key, value, comment in SETS:
         if name == "nodeport-ips" and match_all:
             continue
-        table.sets[name] = NftSet(name, key, value, comment=comment)
+        table.sets[name] = NftSet(name, family.typed(key), value, comment=comment)
     for name, type_, hook, priority in BASE_CHAINS:
         table.chains[name] = NftChain(name, BaseChain(type_, hook, priority))
     for name in (
@@ -125,19 +131,23 @@ def base_table(
         statements = (CtState(("new",)), Verdict("jump", target)) if new_only else (Verdict("jump", target),)
         table.chains[source].rules.append(_rule(*statements))
     chains = table.chains
-    chains["cluster-ips-check"].rules += [
+    chains["cluster-ips-check"].rules.append(
         _rule(
-            Match("ip daddr", SetRef("cluster-ips")),
+            Match(family.daddr, SetRef("cluster-ips")),
             Verdict("reject"),
             comment="Reject traffic to invalid ports of ClusterIPs",
-        ),
-        _rule(
-            Match("ip daddr", AnonSet(service_cidrs)),
-            Verdict("drop"),
-            comment="Drop traffic to unallocated ClusterIPs",
-        ),
-    ]
-    chains["firewall-check"].rules.append(_rule(VmapLookup(DADDR_KEYS, "firewall-ips")))
+        )
+    )
+    if service_cidrs:
+        # Upstream writes this rule only when the family has a ServiceCIDR.
+        chains["cluster-ips-check"].rules.append(
+            _rule(
+                Match(family.daddr, AnonSet(service_cidrs)),
+                Verdict("drop"),
+                comment="Drop traffic to unallocated ClusterIPs",
+            )
+        )
+    chains["firewall-check"].rules.append(_rule(VmapLookup(daddr_keys, "firewall-ips")))
     chains["mark-for-masquerade"].rules.append(_rule(MarkSet("or", mark)))
     chains["masquerading"].rules += [
         _rule(MarkTest(mark, 0), Verdict("return")),
@@ -146,16 +156,18 @@ def base_table(
     ]
     # Only filter-input jumps here, so every packet is for a local address already: with all
     # addresses accepting NodePorts, upstream writes no "fib daddr type local" in this chain.
-    endpoints_check = nodeport_match(match_all)[1:] if match_all else nodeport_match(match_all)
+    endpoints_check = (
+        nodeport_match(match_all, family)[1:] if match_all else nodeport_match(match_all, family)
+    )
     chains["nodeport-endpoints-check"].rules.append(
         _rule(*endpoints_check, VmapLookup(PORT_KEYS, "no-endpoint-nodeports"))
     )
     chains["reject-chain"].rules.append(_rule(Verdict("reject")))
     chains["services"].rules += [
-        _rule(VmapLookup(DADDR_KEYS, "service-ips")),
-        _rule(*nodeport_match(match_all), VmapLookup(PORT_KEYS, "service-nodeports")),
+        _rule(VmapLookup(daddr_keys, "service-ips")),
+        _rule(*nodeport_match(match_all, family), VmapLookup(PORT_KEYS, "service-nodeports")),
     ]
-    chains["service-endpoints-check"].rules.append(_rule(VmapLookup(DADDR_KEYS, "no-endpoint-services")))
+    chains["service-endpoints-check"].rules.append(_rule(VmapLookup(daddr_keys, "no-endpoint-services")))
     if node_port_ips:
         from kproxy_tutor.sandbox.nftables.ruleset import Element
 

@@ -1,8 +1,9 @@
-"""``NftProxier.sync()``: compile the sandbox cluster into kube-proxy's ``table ip kube-proxy`` for one node.
+"""``NftProxier.sync()``: compile the sandbox cluster into kube-proxy's ``table ip kube-proxy`` (or
+``table ip6 kube-proxy``) for one node.
 
 Mirrors upstream ``pkg/proxy/nftables/proxier.go``: the same change trackers and endpoint
-categorisation as the iptables mode, one table per IP family (IPv4 here), NodePorts on the
-node's primary IPs unless ``nodePortAddresses`` says otherwise.
+categorisation as the iptables mode, one table per IP family, NodePorts on the node's primary
+IPs unless ``nodePortAddresses`` says otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from kproxy_tutor.sandbox.families import IPV4, of_family
 from kproxy_tutor.sandbox.gcpause import paused_gc
 from kproxy_tutor.sandbox.model import ProxyConfig
 from kproxy_tutor.sandbox.nftables.base import base_table
+from kproxy_tutor.sandbox.nftables.family import NFT_IPV4, NftFamily, nft_family
 from kproxy_tutor.sandbox.nftables.ruleset import NftTable
 from kproxy_tutor.sandbox.nftables.servicerules import NftContext, ServicePortObjects, build_service_port
 from kproxy_tutor.sandbox.nftables.statements import Address, Match, Word, to_network
@@ -36,15 +38,17 @@ class NftSyncResult:
     updated_services: set[tuple[str, str]] = field(default_factory=set)
 
 
-def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | None:
+def local_detector(
+    config: ProxyConfig, pod_cidr: str, family: NftFamily = NFT_IPV4
+) -> tuple[Match, Match] | None:
     """(pod traffic, other traffic) as upstream's ``IfLocalNFT``/``IfNotLocalNFT`` spell them."""
     mode = config.detect_local_mode
     if mode in ("ClusterCIDR", "NodeCIDR"):
-        cidr = config.cluster_cidr_of(IPV4) if mode == "ClusterCIDR" else pod_cidr
+        cidr = config.cluster_cidr_of(family.family) if mode == "ClusterCIDR" else pod_cidr
         if not cidr:
             return None
         network = to_network(cidr.split(",")[0].strip())
-        return Match("ip saddr", Address.of(network)), Match("ip saddr", Address.of(network), True)
+        return Match(family.saddr, Address.of(network)), Match(family.saddr, Address.of(network), True)
     if mode == "BridgeInterface" and config.bridge_interface:
         name = config.bridge_interface
     elif mode == "InterfaceNamePrefix" and config.interface_name_prefix:
@@ -54,33 +58,38 @@ def local_detector(config: ProxyConfig, pod_cidr: str) -> tuple[Match, Match] | 
     return Match("iifname", Word(name)), Match("iifname", Word(name), True)
 
 
-def node_port_ips(values: tuple[str, ...], node_ips: tuple[str, ...]) -> list[str] | None:
-    """The node IPs that accept NodePorts; None = every local address (a zero CIDR such as 0.0.0.0/0).
+def node_port_ips(values: tuple[str, ...], node_ips: tuple[str, ...], family: str = IPV4) -> list[str] | None:
+    """The node IPs of ``family`` that accept NodePorts; None = every local address (a zero CIDR such as 0.0.0.0/0).
 
     nftables mode reads an unset ``nodePortAddresses`` as ``primary`` (upstream
-    ``platformApplyDefaults``), and never accepts NodePorts on localhost.
+    ``platformApplyDefaults``), and never accepts NodePorts on localhost. Entries of the other
+    family are ignored; with none of this family left, upstream uses the family's zero CIDR.
     """
-    ipv4 = [ip for ip in node_ips if ":" not in ip]
+    own = list(of_family(node_ips, family))
     if not values:
-        return ipv4
+        return own
+    version = 4 if family == IPV4 else 6
     selected: list[str] = []
+    relevant = False
     for value in values:
         if value == "primary":
-            selected += [ip for ip in ipv4 if ip not in selected]
+            relevant = True
+            selected += [ip for ip in own if ip not in selected]
             continue
         network = ipaddress.ip_network(value, strict=False)
-        if network.version != 4:
+        if network.version != version:
             continue
+        relevant = True
         if network.prefixlen == 0:
             return None
-        selected += [ip for ip in ipv4 if ipaddress.ip_address(ip) in network and ip not in selected]
-    return selected
+        selected += [ip for ip in own if ipaddress.ip_address(ip) in network and ip not in selected]
+    return selected if relevant else None
 
 
 class NftProxier:
-    """kube-proxy's nftables proxier for one node of a sandbox cluster (IPv4)."""
+    """kube-proxy's nftables proxier of one IP family for one node of a sandbox cluster."""
 
-    def __init__(self, cluster: Cluster, node_name: str | None = None) -> None:
+    def __init__(self, cluster: Cluster, node_name: str | None = None, family: str = IPV4) -> None:
         config = cluster.config
         name = node_name or config.hostname_override or next(iter(cluster.nodes), "")
         if not name:
@@ -88,19 +97,22 @@ class NftProxier:
         node = cluster.node(name)
         self.cluster = cluster
         self.node_name = name
+        self.family = nft_family(family)
         self.mark = 1 << config.nftables_masquerade_bit
-        self.node_port_ips = node_port_ips(config.node_port_addresses, node.ipv4_ips)
+        node_ips = node.ips(family)
+        self.node_port_ips = node_port_ips(config.node_port_addresses, node_ips, family)
         # Every ServiceCIDR object's ranges of this proxier's family (OnServiceCIDRsChanged).
-        self.service_cidrs = tuple(to_network(c) for c in of_family(cluster.service_cidrs(), IPV4))
+        self.service_cidrs = tuple(to_network(c) for c in of_family(cluster.service_cidrs(), family))
         self.context = NftContext(
             node_name=name,
             node_labels=tuple(sorted(node.labels.items())),
-            node_ip=node.ipv4_ips[0] if node.ipv4_ips else None,
+            node_ip=node_ips[0] if node_ips else None,
             masquerade_all=config.nftables_masquerade_all,
-            detector=local_detector(config, node.ipv4_pod_cidr),
+            detector=local_detector(config, node.pod_cidr(family), self.family),
+            family=self.family,
         )
-        self.service_changes = ServiceChangeTracker()
-        self.endpoints_changes = EndpointsChangeTracker(name)
+        self.service_changes = ServiceChangeTracker(family=family)
+        self.endpoints_changes = EndpointsChangeTracker(name, family=family)
         self.svc_port_map = ServicePortMap()
         self.endpoints_map = EndpointsMap()
         self.need_full_sync = True
@@ -123,7 +135,7 @@ class NftProxier:
         full = self.need_full_sync
         updated = self.svc_port_map.update_from(self.service_changes).updated_services
         updated |= self.endpoints_map.update_from(self.endpoints_changes).updated_services
-        table = base_table(self.mark, self.service_cidrs, self.node_port_ips)
+        table = base_table(self.mark, self.service_cidrs, self.node_port_ips, family=self.family)
         seen: dict[str, set[tuple[str, ...]]] = {name: set() for name in table.sets}
         names = sorted(self.svc_port_map)
         for index, name in enumerate(names):

@@ -115,6 +115,8 @@ def _ipv4_bytes(text: str) -> bytes:
 def _key_value(part_type: str, text: str) -> bytes:
     if part_type == "ipv4_addr":
         return _ipv4_bytes(text)
+    if part_type == "ipv6_addr":
+        return ipaddress.IPv6Address(text).packed
     if part_type == "inet_proto":
         return bytes([_PROTOCOL_NUMBERS.get(text, 0) if not text.isdigit() else int(text)])
     return int(text).to_bytes(2, "big")

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
+from kproxy_tutor.sandbox.nftables.family import NFT_IPV4, NftFamily
 from kproxy_tutor.sandbox.nftables.names import (
     AFFINITY_PREFIX,
     ENDPOINT_PREFIX,
@@ -53,6 +54,8 @@ class NftContext:
     masquerade_all: bool
     #: (statement matching pod traffic, statement matching the rest), or None without a detector.
     detector: tuple[Match, Match] | None
+    #: The proxier's family: ``ip``/``ip6`` in matches, ``ipv4_addr``/``ipv6_addr`` in set types.
+    family: NftFamily = NFT_IPV4
 
 
 @dataclass(slots=True)
@@ -131,7 +134,7 @@ def build_service_port(
             # A request from this node to a VIP bound locally loops back with the VIP as source.
             sources += [to_network(ip) for ip in vips]
         chain(fw_chain).rules.append(
-            NftRule((Match("ip saddr", AnonSet(tuple(sources)), True), Verdict("drop")))
+            NftRule((Match(ctx.family.saddr, AnonSet(tuple(sources)), True), Verdict("drop")))
         )
     # LoadBalancer VIPs
     for ip in vips:
@@ -155,7 +158,7 @@ def build_service_port(
 
     # Internal traffic: masquerade what does not come from a Pod.
     if has_internal:
-        cip = Match("ip daddr", Address(address_text(svc.cluster_ip)))
+        cip = Match(ctx.family.daddr, Address(address_text(svc.cluster_ip)))
         if ctx.masquerade_all:
             chain(internal_chain).rules.append(NftRule((cip, MARK_MASQ)))
         elif ctx.detector is not None:
@@ -182,21 +185,21 @@ def build_service_port(
             out.sets.append(
                 NftSet(
                     AFFINITY_PREFIX + ep_base[ep.endpoint],
-                    "ipv4_addr",
+                    ctx.family.addr_type,
                     flags=("dynamic", "timeout"),
                     timeout=svc.sticky_max_age_seconds,
                 )
             )
     if uses_cluster:
-        _endpoint_dispatch(chain(cluster_chain), svc, cat.cluster, ep_base)
+        _endpoint_dispatch(chain(cluster_chain), svc, cat.cluster, ep_base, ctx.family)
     if uses_local:
-        _endpoint_dispatch(chain(local_chain), svc, cat.local, ep_base)
+        _endpoint_dispatch(chain(local_chain), svc, cat.local, ep_base, ctx.family)
     for ep in cat.all_reachable:
         rules = chains[ENDPOINT_PREFIX + ep_base[ep.endpoint]].rules
         # Hairpin: a Pod reaching itself through its Service must be masqueraded.
-        rules.append(NftRule((Match("ip saddr", Address(address_text(ep.ip))), MARK_MASQ)))
+        rules.append(NftRule((Match(ctx.family.saddr, Address(address_text(ep.ip))), MARK_MASQ)))
         if svc.client_ip_affinity:
-            rules.append(NftRule((SetUpdate(AFFINITY_PREFIX + ep_base[ep.endpoint]),)))
+            rules.append(NftRule((SetUpdate(AFFINITY_PREFIX + ep_base[ep.endpoint], ctx.family.saddr),)))
         statements: tuple[Statement, ...] = (Match("meta l4proto", Word(proto)), Dnat(ep.ip, ep.port))
         rules.append(NftRule(statements))
     out.chains = list(chains.values())
@@ -204,7 +207,11 @@ def build_service_port(
 
 
 def _endpoint_dispatch(
-    chain: NftChain, svc: ServicePortInfo, endpoints: Sequence[EndpointInfo], ep_base: dict[str, str]
+    chain: NftChain,
+    svc: ServicePortInfo,
+    endpoints: Sequence[EndpointInfo],
+    ep_base: dict[str, str],
+    family: NftFamily = NFT_IPV4,
 ) -> None:
     """Affinity checks first (one per endpoint), then one random choice among all endpoints."""
     if svc.client_ip_affinity:
@@ -213,7 +220,7 @@ def _endpoint_dispatch(
             chain.rules.append(
                 NftRule(
                     (
-                        Match("ip saddr", SetRef(AFFINITY_PREFIX + base)),
+                        Match(family.saddr, SetRef(AFFINITY_PREFIX + base)),
                         Verdict("goto", ENDPOINT_PREFIX + base),
                     )
                 )

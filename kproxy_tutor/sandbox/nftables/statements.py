@@ -250,7 +250,8 @@ class Dnat:
     port: int
 
     def tx(self) -> str:
-        return f"dnat to {self.ip}:{self.port}"
+        # The endpoint string: ``[addr]:port`` for IPv6, as upstream writes ``dnat to`` + ep.String().
+        return f"dnat to [{self.ip}]:{self.port}" if ":" in self.ip else f"dnat to {self.ip}:{self.port}"
 
     def listing(self) -> str:
         return self.tx()

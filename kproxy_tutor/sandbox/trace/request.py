@@ -72,6 +72,8 @@ def resolve_destination(
     head, sep, tail = text.rpartition(":")
     if not sep:
         head, tail = text, ""
+    if head.startswith("[") and head.endswith("]"):
+        head = head[1:-1]  # [IPv6]:PORT, as curl and URLs write it
     ip = _ipv4(head)
     if ip is not None:
         if not tail:
