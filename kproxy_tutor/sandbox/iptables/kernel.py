@@ -182,6 +182,10 @@ class KernelState:
                 lines, save_lines = self._joined(found, entries, saves)  # type: ignore[arg-type]
             if old is None:
                 done[name] = Chain.from_lines(name, "ACCEPT" if name in builtin else None, lines, save_lines)  # type: ignore[arg-type]
+            elif old.has_lines and old.save_lines() == save_lines and old.lines() == lines:
+                # Flushed and refilled with the same rules (a partial sync's KUBE-SERVICES): the
+                # chain object stays, with any Rule objects and trace index built for it.
+                continue
             else:
                 replacement = done[name] = Chain.from_lines(name, old.policy, lines, save_lines)  # type: ignore[arg-type]
                 replacement.counters = old.counters
