@@ -18,9 +18,12 @@ and in CPU time (target <= 0.6 on the JSON shapes at 10,000 x 5) and our peak RS
 back hold on a shared machine better than absolute figures do; the load average is printed too.
 
 Then, in this process, at each size: load, the first (full) sync in each mode and its rendering,
-a partial sync after one endpoint change, traces per second through the node's rules, what
-pausing the garbage collector (``sandbox/gcpause.py``) and the generated constructors
-(``sandbox/fastinit.py``) still save, and a profile summary (where the time of a run goes).
+a partial sync after one endpoint change, traces per second through the node's rules (the
+structured rules of a chain are built on its first visit, so new Services cost more), what
+pausing the garbage collector (``sandbox/gcpause.py``: around the load and the syncs) and the
+generated constructors (``sandbox/fastinit.py``: the loader's endpoints and the parser's rules;
+the iptables compiler writes strings and uses neither) still save, and a profile summary (where
+the time of a run goes).
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ def compile_mode(
     iptables = Proxier(cluster, node, family=family)
     result = iptables.sync(progress)
     ruleset = iptables.kernel.ruleset
-    rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
+    rules = sum(len(c) for t in ruleset.tables.values() for c in t.chains.values())
     return CompiledMode(
         mode,
         iptables.node_name,

@@ -177,7 +177,7 @@ def nat_walk(ruleset: Ruleset, dst_ip: str, dst_port: int) -> int:
             and isinstance(rule.target, Jump)
         ):
             chain = nat.chains[rule.target.chain]
-            examined += len(chain.rules)
+            examined += len(chain)
             last = chain.rules[-1].target if chain.rules else None
             if isinstance(last, Jump) and last.chain in nat.chains:
                 examined += len(nat.chains[last.chain].rules)
@@ -218,7 +218,7 @@ def payload_replaced(payload: Payload, ruleset: Ruleset) -> int:
             continue
         for name in set(table.declared):
             chain = existing.chains.get(name)
-            total += len(chain.rules) if chain is not None else 0
+            total += len(chain) if chain is not None else 0
     return total
 
 
@@ -238,7 +238,7 @@ class _IptablesRun:
     def first(self, picks: list[int]) -> None:
         result = self.proxier.sync()
         ruleset = self.proxier.kernel.ruleset
-        self.rules = sum(len(c.rules) for t in ruleset.tables.values() for c in t.chains.values())
+        self.rules = sum(len(c) for t in ruleset.tables.values() for c in t.chains.values())
         counter, self.method = _tracer_counter(ruleset)
         self.counts = [counter(service_ip(i), 80) for i in picks]
         self.full = _restore_figures(result.payload, ruleset)

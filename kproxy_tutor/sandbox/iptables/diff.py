@@ -1,32 +1,110 @@
-"""RuleDiff: which chains and rules a sync added, removed or rewrote on the node (for the shell's watch mode)."""
+"""RuleDiff: which chains and rules a sync added, removed or rewrote on the node (for the shell's watch mode).
+
+Rules are compared by their iptables-save lines (the kernel's identity of a rule); the
+structured rules of a change are built from the lines only when a view asks for them.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Sequence
 
-from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.iptables.kernel import KernelState
-from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, Rule
+from kproxy_tutor.sandbox.iptables.rules import DeleteChain, Payload, PayloadTable, Rule, rule_from_line
+
+#: A chain's rules as (restore lines, save lines).
+_Lines = tuple[list[str], list[str]]
 
 
-@dataclass(frozen=True, slots=True)
+def _rules(value: Sequence[Rule | str]) -> tuple[Rule, ...]:
+    return tuple(rule_from_line(r) if r.__class__ is str else r for r in value)  # type: ignore[arg-type,misc]
+
+
 class ChainChange:
-    table: str
-    chain: str
-    #: ``added`` (new chain), ``removed`` (chain deleted) or ``rewritten`` (rules changed).
-    kind: str
-    added_rules: tuple[Rule, ...] = ()
-    removed_rules: tuple[Rule, ...] = ()
+    """One chain a sync touched: ``kind`` is ``added`` (new chain), ``removed`` or ``rewritten``.
+
+    ``added_rules``/``removed_rules`` accept rules or ``-A`` lines and give rules.
+    """
+
+    __slots__ = ("_added", "_removed", "chain", "kind", "table")
+
+    def __init__(
+        self,
+        table: str,
+        chain: str,
+        kind: str,
+        added_rules: Sequence[Rule | str] = (),
+        removed_rules: Sequence[Rule | str] = (),
+    ) -> None:
+        self.table = table
+        self.chain = chain
+        self.kind = kind
+        self._added = added_rules
+        self._removed = removed_rules
+
+    @property
+    def added_rules(self) -> tuple[Rule, ...]:
+        if self._added.__class__ is not tuple or any(r.__class__ is str for r in self._added):
+            self._added = _rules(self._added)
+        return self._added  # type: ignore[return-value]
+
+    @property
+    def removed_rules(self) -> tuple[Rule, ...]:
+        if self._removed.__class__ is not tuple or any(r.__class__ is str for r in self._removed):
+            self._removed = _rules(self._removed)
+        return self._removed  # type: ignore[return-value]
+
+    @property
+    def added_count(self) -> int:
+        return len(self._added)
+
+    @property
+    def removed_count(self) -> int:
+        return len(self._removed)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ChainChange):
+            return NotImplemented
+        return (self.table, self.chain, self.kind, self.added_rules, self.removed_rules) == (
+            other.table,
+            other.chain,
+            other.kind,
+            other.added_rules,
+            other.removed_rules,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"ChainChange({self.table!r}, {self.chain!r}, {self.kind!r}, "
+            f"+{len(self._added)} -{len(self._removed)})"
+        )
 
 
-# A full sync reports tens of thousands of new chains.
-_change = fast_constructor(ChainChange)
-
-
-@dataclass(frozen=True, slots=True)
 class RuleDiff:
-    changes: tuple[ChainChange, ...] = ()
+    """The chains a sync touched, worked out when first asked for (most syncs are never shown)."""
+
+    __slots__ = ("_changes", "_touched")
+
+    def __init__(self, changes: tuple[ChainChange, ...] = ()) -> None:
+        self._changes: tuple[ChainChange, ...] | None = changes
+        self._touched: list[tuple[str, str, _Lines | None, object]] | None = None
+
+    @staticmethod
+    def pending(touched: list[tuple[str, str, _Lines | None, object]]) -> RuleDiff:
+        """From (table, chain, rules before or None, chain after or None) of each touched chain."""
+        diff = RuleDiff()
+        diff._changes = None
+        diff._touched = touched
+        return diff
+
+    @property
+    def changes(self) -> tuple[ChainChange, ...]:
+        if self._changes is None:
+            self._changes = _changes(self._touched or ())
+            self._touched = None
+        return self._changes
 
     def _chains(self, kind: str) -> list[tuple[str, str]]:
         return [(c.table, c.chain) for c in self.changes if c.kind == kind]
@@ -54,93 +132,104 @@ class RuleDiff:
     def __bool__(self) -> bool:
         return bool(self.changes)
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RuleDiff):
+            return NotImplemented
+        return self.changes == other.changes
 
-def _rule_delta(old: list[Rule], new: list[Rule]) -> tuple[tuple[Rule, ...], tuple[Rule, ...]]:
-    if not old:
-        return tuple(new), ()
-    if not new:
-        return (), tuple(old)
-    # Most rules of a big chain are the very same objects; compare only the rest by value.
-    old_ids = {id(r) for r in old}
-    new_ids = {id(r) for r in new}
-    old_rest = Counter(r for r in old if id(r) not in new_ids)
-    new_rest = Counter(r for r in new if id(r) not in old_ids)
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RuleDiff({self.changes!r})"
+
+
+def _rule_delta(old: _Lines, new: _Lines) -> tuple[list[str], list[str]]:
+    """(added, removed) restore lines, rules compared by save line (a multiset, in chain order)."""
+    old_lines, old_saves = old
+    new_lines, new_saves = new
+    if not old_saves:
+        return new_lines, []
+    if not new_saves:
+        return [], old_lines
+    # Most rules of a big chain are the very same strings; compare only the rest by value.
+    old_ids = {id(s) for s in old_saves}
+    new_ids = {id(s) for s in new_saves}
+    old_rest = Counter(s for s in old_saves if id(s) not in new_ids)
+    new_rest = Counter(s for s in new_saves if id(s) not in old_ids)
     removed = old_rest - new_rest
     added = new_rest - old_rest
-    return tuple(r for r in new if r in added), tuple(r for r in old if r in removed)
+    return (
+        [line for line, save in zip(new_lines, new_saves, strict=True) if save in added],
+        [line for line, save in zip(old_lines, old_saves, strict=True) if save in removed],
+    )
 
 
-def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
-    """Apply ``payload`` to ``kernel`` and report what changed in the chains it touched."""
-    # The rules each touched chain held before, by table then chain, in first-touched order.
-    before: dict[str, dict[str, list[Rule] | None]] = {}
-    order: list[str] = []
-    for table in payload.tables:
-        existing = kernel.ruleset.tables.get(table.name)
-        chains = existing.chains if existing is not None else {}
-        seen = before.get(table.name)
-        if seen is None:
-            seen = before[table.name] = {}
-            order.append(table.name)
-        elif order[-1] != table.name:
-            # A table that comes back after another (never in kube-proxy's payloads) would
-            # interleave the report; keep the exact first-touched order the simple way.
-            return _diff_apply_interleaved(kernel, payload)
-        touched = list(table.declared)
-        touched += [
-            line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)
-        ]
-        for name in touched:
-            if name not in seen:
-                chain = chains.get(name)
-                seen[name] = chain.rules if chain is not None else None
-    kernel.apply(payload)
+def _changes(
+    touched: Sequence[tuple[str, list[str], dict[str, _Lines], dict[str, object]]],
+) -> tuple[ChainChange, ...]:
     changes = []
-    tables = kernel.ruleset.tables
-    for table_name, seen in before.items():
-        after = tables[table_name].chains
-        for name, old in seen.items():
-            chain = after.get(name)
+    for table_name, names, before, after in touched:
+        for name in names:
+            old = before.get(name)
+            chain = after[name]
             if old is None:
                 if chain is not None:
                     # New chains (all of them on a first sync): every rule was added.
-                    changes.append(_change(table_name, name, "added", tuple(chain.rules)))
+                    changes.append(ChainChange(table_name, name, "added", chain.lines()))  # type: ignore[attr-defined]
             elif chain is None:
-                changes.append(_change(table_name, name, "removed", (), tuple(old)))
+                changes.append(ChainChange(table_name, name, "removed", (), old[0]))
             else:
-                new = chain.rules
-                if old is not new and old != new:
+                new = (chain.lines(), chain.save_lines())  # type: ignore[attr-defined]
+                if old[1] is not new[1] and old[1] != new[1]:
                     added, removed = _rule_delta(old, new)
-                    changes.append(_change(table_name, name, "rewritten", added, removed))
-    return RuleDiff(tuple(changes))
+                    changes.append(ChainChange(table_name, name, "rewritten", added, removed))
+    return tuple(changes)
 
 
-def _diff_apply_interleaved(kernel: KernelState, payload: Payload) -> RuleDiff:
-    before: dict[tuple[str, str], list[Rule] | None] = {}
-    for table in payload.tables:
-        existing = kernel.ruleset.tables.get(table.name)
-        chains = existing.chains if existing is not None else {}
-        touched = list(table.declared)
-        touched += [
-            line.chain for line in table.lines if line.__class__ is not Rule and isinstance(line, DeleteChain)
-        ]
-        for name in touched:
-            key = (table.name, name)
-            if key not in before:
-                chain = chains.get(name)
-                before[key] = chain.rules if chain is not None else None
-    kernel.apply(payload)
-    changes = []
+def diff_apply(kernel: KernelState, payload: Payload) -> RuleDiff:
+    """Apply ``payload`` to ``kernel``; the diff says what changed in the chains it touched.
+
+    The rules of chains that existed are kept from before; the chains after are kept as
+    objects and read when the diff is first asked for (the compiler's chains are replaced,
+    never changed, by later syncs).
+    """
     tables = kernel.ruleset.tables
-    for (table_name, name), old in before.items():
-        chain = tables[table_name].chains.get(name)
-        new = chain.rules if chain is not None else None
-        if old is None:
-            if new is not None:
-                changes.append(_change(table_name, name, "added", tuple(new)))
-        elif new is None:
-            changes.append(_change(table_name, name, "removed", (), tuple(old)))
-        elif old is not new and old != new:
-            added, removed = _rule_delta(old, new)
-            changes.append(_change(table_name, name, "rewritten", added, removed))
+    touched = []
+    seen: set[str] = set()
+    for table in payload.tables:
+        if table.name in seen:
+            # A table that comes back (never in kube-proxy's payloads): one entry per table.
+            return _diff_apply_each(kernel, payload)
+        seen.add(table.name)
+        existing = tables.get(table.name)
+        chains = existing.chains if existing is not None else {}
+        names = _touched(table)
+        before = {}
+        for name in names:
+            chain = chains.get(name)
+            if chain is not None:
+                before[name] = (chain.lines(), chain.save_lines())
+        touched.append((table.name, names, before))
+    kernel.apply(payload)
+    out = []
+    for table_name, names, before in touched:
+        get = tables[table_name].chains.get
+        out.append((table_name, names, before, {name: get(name) for name in names}))
+    return RuleDiff.pending(out)
+
+
+def _touched(table: PayloadTable) -> list[str]:
+    """The chains a payload table declares or deletes, in first-mention order."""
+    saves = table.saves
+    if saves is not None and not saves.count(None):
+        # Only compiled rule lines besides the declarations: nothing else to look for.
+        return list(dict.fromkeys(table.declared))
+    deleted = [line.chain for line in table.lines if line.__class__ is DeleteChain]  # type: ignore[union-attr]
+    return list(dict.fromkeys([*table.declared, *deleted]))
+
+
+def _diff_apply_each(kernel: KernelState, payload: Payload) -> RuleDiff:
+    changes: list[ChainChange] = []
+    for table in payload.tables:
+        changes.extend(diff_apply(kernel, Payload([table])).changes)
     return RuleDiff(tuple(changes))

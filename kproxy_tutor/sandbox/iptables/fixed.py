@@ -1,22 +1,18 @@
-"""kube-proxy's fixed rules: KUBE-POSTROUTING, KUBE-MARK-MASQ, KUBE-FIREWALL, KUBE-FORWARD, the NodePort tail and the jump rules."""
+"""kube-proxy's fixed rules: KUBE-POSTROUTING, KUBE-MARK-MASQ, KUBE-FIREWALL, KUBE-FORWARD, the NodePort tail and the jump rules.
+
+The payload's rules are (restore line, save line) pairs; the jump rules in built-in chains are
+``Rule`` objects, since the proxier checks and inserts them one by one (``iptables -C``/``-I``).
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 
-from kproxy_tutor.sandbox.iptables.rules import (
-    AddrTypeMatch,
-    CommentMatch,
-    ConntrackMatch,
-    Jump,
-    MarkMatch,
-    MarkTarget,
-    Masquerade,
-    NfacctMatch,
-    Rule,
-    Verdict,
-)
-from kproxy_tutor.sandbox.iptables.servicerules import INVALID_DROP_COUNTER, address
+from kproxy_tutor.sandbox.iptables.rules import CommentMatch, ConntrackMatch, Jump, Rule
+from kproxy_tutor.sandbox.iptables.servicerules import INVALID_DROP_COUNTER, host_cidr
+
+#: A compiled rule: (restore line as kube-proxy writes it, line iptables-save prints).
+Line = tuple[str, str]
 
 NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
 
@@ -61,125 +57,92 @@ def jump_rules() -> tuple[tuple[str, Rule], ...]:
     return tuple(out)
 
 
-def postrouting_rules(mark_text: str, mark: int, random_fully: bool) -> list[Rule]:
-    masquerade = '-m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE'
+def postrouting_rules(mark_text: str, mark: int, random_fully: bool) -> list[Line]:
+    fully = " --random-fully" if random_fully else ""
+    snat = 'KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE'
     return [
-        Rule(
-            "KUBE-POSTROUTING",
-            matches=(MarkMatch(mark, mark, negated=True),),
-            target=Verdict("RETURN"),
-            spelling=f"-m mark ! --mark {mark_text}/{mark_text} -j RETURN",
+        (
+            f"-A KUBE-POSTROUTING -m mark ! --mark {mark_text}/{mark_text} -j RETURN",
+            f"-A KUBE-POSTROUTING -m mark ! --mark 0x{mark:x}/0x{mark:x} -j RETURN",
         ),
-        Rule(
-            "KUBE-POSTROUTING", target=MarkTarget.xor_mark(mark), spelling=f"-j MARK --xor-mark {mark_text}"
+        (
+            f"-A KUBE-POSTROUTING -j MARK --xor-mark {mark_text}",
+            f"-A KUBE-POSTROUTING -j MARK --set-xmark 0x{mark:x}/0x0",
         ),
-        Rule(
-            "KUBE-POSTROUTING",
-            matches=(CommentMatch("kubernetes service traffic requiring SNAT"),),
-            target=Masquerade(random_fully=random_fully),
-            spelling=masquerade + (" --random-fully" if random_fully else ""),
+        (f"-A {snat}{fully}", f"-A {snat}{fully}"),
+        (
+            f"-A KUBE-MARK-MASQ -j MARK --or-mark {mark_text}",
+            f"-A KUBE-MARK-MASQ -j MARK --set-xmark 0x{mark:x}/0x{mark:x}",
         ),
-        Rule("KUBE-MARK-MASQ", target=MarkTarget.or_mark(mark), spelling=f"-j MARK --or-mark {mark_text}"),
     ]
 
 
-def fixed_filter_rules(localhost_node_ports: bool) -> list[Rule]:
+def fixed_filter_rules(localhost_node_ports: bool) -> list[Line]:
     """KUBE-FIREWALL's anti-martian rule, written only for IPv4 with localhost NodePorts."""
     if not localhost_node_ports:
         return []
-    comment = "block incoming localnet connections"
+    comment = '-m comment --comment "block incoming localnet connections"'
     return [
-        Rule(
-            "KUBE-FIREWALL",
-            address("127.0.0.0/8", True),
-            address("127.0.0.0/8"),
-            matches=(CommentMatch(comment), ConntrackMatch(("RELATED", "ESTABLISHED", "DNAT"), negated=True)),
-            target=Verdict("DROP"),
-            spelling=f'-m comment --comment "{comment}" -d 127.0.0.0/8 ! -s 127.0.0.0/8 '
+        (
+            f"-A KUBE-FIREWALL {comment} -d 127.0.0.0/8 ! -s 127.0.0.0/8 "
+            "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP",
+            f"-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 {comment} "
             "-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP",
         ),
     ]
 
 
-def forward_rules(mark_text: str, mark: int, nfacct: bool, tcp_be_liberal: bool) -> list[Rule]:
+def forward_rules(mark_text: str, mark: int, nfacct: bool, tcp_be_liberal: bool) -> list[Line]:
     rules = []
     if not tcp_be_liberal:
         if nfacct:
             rules.append(
-                Rule(
-                    "KUBE-FORWARD",
-                    matches=(ConntrackMatch(("INVALID",)), NfacctMatch(INVALID_DROP_COUNTER)),
-                    target=Verdict("DROP"),
-                    spelling=f"-m conntrack --ctstate INVALID -m nfacct --nfacct-name {INVALID_DROP_COUNTER} -j DROP",
+                (
+                    f"-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name {INVALID_DROP_COUNTER} -j DROP",
+                    f"-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  {INVALID_DROP_COUNTER} -j DROP",
                 )
             )
         else:
-            rules.append(
-                Rule(
-                    "KUBE-FORWARD",
-                    matches=(ConntrackMatch(("INVALID",)),),
-                    target=Verdict("DROP"),
-                    spelling="-m conntrack --ctstate INVALID -j DROP",
-                )
-            )
+            line = "-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP"
+            rules.append((line, line))
+    comment = '-m comment --comment "kubernetes forwarding rules"'
     rules.append(
-        Rule(
-            "KUBE-FORWARD",
-            matches=(CommentMatch("kubernetes forwarding rules"), MarkMatch(mark, mark)),
-            target=Verdict("ACCEPT"),
-            spelling=f'-m comment --comment "kubernetes forwarding rules" -m mark --mark {mark_text}/{mark_text} -j ACCEPT',
+        (
+            f"-A KUBE-FORWARD {comment} -m mark --mark {mark_text}/{mark_text} -j ACCEPT",
+            f"-A KUBE-FORWARD {comment} -m mark --mark 0x{mark:x}/0x{mark:x} -j ACCEPT",
         )
     )
-    rules.append(
-        Rule(
-            "KUBE-FORWARD",
-            matches=(
-                CommentMatch("kubernetes forwarding conntrack rule"),
-                ConntrackMatch(("RELATED", "ESTABLISHED")),
-            ),
-            target=Verdict("ACCEPT"),
-            spelling='-m comment --comment "kubernetes forwarding conntrack rule" '
-            "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-        )
+    line = (
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" '
+        "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
     )
+    rules.append((line, line))
     return rules
 
 
 def nodeport_tail_rules(
     node_port_ips: list[str] | None, localhost_node_ports: bool, loopback: str = "127.0.0.0/8"
-) -> list[Rule]:
+) -> list[Line]:
     """The last KUBE-SERVICES rule(s): hand traffic for a local address to KUBE-NODEPORTS.
 
     ``loopback`` is what is excluded when localhost NodePorts are off (``::1/128`` for IPv6, which never has them).
     """
-    comment = CommentMatch(NODEPORTS_COMMENT)
-    head = f'-m comment --comment "{NODEPORTS_COMMENT}"'
+    head = f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}"'
     if node_port_ips is None:
         if localhost_node_ports:
-            return [
-                Rule(
-                    "KUBE-SERVICES",
-                    matches=(comment, AddrTypeMatch(dst_type="LOCAL")),
-                    target=Jump("KUBE-NODEPORTS"),
-                    spelling=f"{head} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
-                )
-            ]
+            line = f"{head} -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS"
+            return [(line, line)]
         return [
-            Rule(
-                "KUBE-SERVICES",
-                destination=address(loopback, True),
-                matches=(comment, AddrTypeMatch(dst_type="LOCAL")),
-                target=Jump("KUBE-NODEPORTS"),
-                spelling=f"{head} -m addrtype --dst-type LOCAL ! -d {loopback} -j KUBE-NODEPORTS",
+            (
+                f"{head} -m addrtype --dst-type LOCAL ! -d {loopback} -j KUBE-NODEPORTS",
+                f'-A KUBE-SERVICES ! -d {loopback} -m comment --comment "{NODEPORTS_COMMENT}" '
+                "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS",
             )
         ]
     return [
-        Rule(
-            "KUBE-SERVICES",
-            destination=address(ip),
-            matches=(comment,),
-            target=Jump("KUBE-NODEPORTS"),
-            spelling=f"{head} -d {ip} -j KUBE-NODEPORTS",
+        (
+            f"{head} -d {ip} -j KUBE-NODEPORTS",
+            f'-A KUBE-SERVICES -d {host_cidr(ip)} -m comment --comment "{NODEPORTS_COMMENT}" -j KUBE-NODEPORTS',
         )
         for ip in node_port_ips
     ]

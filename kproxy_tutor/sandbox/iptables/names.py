@@ -15,6 +15,7 @@ SERVICE_CHAIN_PREFIXES = ("KUBE-SVC-", "KUBE-SVL-", "KUBE-EXT-", "KUBE-FW-", "KU
 _BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 #: Every pair of base32 digits, indexed by ten bits: a token is then eight look-ups.
 _BASE32_PAIRS = tuple(a + b for a in _BASE32 for b in _BASE32)
+_sha256 = hashlib.sha256
 
 
 def _token(text: str) -> str:
@@ -23,17 +24,12 @@ def _token(text: str) -> str:
     Same result as ``base64.b32encode(digest)[:16]``, without encoding all 32 bytes in Python;
     a full sync computes one token per service port and per endpoint.
     """
-    v = int.from_bytes(hashlib.sha256(text.encode()).digest()[:10], "big")
+    v = int.from_bytes(_sha256(text.encode()).digest()[:10], "big")
     t = _BASE32_PAIRS
+    # One f-string: a single allocation for the 16 characters.
     return (
-        t[v >> 70]
-        + t[(v >> 60) & 1023]
-        + t[(v >> 50) & 1023]
-        + t[(v >> 40) & 1023]
-        + t[(v >> 30) & 1023]
-        + t[(v >> 20) & 1023]
-        + t[(v >> 10) & 1023]
-        + t[v & 1023]
+        f"{t[v >> 70]}{t[(v >> 60) & 1023]}{t[(v >> 50) & 1023]}{t[(v >> 40) & 1023]}"
+        f"{t[(v >> 30) & 1023]}{t[(v >> 20) & 1023]}{t[(v >> 10) & 1023]}{t[v & 1023]}"
     )
 
 

@@ -11,7 +11,7 @@ import ipaddress
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import accumulate
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.changes import (
@@ -52,8 +52,67 @@ FILTER_CHAINS = (
     "KUBE-NODEPORTS",
     "KUBE-PROXY-FIREWALL",
 )
-_NO_RULES: list[Rule] = []
+_NO_RULES: list[str] = []
 NAT_CHAINS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ")
+
+
+def _joined(parts: list[list[str]]) -> list[str]:
+    out: list[str] = []
+    extend = out.extend
+    for part in parts:
+        extend(part)
+    return out
+
+
+class _Layout:
+    """One table's top-level lines of the last sync (every port's, in port order) and where each
+    port's lines start, so that a partial sync splices in the updated ports' lines with a few
+    slices instead of joining every port's lines again."""
+
+    __slots__ = ("lengths", "lines", "saves", "starts")
+
+    def __init__(self, parts: list[list[str]], save_parts: list[list[str]]) -> None:
+        self.lines = _joined(parts)
+        self.saves = _joined(save_parts)
+        self.lengths = list(map(len, parts))
+        self.starts = [0, *accumulate(self.lengths)]
+
+    def splice(
+        self, changes: list[tuple[int, list[str], list[str], list[str], list[str]]]
+    ) -> tuple[list[str], list[str]]:
+        """The payload's lines, from (position, new top-level lines and saves, payload lines and
+        saves) of each updated port in position order; the layout takes the new top-level lines."""
+        lines, saves, starts, lengths = self.lines, self.saves, self.starts, self.lengths
+        out: list[str] = []
+        out_saves: list[str] = []
+        top: list[str] = []
+        top_saves: list[str] = []
+        previous = 0
+        moved = False
+        for i, new_lines, new_saves, payload_lines, payload_saves in changes:
+            start = starts[i]
+            kept, kept_saves = lines[previous:start], saves[previous:start]
+            out += kept
+            out += payload_lines
+            out_saves += kept_saves
+            out_saves += payload_saves
+            top += kept
+            top += new_lines
+            top_saves += kept_saves
+            top_saves += new_saves
+            if len(new_lines) != lengths[i]:
+                lengths[i] = len(new_lines)
+                moved = True
+            previous = starts[i + 1]
+        kept, kept_saves = lines[previous:], saves[previous:]
+        out += kept
+        out_saves += kept_saves
+        top += kept
+        top_saves += kept_saves
+        self.lines, self.saves = top, top_saves
+        if moved:
+            self.starts = [0, *accumulate(lengths)]
+        return out, out_saves
 
 
 @dataclass(slots=True)
@@ -116,7 +175,7 @@ class Proxier:
             detector=self._detector(config.detect_local_mode, config, node.pod_cidr(family), family),
             localhost_node_ports=self.localhost_node_ports,
             nfacct=cluster.facts.nfacct,
-            reject=self.family.reject,
+            reject=("REJECT", self.family.reject.save()[3:]),
             recent_mask=self.family.recent_mask,
         )
         self.service_changes = ServiceChangeTracker(family=family)
@@ -133,8 +192,8 @@ class Proxier:
         # positions of every Service's ports. A partial sync patches these and joins them.
         self._names: list[ServicePortName] | None = None
         self._by_service: dict[tuple[str, str], list[int]] = {}
-        self._filter_parts: list[list[Rule]] = []
-        self._nat_parts: list[list[Rule]] = []
+        self._filter_layout = _Layout([], [])
+        self._nat_layout = _Layout([], [])
         self._counts: list[int] = []
         self._total = 0
         # The initial list hands over every Service and slice: like a sync, many small objects
@@ -203,24 +262,30 @@ class Proxier:
         if full:
             self._ensure_jump_rules()
 
-        filter_table = PayloadTable("filter", list(FILTER_CHAINS))
-        nat_table = PayloadTable("nat", list(NAT_CHAINS))
-        nat_table.lines.extend(postrouting_rules(self.mark_text, self.mark, self.facts.random_fully))
+        filter_declared = list(FILTER_CHAINS)
+        nat_declared = list(NAT_CHAINS)
+        head = postrouting_rules(self.mark_text, self.mark, self.facts.random_fully)
+        nat_lines = [line for line, _ in head]
+        nat_saves: list[str | None] = [save for _, save in head]
         firewall = fixed_filter_rules(self.localhost_node_ports)
         if firewall:
-            filter_table.declared.append("KUBE-FIREWALL")
-            filter_table.lines.extend(firewall)
+            filter_declared.append("KUBE-FIREWALL")
+        filter_lines = [line for line, _ in firewall]
+        filter_saves: list[str | None] = [save for _, save in firewall]
         active: set[str] | None = set() if full else None
         candidates: set[str] = set()
         if patch:
-            filter_parts = self._filter_parts.copy()
-            nat_parts = self._nat_parts.copy()
             counts = self._counts
         else:
-            filter_parts = [_NO_RULES] * len(names)
-            nat_parts = [_NO_RULES] * len(names)
             counts = [0] * len(names)
             by_service: dict[tuple[str, str], list[int]] = {}
+            filter_parts: list[list[str]] = [_NO_RULES] * len(names)
+            filter_save_parts: list[list[str]] = [_NO_RULES] * len(names)
+            nat_parts: list[list[str]] = [_NO_RULES] * len(names)
+            nat_save_parts: list[list[str]] = [_NO_RULES] * len(names)
+            nat_top_parts: list[list[str]] = [_NO_RULES] * len(names)
+            nat_top_save_parts: list[list[str]] = [_NO_RULES] * len(names)
+        changed: list[tuple[int, ServicePortRules]] = []
         cache = self._cache
         large = ctx.large_cluster_mode
         for i in positions:
@@ -244,36 +309,59 @@ class Proxier:
                 cache[name] = (info, endpoints, large, rules)
             else:
                 rules = cached[3]
-            if not patch:
-                by_service.setdefault(key, []).append(i)
             counts[i] = len(endpoints)
-            filter_parts[i] = rules.filter_rules
             if active is not None:
                 active.update(rules.chains)
             elif rewrite:
                 candidates.difference_update(rules.chains)
             if rewrite:
-                nat_table.declared.extend(rules.chains)
+                nat_declared.extend(rules.chains)
+            if patch:
+                changed.append((i, rules))
+                continue
+            by_service.setdefault(key, []).append(i)
+            filter_parts[i] = rules.filter_lines
+            filter_save_parts[i] = rules.filter_saves
+            nat_top_parts[i] = rules.nat_lines
+            nat_top_save_parts[i] = rules.nat_saves
+            if rewrite:
                 # Upstream writes a port's KUBE-SERVICES rules and its own chains together.
-                nat_parts[i] = rules.nat_rules + rules.chain_rules
+                nat_parts[i] = rules.nat_lines + rules.chain_lines
+                nat_save_parts[i] = rules.nat_saves + rules.chain_saves
             else:
-                nat_parts[i] = rules.nat_rules
+                nat_parts[i] = rules.nat_lines
+                nat_save_parts[i] = rules.nat_saves
         if progress is not None:
             progress("sync", len(names), len(names))
-        filter_table.lines.extend(chain.from_iterable(filter_parts))
-        nat_table.lines.extend(chain.from_iterable(nat_parts))
-        if not patch:
+        if patch:
+            # Only the updated ports' lines change: splice them into the last sync's lines.
+            lines, saves = self._filter_layout.splice(
+                [(i, r.filter_lines, r.filter_saves, r.filter_lines, r.filter_saves) for i, r in changed]
+            )
+            filter_lines += lines
+            filter_saves += saves
+            lines, saves = self._nat_layout.splice(
+                [
+                    (i, r.nat_lines, r.nat_saves, r.nat_lines + r.chain_lines, r.nat_saves + r.chain_saves)
+                    for i, r in changed
+                ]
+            )
+            nat_lines += lines
+            nat_saves += saves
+        else:
+            self._filter_layout = _Layout(filter_parts, filter_save_parts)
+            filter_lines += self._filter_layout.lines
+            filter_saves += self._filter_layout.saves
+            # Later patches start from the top-level rules alone, without this sync's chain rules.
+            self._nat_layout = _Layout(nat_top_parts, nat_top_save_parts)
+            nat_lines += _joined(nat_parts)
+            nat_saves += _joined(nat_save_parts)
             self._names = names
             self._by_service = by_service
             self._counts = counts
             if len(cache) != len(names):
                 for name in [n for n in cache if n not in self.svc_port_map]:
                     candidates.update(cache.pop(name)[3].chains)
-        # Later patches start from the top-level rules alone, without this sync's chain rules.
-        self._filter_parts = filter_parts
-        self._nat_parts = nat_parts
-        for i in positions:
-            nat_parts[i] = cache[names[i]][3].nat_rules
         self._total = total
 
         # Stale chains. A full sync scans the node's nat table like upstream (iptables-save);
@@ -299,19 +387,28 @@ class Proxier:
                     active.update(entry[3].chains)
                 stale = {c for c in existing if c not in active and is_service_chain(c)}
             ordered = sorted(stale)
-            nat_table.declared.extend(ordered)
-            nat_table.lines.extend(DeleteChain(c) for c in ordered)
+            nat_declared.extend(ordered)
+            nat_lines.extend(DeleteChain(c) for c in ordered)  # type: ignore[misc]
+            nat_saves.extend([None] * len(ordered))
             self.last_cleanup = now
             self._deferred_stale = False
         elif stale:
             # Large-cluster mode cleans up at most once per sync period; the next cleanup must scan.
             self._deferred_stale = True
-        nat_table.lines.extend(
-            nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports, self.family.loopback_cidr)
-        )
-        filter_table.lines.extend(fixed_filter_rules_forward(self))
+        tail = nodeport_tail_rules(self.node_port_ips, self.localhost_node_ports, self.family.loopback_cidr)
+        for line, save in tail:
+            nat_lines.append(line)
+            nat_saves.append(save)
+        for line, save in fixed_filter_rules_forward(self):
+            filter_lines.append(line)
+            filter_saves.append(save)
 
-        payload = Payload([filter_table, nat_table])
+        payload = Payload(
+            [
+                PayloadTable("filter", filter_declared, filter_lines, filter_saves),  # type: ignore[arg-type]
+                PayloadTable("nat", nat_declared, nat_lines, nat_saves),  # type: ignore[arg-type]
+            ]
+        )
         if not apply:
             self.need_full_sync = True
             return SyncResult(full, payload, RuleDiff(), updated)
@@ -340,7 +437,7 @@ class Proxier:
         return service_rules(self, namespace, name)
 
 
-def fixed_filter_rules_forward(proxier: Proxier) -> list[Rule]:
+def fixed_filter_rules_forward(proxier: Proxier) -> list[tuple[str, str]]:
     from kproxy_tutor.sandbox.iptables.fixed import forward_rules
 
     return forward_rules(proxier.mark_text, proxier.mark, proxier.facts.nfacct, proxier.facts.tcp_be_liberal)

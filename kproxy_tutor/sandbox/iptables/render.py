@@ -81,7 +81,10 @@ def render_restore(payload: Payload, tables: Iterable[str] | None = None) -> str
         out.append(f"*{table.name}")
         out.extend(f":{chain} - [0:0]" for chain in table.declared)
         for line in table.lines:
-            out.append(f"-X {line.chain}" if isinstance(line, DeleteChain) else restore_line(line))
+            if line.__class__ is str:
+                out.append(line)  # type: ignore[arg-type]
+            else:
+                out.append(f"-X {line.chain}" if isinstance(line, DeleteChain) else restore_line(line))  # type: ignore[arg-type]
         out.append("COMMIT")
     out.append("")
     return "\n".join(out)
@@ -116,7 +119,11 @@ def render_save(ruleset: Ruleset, tables: Iterable[str] | None = None, counters:
             out.append(f":{name} {chain.policy or '-'} [{packets}:{octets}]")
         memo: dict[int, str] = {}
         for name in order:
-            for rule in table.chains[name].rules:
+            chain = table.chains[name]
+            if chain.has_lines and not counters:
+                out.extend(chain.save_lines())
+                continue
+            for rule in chain.rules:
                 line = "-A " + rule.chain + _spaced_args(rule, memo)
                 if counters:
                     packets, octets = rule.counters or (0, 0)

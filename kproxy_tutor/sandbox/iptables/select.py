@@ -6,7 +6,18 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.sandbox.iptables.names import port_proto_hash
-from kproxy_tutor.sandbox.iptables.rules import Chain, Goto, Jump, Payload, PayloadTable, Rule, Ruleset
+from kproxy_tutor.sandbox.iptables.rules import (
+    Chain,
+    DeleteChain,
+    Goto,
+    Jump,
+    Payload,
+    PayloadTable,
+    Rule,
+    Ruleset,
+    rule_from_line,
+)
+from kproxy_tutor.sandbox.iptables.structure import rule_from_lines
 
 if TYPE_CHECKING:
     from kproxy_tutor.sandbox.iptables.proxier import Proxier
@@ -62,20 +73,34 @@ def select_payload(payload: Payload, namespace: str, name: str, chains: set[str]
     prefix = f"{namespace}/{name}"
     selected = Payload()
     for table in payload.tables:
-        lines = [
-            line
-            for line in table.lines
-            if line.chain in chains
-            or (
-                isinstance(line, Rule)
-                and (
-                    _mentions(line, prefix) or (isinstance(line.target, Jump) and line.target.chain in chains)
-                )
-            )
-        ]
+        lines: list[Rule | DeleteChain | str] = []
+        saves: list[str | None] = []
+        table_saves = table.saves or [None] * len(table.lines)
+        for line, save in zip(table.lines, table_saves, strict=True):
+            if line.__class__ is str:
+                rule = None
+                if not line[3:].startswith(tuple(f"{c} " for c in chains)):  # type: ignore[index]
+                    if prefix not in line and not any(f"-j {c}" in line for c in chains):  # type: ignore[operator]
+                        continue
+                    rule = rule_from_lines(line, save) if save is not None else rule_from_line(line)  # type: ignore[arg-type]
+                if rule is None or _mentions(rule, prefix) or _jumps_into(rule, chains):
+                    lines.append(line)
+                    saves.append(save)
+                continue
+            if line.chain in chains or (  # type: ignore[union-attr]
+                isinstance(line, Rule) and (_mentions(line, prefix) or _jumps_into(line, chains))
+            ):
+                lines.append(line)
+                saves.append(save)
         declared = [c for c in table.declared if c in chains]
-        selected.tables.append(PayloadTable(table.name, declared, lines))
+        selected.tables.append(
+            PayloadTable(table.name, declared, lines, saves if table.saves is not None else None)
+        )
     return selected
+
+
+def _jumps_into(rule: Rule, chains: set[str]) -> bool:
+    return isinstance(rule.target, Jump) and rule.target.chain in chains
 
 
 def service_rules(proxier: Proxier, namespace: str, name: str) -> list[Rule]:

@@ -1,7 +1,10 @@
 """The rules of one service port, in the order upstream's ``syncProxyRules`` writes them (reference §5).
 
-Each rule carries its typed parts and its spelling: the exact argument text kube-proxy puts in
-the restore payload (comment quoting, token order, 10-digit probabilities).
+Each rule is two strings: the restore line exactly as kube-proxy writes it (comment quoting,
+token order, 10-digit probabilities) and the line ``iptables-save`` prints for the rule the
+kernel then holds (canonical order, /32 hosts, the kernel's 11-digit probabilities). Both
+come from templates filled once per service port; structured ``Rule`` objects are only
+built from the lines when something inspects a chain (``Chain.rules``).
 """
 
 from __future__ import annotations
@@ -13,79 +16,55 @@ from functools import cache, lru_cache
 from types import MappingProxyType
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
-from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.iptables.names import (
     endpoint_chain_name,
     port_proto_hash,
     probability_text,
     probability_value,
 )
-from kproxy_tutor.sandbox.iptables.rules import (
-    AddressMatch,
-    AddrTypeMatch,
-    CommentMatch,
-    Dnat,
-    InterfaceMatch,
-    Jump,
-    ModuleMatch,
-    NfacctMatch,
-    PortMatch,
-    PortRange,
-    ProtocolMatch,
-    RecentMatch,
-    Reject,
-    Rule,
-    StatisticMatch,
-    Target,
-    Verdict,
-    make_rule,
-)
+from kproxy_tutor.sandbox.iptables.spelling import PROBABILITY_SCALE, save_string
 from kproxy_tutor.sandbox.serviceport import ServicePortInfo
 from kproxy_tutor.sandbox.topology import categorize_endpoints
 
-MARK_MASQ = Jump("KUBE-MARK-MASQ")
-DROP = Verdict("DROP")
-ACCEPT = Verdict("ACCEPT")
-REJECT = Reject()
 LOCALHOST_NODEPORT_COUNTER = "localhost_nps_accepted_pkts"
 INVALID_DROP_COUNTER = "ct_state_invalid_dropped_pkts"
-_DST_LOCAL = AddrTypeMatch(dst_type="LOCAL")
-_SRC_LOCAL = AddrTypeMatch(src_type="LOCAL")
-_LOCALHOST_NPS = NfacctMatch(LOCALHOST_NODEPORT_COUNTER)
-# A full sync makes a few of these per endpoint (see ``fastinit``).
-_jump = fast_constructor(Jump)
-_comment = fast_constructor(CommentMatch)
-_dnat = fast_constructor(Dnat)
+#: The target text of a rule in each spelling: (restore, save).
+REJECT = ("REJECT", "REJECT --reject-with icmp-port-unreachable")
+DROP = ("DROP", "DROP")
+ACCEPT = ("ACCEPT", "ACCEPT")
+MARK_MASQ = "KUBE-MARK-MASQ"
 
 
-def address(text: str, negated: bool = False) -> AddressMatch:
-    """A host IP (canonical already) or a CIDR, as the compiler writes them."""
+# The bits that depend on the IP family, in one place ----------------------------------------
+def host_cidr(ip: str) -> str:
+    """A host address as iptables-save prints it (``10.0.0.1/32``, ``fd00::1/128``)."""
+    return f"{ip}/128" if ":" in ip else f"{ip}/32"
+
+
+def address(text: str) -> str:
+    """A host IP (canonical already) or a CIDR as iptables-save prints it."""
     if "/" not in text:
-        return AddressMatch.host(text, negated)
-    return _cidr(text, negated)
+        return host_cidr(text)
+    return _cidr(text)
 
 
 @lru_cache(maxsize=4096)
-def _cidr(text: str, negated: bool) -> AddressMatch:
-    return AddressMatch.parse(text, negated)
+def _cidr(text: str) -> str:
+    return str(ipaddress.ip_network(text, strict=False))
+
+
+# --------------------------------------------------------------------------------------------
+def quoted(text: str) -> str:
+    """A comment as kube-proxy quotes it in the restore payload."""
+    return f'"{text}"'
 
 
 @cache
-def protocol_match(protocol: str) -> ProtocolMatch:
-    return ProtocolMatch(protocol)
-
-
-@cache
-def port_match(protocol: str, port: int | None) -> PortMatch:
-    return PortMatch(protocol, PortRange(port, port) if port is not None else None)
-
-
-@cache
-def _statistic(n: int) -> tuple[StatisticMatch, str]:
-    """The match and spelling of the jump to the first of ``n`` remaining endpoints (shared: values are immutable)."""
+def _statistic(n: int) -> tuple[str, str]:
+    """The statistic match of the jump to the first of ``n`` remaining endpoints: (restore, save)."""
     return (
-        StatisticMatch("random", probability_value(n)),
         f"-m statistic --mode random --probability {probability_text(n)} ",
+        f"-m statistic --mode random --probability {probability_value(n) / PROBABILITY_SCALE:.11f} ",
     )
 
 
@@ -96,45 +75,26 @@ def _node_labels(labels: tuple[tuple[str, str], ...]) -> MappingProxyType[str, s
 
 @dataclass(frozen=True, slots=True)
 class LocalDetector:
-    """How kube-proxy tells pod traffic from the rest (``--detect-local-mode``)."""
+    """How kube-proxy tells pod traffic from the rest (``--detect-local-mode``): the rule text it adds.
 
-    local_spelling: str
-    not_local_spelling: str
-    source: AddressMatch | None = None
-    interface: InterfaceMatch | None = None
+    ``local``/``not_local`` are the restore spellings; ``save_local``/``save_not_local`` the
+    iptables-save ones, which go before ``-d`` for a source CIDR and after it for an interface.
+    """
+
+    local: str
+    not_local: str
+    save_local: str
+    save_not_local: str
+    by_source: bool
 
     @staticmethod
     def by_cidr(cidr: str) -> LocalDetector:
-        return LocalDetector(f"-s {cidr}", f"! -s {cidr}", source=address(cidr))
+        canonical = _cidr(cidr)
+        return LocalDetector(f"-s {cidr}", f"! -s {cidr}", f"-s {canonical}", f"! -s {canonical}", True)
 
     @staticmethod
     def by_interface(name: str) -> LocalDetector:
-        return LocalDetector(f"-i {name}", f"! -i {name}", interface=InterfaceMatch(name))
-
-    def rule(
-        self,
-        chain: str,
-        negated: bool,
-        spelling_head: str,
-        matches: tuple[ModuleMatch, ...],
-        target: Target,
-        protocol: ProtocolMatch | None = None,
-        destination: AddressMatch | None = None,
-    ) -> Rule:
-        detector = self.not_local_spelling if negated else self.local_spelling
-        source = AddressMatch(self.source.cidr, negated) if self.source is not None else None
-        interface = InterfaceMatch(self.interface.name, negated) if self.interface is not None else None
-        return make_rule(
-            chain,
-            source,
-            destination,
-            interface,
-            None,
-            protocol,
-            matches,
-            target,
-            f"{spelling_head} {detector} -j {_target_text(target)}",
-        )
+        return LocalDetector(f"-i {name}", f"! -i {name}", f"-i {name}", f"! -i {name}", False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,34 +109,25 @@ class SyncContext:
     localhost_node_ports: bool
     nfacct: bool
     large_cluster_mode: bool = False
-    #: ``-j REJECT`` as the family's kernel holds it (icmp6-port-unreachable for IPv6).
-    reject: Reject = REJECT
+    #: ``-j REJECT`` as (kube-proxy's spelling, what the family's kernel holds: icmp6-port-unreachable for IPv6).
+    reject: tuple[str, str] = REJECT
     #: ``-m recent --mask`` as the family's kernel prints it (all ones: the whole address).
     recent_mask: str = "255.255.255.255"
 
 
 @dataclass(slots=True)
 class ServicePortRules:
-    """One service port's share of the payload."""
+    """One service port's share of the payload: restore lines and, at the same positions, save lines."""
 
-    filter_rules: list[Rule] = field(default_factory=list)
-    nat_rules: list[Rule] = field(default_factory=list)
+    filter_lines: list[str] = field(default_factory=list)
+    filter_saves: list[str] = field(default_factory=list)
+    nat_lines: list[str] = field(default_factory=list)
+    nat_saves: list[str] = field(default_factory=list)
     #: Per-service chains (EXT, FW, SVC, SVL, SEP) and their rules: skipped in a partial sync
     #: when the Service did not change.
     chains: list[str] = field(default_factory=list)
-    chain_rules: list[Rule] = field(default_factory=list)
-
-
-def _target_text(target: Target) -> str:
-    return (
-        target.chain
-        if isinstance(target, Jump)
-        else ("REJECT" if isinstance(target, Reject) else target.verdict)
-    )  # type: ignore[union-attr]
-
-
-def _quoted(text: str) -> str:
-    return f'"{text}"'
+    chain_lines: list[str] = field(default_factory=list)
+    chain_saves: list[str] = field(default_factory=list)
 
 
 def build_service_port_rules(
@@ -203,320 +154,218 @@ def build_service_port_rules(
     lb_chain = fw_chain if uses_fw else ext_chain
 
     if not has_any:
-        internal_filter: Target = ctx.reject
+        internal_filter = external_filter = ctx.reject
         internal_comment = external_comment = f"{spn} has no endpoints"
-        external_filter: Target = ctx.reject
     else:
         internal_filter = external_filter = DROP
         internal_comment = external_comment = f"{spn} has no local endpoints"
 
-    proto = protocol_match(p)
-    dport = port_match(p, svc.port)
+    # Comments: quoted as iptables-save does only when needed (names never hold quotes).
+    plain = not any(c in spn for c in "\\\"'")
+    q = (lambda text: f'"{text}"') if plain else save_string
+    q_spn = save_string(spn)
+    port = svc.port
     m_p = f"-m {p} -p {p}"
-    cluster_ip_comment = _comment(f"{spn} cluster IP")
-    cip_spell = f'-m comment --comment "{spn} cluster IP" {m_p} -d {svc.cluster_ip} --dport {svc.port}'
-    cip = address(svc.cluster_ip)
+    cip = svc.cluster_ip
+    cip_comment = f"{spn} cluster IP"
+    cip_spell = f'-m comment --comment "{cip_comment}" {m_p} -d {cip} --dport {port}'
+    cip_save_tail = f"-p {p} -m comment --comment {q(cip_comment)} -m {p} --dport {port}"
+    cip_host = host_cidr(cip)
+    filter_lines, filter_saves = out.filter_lines, out.filter_saves
+    nat_lines, nat_saves = out.nat_lines, out.nat_saves
 
-    def address_rule(chain: str, comment: str, target: Target, dst: str) -> Rule:
+    def address_rule(
+        lines: list[str], saves: list[str], chain: str, comment: str, target: tuple[str, str], dst: str
+    ) -> None:
         """A rule for ``dst``:PORT of this Service port (capture in nat, REJECT/DROP in filter)."""
-        return make_rule(
-            chain,
-            None,
-            address(dst),
-            None,
-            None,
-            proto,
-            (CommentMatch(comment), dport),
-            target,
-            f'-m comment --comment "{comment}" {m_p} -d {dst} --dport {svc.port} -j {_target_text(target)}',
+        lines.append(
+            f'-A {chain} -m comment --comment "{comment}" {m_p} -d {dst} --dport {port} -j {target[0]}'
+        )
+        saves.append(
+            f"-A {chain} -d {address(dst)} -p {p} -m comment --comment {q(comment)} -m {p} --dport {port} "
+            f"-j {target[1]}"
         )
 
     # 5.1 ClusterIP
     if has_internal:
-        out.nat_rules.append(
-            make_rule(
-                "KUBE-SERVICES",
-                None,
-                cip,
-                None,
-                None,
-                proto,
-                (cluster_ip_comment, dport),
-                _jump(internal_chain),
-                f"{cip_spell} -j {internal_chain}",
-            )
-        )
+        nat_lines.append(f"-A KUBE-SERVICES {cip_spell} -j {internal_chain}")
+        nat_saves.append(f"-A KUBE-SERVICES -d {cip_host} {cip_save_tail} -j {internal_chain}")
     else:
-        out.filter_rules.append(
-            address_rule("KUBE-SERVICES", internal_comment, internal_filter, svc.cluster_ip)
-        )
+        address_rule(filter_lines, filter_saves, "KUBE-SERVICES", internal_comment, internal_filter, cip)
     # 5.2 externalIPs
     for ip in svc.external_ips:
         if has_any:
-            out.nat_rules.append(address_rule("KUBE-SERVICES", f"{spn} external IP", Jump(ext_chain), ip))
+            address_rule(
+                nat_lines, nat_saves, "KUBE-SERVICES", f"{spn} external IP", (ext_chain, ext_chain), ip
+            )
         if not has_external:
-            out.filter_rules.append(
-                address_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
+            address_rule(
+                filter_lines, filter_saves, "KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip
             )
     # 5.3 LoadBalancer VIPs
     for ip in vips:
         if has_any:
-            out.nat_rules.append(address_rule("KUBE-SERVICES", f"{spn} loadbalancer IP", Jump(lb_chain), ip))
+            address_rule(
+                nat_lines, nat_saves, "KUBE-SERVICES", f"{spn} loadbalancer IP", (lb_chain, lb_chain), ip
+            )
         if uses_fw:
-            out.filter_rules.append(
-                address_rule("KUBE-PROXY-FIREWALL", f"{spn} traffic not accepted by {fw_chain}", DROP, ip)
+            address_rule(
+                filter_lines,
+                filter_saves,
+                "KUBE-PROXY-FIREWALL",
+                f"{spn} traffic not accepted by {fw_chain}",
+                DROP,
+                ip,
             )
     if not has_external:
         for ip in vips:
-            out.filter_rules.append(
-                address_rule("KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip)
+            address_rule(
+                filter_lines, filter_saves, "KUBE-EXTERNAL-SERVICES", external_comment, external_filter, ip
             )
     # 5.4 NodePort
-    if svc.node_port:
-        node_port = port_match(p, svc.node_port)
+    node_port = svc.node_port
+    if node_port:
         if has_any:
-            comment = CommentMatch(spn)
             if ctx.localhost_node_ports and ctx.nfacct:
-                out.nat_rules.append(
-                    make_rule(
-                        "KUBE-NODEPORTS",
-                        None,
-                        address("127.0.0.0/8"),
-                        None,
-                        None,
-                        proto,
-                        (comment, node_port, _LOCALHOST_NPS),
-                        Jump(ext_chain),
-                        f"-m comment --comment {spn} {m_p} -d 127.0.0.0/8 --dport {svc.node_port} "
-                        f"-m nfacct --nfacct-name {LOCALHOST_NODEPORT_COUNTER} -j {ext_chain}",
-                    )
+                nat_lines.append(
+                    f"-A KUBE-NODEPORTS -m comment --comment {spn} {m_p} -d 127.0.0.0/8 --dport {node_port} "
+                    f"-m nfacct --nfacct-name {LOCALHOST_NODEPORT_COUNTER} -j {ext_chain}"
                 )
-            out.nat_rules.append(
-                make_rule(
-                    "KUBE-NODEPORTS",
-                    None,
-                    None,
-                    None,
-                    None,
-                    proto,
-                    (comment, node_port),
-                    Jump(ext_chain),
-                    f"-m comment --comment {spn} {m_p} --dport {svc.node_port} -j {ext_chain}",
+                nat_saves.append(
+                    f"-A KUBE-NODEPORTS -d 127.0.0.0/8 -p {p} -m comment --comment {q_spn} -m {p} "
+                    f"--dport {node_port} -m nfacct --nfacct-name  {LOCALHOST_NODEPORT_COUNTER} -j {ext_chain}"
                 )
+            nat_lines.append(
+                f"-A KUBE-NODEPORTS -m comment --comment {spn} {m_p} --dport {node_port} -j {ext_chain}"
+            )
+            nat_saves.append(
+                f"-A KUBE-NODEPORTS -p {p} -m comment --comment {q_spn} -m {p} --dport {node_port} -j {ext_chain}"
             )
         if not has_external:
-            out.filter_rules.append(
-                make_rule(
-                    "KUBE-EXTERNAL-SERVICES",
-                    None,
-                    None,
-                    None,
-                    None,
-                    proto,
-                    (CommentMatch(external_comment), _DST_LOCAL, node_port),
-                    external_filter,
-                    f'-m comment --comment "{external_comment}" -m addrtype --dst-type LOCAL {m_p} '
-                    f"--dport {svc.node_port} -j {_target_text(external_filter)}",
-                )
+            filter_lines.append(
+                f'-A KUBE-EXTERNAL-SERVICES -m comment --comment "{external_comment}" -m addrtype --dst-type LOCAL '
+                f"{m_p} --dport {node_port} -j {external_filter[0]}"
+            )
+            filter_saves.append(
+                f"-A KUBE-EXTERNAL-SERVICES -p {p} -m comment --comment {q(external_comment)} "
+                f"-m addrtype --dst-type LOCAL -m {p} --dport {node_port} -j {external_filter[1]}"
             )
     # 5.5 health check node port
-    if svc.health_check_node_port:
+    hc = svc.health_check_node_port
+    if hc:
         comment = f"{spn} health check node port"
-        out.filter_rules.append(
-            make_rule(
-                "KUBE-NODEPORTS",
-                None,
-                None,
-                None,
-                None,
-                protocol_match("tcp"),
-                (CommentMatch(comment), port_match("tcp", svc.health_check_node_port)),
-                ACCEPT,
-                f'-m comment --comment "{comment}" -m tcp -p tcp --dport {svc.health_check_node_port} -j ACCEPT',
-            )
+        filter_lines.append(
+            f'-A KUBE-NODEPORTS -m comment --comment "{comment}" -m tcp -p tcp --dport {hc} -j ACCEPT'
+        )
+        filter_saves.append(
+            f"-A KUBE-NODEPORTS -p tcp -m comment --comment {q(comment)} -m tcp --dport {hc} -j ACCEPT"
         )
 
-    rules = out.chain_rules
+    lines, saves = out.chain_lines, out.chain_saves
+    detector = ctx.detector
     # 5.6 masquerade off-cluster traffic to the ClusterIP
     if has_internal:
         if ctx.masquerade_all:
-            rules.append(
-                make_rule(
-                    internal_chain,
-                    None,
-                    cip,
-                    None,
-                    None,
-                    proto,
-                    (cluster_ip_comment, dport),
-                    MARK_MASQ,
-                    f"{cip_spell} -j KUBE-MARK-MASQ",
+            lines.append(f"-A {internal_chain} {cip_spell} -j {MARK_MASQ}")
+            saves.append(f"-A {internal_chain} -d {cip_host} {cip_save_tail} -j {MARK_MASQ}")
+        elif detector is not None:
+            lines.append(f"-A {internal_chain} {cip_spell} {detector.not_local} -j {MARK_MASQ}")
+            if detector.by_source:
+                saves.append(
+                    f"-A {internal_chain} {detector.save_not_local} -d {cip_host} {cip_save_tail} -j {MARK_MASQ}"
                 )
-            )
-        elif ctx.detector is not None:
-            rules.append(
-                ctx.detector.rule(
-                    internal_chain,
-                    True,
-                    cip_spell,
-                    (cluster_ip_comment, dport),
-                    MARK_MASQ,
-                    protocol=proto,
-                    destination=cip,
+            else:
+                saves.append(
+                    f"-A {internal_chain} -d {cip_host} {detector.save_not_local} {cip_save_tail} -j {MARK_MASQ}"
                 )
-            )
     # 5.7 EXT
     if uses_ext:
         out.chains.append(ext_chain)
         if not svc.external_policy_local:
             comment = f"masquerade traffic for {spn} external destinations"
-            rules.append(
-                make_rule(
-                    ext_chain,
-                    matches=(CommentMatch(comment),),
-                    target=MARK_MASQ,
-                    spelling=f'-m comment --comment "{comment}" -j KUBE-MARK-MASQ',
-                )
-            )
+            lines.append(f'-A {ext_chain} -m comment --comment "{comment}" -j {MARK_MASQ}')
+            saves.append(f"-A {ext_chain} -m comment --comment {q(comment)} -j {MARK_MASQ}")
         else:
-            if ctx.detector is not None:
+            if detector is not None:
                 comment = f"pod traffic for {spn} external destinations"
-                rules.append(
-                    ctx.detector.rule(
-                        ext_chain,
-                        False,
-                        f'-m comment --comment "{comment}"',
-                        (CommentMatch(comment),),
-                        Jump(svc_chain),
-                    )
+                lines.append(
+                    f'-A {ext_chain} -m comment --comment "{comment}" {detector.local} -j {svc_chain}'
+                )
+                saves.append(
+                    f"-A {ext_chain} {detector.save_local} -m comment --comment {q(comment)} -j {svc_chain}"
                 )
             comment = f"masquerade LOCAL traffic for {spn} external destinations"
-            rules.append(
-                make_rule(
-                    ext_chain,
-                    matches=(CommentMatch(comment), _SRC_LOCAL),
-                    target=MARK_MASQ,
-                    spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j KUBE-MARK-MASQ',
-                )
+            lines.append(
+                f'-A {ext_chain} -m comment --comment "{comment}" -m addrtype --src-type LOCAL -j {MARK_MASQ}'
+            )
+            saves.append(
+                f"-A {ext_chain} -m comment --comment {q(comment)} -m addrtype --src-type LOCAL -j {MARK_MASQ}"
             )
             comment = f"route LOCAL traffic for {spn} external destinations"
-            rules.append(
-                make_rule(
-                    ext_chain,
-                    matches=(CommentMatch(comment), _SRC_LOCAL),
-                    target=Jump(svc_chain),
-                    spelling=f'-m comment --comment "{comment}" -m addrtype --src-type LOCAL -j {svc_chain}',
-                )
+            lines.append(
+                f'-A {ext_chain} -m comment --comment "{comment}" -m addrtype --src-type LOCAL -j {svc_chain}'
+            )
+            saves.append(
+                f"-A {ext_chain} -m comment --comment {q(comment)} -m addrtype --src-type LOCAL -j {svc_chain}"
             )
         if has_external:
-            rules.append(
-                make_rule(
-                    ext_chain, target=Jump(external_policy_chain), spelling=f"-j {external_policy_chain}"
-                )
-            )
+            lines.append(f"-A {ext_chain} -j {external_policy_chain}")
+            saves.append(f"-A {ext_chain} -j {external_policy_chain}")
     # 5.8 FW
     if uses_fw:
         out.chains.append(fw_chain)
-        comment = CommentMatch(f"{spn} loadbalancer IP")
-        head = f'-m comment --comment "{spn} loadbalancer IP"'
+        comment = f"{spn} loadbalancer IP"
+        head = f'-A {fw_chain} -m comment --comment "{comment}"'
+        save_comment = f"-m comment --comment {q(comment)}"
         allow_from_node = False
         node_ip = ipaddress.ip_address(ctx.node_ip) if ctx.node_ip else None
         for network in svc.load_balancer_source_ranges:
-            rules.append(
-                make_rule(
-                    fw_chain,
-                    address(str(network)),
-                    matches=(comment,),
-                    target=Jump(ext_chain),
-                    spelling=f"{head} -s {network} -j {ext_chain}",
-                )
-            )
+            lines.append(f"{head} -s {network} -j {ext_chain}")
+            saves.append(f"-A {fw_chain} -s {address(str(network))} {save_comment} -j {ext_chain}")
             if node_ip is not None and node_ip in network:
                 allow_from_node = True
         if allow_from_node:
             for ip in vips:
-                rules.append(
-                    make_rule(
-                        fw_chain,
-                        address(ip),
-                        matches=(comment,),
-                        target=Jump(ext_chain),
-                        spelling=f"{head} -s {ip} -j {ext_chain}",
-                    )
-                )
-        comment_text = f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
-        rules.append(
-            make_rule(
-                fw_chain,
-                matches=(CommentMatch(comment_text),),
-                spelling=f'-m comment --comment "{comment_text}"',
-            )
-        )
+                lines.append(f"{head} -s {ip} -j {ext_chain}")
+                saves.append(f"-A {fw_chain} -s {address(ip)} {save_comment} -j {ext_chain}")
+        comment = f"other traffic to {spn} will be dropped by KUBE-PROXY-FIREWALL"
+        lines.append(f'-A {fw_chain} -m comment --comment "{comment}"')
+        saves.append(f"-A {fw_chain} -m comment --comment {q(comment)}")
     # 5.9 SVC / SVL
-    # One chain name and one jump per endpoint, shared by the SVC and SVL rules that use them.
+    # One chain name per endpoint, shared by the SVC and SVL rules that use it.
     seps = {e.endpoint: endpoint_chain_name(spn, p, e.endpoint) for e in cat.all_reachable}
-    jumps = {endpoint: _jump(sep) for endpoint, sep in seps.items()}
     for uses, chain, eps in (
         (bool(cat.cluster) and svc.uses_cluster_endpoints(), svc_chain, cat.cluster),
         (bool(cat.local) and svc.uses_local_endpoints(), svl_chain, cat.local),
     ):
         if uses:
             out.chains.append(chain)
-            _endpoint_jumps(ctx, svc, spn, chain, eps, seps, jumps, rules)
+            _endpoint_jumps(ctx, svc, spn, q, chain, eps, seps, lines, saves)
     # 5.10 SEP
-    dnat_matches: tuple[ModuleMatch, ...]
     if ctx.large_cluster_mode:
-        matches: tuple[ModuleMatch, ...] = ()
-        head = ""
+        head = save_head = ""
     else:
-        matches = (_comment(spn),)
         head = f"-m comment --comment {spn} "
-    dnat_matches = (*matches, port_match(p, None))
+        save_head = f"-m comment --comment {q_spn} "
+    affinity = svc.client_ip_affinity
     for ep in cat.all_reachable:
         endpoint = ep.endpoint
         sep = seps[endpoint]
         out.chains.append(sep)
-        rules.append(
-            make_rule(
-                sep,
-                address(ep.ip),
-                None,
-                None,
-                None,
-                None,
-                matches,
-                MARK_MASQ,
-                f"{head}-s {ep.ip} -j KUBE-MARK-MASQ",
+        ip = ep.ip
+        lines.append(f"-A {sep} {head}-s {ip} -j {MARK_MASQ}")
+        saves.append(f"-A {sep} -s {host_cidr(ip)} {save_head}-j {MARK_MASQ}")
+        if affinity:
+            lines.append(
+                f"-A {sep} {head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}"
             )
-        )
-        if svc.client_ip_affinity:
-            rules.append(
-                make_rule(
-                    sep,
-                    None,
-                    None,
-                    None,
-                    None,
-                    proto,
-                    (*matches, RecentMatch(name=sep, command="set", mask=ctx.recent_mask), dnat_matches[-1]),
-                    _dnat(endpoint, ()),
-                    f"{head}-m recent --name {sep} --set {m_p} -j DNAT --to-destination {endpoint}",
-                )
+            saves.append(
+                f"-A {sep} -p {p} {save_head}-m recent --set --name {sep} --mask {ctx.recent_mask} --rsource "
+                f"-m {p} -j DNAT --to-destination {endpoint}"
             )
         else:
-            rules.append(
-                make_rule(
-                    sep,
-                    None,
-                    None,
-                    None,
-                    None,
-                    proto,
-                    dnat_matches,
-                    _dnat(endpoint, ()),
-                    f"{head}{m_p} -j DNAT --to-destination {endpoint}",
-                )
-            )
+            lines.append(f"-A {sep} {head}{m_p} -j DNAT --to-destination {endpoint}")
+            saves.append(f"-A {sep} -p {p} {save_head}-m {p} -j DNAT --to-destination {endpoint}")
     return out
 
 
@@ -524,11 +373,12 @@ def _endpoint_jumps(
     ctx: SyncContext,
     svc: ServicePortInfo,
     spn: str,
+    q,  # type: ignore[no-untyped-def]
     chain: str,
     endpoints: Sequence[EndpointInfo],
     seps: dict[str, str],
-    jumps: dict[str, Jump],
-    rules: list[Rule],
+    lines: list[str],
+    saves: list[str],
 ) -> None:
     """Affinity checks first, then one statistic rule per endpoint; the last jump is unconditional."""
     large = ctx.large_cluster_mode
@@ -536,43 +386,30 @@ def _endpoint_jumps(
         seconds = svc.sticky_max_age_seconds
         for ep in endpoints:
             sep = seps[ep.endpoint]
-            check = RecentMatch(name=sep, command="rcheck", seconds=seconds, reap=True, mask=ctx.recent_mask)
             tail = f"-m recent --name {sep} --rcheck --seconds {seconds} --reap -j {sep}"
+            save_tail = (
+                f"-m recent --rcheck --seconds {seconds} --reap --name {sep} --mask {ctx.recent_mask} "
+                f"--rsource -j {sep}"
+            )
             if large:
-                rules.append(
-                    make_rule(chain, None, None, None, None, None, (check,), jumps[ep.endpoint], tail)
-                )
+                lines.append(f"-A {chain} {tail}")
+                saves.append(f"-A {chain} {save_tail}")
             else:
                 text = f"{spn} -> {ep.endpoint}"
-                rules.append(
-                    make_rule(
-                        chain,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        (_comment(text), check),
-                        jumps[ep.endpoint],
-                        f'-m comment --comment "{text}" {tail}',
-                    )
-                )
+                lines.append(f'-A {chain} -m comment --comment "{text}" {tail}')
+                saves.append(f"-A {chain} -m comment --comment {q(text)} {save_tail}")
     last = len(endpoints) - 1
     for i, ep in enumerate(endpoints):
         endpoint = ep.endpoint
         sep = seps[endpoint]
         if i < last:
-            statistic, statistic_text = _statistic(last + 1 - i)
-            if large:
-                matches: tuple[ModuleMatch, ...] = (statistic,)
-                spelling = f"{statistic_text}-j {sep}"
-            else:
-                text = f"{spn} -> {endpoint}"
-                matches = (_comment(text), statistic)
-                spelling = f'-m comment --comment "{text}" {statistic_text}-j {sep}'
-        elif large:
-            matches, spelling = (), f"-j {sep}"
+            statistic, save_statistic = _statistic(last + 1 - i)
+        else:
+            statistic = save_statistic = ""
+        if large:
+            lines.append(f"-A {chain} {statistic}-j {sep}")
+            saves.append(f"-A {chain} {save_statistic}-j {sep}")
         else:
             text = f"{spn} -> {endpoint}"
-            matches, spelling = (_comment(text),), f'-m comment --comment "{text}" -j {sep}'
-        rules.append(make_rule(chain, None, None, None, None, None, matches, jumps[endpoint], spelling))
+            lines.append(f'-A {chain} -m comment --comment "{text}" {statistic}-j {sep}')
+            saves.append(f"-A {chain} -m comment --comment {q(text)} {save_statistic}-j {sep}")

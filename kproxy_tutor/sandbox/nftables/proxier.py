@@ -136,7 +136,9 @@ class NftProxier:
         self._stale_chains: tuple[str, ...] = ()
         self.table = NftTable()
         self._cache: dict[ServicePortName, tuple[object, object, ServicePortObjects]] = {}
-        cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
+        # The initial list hands over every Service and slice (as in the iptables proxier).
+        with paused_gc():
+            cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
 
     def sync(self, progress: Progress | None = None) -> NftSyncResult:
         """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync).

@@ -48,6 +48,12 @@ class Unsupported(Exception):  # internal signal; the walker turns it into a San
 
 @lru_cache(maxsize=65536)
 def ip_int(text: str) -> int:
+    parts = text.split(".")
+    if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0") for p in parts):
+        a, b, c, d = map(int, parts)
+        if a < 256 and b < 256 and c < 256 and d < 256:
+            # Canonical dotted quads (every address the sandbox holds): no ipaddress object needed.
+            return (a << 24) | (b << 16) | (c << 8) | d
     return int(ipaddress.IPv4Address(text))
 
 
@@ -98,6 +104,9 @@ Check = Callable[[object, MatchContext], bool]
 
 @lru_cache(maxsize=65536)
 def _net_mask(cidr: str) -> tuple[int, int]:
+    if cidr.endswith("/32") and ":" not in cidr:
+        # A host (every KUBE-SEP's -s, every ClusterIP's -d): its address is the network.
+        return ip_int(cidr[:-3]), 0xFFFFFFFF
     network = ipaddress.ip_network(cidr, strict=False)
     if network.version != 4:
         raise Unsupported("IPv6 address")
