@@ -69,10 +69,8 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
     ) -> None:
-        import json
         import sys
 
-        from kproxy_tutor import runtime
         from kproxy_tutor.errors import N_, ExitCode, UsageError
 
         if output not in (None, "json"):
@@ -81,53 +79,68 @@ def register(app: typer.Typer) -> None:
             raise UsageError(N_("--node goes with -f (the node of the manifests the dump is compared with)."))
         if service is not None and "/" not in service:
             service = f"default/{service}"
-        from kproxy_tutor.explain import compare_with, explain_text, select_service
-        from kproxy_tutor.sandbox.manifests import read_source
 
         if rules == "-" and sys.stdin.isatty():
             typer.echo(_("Paste the dump, then press Ctrl-D."), err=True)
-        text, name = read_source(rules)
         from kproxy_tutor.sandbox.gcpause import paused_gc
-        from kproxy_tutor.ui.work_progress import DELAY, WorkProgress
 
-        # A big dump surely takes longer than the display's usual delay: show it from the start.
-        delay = 0.0 if len(text) >= BIG_DUMP else DELAY
-        with WorkProgress(delay) as progress:
-            explanation = explain_text(text, name, progress)
-        differences = None
-        if files:
-            from kproxy_tutor.commands.rules import load_with_mode
-
-            # The dump's mode decides how the manifests are compiled (no "mode set by the manifests" note).
-            dump_mode = explanation.mode if explanation.mode != "none" else "iptables"
-            loaded, _mode = load_with_mode(files, dump_mode)
-            with WorkProgress() as progress:
-                differences = compare_with(explanation, loaded.cluster, node, progress)
-        if service is not None:
-            explanation = select_service(explanation, service)
-            if differences is not None:
-                names = {v.name for v in explanation.service_ports}
-                differences = [d for d in differences if d.service in names]
-            if not explanation.service_ports and not differences:
-                raise UsageError(N_("There is no Service {service} in these rules."), service=service)
-        # The text of a big node's explanation is close to a million more objects without cycles.
+        # A big node's dump, its explanation and their text are millions of objects without cycles:
+        # the collector stays paused until they are freed (when _explain returns), so it never
+        # walks them (each full collection over them would cost about a second).
         with paused_gc():
-            if output == "json":
-                from kproxy_tutor.explain.export import to_data
-
-                typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
-            else:
-                from kproxy_tutor.ui.console import make_console
-                from kproxy_tutor.ui.explain_view import print_explanation
-
-                with WorkProgress(delay) as progress:
-                    print_explanation(
-                        make_console(), explanation, differences, runtime.current().plain, progress
-                    )
-        problems = explanation.findings if differences is None else differences
+            found = _explain(rules, files, node, service, output)
         sys.stdout.flush()
-        if problems:
+        if found:
             raise typer.Exit(int(ExitCode.FAILURE))
+
+
+def _explain(
+    rules: str, files: list[str] | None, node: str | None, service: str | None, output: str | None
+) -> bool:
+    """Read, explain, compare and print; whether problems (or differences) were found."""
+    import json
+
+    import typer
+
+    from kproxy_tutor import runtime
+    from kproxy_tutor.errors import N_, UsageError
+    from kproxy_tutor.explain import compare_with, explain_text, select_service
+    from kproxy_tutor.sandbox.manifests import read_source
+    from kproxy_tutor.ui.work_progress import DELAY, WorkProgress
+
+    text, name = read_source(rules)
+    # A big dump surely takes longer than the display's usual delay: show it from the start.
+    delay = 0.0 if len(text) >= BIG_DUMP else DELAY
+    with WorkProgress(delay) as progress:
+        explanation = explain_text(text, name, progress)
+    del text
+    differences = None
+    if files:
+        from kproxy_tutor.commands.rules import load_with_mode
+
+        # The dump's mode decides how the manifests are compiled (no "mode set by the manifests" note).
+        dump_mode = explanation.mode if explanation.mode != "none" else "iptables"
+        loaded, _mode = load_with_mode(files, dump_mode)
+        with WorkProgress() as progress:
+            differences = compare_with(explanation, loaded.cluster, node, progress)
+    if service is not None:
+        explanation = select_service(explanation, service)
+        if differences is not None:
+            names = {v.name for v in explanation.service_ports}
+            differences = [d for d in differences if d.service in names]
+        if not explanation.service_ports and not differences:
+            raise UsageError(N_("There is no Service {service} in these rules."), service=service)
+    if output == "json":
+        from kproxy_tutor.explain.export import to_data
+
+        typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
+    else:
+        from kproxy_tutor.ui.console import make_console
+        from kproxy_tutor.ui.explain_view import print_explanation
+
+        with WorkProgress(delay) as progress:
+            print_explanation(make_console(), explanation, differences, runtime.current().plain, progress)
+    return bool(explanation.findings if differences is None else differences)
 
 
 #: Characters of dump from which the progress display shows at once (a 10,000-Service node has 15-25 MB).
