@@ -244,13 +244,16 @@ def allocate_service_ips(
             ip=service.cluster_ip,
             ips=", ".join(given),
         )
-    if not given and service.cluster_ip:
-        given = [service.cluster_ip]
     policy = service.ip_family_policy
-    inherited = not given and old is not None
+    # As upstream's patchAllocatedValues: an update that leaves clusterIPs out (or keeps only the
+    # same clusterIP) keeps the allocated ones, and the policy and families it leaves unset.
+    old_ips = [ip for ip in (old.cluster_ips or (old.cluster_ip,)) if ip] if old is not None else []
+    inherited = not given and bool(old_ips) and service.cluster_ip in ("", old_ips[0])
+    if not given and service.cluster_ip and not inherited:
+        given = [service.cluster_ip]
     if inherited:
         assert old is not None
-        given = [ip for ip in (old.cluster_ips or (old.cluster_ip,)) if ip]
+        given = list(old_ips)
         if policy == SINGLE_STACK:
             given = given[:1]
     headless = given[:1] == ["None"]
@@ -278,6 +281,8 @@ def allocate_service_ips(
             name=service.name,
         )
     requested = list(service.ip_families)
+    if inherited and not requested and old is not None:
+        requested = list(old.ip_families[: len(given)] if policy == SINGLE_STACK else old.ip_families)
     for family in requested:
         if family not in FAMILIES:
             raise SandboxInputError(

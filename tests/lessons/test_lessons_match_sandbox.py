@@ -361,6 +361,10 @@ def _known() -> tuple[frozenset[str], frozenset[str]]:
     clusters.append(db_service_variant(type="NodePort", port={"node_port": 30432}))
     clusters.append(db_service_variant(session_affinity="ClientIP"))
     clusters.append(etp_local_db())
+    from .dual_stack import dual_db_service
+
+    dual = dual_db_service()
+    clusters.append(dual)
     names: set[str] = set()
     addresses: set[str] = set()
     for cluster in clusters:
@@ -370,6 +374,9 @@ def _known() -> tuple[frozenset[str], frozenset[str]]:
             addresses.update(cluster.nodes[node].internal_ips)
         addresses.update(pod.pod_ip for pod in cluster.pods.values())
         addresses.update(s.cluster_ip for s in cluster.services.values() if s.cluster_ip)
+    for node in dual.nodes:
+        # The dual-stack step quotes the IPv6 proxier's chains too.
+        names.update(CHAIN_NAME.findall(render_restore(Proxier(dual, node, family="IPv6").sync().payload)))
     return frozenset(names), frozenset(addresses)
 
 

@@ -25,6 +25,7 @@ NEW_STEPS = [
     ("network", "no-rules"),
     ("how-it-works", "no-endpoints"),
     ("how-it-works", "traffic-policy-local"),
+    ("how-it-works", "dual-stack"),
     ("modes", "iptables-filter"),
     ("modes", "nftables-objects"),
 ]

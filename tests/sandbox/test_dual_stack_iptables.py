@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,91 @@ def test_kernel_follows_ipv6_partial_syncs(netns: Namespace) -> None:
         assert not result.full
         netns.run(["ip6tables-restore", "--noflush"], stdin=render_restore(result.payload))
         assert _kernel_save(netns, IPV6) == render_save(proxier.kernel.ruleset)
+
+
+ONE_POD = """\
+apiVersion: kproxy-tutor/v1
+kind: ClusterNetwork
+serviceCIDR: 10.96.0.0/12,fd00:10:96::/112
+podCIDR: 10.244.0.0/16,fd00:10:244::/56
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clusterCIDR: 10.244.0.0/16,fd00:10:244::/56
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 192.168.0.2}, {type: InternalIP, address: "fd00:192:168::2"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+status: {podIPs: [{ip: 10.244.0.5}, {ip: "fd00:10:244::5"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv6, IPv4]
+  clusterIPs: ["fd00:10:96::80", 10.96.0.80]
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+"""
+_SERVER = (
+    "import socket\n"
+    "s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "s.bind(('::', 8080)); s.listen(1); s.settimeout(10)\n"
+    "c, peer = s.accept(); c.sendall(('pod answers ' + peer[0]).encode()); c.close()\n"
+)
+_CLIENT = (
+    "import socket\n"
+    "c = socket.create_connection(('fd00:10:96::80', 80), timeout=5)\n"
+    "print(c.recv(100).decode())\n"
+)
+
+
+@pytest.mark.kernel
+def test_real_ipv6_tcp_reaches_the_endpoint_the_ipv6_rules_name(netns: Namespace) -> None:
+    """A node process connects to the IPv6 ClusterIP; our ip6tables-restore payload DNATs it to the Pod."""
+    from kproxy_tutor.sandbox.manifests import load_texts
+
+    cluster = load_texts([(ONE_POD, "one.yaml")]).cluster
+    proxier = Proxier(cluster, "n1", family=IPV6)
+    payload = render_restore(proxier.sync().payload)
+    assert "-j DNAT --to-destination [fd00:10:244::5]:8080" in payload
+    with network_namespace("kpt6pod") as pod:
+        netns.run(["ip", "link", "add", "kpt6n", "type", "veth", "peer", "name", "kpt6p"])
+        netns.run(["ip", "link", "set", "kpt6p", "netns", pod.name])
+        netns.run(["ip", "addr", "add", "fd00:10:244::1/64", "dev", "kpt6n", "nodad"])
+        netns.run(["ip", "link", "set", "kpt6n", "up"])
+        netns.run(["ip", "link", "set", "lo", "up"])
+        # The ClusterIP is routed like any off-node address; DNAT in nat OUTPUT then re-routes it.
+        netns.run(["ip", "-6", "route", "add", "fd00:10:96::/112", "dev", "kpt6n"])
+        pod.run(["ip", "addr", "add", "fd00:10:244::5/64", "dev", "kpt6p", "nodad"])
+        pod.run(["ip", "link", "set", "kpt6p", "up"])
+        pod.run(["ip", "link", "set", "lo", "up"])
+        pod.run(["ip", "-6", "route", "add", "default", "via", "fd00:10:244::1"])
+        _prepare(netns, IPV6)
+        netns.run(["ip6tables-restore", "--noflush"], stdin=payload)
+        server = subprocess.Popen(
+            ["ip", "netns", "exec", pod.name, sys.executable, "-c", _SERVER],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            answer = ""
+            for _ in range(50):  # until the server listens
+                result = netns.run([sys.executable, "-c", _CLIENT], check=False)
+                if result.returncode == 0:
+                    answer = result.stdout.strip()
+                    break
+                time.sleep(0.05)
+        finally:
+            server.kill()
+            server.wait()
+    # Reached the Pod; a node process is not masqueraded (its source is the node's own address).
+    assert answer == "pod answers fd00:10:244::1", answer

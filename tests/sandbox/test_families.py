@@ -189,3 +189,14 @@ def test_service_cidr_with_two_ipv4_ranges_is_refused() -> None:
     with pytest.raises(SandboxInputError) as info:
         load_texts([(text, "cidrs.yaml")])
     assert "one IPv4 and one IPv6" in str(info.value) and info.value.location == "cidrs.yaml:1"
+
+
+def test_an_update_that_leaves_clusterips_out_keeps_both_families() -> None:
+    cluster = _dual_cluster()
+    first = cluster.apply_service(_web(ip_family_policy="PreferDualStack"))
+    # What kubectl edit sends back when only clusterIP is in the manifest: the API server keeps the rest.
+    again = cluster.apply_service(_web(cluster_ip=first.cluster_ip))
+    assert again.cluster_ips == first.cluster_ips and again.ip_family_policy == "PreferDualStack"
+    # Asking for SingleStack drops the secondary family (a downgrade the API server allows).
+    single = cluster.apply_service(_web(ip_family_policy="SingleStack"))
+    assert single.cluster_ips == first.cluster_ips[:1] and single.ip_families == ("IPv4",)
