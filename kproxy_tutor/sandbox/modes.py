@@ -18,6 +18,7 @@ from kproxy_tutor.sandbox.work import Progress
 
 if TYPE_CHECKING:
     from kproxy_tutor.sandbox.trace.mode_kernel import Walker
+    from kproxy_tutor.sandbox.trace.network import Network
     from kproxy_tutor.sandbox.trace.tracer import Tracer
 
 MODES = ("iptables", "nftables", "ipvs")
@@ -195,11 +196,22 @@ def _compile_ipvs(
     )
 
 
-def mode_tracer(cluster: Cluster, mode: str, seed: int = 0, progress: Progress | None = None) -> Tracer:
+#: Makes a node's walker: (node name, the trace's network, its clock) → the walker.
+WalkerFactory = Callable[[str, "Network", Callable[[], float]], "Walker"]
+
+
+def mode_tracer(
+    cluster: Cluster,
+    mode: str,
+    seed: int = 0,
+    progress: Progress | None = None,
+    walkers: WalkerFactory | None = None,
+) -> Tracer:
     """A tracer that carries packets node to node with every node's kernel in ``mode``.
 
     Each node compiles its rules (its own Proxier in that mode) when a packet first reaches it,
-    reporting to ``progress`` as a sync does.
+    reporting to ``progress`` as a sync does; ``walkers`` gives the nodes' walkers instead (the
+    sandbox shell's, over the rules its kube-proxies keep).
     """
     from kproxy_tutor.sandbox.trace.network import cluster_network
     from kproxy_tutor.sandbox.trace.tracer import Tracer
@@ -210,6 +222,9 @@ def mode_tracer(cluster: Cluster, mode: str, seed: int = 0, progress: Progress |
     from kproxy_tutor.sandbox.trace.mode_kernel import ModeTracer
 
     network = cluster_network(cluster)
+    if walkers is not None:
+        given = walkers
+        return ModeTracer(network, lambda node, clock: given(node, network, clock), mode, seed)
 
     def walker(node: str, clock: Callable[[], float]) -> Walker:
         from kproxy_tutor.sandbox.nftables.evaluate import node_view

@@ -101,6 +101,8 @@ class MasqueradeReason:
     EXTERNAL = "external"  #: KUBE-EXT: traffic for an external destination (NodePort, LB, external IP)
     LOCAL_SOURCE = "local_source"  #: KUBE-EXT with eTP Local: the node itself is the client
     MASQUERADE_ALL = "masquerade_all"  #: masqueradeAll: every packet to the ClusterIP
+    #: IPVS without a local-traffic detector: the source is a Service address (a node process's, from kube-ipvs0)
+    SERVICE_SOURCE = "service_source"
     OTHER = "other"
 
 

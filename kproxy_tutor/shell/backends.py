@@ -2,13 +2,15 @@
 
 The iptables mode keeps its own machinery in the session (Proxier, Counters, the tracer); these
 backends give the other two modes what the shell needs: a diff per sync for ``watch``, the text
-``nft``, ``ipvsadm``, ``ip addr`` and ``ipset`` print, and an evaluator for ``curl``.
+``nft``, ``ipvsadm``, ``ip addr`` and ``ipset`` print, and a walker for ``curl`` over the rules as
+they are now.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.cluster import Cluster
@@ -16,7 +18,11 @@ from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.nftables import NftProxier, NftTable, render_listing
 from kproxy_tutor.sandbox.nftables.ruleset import Element
 from kproxy_tutor.sandbox.packet import Trace
+from kproxy_tutor.sandbox.trace.network import Network
 from kproxy_tutor.shell.output import ModeChange, Note
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator
 
 TABLE_NAME = "table ip kube-proxy"
 
@@ -87,24 +93,25 @@ class NftBackend:
         self.node = node
         self.proxier = NftProxier(cluster, node)
         self.table: NftTable | None = None
-        self._evaluator: Any = None
+        #: Grows whenever the rules or the Pods' places change: a walker made before is out of date.
+        self.generation = 0
 
     def restart(self) -> None:
         """kube-proxy starts again: its table was deleted, so the next sync writes everything."""
         self.table = None
         self.proxier.need_full_sync = True
-        self._evaluator = None
+        self.generation += 1
 
     def sync(self) -> tuple[list[ModeChange], bool]:
         result = self.proxier.sync()
         changes = nft_changes(self.table, result.table)
         self.table = result.table
-        self._evaluator = None
+        self.generation += 1
         return changes, result.full
 
     def stale(self) -> None:
-        """Pods moved: the evaluator must learn where each Pod IP lives."""
-        self._evaluator = None
+        """Pods moved: the walker must learn where each Pod IP lives."""
+        self.generation += 1
 
     @property
     def current(self) -> NftTable:
@@ -113,12 +120,11 @@ class NftBackend:
     def listing(self) -> str:
         return render_listing(self.current)
 
-    def evaluator(self) -> Any:
-        if self._evaluator is None:
-            from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
+    def walker(self, network: Network, clock: Callable[[], float], seed: int = 0) -> NftEvaluator:
+        """A first-packet walker over the table as it is now, routing in the trace's ``network``."""
+        from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator, node_view
 
-            self._evaluator = NftEvaluator(self.current, node_view(self.cluster, self.node), 0)
-        return self._evaluator
+        return NftEvaluator(self.current, node_view(self.cluster, self.node, network), seed, clock)
 
     def count(self, trace: Trace) -> None:
         """nft keeps no per-rule counters unless a rule asks for them; kube-proxy's rules do not."""

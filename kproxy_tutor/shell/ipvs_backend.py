@@ -6,15 +6,20 @@ shows it because many clusters run it.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.ipvs import IpvsProxier, IpvsState, VirtualServer, render_ip_addr, render_ipvsadm
 from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
 from kproxy_tutor.sandbox.packet import StepKind, Trace
+from kproxy_tutor.sandbox.trace.network import Network
 from kproxy_tutor.shell.backends import kube_chains
 from kproxy_tutor.shell.output import ModeChange, Note
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
 #: (protocol, virtual address, virtual port, real address, real port)
 ConnectionKey = tuple[str, str, int, str, int]
@@ -73,24 +78,25 @@ class IpvsBackend:
         self.state: IpvsState | None = None
         #: Connections curl opened through this node's virtual servers (what ActiveConn counts).
         self.connections: dict[ConnectionKey, int] = {}
-        self._evaluator: Any = None
+        #: Grows whenever the virtual servers or the Pods' places change: a walker made before is out of date.
+        self.generation = 0
 
     def restart(self) -> None:
         """kube-proxy starts again: virtual servers, addresses and their counters are gone."""
         self.state = None
         self.connections.clear()
-        self._evaluator = None
+        self.generation += 1
 
     def sync(self) -> tuple[list[ModeChange], bool]:
         state = self.proxier.sync()
         changes = ipvs_changes(self.state, state)
         self.state = state
         self._apply_connections()
-        self._evaluator = None
+        self.generation += 1
         return changes, True  # the IPVS proxier rebuilds everything each sync
 
     def stale(self) -> None:
-        self._evaluator = None
+        self.generation += 1
 
     def _apply_connections(self) -> None:
         # A real server that stays keeps its connections; one that went took them with it.
@@ -129,23 +135,24 @@ class IpvsBackend:
         assert self.current.iptables is not None
         return self.current.iptables.ruleset
 
-    def evaluator(self) -> Any:
-        if self._evaluator is None:
-            from kproxy_tutor.sandbox.nftables.evaluate import node_view
-            from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
+    def walker(self, network: Network, clock: Callable[[], float], seed: int = 0) -> IpvsEvaluator:
+        """A first-packet walker over the virtual servers and rules as they are now, routing in ``network``."""
+        from kproxy_tutor.sandbox.nftables.evaluate import node_view
+        from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
-            view = node_view(self.cluster, self.node)
-            self._evaluator = IpvsEvaluator(self.current, view)
-        return self._evaluator
+        return IpvsEvaluator(self.current, node_view(self.cluster, self.node, network), clock, seed)
 
     def count(self, trace: Trace) -> None:
-        """A connection IPVS scheduled to a real server: one more ActiveConn on it."""
+        """A connection IPVS on this node scheduled to a real server: one more ActiveConn on it."""
         for step in trace.steps:
-            if step.kind != StepKind.DNAT or step.detail.get("by") != "ipvs":
+            if step.kind != StepKind.DNAT or step.detail.get("by") != "ipvs" or step.node != self.node:
                 continue
+            if step.packet is None:
+                continue
+            # "address:port" with the address unbracketed, so the last colon ends it in either family.
             vip, _, vport = str(step.detail.get("virtual_server", "")).rpartition(":")
-            rip, _, rport = str(step.detail.get("to", "")).rpartition(":")
-            key = (trace.packet.protocol.upper(), vip, int(vport), rip, int(rport))
+            real = step.packet
+            key = (real.protocol.upper(), vip, int(vport), real.dst_ip, real.dst_port)
             self.connections[key] = self.connections.get(key, 0) + 1
         self._apply_connections()
 

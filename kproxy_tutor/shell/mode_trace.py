@@ -1,36 +1,69 @@
-"""``curl`` in nftables or IPVS mode: the first packet of each connection through the client's node's backend.
+"""``curl`` in nftables or IPVS mode: every node's packets through the rules that node's kube-proxy keeps in the shell.
 
-The iptables tracer still resolves the request (DNS, client address, source port), so a Service
-name, a ClusterIP or a NodePort mean the same in every mode; only the rules it crosses differ.
+The tracer is the one ``trace --mode`` uses (``TraceSession.from_cluster(mode=…)``): it carries
+the packet node to node and back, each node behind its own conntrack. Only the walkers differ:
+here each node walks the table or virtual servers its shell backend holds now (synced after
+every edit, restarted by ``mode``), and after a sync the new walker keeps what the kernel keeps
+(IPVS schedulers and persistence, nftables affinity sets, the random sources).
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from kproxy_tutor.sandbox.packet import Packet, Trace
-from kproxy_tutor.sandbox.trace.request import dns_step
+from kproxy_tutor.sandbox.trace.mode_kernel import NodePass
+from kproxy_tutor.sandbox.trace.network import Network
+from kproxy_tutor.sandbox.trace.session import TraceSession
 from kproxy_tutor.shell.session import Session
 
 
-def connect(session: Session, tracer: Any, client: Any, destination: Any) -> Trace:
-    """One new connection from ``client`` to ``destination`` through the current mode's rules."""
-    node = client.node if client.node in session.backends else session.node
-    backend = session.backends[node]
-    packet = Packet(
-        destination.protocol,
-        tracer.tracer.source_address(client, destination.ip),
-        tracer.tracer.allocate_port(),
-        destination.ip,
-        destination.port,
-    )
-    trace: Trace = backend.evaluator().evaluate(packet, client.kind)
-    backend.count(trace)
-    if trace.outcome.masquerade and trace.outcome.snat_interface is None:
-        # The evaluators masquerade to the node's primary address, which is eth0's.
-        trace = dataclasses.replace(trace, outcome=dataclasses.replace(trace.outcome, snat_interface="eth0"))
-    if destination.dns_name is not None:
-        dns = dns_step(client, destination, session.cluster.network.dns_service_ip)
-        trace = dataclasses.replace(trace, steps=(dns, *trace.steps))
-    return trace
+class BackendWalker:
+    """One node's walker over its shell backend's current rules, made again whenever they change."""
+
+    def __init__(self, session: Session, node: str, network: Network, clock: Callable[[], float]) -> None:
+        self._session = session
+        self._node = node
+        self._network = network
+        self._clock = clock
+        self._walker: Any = None
+        self._generation = -1
+
+    @property
+    def current(self) -> Any:
+        backend = self._session.backends[self._node]
+        if self._walker is None or self._generation != backend.generation:
+            walker = backend.walker(self._network, self._clock)
+            if self._walker is not None and type(self._walker) is type(walker):
+                walker.keep_state_of(self._walker)
+            self._walker, self._generation = walker, backend.generation
+        return self._walker
+
+    @property
+    def local_addresses(self) -> frozenset[str]:
+        addresses: frozenset[str] = self.current.local_addresses
+        return addresses
+
+    def pass_node(self, packet: Packet, source: str) -> NodePass:
+        passed: NodePass = self.current.pass_node(packet, source)
+        return passed
+
+    def expected_shares(self, trace: Trace) -> tuple[str, dict[str, float]] | None:
+        shares: tuple[str, dict[str, float]] | None = self.current.expected_shares(trace)
+        return shares
+
+
+def trace_session(session: Session) -> TraceSession:
+    """The shell's tracer in its current (nftables or IPVS) mode: conntrack kept between curls."""
+
+    def walkers(node: str, network: Network, clock: Callable[[], float]) -> BackendWalker:
+        return BackendWalker(session, node, network, clock)
+
+    return TraceSession.from_cluster(session.cluster, seed=0, mode=session.mode, walkers=walkers)
+
+
+def count(session: Session, trace: Trace) -> None:
+    """Each node's backend counts what it did for the connection (IPVS: ActiveConn of the real server)."""
+    for backend in session.backends.values():
+        backend.count(trace)

@@ -164,17 +164,17 @@ def send(session: Session, source: str, target: str, count: int = 1, brief: bool
     traces: list[Trace] = []
     try:
         client, destination = tracer.resolve(source, target, None, None)
-        if session.mode != "iptables":
-            from kproxy_tutor.shell.mode_trace import connect
-
-            traces = [connect(session, tracer, client, destination) for _ in range(count)]
-            report = TraceReport(target, tuple(traces), brief)
-            return [report, *_leftover_warning(session, client, destination)]
         for _ in range(count):
             traces.append(tracer.connect(client, destination))
     except TutorError as error:
         # The tracer's errors are about the request line; report them as sandbox input errors.
         raise SandboxInputError(error.message, **error.params) from None
+    if session.mode != "iptables":
+        from kproxy_tutor.shell import mode_trace
+
+        for trace in traces:
+            mode_trace.count(session, trace)
+        return [TraceReport(target, tuple(traces), brief), *_leftover_warning(session, client, destination)]
     for trace in traces:
         _count(session, trace)
     return [TraceReport(target, tuple(traces), brief)]

@@ -274,7 +274,11 @@ class Session:
         return self._tracer is not None
 
     def tracer(self) -> Any:
-        """The request tracer over every node's live rules (conntrack and affinity kept between curls)."""
+        """The request tracer over every node's live rules in the current mode (conntrack and affinity kept between curls)."""
+        if self._tracer is None and self.mode != "iptables":
+            from kproxy_tutor.shell.mode_trace import trace_session
+
+            self._tracer = trace_session(self)
         if self._tracer is None:
             from kproxy_tutor.sandbox.trace.session import TraceSession
 

@@ -288,6 +288,11 @@ def step_lines(step: TraceStep) -> list[Text]:
             return [_line(6, (_("masquerade: source → {new}").format(new=pkt.src_ip), "bold green"))]
         if d.get("by") == "conntrack":
             text = _("conntrack rewrites the source {old} → {new} (from the entry, no rules)")
+        elif d.get("by") == "ipvs":
+            text = _(
+                "IPVS rewrites the source {old} → {new}, the virtual server's address (from its connection "
+                "entry, no rules)"
+            )
         elif d.get("port") == "random":
             text = _(
                 "MASQUERADE: source {old} → {new}, the address of {interface}; fully random: the kernel "

@@ -30,7 +30,15 @@ def source_text(kind: str, name: object, node: str | None, ip: str) -> str:
     return _("Client {ip} outside the cluster").format(ip=ip)
 
 
-def masquerade_reason_text(reason: str, source_kind: str | None = None) -> str:
+def masquerade_reason_text(reason: str, source_kind: str | None = None, service_source: bool = False) -> str:
+    """Why the mark was set; ``service_source``: a node process sent from the Service address itself (IPVS)."""
+    if reason == MasqueradeReason.OFF_CLUSTER and source_kind == SourceKind.NODE and service_source:
+        return _(
+            "a process on the node that connects to a Service address gets that address as its source: IPVS "
+            "mode binds every Service IP to kube-ipvs0, and the kernel's local route to it names the address "
+            "itself as the source. That is not a Pod address, so the rule masquerades it; the endpoint's reply "
+            "to the Service address would stay on the endpoint's own node, which holds the same address"
+        )
     if reason == MasqueradeReason.OFF_CLUSTER and source_kind == SourceKind.NODE:
         return _(
             "the rule masquerades every source outside the cluster's Pods (by kube-proxy's local-traffic "
@@ -53,6 +61,12 @@ def masquerade_reason_text(reason: str, source_kind: str | None = None) -> str:
         ),
         MasqueradeReason.LOCAL_SOURCE: _("the node itself sends to its own NodePort or load-balancer IP"),
         MasqueradeReason.MASQUERADE_ALL: _("masqueradeAll is on: every packet to a ClusterIP is masqueraded"),
+        MasqueradeReason.SERVICE_SOURCE: _(
+            "without a local-traffic detector kube-proxy's IPVS rules masquerade packets whose source is a Service "
+            "address: a process on the node that connects to a Service gets that address as its source "
+            "(every Service IP is bound to kube-ipvs0, and the local route names it as the source), and the "
+            "endpoint's reply to it would stay on the endpoint's own node, which holds the same address"
+        ),
         MasqueradeReason.OTHER: _("a rule set the masquerade mark"),
     }.get(reason, reason)
 
@@ -149,6 +163,29 @@ def _not_service_text(trace: Trace, where: str) -> str | None:
     return text.format(ip=ip, service=service, where=where)
 
 
+def _leaves_cluster_text(trace: Trace) -> str:
+    """The source a packet that left the cluster carries: there is no endpoint to see it."""
+    o, source = trace.outcome, trace.packet.src_ip
+    if o.masquerade:
+        return _(
+            "Source NAT: yes. The packet leaves the node from {source} (the address of {interface})."
+        ).format(source=o.snat_source, interface=o.snat_interface)
+    if trace.source_kind == SourceKind.POD:
+        return _(
+            "Source NAT: none by kube-proxy. The packet leaves the node with the Pod's own address {source}; "
+            "whether the outside sees that address or the node's is up to the network plugin (many masquerade "
+            "what leaves the Pod network), not kube-proxy's rules."
+        ).format(source=source)
+    if trace.source_kind == SourceKind.NODE:
+        return _(
+            "Source NAT: none. The packet leaves with the node's own address {source}, as every connection a "
+            "process on the node opens does."
+        ).format(source=source)
+    return _("Source NAT: none. The packet goes back out with the client's own address {source}.").format(
+        source=source
+    )
+
+
 def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
     """The summary after the steps: result, source NAT and why, rules examined, what the client sees."""
     o = trace.outcome
@@ -237,7 +274,9 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
                     PLAIN,
                 )
             )
-    if o.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE):
+    if o.kind == OutcomeKind.NOT_SERVICE and o.route == RouteKind.OUTSIDE:
+        lines.append((_leaves_cluster_text(trace), "bold"))
+    elif o.kind in (OutcomeKind.DELIVERED, OutcomeKind.NOT_SERVICE):
         if o.masquerade:
             lines.append(
                 (
@@ -262,7 +301,9 @@ def outcome_lines(trace: Trace) -> list[tuple[str, str]]:
                 (
                     "  "
                     + _("Why: {reason}.").format(
-                        reason=masquerade_reason_text(setter.reason, trace.source_kind)
+                        reason=masquerade_reason_text(
+                            setter.reason, trace.source_kind, trace.packet.src_ip == trace.packet.dst_ip
+                        )
                     ),
                     PLAIN,
                 )

@@ -92,3 +92,37 @@ def test_deploy_expose_curl_and_watch_a_scale_in_russian(learner_home: Path) -> 
     finally:
         child.close()
     assert child.exitstatus == 0
+
+
+def test_curl_in_ipvs_mode_at_a_terminal_reaches_the_other_node_and_counts(learner_home: Path) -> None:
+    env = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "KPROXY_TUTOR_HOME": str(learner_home),
+        "KPROXY_TUTOR_LANG": "en",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+    }
+    env.pop("COLUMNS", None)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "kproxy_tutor", "sandbox", "--scenario", "db-service", "--mode", "ipvs"],
+        env=env,
+        dimensions=(24, 80),
+        encoding="utf-8",
+        timeout=30,
+    )
+    try:
+        child.expect(PROMPT)
+        child.sendline("curl db-service:5432 --from node/worker-1")
+        # The node process connects from the Service IP on kube-ipvs0; worker-2 is walked too.
+        child.expect(r"TCP 10\.96\.0\.12:40000 → 10\.96\.0\.12:5432")
+        child.expect(r"worker-2: PREROUTING#1")
+        child.expect(PROMPT)
+        child.sendline("ipvsadm -Ln")
+        child.expect(r"-> 10\.244\.0\.3:5432 +Masq +1 +1 ")
+        child.expect(PROMPT)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

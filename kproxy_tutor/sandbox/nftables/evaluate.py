@@ -126,6 +126,18 @@ class NftEvaluator:
         }
 
     @property
+    def local_addresses(self) -> frozenset[str]:
+        """Addresses this mode makes local to the node beyond its own: none (nftables binds no Service IPs)."""
+        return frozenset()
+
+    def keep_state_of(self, before: NftEvaluator) -> None:
+        """Carry what the kernel keeps across a kube-proxy sync: the affinity sets' elements (kube-proxy
+        never flushes those dynamic sets), and the random sources numgen and NAT ports draw from."""
+        self.affinity = before.affinity
+        self.random = before.random
+        self.port_rng = before.port_rng
+
+    @property
     def table_key(self) -> str:
         """How ``rules_examined_by_table`` names the table: family and name, as ``nft list table`` takes them."""
         return f"{self.table.family} {self.table.name}"

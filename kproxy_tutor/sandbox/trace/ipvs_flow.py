@@ -89,6 +89,22 @@ class IpvsEvaluator:
         self.persistence: dict[tuple[str, str, int], dict[str, tuple[RealServer, float]]] = {}
 
     # Public ---------------------------------------------------------------------------------
+    @property
+    def local_addresses(self) -> frozenset[str]:
+        """The Service addresses bound to kube-ipvs0: local to the node, so routing delivers them (and a
+        node process connecting to one gets it as its source address, the local route's ``src``)."""
+        return self.bound
+
+    def keep_state_of(self, before: IpvsEvaluator) -> None:
+        """Carry what the kernel keeps across a kube-proxy sync from the walker of the rules before it.
+
+        kube-proxy updates virtual servers in place, so each scheduler goes on where it was and
+        persistence (ClientIP affinity) entries stay; the NAT port source is the kernel's.
+        """
+        self.schedulers = before.schedulers
+        self.persistence = before.persistence
+        self.port_rng = before.port_rng
+
     def evaluate(self, packet: Packet, source: str, forced: RealServer | None = None) -> Trace:
         """The first packet of a new connection; the scheduler (or ``forced``) picks the real server."""
         walk = _Walk(packet)
@@ -256,8 +272,14 @@ class IpvsEvaluator:
         now = self.clock()
         if vs.persistent:
             kept = persisted.get(packet.src_ip)
-            if kept is not None and kept[1] > now and kept[0] in vs.real_servers:
-                return kept[0], True
+            if kept is not None and kept[1] > now:
+                # The same real server by address and port (a sync makes new RealServer values).
+                same = next(
+                    (r for r in vs.real_servers if (r.address, r.port) == (kept[0].address, kept[0].port)),
+                    None,
+                )
+                if same is not None:
+                    return same, True
         rs = pick(vs, self.schedulers.setdefault(vs.key, SchedulerState()), packet.src_ip, packet.src_port)
         if rs is not None and vs.persistent:
             persisted[packet.src_ip] = (rs, now + vs.persistent)
@@ -452,6 +474,8 @@ def _reason(chain: str, rule: Rule) -> str:
     text = " ".join(str(getattr(m, "args", "")) for m in rule.matches)
     if "KUBE-EXTERNAL-IP" in text or "KUBE-LOAD-BALANCER" in text:
         return MasqueradeReason.EXTERNAL
+    if "KUBE-CLUSTER-IP" in text and "src,dst" in text:
+        return MasqueradeReason.SERVICE_SOURCE
     if "KUBE-CLUSTER-IP" in text:
         negated = (rule.source is not None and rule.source.negated) or (
             rule.in_interface is not None and rule.in_interface.negated

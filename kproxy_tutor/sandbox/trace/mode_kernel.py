@@ -29,8 +29,8 @@ from kproxy_tutor.sandbox.packet import (
     Trace,
     TraceStep,
 )
-from kproxy_tutor.sandbox.trace.network import UPLINK, Network, NodeNetwork, Route
-from kproxy_tutor.sandbox.trace.tracer import Tracer
+from kproxy_tutor.sandbox.trace.network import LOOPBACK, UPLINK, Network, NodeNetwork, Route
+from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
 
 
 @dataclass(slots=True)
@@ -56,6 +56,11 @@ class NodePass:
 
 class Walker(Protocol):
     def pass_node(self, packet: Packet, source: str) -> NodePass: ...
+
+    @property
+    def local_addresses(self) -> frozenset[str]:
+        """Addresses the mode makes local to the node (IPVS: the Service IPs on kube-ipvs0)."""
+        ...
 
     def expected_shares(self, trace: Trace) -> tuple[str, dict[str, float]] | None: ...
 
@@ -147,7 +152,7 @@ class ModeKernel:
         p = Passage(packet, direction, entry, True, steps)
         local_out = in_iface is None
         self._translate(p, "OUTPUT" if local_out else "PREROUTING", "dst")
-        route = p.route = self.network.route(self.node, p.packet.dst_ip)
+        route = p.route = self.route(p.packet.dst_ip)
         hooks = next_hooks(route.kind, local_out)
         self._step(
             p,
@@ -167,6 +172,13 @@ class ModeKernel:
         if direction == Direction.REPLY:
             entry.seen_reply = True
         return p
+
+    def route(self, dst_ip: str) -> Route:
+        """The routing decision for ``dst_ip``: the network's, and local for what the mode bound here."""
+        route = self.network.route(self.node, dst_ip)
+        if route.kind != RouteKind.LOCAL and dst_ip in self.walker.local_addresses:
+            return Route(RouteKind.LOCAL, LOOPBACK, dst_ip)
+        return route
 
     def _translate(self, p: Passage, hook: str, which: str, route: Route | None = None) -> None:
         before = p.packet
@@ -238,6 +250,14 @@ class ModeTracer(Tracer):
                 lower_hooks=self.mode == "nftables",
             )
         return kernel
+
+    def source_address(self, client: Client, dst_ip: str) -> str:
+        """A node process connecting to an address the mode bound on the node (IPVS: a Service IP on
+        kube-ipvs0) gets that address as its source: the kernel's local route to it carries ``src`` the
+        address itself, as for any address of the node."""
+        if client.kind == SourceKind.NODE and dst_ip in self.kernel(client.node).walker.local_addresses:
+            return dst_ip
+        return super().source_address(client, dst_ip)
 
     def expected_shares(self, trace: Trace) -> tuple[str, dict[str, float]] | None:
         """The chain (or virtual server) that chose the endpoint on the client's node, and its promised shares."""

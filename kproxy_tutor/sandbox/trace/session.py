@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
@@ -20,6 +21,9 @@ from kproxy_tutor.sandbox.trace.request import (
 )
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
 from kproxy_tutor.sandbox.work import Progress
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.modes import WalkerFactory
 
 
 class TraceSession:
@@ -45,16 +49,17 @@ class TraceSession:
         rules: dict[str, Ruleset] | None = None,
         progress: Progress | None = None,
         mode: str = "iptables",
+        walkers: WalkerFactory | None = None,
     ) -> TraceSession:
         """Each node's rules come from its own Proxier in ``mode`` (compiled when a packet first reaches it) unless given.
 
-        ``progress`` hears those compilations, as it would a sync's. ``rules`` (iptables mode
-        only) gives some nodes' rules ready-made.
+        ``progress`` hears those compilations, as it would a sync's. ``rules`` (iptables mode)
+        gives some nodes' rules ready-made; ``walkers`` (nftables and IPVS modes) every node's walker.
         """
         if mode != "iptables":
             from kproxy_tutor.sandbox.modes import mode_tracer
 
-            return cls(mode_tracer(cluster, mode, seed, progress), cluster)
+            return cls(mode_tracer(cluster, mode, seed, progress, walkers), cluster)
         given = {name: (lambda r=ruleset: r) for name, ruleset in (rules or {}).items()}
         return cls(Tracer(cluster_network(cluster, given, progress), seed), cluster)
 
