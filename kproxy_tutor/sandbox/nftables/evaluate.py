@@ -445,14 +445,7 @@ class NftEvaluator:
                         self.node.name,
                         chain=chain.name,
                         packet=packet,
-                        detail={
-                            "from": before.source,
-                            "to": packet.source,
-                            "interface": new.interface,
-                            "by": "rule",
-                            "port": new.port_choice,
-                            "port_range": new.port_range,
-                        },
+                        detail=new.step_detail(before.source, packet.source),
                     )
                 )
                 return "accept"

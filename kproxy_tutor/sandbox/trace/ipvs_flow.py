@@ -353,14 +353,7 @@ class IpvsEvaluator:
                 chain="KUBE-POSTROUTING",
                 rule=rule,
                 packet=packet,
-                detail={
-                    "from": before.source,
-                    "to": packet.source,
-                    "interface": new.interface,
-                    "by": "rule",
-                    "port": new.port_choice,
-                    "port_range": new.port_range,
-                },
+                detail=new.step_detail(before.source, packet.source),
             )
         )
         return (new.ip, new.interface)

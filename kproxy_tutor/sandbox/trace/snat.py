@@ -40,6 +40,17 @@ class Masquerade:
     #: The range searched, as ``low-high``.
     port_range: str
 
+    def step_detail(self, before: str, after: str) -> dict[str, object]:
+        """A MASQUERADE rule's SNAT step detail: ``before``/``after`` are the packet's ``ip:port`` sources."""
+        return {
+            "from": before,
+            "to": after,
+            "interface": self.interface,
+            "by": "rule",
+            "port": self.port_choice,
+            "port_range": self.port_range,
+        }
+
 
 def port_range(port: int) -> tuple[int, int]:
     """The range the kernel picks a new source port from, given the original one."""
