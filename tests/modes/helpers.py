@@ -13,6 +13,29 @@ SCENARIOS = sorted((TESTS / "scenarios").glob("*.yaml"))
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = TESTS / "golden"
 
+# The one-node cluster the small mode tests build on: node n1, Pod CIDR 10.244.0.0/24.
+NODE_N1 = """\
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.244.0.0/24}
+status:
+  addresses: [{type: InternalIP, address: 192.168.0.2}]
+"""
+
+
+def endpoint_slice(service: str, addresses: list[str], port: int, port_name: str = "http") -> str:
+    """A ready IPv4 EndpointSlice document (with its leading ``---``) for Service ``ns/<service>``."""
+    endpoints = "".join(
+        f"- {{addresses: [{address}], conditions: {{ready: true}}}}\n" for address in addresses
+    )
+    return (
+        "---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+        f"metadata: {{name: {service}-1, namespace: ns, labels: {{kubernetes.io/service-name: {service}}}}}\n"
+        f"addressType: IPv4\nendpoints:\n{endpoints}"
+        f"ports: [{{name: {port_name}, port: {port}, protocol: TCP}}]\n"
+    )
+
 
 def scenario_node(path: Path) -> str:
     """The node named in the scenario's first line (``# node: worker-1``)."""

@@ -16,7 +16,7 @@ from kproxy_tutor.sandbox.ipvs.schedulers import SchedulerState, pick
 from kproxy_tutor.sandbox.manifests import load_paths, load_texts
 from kproxy_tutor.sandbox.modes import compile_mode
 from kproxy_tutor.sandbox.nftables.proxier import NftProxier
-from tests.modes.helpers import TESTS, load_scenario
+from tests.modes.helpers import NODE_N1, TESTS, endpoint_slice, load_scenario
 from tests.netns import network_namespace, unavailable_reason
 
 _IPSET = unavailable_reason(("ip", "ipset", "iptables-restore"))
@@ -76,13 +76,9 @@ def test_a_circular_address_comparison_ends_as_glibc_qsort_leaves_it() -> None:
     assert [(v.protocol, v.address, v.port) for v in ordered] == glibc
 
 
-NODE = """\
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-spec: {podCIDR: 10.244.0.0/24}
-status:
-  addresses: [{type: InternalIP, address: 192.168.0.2}]
+NODE = (
+    NODE_N1
+    + """\
 ---
 apiVersion: v1
 kind: Service
@@ -91,14 +87,9 @@ spec:
   clusterIP: 10.96.0.20
   externalIPs: [203.0.113.9]
   ports: [{name: http, port: 80, protocol: TCP}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: ns, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-endpoints: [{addresses: [10.244.0.5], conditions: {ready: true}}, {addresses: [10.244.0.6], conditions: {ready: true}}]
-ports: [{name: http, port: 8080, protocol: TCP}]
 """
+    + endpoint_slice("web", ["10.244.0.5", "10.244.0.6"], 8080)
+)
 
 
 def _cluster(config: str = ""):  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from kproxy_tutor.sandbox.nftables import render_listing, render_transaction
 from kproxy_tutor.sandbox.nftables.intervals import interval_set_listing
 from kproxy_tutor.sandbox.nftables.parse import parse_listing, parse_transaction
 from kproxy_tutor.sandbox.nftables.proxier import NftProxier
+from tests.modes.helpers import NODE_N1, endpoint_slice
 from tests.netns import network_namespace, unavailable_reason
 
 _KERNEL = unavailable_reason(("ip", "nft"))
@@ -51,13 +52,9 @@ def test_interval_sets_list_as_nft_prints_them(cidrs: tuple[str, ...], listed: s
     assert _listing(*cidrs) == listed
 
 
-NODE = """\
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-spec: {podCIDR: 10.244.0.0/24}
-status:
-  addresses: [{type: InternalIP, address: 192.168.0.2}]
+NODE = (
+    NODE_N1
+    + """\
 ---
 apiVersion: v1
 kind: Service
@@ -70,14 +67,9 @@ spec:
 status:
   loadBalancer:
     ingress: [{ip: 5.6.7.8}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: ns, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-endpoints: [{addresses: [10.244.0.5], conditions: {ready: true}}]
-ports: [{name: http, port: 8080, protocol: TCP}]
 """
+    + endpoint_slice("web", ["10.244.0.5"], 8080)
+)
 _MERGED = "ip saddr != { 10.0.0.0/8, 172.16.0.0/12, 198.51.100.1-198.51.100.2 } drop"
 
 

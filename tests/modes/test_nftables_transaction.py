@@ -11,17 +11,14 @@ from kproxy_tutor.sandbox.modes import FORMATS, compile_mode
 from kproxy_tutor.sandbox.nftables import render_listing, render_transaction
 from kproxy_tutor.sandbox.nftables.parse import parse_transaction
 from kproxy_tutor.sandbox.nftables.proxier import NftProxier
+from tests.modes.helpers import NODE_N1, endpoint_slice
 from tests.netns import network_namespace, unavailable_reason
 
 _KERNEL = unavailable_reason(("ip", "nft"))
 
-CLUSTER = """\
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-spec: {podCIDR: 10.244.0.0/24}
-status:
-  addresses: [{type: InternalIP, address: 192.168.0.2}]
+CLUSTER = (
+    NODE_N1
+    + """\
 ---
 apiVersion: v1
 kind: Service
@@ -30,15 +27,9 @@ spec:
   clusterIP: 10.96.0.20
   sessionAffinity: ClientIP
   ports: [{name: http, port: 80, protocol: TCP}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: ns, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-endpoints:
-- {addresses: [10.244.0.5], conditions: {ready: true}}
-- {addresses: [10.244.0.6], conditions: {ready: true}}
-ports: [{name: http, port: 8080, protocol: TCP}]
+"""
+    + endpoint_slice("web", ["10.244.0.5", "10.244.0.6"], 8080)
+    + """\
 ---
 apiVersion: v1
 kind: Service
@@ -47,14 +38,9 @@ spec:
   type: NodePort
   clusterIP: 10.96.0.30
   ports: [{name: pg, port: 5432, protocol: TCP, nodePort: 30432}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: db-1, namespace: ns, labels: {kubernetes.io/service-name: db}}
-addressType: IPv4
-endpoints: [{addresses: [10.244.0.7], conditions: {ready: true}}]
-ports: [{name: pg, port: 5432, protocol: TCP}]
 """
+    + endpoint_slice("db", ["10.244.0.7"], 5432, port_name="pg")
+)
 
 
 def _proxier() -> tuple[NftProxier, object]:

@@ -13,18 +13,12 @@ from kproxy_tutor.sandbox.manifests import load_texts
 from kproxy_tutor.sandbox.modes import compile_mode
 from kproxy_tutor.sandbox.nftables import render_listing, render_transaction
 from kproxy_tutor.sandbox.nftables.proxier import NftProxier
+from tests.modes.helpers import NODE_N1, endpoint_slice
 from tests.netns import network_namespace, unavailable_reason
 
 _KERNEL = unavailable_reason(("ip", "nft"))
 
-NODE = """\
-apiVersion: v1
-kind: Node
-metadata: {name: n1}
-spec: {podCIDR: 10.244.0.0/24}
-status:
-  addresses: [{type: InternalIP, address: 192.168.0.2}]
-"""
+NODE = NODE_N1
 
 LB = """\
 ---
@@ -39,14 +33,7 @@ spec:
 status:
   loadBalancer:
     ingress: [{ip: 5.6.7.8}]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: web-1, namespace: ns, labels: {kubernetes.io/service-name: web}}
-addressType: IPv4
-endpoints: [{addresses: [10.244.0.5], conditions: {ready: true}}]
-ports: [{name: http, port: 8080, protocol: TCP}]
-"""
+""" + endpoint_slice("web", ["10.244.0.5"], 8080)
 
 
 def _transaction(text: str) -> list[str]:
