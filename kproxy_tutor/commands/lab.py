@@ -116,8 +116,8 @@ def register(app: typer.Typer) -> None:
     @group.command(
         "curl",
         help=_(
-            "Open real TCP connections to a Service (SERVICE[:PORT], IP:PORT or NODE:PORT) from the client namespace "
-            "or a Pod, and show which Pods answered, the kernel's own counters and conntrack entries, and the tutor's "
+            "Open real TCP connections to a Service (SERVICE[:PORT], IP:PORT, [IPv6]:PORT or NODE:PORT) from the "
+            "client namespace or a Pod, and show which Pods answered, the kernel's own counters and conntrack entries, and the tutor's "
             "prediction."
         ),
     )

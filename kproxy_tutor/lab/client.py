@@ -36,7 +36,7 @@ for i in range(count):
     if time.monotonic() >= deadline:
         out.append("skipped")
         continue
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(connect_timeout)
     try:
         s.connect((ip, port))

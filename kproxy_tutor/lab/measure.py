@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, UsageError
 from kproxy_tutor.lab.client import CONNECT_TIMEOUT, CurlResult, check_count, connect_many
@@ -22,6 +23,11 @@ from kproxy_tutor.lab.observe import (
 from kproxy_tutor.lab.plan import HostPlan
 from kproxy_tutor.lab.predict import Prediction, predict
 from kproxy_tutor.lab.session import Lab
+from kproxy_tutor.sandbox.families import IPV4, IPV6, family_of_address
+from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
+
+if TYPE_CHECKING:
+    from kproxy_tutor.sandbox.trace.request import Destination
 
 
 @dataclass(slots=True)
@@ -54,6 +60,29 @@ def _source(lab: Lab, from_: str | None) -> HostPlan | None:
     return host
 
 
+def _destination(lab: Lab, target: str, client_namespace: str | None) -> Destination:
+    """``[IPv6]:PORT`` here (the lab connects to any address the kernel routes); the rest as ``trace --to`` reads it."""
+    from kproxy_tutor.sandbox.trace.request import Destination, classify_address, resolve_destination
+
+    head, sep, tail = target.rpartition(":")
+    if sep and head.startswith("[") and head.endswith("]"):
+        ip = parse_ip_sloppy(head[1:-1])
+        if ip is None or ip.version != 6:
+            raise UsageError(
+                N_("{value} is not an IPv6 address in brackets: write [ADDRESS]:PORT."), value=head
+            )
+        if not (tail.isascii() and tail.isdigit()) or not 0 < int(tail) < 65536:
+            raise UsageError(
+                N_("Invalid port {value!r} in {what}: it must be a number from 1 to 65535."),
+                value=tail,
+                what=target,
+            )
+        kind, owner = classify_address(lab.cluster, str(ip))
+        service = owner if kind == "cluster_ip" else None
+        return Destination(str(ip), int(tail), "tcp", service=service, kind=kind, owner=owner)
+    return resolve_destination(lab.cluster, target, "tcp", client_namespace)
+
+
 def curl(
     lab: Lab,
     target: str,
@@ -62,20 +91,21 @@ def curl(
     seed: int = 0,
     connect_timeout: float = CONNECT_TIMEOUT,
 ) -> CurlReport:
-    """``count`` new TCP connections to ``target`` (``SERVICE[:PORT]``, ``IP:PORT`` or ``NODE:PORT``)."""
-    from kproxy_tutor.sandbox.trace.request import resolve_destination
-
+    """``count`` new TCP connections to ``target`` (``SERVICE[:PORT]``, ``IP:PORT``, ``[IPv6]:PORT`` or ``NODE:PORT``)."""
     check_count(count)
     source = _source(lab, from_)
     client_namespace = source.name.split("/")[0] if source is not None and "/" in source.name else None
-    destination = resolve_destination(lab.cluster, target, "tcp", client_namespace)
+    destination = _destination(lab, target, client_namespace)
+    family = family_of_address(destination.ip)
+    _check_family(lab, family, destination.ip)
+    six = family == IPV6
     service_key = tuple(destination.service.split("/", 1)) if destination.service else None
     node_ns = lab.plan.node_namespace
+    proxier = lab.loader.proxiers.get(family)
     port_names: list[tuple[str, str]] = []
-    if lab.record.mode == "iptables" and service_key is not None:
-        proxier = lab.loader.proxier  # type: ignore[attr-defined]
+    if lab.record.mode == "iptables" and service_key is not None and proxier is not None:
         port_names = [(str(n), n.protocol) for n in proxier.svc_port_map if n.service_key == service_key]
-    before = iptables_counters(node_ns, port_names, *service_key) if port_names and service_key else None
+    before = iptables_counters(node_ns, port_names, *service_key, six) if port_names and service_key else None
 
     namespace = source.namespace if source is not None else lab.plan.client_namespace
     result = connect_many(
@@ -89,16 +119,16 @@ def curl(
 
     counters = None
     if before is not None and service_key is not None:
-        counters = counter_delta(before, iptables_counters(node_ns, port_names, *service_key))
+        counters = counter_delta(before, iptables_counters(node_ns, port_names, *service_key, six))
     reader, entries = conntrack_entries(node_ns, destination.ip, destination.port)
-    source_ip = source.ip if source is not None else lab.plan.client_ip
+    source_ip = _source_ip(lab, source, family)
     by_ip = endpoints_by_conntrack(entries, source_ip, result.source_ports)
     conntrack: Counter[str] = Counter()
     for ip, n in by_ip.items():
         host = lab.plan.host_by_ip(ip)
         conntrack[host.name if host is not None else ip] += n
 
-    ruleset = lab.loader.proxier.kernel.ruleset if lab.record.mode == "iptables" else None  # type: ignore[attr-defined]
+    ruleset = proxier.kernel.ruleset if lab.record.mode == "iptables" and proxier is not None else None
     prediction = predict(
         lab.cluster, lab.plan, ruleset, source, destination.ip, destination.port, count, seed
     )
@@ -115,3 +145,22 @@ def curl(
         conntrack,
         reader,
     )
+
+
+def _source_ip(lab: Lab, source: HostPlan | None, family: str) -> str:
+    """The address the connections leave from: the client's or the Pod's of the destination's family."""
+    if source is None:
+        return lab.plan.client_ip_of(family)
+    return next((ip for ip, _ in source.addresses if family_of_address(ip) == family), source.ip)
+
+
+def _check_family(lab: Lab, family: str, ip: str) -> None:
+    if family == IPV6 and not lab.plan.node_ips6:
+        raise UsageError(
+            N_("{ip} is an IPv6 address, but this lab's cluster has no IPv6, so its namespaces have none."),
+            ip=ip,
+        )
+    if family == IPV4 and IPV4 not in lab.plan.families:
+        raise UsageError(
+            N_("{ip} is an IPv4 address, but this lab's cluster is IPv6-only: use [ADDRESS]:PORT."), ip=ip
+        )

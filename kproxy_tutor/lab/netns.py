@@ -12,9 +12,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
-from kproxy_tutor.lab.plan import UPLINK, HostPlan, LabPlan
+from kproxy_tutor.lab.plan import UPLINK, UPLINK_PREFIX, HostPlan, LabPlan
 from kproxy_tutor.lab.state import PREFIX_ROOT
 from kproxy_tutor.lab.system import in_netns, list_namespaces, run
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 
 #: What a node with kube-proxy has: forwarding on; route_localnet for localhost NodePorts;
 #: rp_filter off because several veths share one gateway address; no ICMP redirects between
@@ -30,6 +31,13 @@ NODE_SYSCTLS = (
     "net.ipv4.conf.all.send_redirects=0",
     "net.ipv4.conf.default.send_redirects=0",
 )
+#: The same for IPv6, in the lab's node namespace only (never the caller's): forwarding on
+#: (kube-proxy's rules DNAT Pods' and the client's packets to other Pods), no redirects, and
+#: no ICMPv6 rate limit, so every ip6tables REJECT answers at once.
+NODE_SYSCTLS_IPV6 = (
+    "net.ipv6.conf.all.forwarding=1",
+    "net.ipv6.icmp.ratelimit=0",
+)
 
 
 def _batch(lines: Sequence[str], namespace: str | None = None, force: bool = False) -> None:
@@ -43,8 +51,14 @@ def add_namespaces(names: Iterable[str]) -> None:
     _batch([f"netns add {name}" for name in names])
 
 
-def _prefix_len(ip: str, network_hint: int = 24) -> str:
-    return str(ipaddress.ip_network(f"{ip}/{network_hint}", strict=False).prefixlen)
+def _prefix_len(ip: str) -> str:
+    family = IPV6 if ":" in ip else IPV4
+    return str(ipaddress.ip_network(f"{ip}/{UPLINK_PREFIX[family]}", strict=False).prefixlen)
+
+
+def _addr(ip: str, prefix: str, dev: str) -> str:
+    """``addr add``; IPv6 addresses with ``nodad``, so they are usable at once (no duplicate detection wait)."""
+    return f"addr add {ip}/{prefix} dev {dev}" + (" nodad" if ":" in ip else "")
 
 
 def _mark(plan: LabPlan) -> str:
@@ -55,47 +69,53 @@ def build_node(plan: LabPlan) -> None:
     """The node namespace, its uplink to the client namespace, and the client's addresses."""
     node, client = plan.node_namespace, plan.client_namespace
     lines = [_mark(plan), "link set lo up", f"link add {UPLINK} type veth peer name {UPLINK} netns {client}"]
-    lines += [f"addr add {ip}/{_prefix_len(ip)} dev {UPLINK}" for ip in plan.node_ips]
+    lines += [_addr(ip, _prefix_len(ip), UPLINK) for ip in plan.all_node_ips]
     # Everything the node does not know goes "out" to the client namespace, which does not forward
     # it: like a real node's default route, and no packet can leave the lab's namespaces.
     lines += [f"link set {UPLINK} up", f"route add default via {plan.client_ip} dev {UPLINK}"]
+    if plan.client_ip6:
+        lines.append(f"route add default via {plan.client_ip6} dev {UPLINK}")
     _batch(lines, node)
-    in_netns(node, ["sysctl", "-q", "-w", *NODE_SYSCTLS])
-    _batch(
-        [
-            _mark(plan),
-            "link set lo up",
-            f"addr add {plan.client_ip}/{_prefix_len(plan.client_ip)} dev {UPLINK}",
-            f"link set {UPLINK} up",
-            f"route add default via {plan.node_ips[0]} dev {UPLINK}",
-        ],
-        client,
-    )
+    sysctls = NODE_SYSCTLS + (NODE_SYSCTLS_IPV6 if plan.node_ips6 else ())
+    in_netns(node, ["sysctl", "-q", "-w", *sysctls])
+    client_lines = [
+        _mark(plan),
+        "link set lo up",
+        _addr(plan.client_ip, _prefix_len(plan.client_ip), UPLINK),
+    ]
+    if plan.client_ip6:
+        client_lines.append(_addr(plan.client_ip6, _prefix_len(plan.client_ip6), UPLINK))
+    client_lines += [f"link set {UPLINK} up", f"route add default via {plan.node_ips[0]} dev {UPLINK}"]
+    if plan.client_ip6:
+        client_lines.append(f"route add default via {plan.node_ips6[0]} dev {UPLINK}")
+    _batch(client_lines, client)
 
 
 def add_hosts(plan: LabPlan, hosts: Sequence[HostPlan]) -> None:
-    """Wire Pod namespaces (already added) to the node: a veth each, the Pod IP as /32, routes both ways."""
+    """Wire Pod namespaces (already added) to the node: a veth each, the Pod IPs as /32 (/128), routes both ways."""
     node_lines = []
     for host in hosts:
+        node_lines.append(f"link add {host.node_veth} type veth peer name {UPLINK} netns {host.namespace}")
+        node_lines += [_addr(gateway, _host_len(gateway), host.node_veth) for _, gateway in host.addresses]
+        node_lines.append(f"link set {host.node_veth} up")
         node_lines += [
-            f"link add {host.node_veth} type veth peer name {UPLINK} netns {host.namespace}",
-            f"addr add {host.gateway}/32 dev {host.node_veth}",
-            f"link set {host.node_veth} up",
-            f"route add {host.ip}/32 dev {host.node_veth} scope link",
+            f"route add {ip}/{_host_len(ip)} dev {host.node_veth} scope link" for ip, _ in host.addresses
         ]
     _batch(node_lines, plan.node_namespace)
     for host in hosts:
-        _batch(
-            [
-                _mark(plan),
-                "link set lo up",
-                f"addr add {host.ip}/32 dev {UPLINK}",
-                f"link set {UPLINK} up",
-                f"route add {host.gateway} dev {UPLINK} scope link",
-                f"route add default via {host.gateway} dev {UPLINK}",
-            ],
-            host.namespace,
-        )
+        lines = [_mark(plan), "link set lo up"]
+        lines += [_addr(ip, _host_len(ip), UPLINK) for ip, _ in host.addresses]
+        lines.append(f"link set {UPLINK} up")
+        for _, gateway in host.addresses:
+            lines += [
+                f"route add {gateway} dev {UPLINK} scope link",
+                f"route add default via {gateway} dev {UPLINK}",
+            ]
+        _batch(lines, host.namespace)
+
+
+def _host_len(ip: str) -> str:
+    return "128" if ":" in ip else "32"
 
 
 def delete_namespaces(names: Iterable[str]) -> None:

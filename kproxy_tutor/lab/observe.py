@@ -8,6 +8,7 @@ conntrack table, where the kernel stores each connection's DNAT destination, is 
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 
@@ -27,14 +28,14 @@ class CounterRow:
 
 
 def iptables_counters(
-    node_ns: str, port_names: list[tuple[str, str]], namespace: str, name: str
+    node_ns: str, port_names: list[tuple[str, str]], namespace: str, name: str, ipv6: bool = False
 ) -> list[CounterRow]:
-    """Counters of one Service's rules (its own chains, and rules elsewhere that name it)."""
+    """Counters of one Service's rules (its own chains, and rules elsewhere that name it); IPv6: ip6tables'."""
     from kproxy_tutor.sandbox.iptables import parse_ruleset
     from kproxy_tutor.sandbox.iptables.render import save_args
     from kproxy_tutor.sandbox.iptables.select import select_ruleset, service_chains
 
-    text = in_netns(node_ns, ["iptables-save", "-c"]).stdout
+    text = in_netns(node_ns, ["ip6tables-save" if ipv6 else "iptables-save", "-c"]).stdout
     ruleset = parse_ruleset(text, "iptables-save -c")
     view = select_ruleset(ruleset, namespace, name, service_chains(ruleset, port_names))
     rows = []
@@ -80,13 +81,18 @@ def _parse_conntrack_line(line: str) -> ConntrackEntry | None:
             fields.setdefault(key, []).append(value)
     try:
         src, dst, sport, dport = fields["src"], fields["dst"], fields["sport"], fields["dport"]
-        original = (src[0], dst[0], int(sport[0]), int(dport[0]))
-        reply = (src[1], dst[1], int(sport[1]), int(dport[1]))
+        # /proc/net/nf_conntrack writes IPv6 addresses in full (fd00:0010:…); compare them canonically.
+        original = (_canonical(src[0]), _canonical(dst[0]), int(sport[0]), int(dport[0]))
+        reply = (_canonical(src[1]), _canonical(dst[1]), int(sport[1]), int(dport[1]))
     except (KeyError, IndexError, ValueError):
         return None
     protocol = next((w for w in words if w in ("tcp", "udp", "sctp")), "")
     state = next((w for w in words if w.isupper() and w.isalpha() and w not in ("ASSURED", "UNREPLIED")), "")
     return ConntrackEntry(protocol, state, original, reply)
+
+
+def _canonical(text: str) -> str:
+    return str(ipaddress.ip_address(text))
 
 
 def conntrack_source() -> str | None:
@@ -96,10 +102,12 @@ def conntrack_source() -> str | None:
 
 def conntrack_entries(node_ns: str, dst_ip: str, dst_port: int) -> tuple[str, list[ConntrackEntry]]:
     """TCP entries whose original destination is ``dst_ip:dst_port``, and which reader found them."""
+    dst_ip = _canonical(dst_ip)
     if have_tool("conntrack"):
+        family = ["-f", "ipv6"] if ":" in dst_ip else []
         result = in_netns(
             node_ns,
-            ["conntrack", "-L", "-p", "tcp", "--orig-dst", dst_ip, "--dport", str(dst_port)],
+            ["conntrack", "-L", *family, "-p", "tcp", "--orig-dst", dst_ip, "--dport", str(dst_port)],
             check=False,
         )
         reader = "conntrack -L"

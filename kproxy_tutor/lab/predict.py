@@ -14,6 +14,8 @@ from kproxy_tutor.errors import TutorError
 from kproxy_tutor.lab.client import REFUSED, TIMEOUT
 from kproxy_tutor.lab.plan import HostPlan, LabPlan
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4, IPV6
+from kproxy_tutor.sandbox.ipaddr import join_host_port
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 
 
@@ -33,7 +35,7 @@ def _name(plan: LabPlan, key: str) -> str:
         return REFUSED
     if key == "dropped":
         return TIMEOUT
-    ip = key.rpartition(":")[0] or key
+    ip = (key.rpartition(":")[0] or key).strip("[]")
     host = plan.host_by_ip(ip)
     return host.name if host is not None else key
 
@@ -54,10 +56,15 @@ def predict(
     rules = {plan.node_name: ruleset} if ruleset is not None else None
     session = TraceSession.from_cluster(cluster, seed=seed, rules=rules)
     try:
+        six = ":" in dst_ip
+        to = join_host_port(dst_ip, dst_port)
         if source is None:
-            result = session.load(plan.client_ip, f"{dst_ip}:{dst_port}", count, "tcp", node=plan.node_name)
+            result = session.load(
+                plan.client_ip_of(IPV6 if six else IPV4), to, count, "tcp", node=plan.node_name
+            )
         else:
-            result = session.load(source.ip, f"{dst_ip}:{dst_port}", count, "tcp")
+            ip = next((a for a in source.ips if (":" in a) == six), source.ip)
+            result = session.load(ip, to, count, "tcp")
     except TutorError as error:
         return Prediction(count, problem=error)
     prediction = Prediction(count)

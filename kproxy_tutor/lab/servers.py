@@ -28,17 +28,18 @@ START_TIMEOUT = 10.0
 
 SERVER_CODE = r"""
 import os, selectors, socket, sys, time
-marker, netns, name, ip, *ports = sys.argv[1:]
+marker, netns, name, ips, *ports = sys.argv[1:]
 deadline = time.monotonic() + float(os.environ.get("KPT_LAB_LIFETIME", "43200"))
 reply = (name + "\n").encode()
 sel = selectors.DefaultSelector()
-for port in ports:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((ip, int(port)))
-    s.listen(256)
-    s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ)
+for ip in ips.split(","):
+    for port in ports:
+        s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((ip, int(port)))
+        s.listen(256)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ)
 sys.stdout.write("ready\n")
 sys.stdout.flush()
 devnull = os.open(os.devnull, os.O_WRONLY)
@@ -69,8 +70,8 @@ class ServerRecord:
     name: str
 
 
-def start_server(namespace: str, name: str, ip: str, ports: tuple[int, ...]) -> ServerRecord:
-    """Start the server and wait until it listens; StateError if it does not within START_TIMEOUT."""
+def start_server(namespace: str, name: str, ips: tuple[str, ...], ports: tuple[int, ...]) -> ServerRecord:
+    """Start the server (listening on each of ``ips``) and wait until it listens; StateError if it does not within START_TIMEOUT."""
     argv = [
         "ip",
         "netns",
@@ -83,7 +84,7 @@ def start_server(namespace: str, name: str, ip: str, ports: tuple[int, ...]) -> 
         MARKER,
         namespace,
         name,
-        ip,
+        ",".join(ips),
         *map(str, ports),
     ]
     env = {

@@ -62,8 +62,8 @@ class Lab:
         self.cluster = load_texts(record.sources).cluster
         #: What the lab changed because of this machine (e.g. no nfacct tool), for the learner.
         self.notes = adjust_for_machine(self.cluster, record.mode)
-        self.loader: RuleLoader = make_loader(record.mode, self.cluster, record.node)
         self.plan: LabPlan = make_plan(self.cluster, record.node, record.prefix)
+        self.loader: RuleLoader = make_loader(record.mode, self.cluster, record.node, self.plan.families)
 
     # Life cycle ----------------------------------------------------------------------------
     @classmethod
@@ -80,6 +80,7 @@ class Lab:
         store = store or lab_store()
         cluster = load_texts(sources).cluster  # refuse bad manifests before creating anything
         node_name = choose_node(cluster, node)
+        check_environment(mode, cluster.proxier_families(node_name))
         existing = read_record(store)
         if existing is not None:
             if lab_namespaces(existing):
@@ -129,6 +130,7 @@ class Lab:
                 path=str(store.path),
             )
         lab = cls(record, store)
+        check_environment(record.mode, lab.plan.families)
         lab.loader.catch_up()
         for change in record.changes:
             lab._apply_change(change)
@@ -160,7 +162,7 @@ class Lab:
         for host in hosts:
             if not host.tcp_ports:
                 continue
-            started = servers.start_server(host.namespace, host.name, host.ip, host.tcp_ports)
+            started = servers.start_server(host.namespace, host.name, host.ips, host.tcp_ports)
             self.record.servers.append(ServerEntry(started.pid, started.namespace, started.name))
             self._save()
 
@@ -197,14 +199,23 @@ class Lab:
         cluster = load_texts(sources).cluster
         choose_node(cluster, self.record.node)
         adjust_for_machine(cluster, self.record.mode)
-        loader = make_loader(self.record.mode, cluster, self.record.node)
-        if (
-            hasattr(loader, "proxier")
-            and hasattr(old_loader, "proxier")
-            and hasattr(loader.proxier, "kernel")
-        ):
-            # The new proxier's first (full) sync deletes stale chains by comparing with this.
-            loader.proxier.kernel = old_loader.proxier.kernel
+        families = cluster.proxier_families(self.record.node)
+        if families != self.plan.families:
+            # The namespaces got their addresses when the lab came up; a new family needs new ones.
+            raise UsageError(
+                N_(
+                    "The new manifests change the lab's IP families ({old} → {new}); "
+                    "rebuild it: kproxy-tutor lab down, then lab up."
+                ),
+                old=", ".join(self.plan.families),
+                new=", ".join(families),
+            )
+        loader = make_loader(self.record.mode, cluster, self.record.node, families)
+        for family, proxier in loader.proxiers.items():
+            old = old_loader.proxiers.get(family)
+            if old is not None and hasattr(proxier, "kernel"):
+                # The new proxier's first (full) sync deletes stale chains by comparing with this.
+                proxier.kernel = old.kernel
         self.cluster, self.loader = cluster, loader
         self.record.sources, self.record.label, self.record.changes = sources, label, []
         return self._sync_kernel()

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from types import FrameType
 
 from kproxy_tutor.errors import N_, StateError, UsageError
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 
 #: Seconds any one command may take; netfilter restores of big payloads finish well within it.
 COMMAND_TIMEOUT = 30.0
@@ -28,11 +29,30 @@ PACKAGES = {
     "iptables": "iptables",
     "iptables-restore": "iptables",
     "iptables-save": "iptables",
+    "ip6tables": "iptables",
+    "ip6tables-restore": "iptables",
+    "ip6tables-save": "iptables",
     "nft": "nftables",
 }
 
 
-def check_environment(mode: str = "iptables") -> None:
+def _tools(mode: str, families: tuple[str, ...]) -> list[str]:
+    if mode != "iptables":
+        return ["ip", "nft"]
+    tools = ["ip"]
+    if IPV4 in families:
+        tools += ["iptables", "iptables-restore", "iptables-save"]
+    if IPV6 in families:
+        tools += ["ip6tables", "ip6tables-restore", "ip6tables-save"]
+    return tools
+
+
+def ipv6_available() -> bool:
+    """The kernel has IPv6 (not built out or disabled with ipv6.disable=1); new namespaces then have it too."""
+    return os.path.exists("/proc/sys/net/ipv6/conf/default/forwarding")
+
+
+def check_environment(mode: str = "iptables", families: tuple[str, ...] = (IPV4,)) -> None:
     """Refuse (with a message in the learner's language) when the lab cannot run here."""
     if not sys.platform.startswith("linux"):
         raise UsageError(N_("The kernel lab needs Linux: it builds a small node from network namespaces."))
@@ -40,7 +60,7 @@ def check_environment(mode: str = "iptables") -> None:
         raise UsageError(
             N_("The kernel lab needs root, because it creates network namespaces. Run it with sudo.")
         )
-    tools = ["ip", "iptables", "iptables-restore", "iptables-save"] if mode == "iptables" else ["ip", "nft"]
+    tools = _tools(mode, families)
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         packages = sorted({PACKAGES[tool] for tool in missing})
@@ -50,6 +70,13 @@ def check_environment(mode: str = "iptables") -> None:
             ),
             tools=", ".join(missing),
             packages=" ".join(packages),
+        )
+    if IPV6 in families and not ipv6_available():
+        raise UsageError(
+            N_(
+                "The cluster has IPv6, but this kernel has IPv6 turned off (ipv6.disable=1 or built without it), "
+                "so the lab cannot give its namespaces IPv6 addresses."
+            )
         )
 
 

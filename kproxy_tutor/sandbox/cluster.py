@@ -217,7 +217,8 @@ class Cluster:
                 name=pod.name,
             )
         pod_ip = pod_ip or ips[0]
-        if pod_ip != pod.pod_ip or ips != pod.pod_ips:
+        # A single-stack Pod keeps pod_ips empty, also when read with its one-element status.podIPs.
+        if pod_ip != pod.pod_ip or ips != pod.pod_ips or len(ips) == 1:
             pod = dataclasses.replace(pod, pod_ip=pod_ip, pod_ips=ips if len(ips) > 1 else ())
         self.allocator.used_pod_ips.update(pod.pod_ips or (pod.pod_ip,))
         return pod

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
 from kproxy_tutor.sandbox.model import EndpointSlice, Node, Pod
 from kproxy_tutor.shell import kubectl_view
-from kproxy_tutor.shell.manifests_out import container_name, endpoint_slice_manifest
+from kproxy_tutor.shell.manifests_out import container_name, endpoint_slice_manifest, pod_ips
 from kproxy_tutor.shell.names import close_match, not_found
 from kproxy_tutor.shell.output import Output, Verbatim
 from kproxy_tutor.shell.parser import Invocation
@@ -89,8 +89,11 @@ def describe_pod(cluster: Cluster, pod: Pod, image: str = "") -> str:
         ("Node:", node_text or "<none>"),
         *labels,
         ("Status:", status),
-        ("IP:", pod.pod_ip or "<none>"),
+        ("IP:", pod.pod_ip),
     ]
+    # kubectl's describePodIPs: one "IP:" line per status.podIPs entry, indented under "IPs:".
+    ips = pod_ips(pod)
+    lines += [("IPs:", "")] + [("  IP:", ip) for ip in ips] if ips else [("IPs:", "<none>")]
     if pod.owner:
         lines.append(("Controlled By:", f"ReplicaSet/{pod.name.rsplit('-', 1)[0]}"))
     lines.append(("Containers:", ""))
@@ -117,7 +120,9 @@ def describe_node(cluster: Cluster, node: Node) -> str:
         *labels,
         ("Addresses:", ""),
         *(("", f"  InternalIP:  {ip}") for ip in node.internal_ips),
-        ("PodCIDR:", node.pod_cidr() or "<none>"),
+        # As kubectl prints them: spec.podCIDR and spec.podCIDRs, each only when set.
+        *((("PodCIDR:", node.pod_cidr()),) if node.pod_cidrs else ()),
+        *((("PodCIDRs:", ",".join(node.pod_cidrs)),) if node.pod_cidrs else ()),
         ("Non-terminated Pods:", f"({len(pods)} in total)"),
     ]
     if pods:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
+from kproxy_tutor.sandbox.ipaddr import join_host_port
 from kproxy_tutor.sandbox.model import Deployment, EndpointSlice, Node, Pod, Service
 from kproxy_tutor.shell import manifests_out
 
@@ -113,7 +114,9 @@ def node_rows(nodes: list[Node], wide: bool) -> list[list[str]]:
         roles = "control-plane" if CONTROL_PLANE_LABEL in node.labels else "<none>"
         row = [node.name, "Ready", roles]
         if wide:
-            row += [",".join(node.internal_ips) or "<none>", ",".join(node.pod_cidrs) or "<none>"]
+            # kubectl's INTERNAL-IP is the node's first InternalIP (the primary family's on a dual-stack node).
+            internal = node.internal_ips[0] if node.internal_ips else "<none>"
+            row += [internal, ",".join(node.pod_cidrs) or "<none>"]
         rows.append(row)
     return rows
 
@@ -160,7 +163,10 @@ def endpoints_rows(cluster: Cluster, services: list[Service], with_namespace: bo
     rows = [(["NAMESPACE"] if with_namespace else []) + ["NAME", "ENDPOINTS"]]
     for service in services:
         pairs = sorted(
-            {f"{ip}:{port}" for ip, _node, _name, port in endpoint_addresses(cluster.slices_of(*service.key))}
+            {
+                join_host_port(ip, int(port))
+                for ip, _node, _name, port in endpoint_addresses(cluster.slices_of(*service.key))
+            }
         )
         shown = ",".join(pairs[:MAX_ENDPOINTS]) or "<none>"
         if len(pairs) > MAX_ENDPOINTS:
@@ -180,8 +186,9 @@ def describe_service(service: Service, slices: list[EndpointSlice]) -> str:
         for port in slice_.ports:
             for endpoint in slice_.endpoints:
                 if endpoint.addresses and endpoint.conditions.ready is not False:
+                    # net.JoinHostPort, as kubectl writes them: [IPv6]:port.
                     endpoints_by_port.setdefault(port.name or "", []).append(
-                        f"{endpoint.addresses[0]}:{port.port}"
+                        join_host_port(endpoint.addresses[0], port.port or 0)
                     )
     lines = [
         ("Name:", service.name),
@@ -189,8 +196,13 @@ def describe_service(service: Service, slices: list[EndpointSlice]) -> str:
         ("Labels:", selector_text(service.labels)),
         ("Selector:", selector_text(service.selector)),
         ("Type:", service.type),
-        ("IP:", service.cluster_ip or "None"),
     ]
+    # kubectl's describe.go: the policy only when set, the families and IPs always ("<none>" when empty).
+    if service.ip_family_policy:
+        lines.append(("IP Family Policy:", service.ip_family_policy))
+    lines.append(("IP Families:", ",".join(service.ip_families) or "<none>"))
+    lines.append(("IP:", service.cluster_ip))
+    lines.append(("IPs:", ",".join(manifests_out.service_cluster_ips(service)) or "<none>"))
     if service.external_ips:
         lines.append(("External IPs:", ",".join(service.external_ips)))
     for port in service.ports:

@@ -91,9 +91,22 @@ def pod_manifest(pod: Pod, image: str = "") -> dict[str, Any]:
         },
         "status": {
             "podIP": pod.pod_ip,
+            **({"podIPs": [{"ip": ip} for ip in pod_ips(pod)]} if pod.pod_ip else {}),
             "conditions": [{"type": "Ready", "status": "True" if pod.ready else "False"}],
         },
     }
+
+
+def pod_ips(pod: Pod) -> tuple[str, ...]:
+    """``status.podIPs``: one per family, the primary (``status.podIP``) first."""
+    return pod.pod_ips or ((pod.pod_ip,) if pod.pod_ip else ())
+
+
+def service_cluster_ips(service: Service) -> tuple[str, ...]:
+    """``spec.clusterIPs`` as the API server fills it: the primary ClusterIP (or ``None``) first."""
+    if service.cluster_ips:
+        return service.cluster_ips
+    return (service.cluster_ip,) if service.cluster_ip else ()
 
 
 def container_name(pod: Pod) -> str:
@@ -155,6 +168,8 @@ def service_manifest(service: Service) -> dict[str, Any]:
     spec: dict[str, Any] = {"type": service.type}
     if service.cluster_ip:
         spec["clusterIP"] = service.cluster_ip
+    if service_cluster_ips(service):
+        spec["clusterIPs"] = list(service_cluster_ips(service))
     if service.selector is not None:
         spec["selector"] = dict(service.selector)
     ports = []
@@ -177,6 +192,11 @@ def service_manifest(service: Service) -> dict[str, Any]:
             spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": service.session_affinity_timeout}}
     if service.type in ("NodePort", "LoadBalancer"):
         spec["externalTrafficPolicy"] = service.external_traffic_policy
+    # The API server's field order: ipFamilies and ipFamilyPolicy come before internalTrafficPolicy.
+    if service.ip_families:
+        spec["ipFamilies"] = list(service.ip_families)
+    if service.ip_family_policy:
+        spec["ipFamilyPolicy"] = service.ip_family_policy
     if service.internal_traffic_policy != "Cluster":
         spec["internalTrafficPolicy"] = service.internal_traffic_policy
     if service.health_check_node_port:

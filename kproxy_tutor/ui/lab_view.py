@@ -32,7 +32,7 @@ def _pods(lab: Lab) -> None:
     for host in plan.hosts:
         ports = ", ".join(map(str, host.tcp_ports)) or "-"
         text = _("  {name}  {ip}  TCP {ports}  namespace {namespace}").format(
-            name=host.name, ip=host.ip, ports=ports, namespace=host.namespace
+            name=host.name, ip=", ".join(host.ips), ports=ports, namespace=host.namespace
         )
         if not host.local and host.cluster_node:
             text += "  " + _("(runs on {node} in the cluster; here behind the same node)").format(
@@ -51,9 +51,9 @@ def print_up(lab: Lab, hold: bool = False) -> None:
     _line(
         _("Node namespace {namespace}: {ips}; client namespace {client}: {client_ip}.").format(
             namespace=plan.node_namespace,
-            ips=", ".join(plan.node_ips),
+            ips=", ".join(plan.all_node_ips),
             client=plan.client_namespace,
-            client_ip=plan.client_ip,
+            client_ip=", ".join(ip for ip in (plan.client_ip, plan.client_ip6) if ip),
         )
     )
     n = len(plan.hosts)
@@ -108,7 +108,12 @@ def print_curl(report: CurlReport) -> None:
             "{n} connections from {source} ({source_ip}) to {what} = {ip}:{port}",
             n,
         ).format(
-            n=n, source=report.source, source_ip=report.source_ip, what=what, ip=report.ip, port=report.port
+            n=n,
+            source=report.source,
+            source_ip=report.source_ip,
+            what=what,
+            ip=f"[{report.ip}]" if ":" in report.ip else report.ip,
+            port=report.port,
         )
     )
     real = result.answered + result.failures
@@ -147,7 +152,10 @@ def print_curl(report: CurlReport) -> None:
 
         _line(_("No prediction: {problem}").format(problem=message_of(prediction.problem)))
     if report.counters is not None:
-        _line(_("The kernel's counters for this run (iptables-save -c in the node namespace, packets):"))
+        tool = "ip6tables-save -c" if ":" in report.ip else "iptables-save -c"
+        _line(
+            _("The kernel's counters for this run ({tool} in the node namespace, packets):").format(tool=tool)
+        )
         for row in report.counters:
             if row.packets:
                 _line(f"  {row.packets:>5}  {row.table} {row.chain} #{row.position}  {row.rule}")

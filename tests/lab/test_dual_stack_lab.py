@@ -1,0 +1,182 @@
+"""The kernel lab on a dual-stack cluster: IPv6 addresses in every namespace, both proxiers' rules, real IPv6 TCP.
+
+The layout part needs no kernel. The kernel part builds one small lab per mode (a node with an
+IPv4 and an IPv6 InternalIP, two Pods with an address of each family, a RequireDualStack
+NodePort Service) and connects to the Service's IPv6 ClusterIP and IPv6 NodePort from the client
+namespace and from a Pod: the Pods' servers answer, and the kernel's own records (conntrack,
+ip6tables' rule counters) account for every connection.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import Counter
+
+import pytest
+
+from kproxy_tutor.errors import UsageError
+from kproxy_tutor.lab.measure import curl
+from kproxy_tutor.lab.plan import make_plan
+from kproxy_tutor.lab.session import Lab
+from kproxy_tutor.lab.system import in_netns
+from kproxy_tutor.sandbox.families import IPV4, IPV6
+from kproxy_tutor.sandbox.manifests import load_texts
+
+DUAL = """\
+apiVersion: kproxy-tutor/v1
+kind: ClusterNetwork
+serviceCIDR: 10.96.0.0/12,fd00:10:96::/112
+podCIDR: 10.244.0.0/16,fd00:10:244::/56
+---
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clusterCIDR: 10.244.0.0/16,fd00:10:244::/56
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 192.168.0.2}, {type: InternalIP, address: "fd00:192:168::2"}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: c, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  type: NodePort
+  ipFamilyPolicy: RequireDualStack
+  ipFamilies: [IPv4, IPv6]
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+#: Two Pods with equal shares: 20 connections miss one of them with probability 2 * 2**-20.
+COUNT = 20
+
+
+def _cluster():  # type: ignore[no-untyped-def]
+    return load_texts([(DUAL, "dual.yaml")]).cluster
+
+
+def test_dual_stack_plan_gives_every_namespace_an_ipv6_address() -> None:
+    cluster = _cluster()
+    plan = make_plan(cluster, "n1", "kptlab-1-abcdef-")
+    assert plan.families == (IPV4, IPV6)
+    assert plan.node_ips == ("192.168.0.2",) and plan.node_ips6 == ("fd00:192:168::2",)
+    # The client sits in the node's IPv6 /64 too, on an address nobody in the cluster has.
+    assert ipaddress.ip_address(plan.client_ip6) in ipaddress.ip_network("fd00:192:168::/64")
+    assert plan.client_ip6 != "fd00:192:168::2"
+    pods = {p.ip(IPV4): p.ip(IPV6) for p in cluster.pods.values()}
+    assert {h.ip: h.ip6 for h in plan.hosts} == pods and all(pods.values())
+    for host in plan.hosts:
+        assert ipaddress.ip_address(host.gateway6) in ipaddress.ip_network("fd00:10:244::/64")
+        assert host.ips == (host.ip, host.ip6)
+        assert plan.host_by_ip(host.ip6) == host
+    assert not {h.ip6 for h in plan.hosts} & set(plan.gateways())
+
+
+ONLY6 = """\
+apiVersion: kproxy-tutor/v1
+kind: ClusterNetwork
+serviceCIDR: fd00:10:96::/112
+podCIDR: fd00:10:244::/56
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: "fd00:192:168::2"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec: {nodeName: n1, containers: [{name: c, ports: [{containerPort: 8080}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+"""
+
+
+def test_an_ipv6_only_plan_keys_its_hosts_by_their_ipv6_address() -> None:
+    cluster = load_texts([(ONLY6, "v6.yaml")]).cluster
+    plan = make_plan(cluster, "n1", "kptlab-1-abcdef-")
+    assert plan.families == (IPV6,) and plan.node_ips6 == ("fd00:192:168::2",)
+    (host,) = plan.hosts
+    assert ":" in host.ip and host.ip6 == "" and host.ips == (host.ip,)
+    assert ipaddress.ip_address(host.gateway) in ipaddress.ip_network("fd00:10:244::/64")
+    assert host.tcp_ports == (8080,)
+
+
+def test_a_bracketed_target_must_be_ipv6() -> None:
+    from kproxy_tutor.lab.measure import _destination
+
+    class FakeLab:
+        cluster = _cluster()
+
+    with pytest.raises(UsageError) as caught:
+        _destination(FakeLab(), "[10.96.0.1]:80", None)  # type: ignore[arg-type]
+    assert "[ADDRESS]:PORT" in caught.value.message
+    ip = FakeLab.cluster.services[("default", "web")].cluster_ip_of(IPV6)
+    destination = _destination(FakeLab(), f"[{ip}]:80", None)  # type: ignore[arg-type]
+    assert (destination.ip, destination.port, destination.service) == (ip, 80, "default/web")
+
+
+def _dnat_total(report) -> int:  # type: ignore[no-untyped-def]
+    return sum(r.packets for r in report.counters or () if "-j DNAT" in r.rule)
+
+
+@pytest.mark.kernel
+@pytest.mark.parametrize("mode", ["iptables", "nftables"])
+def test_real_ipv6_tcp_to_a_dual_stack_service(kernel: None, mode: str) -> None:
+    with Lab.up([(DUAL, "dual.yaml")], "dual", mode, "n1") as lab:
+        service = lab.cluster.services[("default", "web")]
+        six, node_port = service.cluster_ip_of(IPV6), service.ports[0].node_port
+        pods = {h.name for h in lab.plan.hosts}
+        node = lab.plan.node_namespace
+        if mode == "iptables":
+            # Both proxiers' rules are in the kernel, each in its own family's tables.
+            from kproxy_tutor.sandbox.iptables import render_save
+
+            v6 = in_netns(node, ["ip6tables-save", "-t", "nat"]).stdout
+            assert f"-d {six}/128" in v6 and service.cluster_ip_of(IPV4) not in v6
+            ours = render_save(lab.loader.proxiers[IPV6].kernel.ruleset)
+            assert f"-d {six}/128" in ours
+        else:
+            tables = in_netns(node, ["nft", "list", "tables"]).stdout
+            assert "table ip kube-proxy" in tables and "table ip6 kube-proxy" in tables
+
+        for target in (f"[{six}]:80", f"[{lab.plan.node_ips6[0]}]:{node_port}"):
+            report = curl(lab, target, COUNT)
+            answered = report.result.answered
+            assert set(answered) == pods and sum(answered.values()) == COUNT, (target, report.result.keys)
+            assert report.source_ip == lab.plan.client_ip6
+            assert report.conntrack == answered, (target, report.conntrack)
+            if mode == "iptables" and report.counters is not None:
+                assert _dnat_total(report) == COUNT, report.counters
+
+        # From a Pod: it connects from its own IPv6 address; the IPv4 ClusterIP still works beside it.
+        pod = lab.plan.hosts[0]
+        report = curl(lab, f"[{six}]:80", COUNT, from_=pod.name)
+        assert report.source_ip == pod.ip6 and set(report.result.answered) == pods
+        four = curl(lab, "web:http", COUNT)
+        assert set(four.result.answered) == pods and Counter(four.conntrack) == four.result.answered
+
+
+@pytest.mark.kernel
+def test_an_ipv6_target_in_an_ipv4_lab_is_refused(kernel: None) -> None:
+    from .conftest import scenario_source
+
+    sources, node = scenario_source("db-service")
+    with Lab.up(sources, "db-service", "iptables", node) as lab:
+        assert lab.plan.families == (IPV4,) and not lab.plan.node_ips6
+        with pytest.raises(UsageError) as caught:
+            curl(lab, "[fd00::1]:80")
+        assert "no IPv6" in caught.value.message
