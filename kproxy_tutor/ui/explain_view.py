@@ -404,7 +404,8 @@ class Writer:
 
     def add(self, text: str, indent: int = 0, style: str = "", hang: int = 0) -> None:
         fits = len(text) <= self.width - indent and text and not text[-1].isspace()
-        if fits and _OTHER_WHITESPACE.search(text) is None:
+        # isprintable() (no tab, newline…) answers for most lines without the regular expression.
+        if fits and (text.isprintable() or _OTHER_WHITESPACE.search(text) is None):
             # Fits as it is: most lines of a big node's explanation.
             self.lines.append((" " * indent + text, style))
             return
@@ -616,24 +617,37 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             groups[-1].append(note)
         else:
             groups.append([note])
+    language = _lang()
+    add = out.add
     for group in groups:
-        out.add(f"{group[0].chain} ({group[0].table})", indent=indent, style="chain")
+        add(f"{group[0].chain} ({group[0].table})", indent=indent, style="chain")
         lessons = list(dict.fromkeys(n.lesson for n in group if n.lesson))
         for lesson in lessons:
             pointer = pointers.text(lesson)
             if pointer:
-                out.add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
+                add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
         for note in group:
-            out.add(note.text or "-", indent=indent + 2, style="rule", hang=2)
+            add(note.text or "-", indent=indent + 2, style="rule", hang=2)
             params = note.params
-            values = dict(params)
-            template = _rule_template(note.code, values.get("where", ""), values.get("count", ""), _lang())
+            code = note.code
+            if code in _PLAIN_CODES:
+                # Neither "where" nor a plural count picks the sentence: one per code and language.
+                template = _rule_template(code, "", "", language)
+            else:
+                values = dict(params)
+                template = _rule_template(code, values.get("where", ""), values.get("count", ""), language)
             if template is not None:
-                out.add(template.format_map(_Missing(params)), indent=indent + 4)
+                add(template.format_map(_Missing(params)), indent=indent + 4)
 
 
 def _lang() -> str:
     return current_language()
+
+
+#: Rule codes whose sentence depends on nothing but the code (no ``code@where`` variant, no plural).
+_PLAIN_CODES = frozenset(
+    code for code in RULE_TEXTS if "@" not in code and not any(k.startswith(code + "@") for k in RULE_TEXTS)
+) - {"numgen"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -703,28 +717,42 @@ def print_explanation(
 
     ``progress`` (a display) hears the rendering and is closed before anything is written.
     """
-    from kproxy_tutor.ui.console import glyphs
+    from kproxy_tutor.ui.console import _TrimmedLines, glyphs
 
     width = console.width
     styled = not plain and console.is_terminal and console.color_system is not None
-    codes: dict[str, tuple[str, str]] = {}
-    parts: list[str] = []
-    for text, style in explanation_lines(explanation, width, differences, progress=progress):
-        name = STYLES.get(style, "") if styled else ""
-        if name:
-            if name not in codes:
-                codes[name] = _style_codes(console, name)
-            before, after = codes[name]
-            parts.append(before + _CONTROL.sub("", text) + after)
-        else:
-            parts.append(text)
-    parts.append("")
-    output = glyphs("\n".join(parts))
-    if not styled:
-        output = _CONTROL.sub("", output)
+    lines = explanation_lines(explanation, width, differences, progress=progress)
+    if styled:
+        codes: dict[str, tuple[str, str]] = {}
+        parts: list[str] = []
+        for text, style in lines:
+            name = STYLES.get(style, "")
+            if name:
+                if name not in codes:
+                    codes[name] = _style_codes(console, name)
+                before, after = codes[name]
+                parts.append(before + _CONTROL.sub("", text) + after)
+            else:
+                parts.append(text)
+        parts.append("")
+        output = glyphs("\n".join(parts))
+    else:
+        parts = [text for text, _style in lines]
+        parts.append("")
+        output = glyphs("\n".join(parts))
+        # A plain search per character first: control characters come only from hand-edited dumps.
+        if any(c in output for c in _CONTROL_CHARACTERS):
+            output = _CONTROL.sub("", output)
+    del lines, parts
     if progress is not None:
         progress.close()  # the display lives on stderr, which may be the same terminal
     file = console.file
+    if isinstance(file, _TrimmedLines):
+        # Outside a terminal the console cuts trailing blanks line by line; the explanation's
+        # lines have none (but for a hand-edited dump's), so they are cut here only if present.
+        if " \n" in output:
+            output = "\n".join(line.rstrip(" ") for line in output.split("\n"))
+        file = file._stream()  # the process's stdout (or stderr), as the console would write
     # In pieces, so that a reader who stops early (| head) ends the work at once.
     for start in range(0, len(output), _CHUNK):
         file.write(output[start : start + _CHUNK])
@@ -732,7 +760,8 @@ def print_explanation(
 
 
 #: The control characters rich drops from a Text (a hand-edited dump may hold them in a comment).
-_CONTROL = re.compile("[\x07\x08\x0b\x0c\x0d]")
+_CONTROL_CHARACTERS = "\x07\x08\x0b\x0c\x0d"
+_CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
 _CHUNK = 1 << 20
 
 
