@@ -331,14 +331,17 @@ def wrap(text: str, width: int, hang: int = 0) -> list[str]:
     A big node's explanation has close to a million lines: this is textwrap's greedy algorithm
     for the usual text (words between spaces), with textwrap itself for anything else.
     """
+    # A printable text has no whitespace but " " (no tab, newline or no-break space): then
+    # neither regular expression needs to look at it.
+    printable = text.isprintable()
     tail = text.rpartition(" ")[2]
-    if not tail or tail.isspace() or _OTHER_WHITESPACE.search(text) is not None:
+    if not tail or tail.isspace() or (not printable and _OTHER_WHITESPACE.search(text) is not None):
         return textwrap.wrap(
             text, width=width, subsequent_indent=" " * hang, break_long_words=True, break_on_hyphens=False
         )
     if len(text) <= width:
         return [text]
-    if "  " not in text and text[0] != " " and _UNUSUAL_SPACE.search(text) is None:
+    if "  " not in text and text[0] != " " and (printable or _UNUSUAL_SPACE.search(text) is None):
         return _wrap_words(text, width, hang)
     chunks = [chunk for chunk in _SPACES.split(text) if chunk]
     chunks.reverse()
@@ -410,8 +413,9 @@ class Writer:
             self.lines.append((" " * indent + text, style))
             return
         prefix = " " * indent
+        lines = self.lines
         for line in wrap(text, max(self.width - indent, 10), hang) or [""]:
-            self.lines.append((prefix + line, style))
+            lines.append((prefix + line, style))
 
     def blank(self) -> None:
         if self.lines and self.lines[-1][0]:
@@ -619,6 +623,11 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             groups.append([note])
     language = _lang()
     add = out.add
+    lines = out.lines
+    width = out.width
+    rule_prefix, rule_room = " " * (indent + 2), width - indent - 2
+    text_prefix, text_room = " " * (indent + 4), width - indent - 4
+    templates: dict[str, str | None] = {}
     for group in groups:
         add(f"{group[0].chain} ({group[0].table})", indent=indent, style="chain")
         lessons = list(dict.fromkeys(n.lesson for n in group if n.lesson))
@@ -627,22 +636,36 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             if pointer:
                 add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
         for note in group:
-            add(note.text or "-", indent=indent + 2, style="rule", hang=2)
+            # What Writer.add does, inline for the lines that fit (a big node has a million).
+            source = note.source
+            text = (source if source.__class__ is str else note.text) or "-"
+            if len(text) <= rule_room and text.isprintable() and text[-1] != " ":
+                lines.append((rule_prefix + text, "rule"))
+            else:
+                add(text, indent + 2, "rule", 2)
             params = note.params
             code = note.code
             if code in _PLAIN_CODES:
                 # Neither "where" nor a plural count picks the sentence: one per code and language.
-                template = _rule_template(code, "", "", language)
+                template = templates.get(code, _UNSET)
+                if template is _UNSET:
+                    template = templates[code] = _rule_template(code, "", "", language)
             else:
                 values = dict(params)
                 template = _rule_template(code, values.get("where", ""), values.get("count", ""), language)
             if template is not None:
-                add(template.format_map(_Missing(params)), indent=indent + 4)
+                text = template.format_map(_Missing(params))
+                if len(text) <= text_room and text.isprintable() and text and text[-1] != " ":
+                    lines.append((text_prefix + text, ""))
+                else:
+                    add(text, indent + 4)
 
 
 def _lang() -> str:
     return current_language()
 
+
+_UNSET: str = "\x00unset"
 
 #: Rule codes whose sentence depends on nothing but the code (no ``code@where`` variant, no plural).
 _PLAIN_CODES = frozenset(
