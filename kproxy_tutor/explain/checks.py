@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from fractions import Fraction
 
-from kproxy_tutor.explain.model import Explanation, Finding, ServicePortView, fraction_text
+from kproxy_tutor.explain.model import Explanation, Finding, RuleNote, ServicePortView, fraction_text
 
 #: Rule codes that bring traffic into a Service port's chains (a port without any is stale).
 ENTRY_CODES = frozenset(
@@ -108,8 +108,7 @@ def compare(actual: Explanation, expected: Explanation) -> list[Finding]:
             findings.append(Finding("stale-service", view.name, _p(protocol=view.protocol), "chains"))
     for key in want.keys() & have.keys():
         findings.extend(_compare_port(have[key], want[key]))
-    extra = Counter(n.text for n in actual.fixed) - Counter(n.text for n in expected.fixed)
-    missing = Counter(n.text for n in expected.fixed) - Counter(n.text for n in actual.fixed)
+    extra, missing = _rule_differences(actual.fixed, expected.fixed)
     if missing:
         findings.append(Finding("fixed-rules-missing", None, _p(count=sum(missing.values())), "chains"))
     if extra:
@@ -156,8 +155,7 @@ def _compare_port(have: ServicePortView, want: ServicePortView) -> list[Finding]
     for address in sorted(got - wanted):
         out.append(Finding("stale-endpoint", name, _p(endpoint=address), "chains"))
     if not out:
-        extra = Counter(n.text for n in have.rules) - Counter(n.text for n in want.rules)
-        missing = Counter(n.text for n in want.rules) - Counter(n.text for n in have.rules)
+        extra, missing = _rule_differences(have.rules, want.rules)
         if extra or missing:
             out.append(
                 Finding(
@@ -168,3 +166,13 @@ def _compare_port(have: ServicePortView, want: ServicePortView) -> list[Finding]
                 )
             )
     return out
+
+
+def _rule_differences(have: list[RuleNote], want: list[RuleNote]) -> tuple[Counter[str], Counter[str]]:
+    """The rules (by text, with repeats) only ``have`` holds, and those only ``want`` holds."""
+    have_texts = [n.text for n in have]
+    want_texts = [n.text for n in want]
+    if have_texts == want_texts:  # nearly every Service port of a node in sync
+        return Counter(), Counter()
+    got, wanted = Counter(have_texts), Counter(want_texts)
+    return got - wanted, wanted - got

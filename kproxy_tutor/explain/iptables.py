@@ -14,7 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from kproxy_tutor.explain.model import Endpoint, Explanation, ForeignChain, RuleNote, ServicePortView
-from kproxy_tutor.sandbox.iptables.render import ordered_chains, save_args
+from kproxy_tutor.sandbox.iptables.render import _spaced_args, ordered_chains, save_args
 from kproxy_tutor.sandbox.iptables.rules import (
     BUILTIN_CHAINS,
     PROBABILITY_SCALE,
@@ -184,6 +184,8 @@ class _Reader:
         self.sep_owner: dict[str, ServicePortView] = {}
         self.current_ipvs = False
         self.current_iptables = False
+        #: Rendered matches and targets by id (the ruleset keeps them alive while the reader runs).
+        self.memo: dict[int, str] = {}
 
     # Which chains are whose --------------------------------------------------------------
     def run(self) -> Explanation:
@@ -297,14 +299,15 @@ class _Reader:
         owner = self._owner(table, chain.name)
         if owner == "builtin":
             others = 0
-            for rule in chain.rules:
+            texts = self._texts(chain)
+            for rule, text in zip(chain.rules, texts, strict=True):
                 target = _target_chain(rule) or ""
                 owner = self._owner(table, target)
                 if owner == "kube-proxy":
-                    self._note(None, table, rule, "hook", {"to": target}, "chains")
+                    self._note(None, table, rule, text, "hook", {"to": target}, "chains")
                 elif owner in ("iptables", "ipvs"):
                     self._note(
-                        None, table, rule, "hook-leftover", {"to": target, "mode": owner}, "mode-switch"
+                        None, table, rule, text, "hook-leftover", {"to": target, "mode": owner}, "mode-switch"
                     )
                 else:
                     others += 1
@@ -317,21 +320,32 @@ class _Reader:
             self.result.foreign_chains.append(ForeignChain(table, chain.name, len(chain.rules), owner))
             return
         classify = self._classifier(table, chain.name)
-        for rule in chain.rules:
+        texts = self._texts(chain)
+        for rule, text in zip(chain.rules, texts, strict=True):
             view, code, params, lesson = classify(rule)
-            self._note(view, table, rule, code, params, lesson)
+            self._note(view, table, rule, text, code, params, lesson)
+
+    def _texts(self, chain: Chain) -> list[str]:
+        """Each rule as ``iptables-save`` prints it (without ``-A CHAIN``): a compiled chain holds
+        those lines already; a parsed one renders each match and target object once."""
+        if chain.has_lines:
+            cut = len(chain.name) + 4
+            return [line[cut:] for line in chain.save_lines()]
+        memo = self.memo
+        return [_spaced_args(rule, memo)[1:] for rule in chain.rules]
 
     def _note(
         self,
         view: ServicePortView | None,
         table: str,
         rule: Rule,
+        text: str,
         code: str,
         params: dict[str, str],
         lesson: str | None,
     ) -> None:
         kept = tuple((k, v) for k, v in params.items() if v)
-        note = RuleNote(table, rule.chain, rule, code, kept, lesson)
+        note = RuleNote(table, rule.chain, text, code, kept, lesson)
         if code == "foreign":
             self.result.unknown.append(note)
         elif view is not None:

@@ -331,14 +331,17 @@ def wrap(text: str, width: int, hang: int = 0) -> list[str]:
     A big node's explanation has close to a million lines: this is textwrap's greedy algorithm
     for the usual text (words between spaces), with textwrap itself for anything else.
     """
+    # A printable text has no whitespace but " " (no tab, newline or no-break space): then
+    # neither regular expression needs to look at it.
+    printable = text.isprintable()
     tail = text.rpartition(" ")[2]
-    if not tail or tail.isspace() or _OTHER_WHITESPACE.search(text) is not None:
+    if not tail or tail.isspace() or (not printable and _OTHER_WHITESPACE.search(text) is not None):
         return textwrap.wrap(
             text, width=width, subsequent_indent=" " * hang, break_long_words=True, break_on_hyphens=False
         )
     if len(text) <= width:
         return [text]
-    if "  " not in text and text[0] != " " and _UNUSUAL_SPACE.search(text) is None:
+    if "  " not in text and text[0] != " " and (printable or _UNUSUAL_SPACE.search(text) is None):
         return _wrap_words(text, width, hang)
     chunks = [chunk for chunk in _SPACES.split(text) if chunk]
     chunks.reverse()
@@ -404,13 +407,15 @@ class Writer:
 
     def add(self, text: str, indent: int = 0, style: str = "", hang: int = 0) -> None:
         fits = len(text) <= self.width - indent and text and not text[-1].isspace()
-        if fits and _OTHER_WHITESPACE.search(text) is None:
+        # isprintable() (no tab, newline…) answers for most lines without the regular expression.
+        if fits and (text.isprintable() or _OTHER_WHITESPACE.search(text) is None):
             # Fits as it is: most lines of a big node's explanation.
             self.lines.append((" " * indent + text, style))
             return
         prefix = " " * indent
+        lines = self.lines
         for line in wrap(text, max(self.width - indent, 10), hang) or [""]:
-            self.lines.append((prefix + line, style))
+            lines.append((prefix + line, style))
 
     def blank(self) -> None:
         if self.lines and self.lines[-1][0]:
@@ -616,24 +621,56 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             groups[-1].append(note)
         else:
             groups.append([note])
+    language = _lang()
+    add = out.add
+    lines = out.lines
+    width = out.width
+    rule_prefix, rule_room = " " * (indent + 2), width - indent - 2
+    text_prefix, text_room = " " * (indent + 4), width - indent - 4
+    templates: dict[str, str | None] = {}
     for group in groups:
-        out.add(f"{group[0].chain} ({group[0].table})", indent=indent, style="chain")
+        add(f"{group[0].chain} ({group[0].table})", indent=indent, style="chain")
         lessons = list(dict.fromkeys(n.lesson for n in group if n.lesson))
         for lesson in lessons:
             pointer = pointers.text(lesson)
             if pointer:
-                out.add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
+                add("→ " + pointer, indent=indent + 2, style="dim", hang=2)
         for note in group:
-            out.add(note.text or "-", indent=indent + 2, style="rule", hang=2)
+            # What Writer.add does, inline for the lines that fit (a big node has a million).
+            source = note.source
+            text = (source if source.__class__ is str else note.text) or "-"
+            if len(text) <= rule_room and text.isprintable() and text[-1] != " ":
+                lines.append((rule_prefix + text, "rule"))
+            else:
+                add(text, indent + 2, "rule", 2)
             params = note.params
-            values = dict(params)
-            template = _rule_template(note.code, values.get("where", ""), values.get("count", ""), _lang())
+            code = note.code
+            if code in _PLAIN_CODES:
+                # Neither "where" nor a plural count picks the sentence: one per code and language.
+                template = templates.get(code, _UNSET)
+                if template is _UNSET:
+                    template = templates[code] = _rule_template(code, "", "", language)
+            else:
+                values = dict(params)
+                template = _rule_template(code, values.get("where", ""), values.get("count", ""), language)
             if template is not None:
-                out.add(template.format_map(_Missing(params)), indent=indent + 4)
+                text = template.format_map(_Missing(params))
+                if len(text) <= text_room and text.isprintable() and text and text[-1] != " ":
+                    lines.append((text_prefix + text, ""))
+                else:
+                    add(text, indent + 4)
 
 
 def _lang() -> str:
     return current_language()
+
+
+_UNSET: str = "\x00unset"
+
+#: Rule codes whose sentence depends on nothing but the code (no ``code@where`` variant, no plural).
+_PLAIN_CODES = frozenset(
+    code for code in RULE_TEXTS if "@" not in code and not any(k.startswith(code + "@") for k in RULE_TEXTS)
+) - {"numgen"}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -703,28 +740,42 @@ def print_explanation(
 
     ``progress`` (a display) hears the rendering and is closed before anything is written.
     """
-    from kproxy_tutor.ui.console import glyphs
+    from kproxy_tutor.ui.console import _TrimmedLines, glyphs
 
     width = console.width
     styled = not plain and console.is_terminal and console.color_system is not None
-    codes: dict[str, tuple[str, str]] = {}
-    parts: list[str] = []
-    for text, style in explanation_lines(explanation, width, differences, progress=progress):
-        name = STYLES.get(style, "") if styled else ""
-        if name:
-            if name not in codes:
-                codes[name] = _style_codes(console, name)
-            before, after = codes[name]
-            parts.append(before + _CONTROL.sub("", text) + after)
-        else:
-            parts.append(text)
-    parts.append("")
-    output = glyphs("\n".join(parts))
-    if not styled:
-        output = _CONTROL.sub("", output)
+    lines = explanation_lines(explanation, width, differences, progress=progress)
+    if styled:
+        codes: dict[str, tuple[str, str]] = {}
+        parts: list[str] = []
+        for text, style in lines:
+            name = STYLES.get(style, "")
+            if name:
+                if name not in codes:
+                    codes[name] = _style_codes(console, name)
+                before, after = codes[name]
+                parts.append(before + _CONTROL.sub("", text) + after)
+            else:
+                parts.append(text)
+        parts.append("")
+        output = glyphs("\n".join(parts))
+    else:
+        parts = [text for text, _style in lines]
+        parts.append("")
+        output = glyphs("\n".join(parts))
+        # A plain search per character first: control characters come only from hand-edited dumps.
+        if any(c in output for c in _CONTROL_CHARACTERS):
+            output = _CONTROL.sub("", output)
+    del lines, parts
     if progress is not None:
         progress.close()  # the display lives on stderr, which may be the same terminal
     file = console.file
+    if isinstance(file, _TrimmedLines):
+        # Outside a terminal the console cuts trailing blanks line by line; the explanation's
+        # lines have none (but for a hand-edited dump's), so they are cut here only if present.
+        if " \n" in output:
+            output = "\n".join(line.rstrip(" ") for line in output.split("\n"))
+        file = file._stream()  # the process's stdout (or stderr), as the console would write
     # In pieces, so that a reader who stops early (| head) ends the work at once.
     for start in range(0, len(output), _CHUNK):
         file.write(output[start : start + _CHUNK])
@@ -732,7 +783,8 @@ def print_explanation(
 
 
 #: The control characters rich drops from a Text (a hand-edited dump may hold them in a comment).
-_CONTROL = re.compile("[\x07\x08\x0b\x0c\x0d]")
+_CONTROL_CHARACTERS = "\x07\x08\x0b\x0c\x0d"
+_CONTROL = re.compile(f"[{_CONTROL_CHARACTERS}]")
 _CHUNK = 1 << 20
 
 
