@@ -21,9 +21,9 @@ Then, in this process, at each size: load, the first (full) sync in each mode an
 a partial sync after one endpoint change, traces per second through the node's rules (the
 structured rules of a chain are built on its first visit, so new Services cost more), what
 pausing the garbage collector (``sandbox/gcpause.py``: around the load and the syncs) and the
-generated constructors (``sandbox/fastinit.py``: the loader's endpoints and the parser's rules;
-the iptables compiler writes strings and uses neither) still save, and a profile summary (where
-the time of a run goes).
+generated constructors (``sandbox/fastinit.py``: the loader's endpoints, the change trackers'
+endpoint and service port infos, the parser's rules; the iptables compiler writes strings) still
+save, and a profile summary (where the time of a run goes).
 """
 
 from __future__ import annotations

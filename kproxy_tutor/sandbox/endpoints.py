@@ -56,6 +56,10 @@ def _canonical(text: str, family: str) -> str | None:
     return str(ip) if ip is not None and ip.version == 6 else None
 
 
+def _slice_name(slice_: EndpointSlice) -> str:
+    return slice_.name
+
+
 def slice_endpoints(
     namespace: str,
     service_name: str,
@@ -65,26 +69,33 @@ def slice_endpoints(
 ) -> dict[ServicePortName, tuple[EndpointInfo, ...]]:
     """Endpoints per service port for one Service from ``family``'s slices, sorted by the ``ip:port`` string."""
     by_port: dict[ServicePortName, dict[str, EndpointInfo]] = {}
-    for slice_ in sorted(slices, key=lambda s: s.name):
+    ipv4 = family == IPV4
+    slices = list(slices)
+    if len(slices) > 1:
+        slices.sort(key=_slice_name)
+    for slice_ in slices:
         if slice_.address_type != family:
             continue
         for slice_port in slice_.ports:
             # Ports without a name or number are ignored, as upstream does.
-            if slice_port.name is None or not slice_port.port:
+            port = slice_port.port
+            if slice_port.name is None or not port:
                 continue
             name = ServicePortName(namespace, service_name, slice_port.name, slice_port.protocol)
             found = by_port.setdefault(name, {})
+            suffix = f":{port}"
             for endpoint in slice_.endpoints:
-                if not endpoint.addresses:
+                addresses = endpoint.addresses
+                if not addresses:
                     continue
-                ip = _canonical(endpoint.addresses[0], family)
+                ip = canonical_ipv4(addresses[0]) if ipv4 else _canonical(addresses[0], family)
                 if ip is None:
                     continue
                 conditions = endpoint.conditions
-                key = join_host_port(ip, slice_port.port)
+                key = ip + suffix if ipv4 else join_host_port(ip, port)
                 info = _make_endpoint_info(
                     ip,
-                    slice_port.port,
+                    port,
                     bool(node_name) and endpoint.node_name == node_name,
                     conditions.ready is None or conditions.ready,
                     conditions.serving is None or conditions.serving,

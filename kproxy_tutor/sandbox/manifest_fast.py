@@ -248,16 +248,15 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         node_name = endpoint.get("nodeName")
         if node_name.__class__ is not str:
             node_name = _s(endpoint, "nodeName")
+        # zone and hostname as _s reads them, without two calls per endpoint.
+        zone = endpoint.get("zone")
+        if zone.__class__ is not str:
+            zone = _s(endpoint, "zone")
+        hostname = endpoint.get("hostname")
+        if hostname.__class__ is not str:
+            hostname = _s(endpoint, "hostname")
         endpoints.append(
-            _make_endpoint(
-                addresses,
-                conditions,
-                node_name,
-                _s(endpoint, "zone"),
-                _s(endpoint, "hostname"),
-                zone_hints,
-                node_hints,
-            )
+            _make_endpoint(addresses, conditions, node_name, zone, hostname, zone_hints, node_hints)
         )
     ports = []
     for port in _dicts(data, "ports"):

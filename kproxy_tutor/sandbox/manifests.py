@@ -84,6 +84,10 @@ def _checked_int_text(text: str) -> str:
 
 
 def _json_int(text: str) -> int:
+    # JSON's grammar gives at least one digit, and at most len(text) of them: only a long
+    # number needs counting.
+    if len(text) <= MAX_DIGITS:
+        return int(text)
     return int(_checked_int_text(text))
 
 

@@ -107,6 +107,8 @@ class KernelState:
         saves = payload.saves
         entries = payload.lines
         n = len(entries)
+        # Only compiled rule lines (no -X): every entry is a string, so a run needs no type checks.
+        all_text = saves is not None and not saves.count(None)
         i = 0
         while i < n:
             line = entries[i]
@@ -116,11 +118,15 @@ class KernelState:
                 name = line[3:end] if end > 0 else line[3:]  # type: ignore[index]
                 prefix = f"-A {name} "
                 j = i + 1
-                while j < n:
-                    nxt = entries[j]
-                    if nxt.__class__ is not str or not nxt.startswith(prefix):  # type: ignore[union-attr]
-                        break
-                    j += 1
+                if all_text:
+                    while j < n and entries[j].startswith(prefix):  # type: ignore[union-attr]
+                        j += 1
+                else:
+                    while j < n:
+                        nxt = entries[j]
+                        if nxt.__class__ is not str or not nxt.startswith(prefix):  # type: ignore[union-attr]
+                            break
+                        j += 1
                 run = (i, j)
                 i = j
                 if name in new_lines:

@@ -42,6 +42,19 @@ def endpoint_chain_name(service_port_name: str, protocol: str, endpoint: str) ->
     return "KUBE-SEP-" + _token(service_port_name + protocol + endpoint)
 
 
+def endpoint_chain_names(name_and_protocol: str, endpoints: list[str]) -> dict[str, str]:
+    """``endpoint_chain_name`` of each endpoint of one service port (``name_and_protocol`` = name + protocol)."""
+    sha256, t = _sha256, _BASE32_PAIRS
+    out = {}
+    for endpoint in endpoints:
+        v = int.from_bytes(sha256((name_and_protocol + endpoint).encode()).digest()[:10], "big")
+        out[endpoint] = (
+            f"KUBE-SEP-{t[v >> 70]}{t[(v >> 60) & 1023]}{t[(v >> 50) & 1023]}{t[(v >> 40) & 1023]}"
+            f"{t[(v >> 30) & 1023]}{t[(v >> 20) & 1023]}{t[(v >> 10) & 1023]}{t[v & 1023]}"
+        )
+    return out
+
+
 def reference_token(text: str) -> str:
     """The straightforward recipe, kept for tests that compare it with ``_token``."""
     return base64.b32encode(hashlib.sha256(text.encode()).digest()).decode()[:16]

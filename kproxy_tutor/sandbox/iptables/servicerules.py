@@ -17,7 +17,7 @@ from types import MappingProxyType
 
 from kproxy_tutor.sandbox.endpoints import EndpointInfo
 from kproxy_tutor.sandbox.iptables.names import (
-    endpoint_chain_name,
+    endpoint_chain_names,
     port_proto_hash,
     probability_text,
     probability_value,
@@ -137,9 +137,10 @@ def build_service_port_rules(
     spn = svc.name_string
     p = svc.protocol.lower()
     token = port_proto_hash(spn, p)
-    svc_chain, svl_chain, ext_chain, fw_chain = (
-        f"KUBE-{kind}-{token}" for kind in ("SVC", "SVL", "EXT", "FW")
-    )
+    svc_chain = f"KUBE-SVC-{token}"
+    svl_chain = f"KUBE-SVL-{token}"
+    ext_chain = f"KUBE-EXT-{token}"
+    fw_chain = f"KUBE-FW-{token}"
     cat = categorize_endpoints(endpoints, svc, ctx.node_name, _node_labels(ctx.node_labels))
     has_any = cat.has_any
     internal_chain, has_internal = svc_chain, has_any
@@ -333,7 +334,7 @@ def build_service_port_rules(
         saves.append(f"-A {fw_chain} -m comment --comment {q(comment)}")
     # 5.9 SVC / SVL
     # One chain name per endpoint, shared by the SVC and SVL rules that use it.
-    seps = {e.endpoint: endpoint_chain_name(spn, p, e.endpoint) for e in cat.all_reachable}
+    seps = endpoint_chain_names(spn + p, [e.endpoint for e in cat.all_reachable])
     for uses, chain, eps in (
         (bool(cat.cluster) and svc.uses_cluster_endpoints(), svc_chain, cat.cluster),
         (bool(cat.local) and svc.uses_local_endpoints(), svl_chain, cat.local),
