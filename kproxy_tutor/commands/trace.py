@@ -103,6 +103,17 @@ def register(app: typer.Typer) -> None:
                 "--output", "-o", metavar="json", help=_("json: the outcome and every step, for scripts.")
             ),
         ] = None,
+        family: Annotated[
+            str | None,
+            typer.Option(
+                "--family",
+                metavar="ipv4|ipv6",
+                help=_(
+                    "With a Service or node name: its address of this IP family (default: a Service's "
+                    "primary family, spec.ipFamilies[0]). An address in --to picks its own family."
+                ),
+            ),
+        ] = None,
         mode: Annotated[
             str | None,
             typer.Option(
@@ -166,7 +177,10 @@ def register(app: typer.Typer) -> None:
             from kproxy_tutor.shell.names import check_request
 
             check_request(session.cluster, source, target, UsageError)  # did-you-mean for both names
-        client, destination = session.resolve(source, target, protocol, node)
+        from kproxy_tutor.sandbox.trace.request import check_family_choice
+
+        client, destination = session.resolve(source, target, protocol, node, check_family_choice(family))
+        tracer = session.tracer_for(destination.family)
         plain = runtime.current().plain
         console = make_console()
         if mode != "iptables" and output != "json":
@@ -184,7 +198,7 @@ def register(app: typer.Typer) -> None:
 
             with compiling:  # one display: the node's compilation, then the connections
                 result = run_load(
-                    session.tracer,
+                    tracer,
                     client,
                     destination.ip,
                     destination.port,
@@ -197,7 +211,7 @@ def register(app: typer.Typer) -> None:
                 data = trace_data(first, client, destination, result, mode=mode, seed=seed)
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
                 return
-            network = session.tracer.network
+            network = tracer.network
 
             def pod_of(ip: str) -> str | None:
                 pod = network.pod_at(ip)

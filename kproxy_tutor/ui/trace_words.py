@@ -128,6 +128,13 @@ def client_sees_text(trace: Trace) -> str:
 def _not_service_text(trace: Trace, where: str) -> str | None:
     """The result for a Service's own address that no rule translated, worded for that kind of address."""
     kind, service, ip = trace.address_kind, trace.address_owner, trace.packet.dst_ip
+    if ip == "::1":
+        return _(
+            "Result: ::1 is the node's IPv6 loopback address. kube-proxy's IPv6 rules leave it alone: localhost "
+            "NodePorts exist only for IPv4 (they need the route_localnet sysctl, which IPv6 does not have), so no "
+            "rule translated the packet and it went on as addressed, {where}: only a process listening on [::1] "
+            "there answers; with none, the connection is refused."
+        ).format(where=where)
     if kind == AddressKind.PROXY_LOAD_BALANCER_IP:
         return _(
             "Result: {ip} is a load-balancer IP of Service {service} with ipMode: Proxy. kube-proxy writes no "

@@ -157,7 +157,7 @@ class IpvsEvaluator:
             (
                 v
                 for v in self.state.virtual_servers
-                if f"{v.address}:{v.port}" == step.detail.get("virtual_server")
+                if host_port(v.address, v.port) == step.detail.get("virtual_server")
             ),
             None,
         )
@@ -256,7 +256,7 @@ class IpvsEvaluator:
                     "to": walk.packet.destination,
                     "by": "ipvs",
                     "scheduler": vs.scheduler,
-                    "virtual_server": f"{vs.address}:{vs.port}",
+                    "virtual_server": host_port(vs.address, vs.port),
                     "service": vs.service,
                     "sticky": sticky,
                 },

@@ -28,6 +28,7 @@ from kproxy_tutor.sandbox.packet import (
     StepKind,
     Trace,
     TraceStep,
+    host_port,
 )
 from kproxy_tutor.sandbox.trace.network import LOOPBACK, UPLINK, Network, NodeNetwork, Route
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
@@ -208,7 +209,7 @@ class ModeKernel:
             packet=packet,
             detail={
                 "state": state,
-                "entry": f"{o[0]} {o[1]}:{o[2]} -> {o[3]}:{o[4]}",
+                "entry": f"{o[0]} {host_port(o[1], o[2])} -> {host_port(o[3], o[4])}",
                 "nat": entry.dnat or entry.snat,
             },
         )
