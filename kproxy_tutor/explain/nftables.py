@@ -93,6 +93,10 @@ def _goto(value: str | None) -> str:
     return text.split(" ", 1)[1] if text.startswith(("goto ", "jump ")) else ""
 
 
+# The elements kube-proxy writes in its verdict maps: [address .] protocol . port.
+_KEY_WIDTH = {"service-ips": 3, "no-endpoint-services": 3, "service-nodeports": 2, "no-endpoint-nodeports": 2}
+
+
 class _Reader:
     def __init__(self, tables: list[NftTable], fmt: str, progress: Progress | None = None) -> None:
         self.tables = tables
@@ -176,6 +180,10 @@ class _Reader:
         chain = "map " + map_name
         if map_name in ("cluster-ips", "nodeport-ips"):
             return  # sets the maps' rules test membership of; shown with the summary
+        width = _KEY_WIDTH.get(map_name)
+        if width is not None and (len(key) != width or not key[-1].isdigit()):
+            self._unknown(chain, text)  # not a key kube-proxy writes: (address,) protocol, port number
+            return
         if map_name == "service-ips" and len(key) == 3 and target:
             view = self._view(target)
             if view is None:

@@ -71,3 +71,13 @@ def test_mutated_dumps_never_crash(text: str) -> None:
     to_data(explanation)
     for width in (40, 80):
         assert all(len(line) <= width for line, _style in explanation_lines(explanation, width))
+
+
+def test_a_map_key_that_is_not_a_port_is_listed_as_not_kube_proxys() -> None:
+    # Found by the test above: a service-nodeports element whose port was replaced by a word.
+    text = real_or_rendered_nft("loadbalancer-source-ranges")
+    line = next(line for line in text.splitlines() if "elements = { tcp . " in line)
+    port = line.split("tcp . ", 1)[1].split(" ", 1)[0]
+    data = to_data(explain_text(text.replace(f"tcp . {port} :", "tcp . -j :", 1), "node"))
+    unknown = data["not_kube_proxy"]["rules_in_kube_proxy_chains"]
+    assert [rule["rule"].split(" :")[0] for rule in unknown] == ["tcp . -j"], unknown
