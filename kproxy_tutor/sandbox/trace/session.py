@@ -12,7 +12,7 @@ from kproxy_tutor.sandbox.families import family_of_address
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.packet import Trace, TraceStep
 from kproxy_tutor.sandbox.trace.load import LoadResult, run_load
-from kproxy_tutor.sandbox.trace.network import cluster_network, dump_network
+from kproxy_tutor.sandbox.trace.network import PodAddress, cluster_network, dump_network
 from kproxy_tutor.sandbox.trace.request import (
     Destination,
     check_protocol,
@@ -42,7 +42,7 @@ class TraceSession:
         dump_node: str | None = None,
         *,
         family_tracer: Callable[[str], Tracer] | None = None,
-        refresh: Callable[[str], None] | None = None,
+        refresh: Callable[[str, Tracer], None] | None = None,
     ) -> None:
         #: The tracer of the first IP family (IPv4 in a cluster, the dump's family for --rules).
         self.tracer = tracer
@@ -71,7 +71,7 @@ class TraceSession:
             tracer = self._tracers[family] = self._family_tracer(family)
             tracer.now = self.tracer.now
         if self._refresh is not None:
-            self._refresh(family)
+            self._refresh(family, tracer)
         return tracer
 
     @property
@@ -99,14 +99,31 @@ class TraceSession:
         from kproxy_tutor.sandbox.modes import mode_tracer
 
         live: dict[str, list[Callable[[], object]]] = {}
+        #: Watch events seen, and (per family) how many there were at its last refresh.
+        events = [0]
+        seen: dict[str, tuple[int, int]] = {}
+
+        def count(*_changes: object) -> None:
+            events[0] += 1
 
         def family_tracer(family: str) -> Tracer:
+            if not live:
+                cluster.watch(count, count)  # edits reach the proxiers made here at the next connection
             syncs = live.setdefault(family, [])
             return mode_tracer(cluster, mode, seed, progress, family=family, keep=syncs.append)
 
-        def refresh(family: str) -> None:
-            for sync in live.get(family, ()):
+        def refresh(family: str, tracer: Tracer) -> None:
+            now = (events[0], len(cluster.pods))
+            if family not in live or seen.get(family) == now:
+                return
+            seen[family] = now
+            for sync in live[family]:
                 sync()
+            tracer.network.pods = {
+                pod.ip(family): PodAddress(pod.ip(family), f"{pod.namespace}/{pod.name}", pod.node_name)
+                for pod in cluster.pods.values()
+                if pod.ip(family)
+            }
 
         if mode != "iptables":
             first = mode_tracer(cluster, mode, seed, progress, walkers)
