@@ -70,6 +70,8 @@ class TraceSession:
                 )
             tracer = self._tracers[family] = self._family_tracer(family)
             tracer.now = self.tracer.now
+            # One set of ephemeral ports for the clients of both families, as one kernel hands them out.
+            tracer.allocate_port = self.tracer.allocate_port  # type: ignore[method-assign]
         if self._refresh is not None:
             self._refresh(family, tracer)
         return tracer
