@@ -246,3 +246,15 @@ def test_both_families_tell_the_same_story_in_every_mode(mode: str) -> None:
                 for t in (four, six)
             ]
             assert story[0] == story[1], (mode, four_from, four_to, story)
+
+
+def test_ready_made_ipv6_rules_are_the_ones_traced() -> None:
+    """``family_rules`` (the lab's loaded IPv6 rules): a rule set without the Service's rules sends the packet on as addressed."""
+    from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
+
+    empty = parse_ruleset("*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", "empty")
+    cluster = _cluster()
+    ready = TraceSession.from_cluster(cluster, seed=1, family_rules={"IPv6": {"worker-1": empty}})
+    compiled = TraceSession.from_cluster(cluster, seed=1)
+    assert ready.curl("worker-1", "web:80", family="IPv6").outcome.kind == OutcomeKind.NOT_SERVICE
+    assert compiled.curl("worker-1", "web:80", family="IPv6").outcome.kind == OutcomeKind.DELIVERED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, UsageError
@@ -90,13 +90,16 @@ class TraceSession:
         progress: Progress | None = None,
         mode: str = "iptables",
         walkers: WalkerFactory | None = None,
+        *,
+        family_rules: Mapping[str, Mapping[str, Ruleset]] | None = None,
     ) -> TraceSession:
         """Each node's rules come from its own Proxier in ``mode`` (compiled when a packet first reaches it) unless given.
 
         ``progress`` hears those compilations, as it would a sync's. ``rules`` (iptables mode)
         gives some nodes' rules ready-made; ``walkers`` (nftables and IPVS modes) every node's walker.
         Both are IPv4's: an IPv6 destination goes through IPv6 proxiers this session keeps (made at
-        the first IPv6 packet, synced before each connection, so cluster edits reach them).
+        the first IPv6 packet, synced before each connection, so cluster edits reach them), except
+        for the nodes ``family_rules`` (iptables mode; family → node → rules) gives ready-made.
         """
         from kproxy_tutor.sandbox.modes import mode_tracer
 
@@ -112,6 +115,12 @@ class TraceSession:
             if not live:
                 cluster.watch(count, count)  # edits reach the proxiers made here at the next connection
             syncs = live.setdefault(family, [])
+            ready = (family_rules or {}).get(family)
+            if mode == "iptables" and ready:
+                given = {name: (lambda r=ruleset: r) for name, ruleset in ready.items()}
+                return Tracer(
+                    cluster_network(cluster, given, progress, family=family, keep=syncs.append), seed
+                )
             return mode_tracer(cluster, mode, seed, progress, family=family, keep=syncs.append)
 
         def refresh(family: str, tracer: Tracer) -> None:
