@@ -54,7 +54,10 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--rules",
                 metavar="DUMP",
-                help=_("Trace through a real node's iptables-save output instead of compiled manifests."),
+                help=_(
+                    "Trace through a real node's iptables-save (or ip6tables-save) output instead of compiled "
+                    "manifests."
+                ),
             ),
         ] = None,
         node_ips: Annotated[
@@ -62,7 +65,10 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--node-ip",
                 metavar="IP",
-                help=_("With --rules: an address of that node (for -m addrtype LOCAL); repeat for more."),
+                help=_(
+                    "With --rules: an address of that node (for -m addrtype LOCAL); repeat for more. "
+                    "IPv6 addresses mean an ip6tables-save dump."
+                ),
             ),
         ] = None,
         protocol: Annotated[
@@ -161,9 +167,9 @@ def register(app: typer.Typer) -> None:
         session, mode = _session(files, rules, node_ips or [], node, seed, mode, compiling)
         warn_if_deprecated(mode)
         if node is not None and session.cluster is not None:
-            from kproxy_tutor.sandbox.trace.request import target_node
+            from kproxy_tutor.sandbox.trace.request import split_host_port, target_node
 
-            owner = target_node(session.cluster, target.rpartition(":")[0] or target)
+            owner = target_node(session.cluster, split_host_port(target)[0])
             if owner is not None and owner != node:
                 raise UsageError(
                     N_(

@@ -225,7 +225,7 @@ def mode_tracer(
     check_family(family)
     if mode == "iptables":
         return Tracer(cluster_network(cluster, progress=progress, family=family, keep=keep), seed)
-    from kproxy_tutor.sandbox.trace.mode_kernel import ModeTracer
+    from kproxy_tutor.sandbox.trace.mode_kernel import LiveWalker, ModeTracer
 
     network = cluster_network(cluster, family=family)
     if walkers is not None:
@@ -241,11 +241,28 @@ def mode_tracer(
             from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator
 
             nft = NftProxier(cluster, node, family=family)
-            return NftEvaluator(nft.sync(progress).table, view, seed, clock)
+            if keep is None:
+                return NftEvaluator(nft.sync(progress).table, view, seed, clock)
+            live = LiveWalker(
+                lambda: nft.sync(progress).table,
+                lambda table: NftEvaluator(
+                    table, node_view(cluster, node, network, family=family), seed, clock
+                ),  # type: ignore[arg-type]
+            )
+            keep(live.refresh)
+            return live
         from kproxy_tutor.sandbox.ipvs import IpvsProxier
         from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
-        return IpvsEvaluator(IpvsProxier(cluster, node, family=family).sync(progress), view, clock, seed)
+        ipvs = IpvsProxier(cluster, node, family=family)
+        if keep is None:
+            return IpvsEvaluator(ipvs.sync(progress), view, clock, seed)
+        live = LiveWalker(
+            lambda: ipvs.sync(progress),
+            lambda state: IpvsEvaluator(state, node_view(cluster, node, network, family=family), clock, seed),  # type: ignore[arg-type]
+        )
+        keep(live.refresh)
+        return live
 
     return ModeTracer(network, walker, mode, seed)
 

@@ -91,17 +91,23 @@ def _stopping_rule(trace: Trace) -> str | None:
     return None
 
 
+def icmp_name(address: str) -> str:
+    """The protocol a REJECT answers in: ICMPv6 for an IPv6 packet (ip6tables' icmp6-port-unreachable)."""
+    return "ICMPv6" if ":" in address else "ICMP"
+
+
 def client_sees_text(trace: Trace) -> str:
     """What the client's socket calls return (``socket_errors``), in words."""
     errors = socket_errors(trace)
     udp = trace.packet.protocol == "udp"
+    icmp = icmp_name(trace.packet.dst_ip)
     if errors == (EPERM, ECONNREFUSED):
         return _(
             "What the client sees: send() itself fails with EPERM (“Operation not permitted”): the REJECT runs "
-            "in the OUTPUT path, inside the sender's own kernel, so the datagram never leaves the node; the ICMP "
+            "in the OUTPUT path, inside the sender's own kernel, so the datagram never leaves the node; the {icmp} "
             "port unreachable it answers with then makes the next receive on the socket fail with ECONNREFUSED "
             "(“Connection refused”)."
-        )
+        ).format(icmp=icmp)
     if errors == (EPERM,):
         return _(
             "What the client sees: send() itself fails with EPERM (“Operation not permitted”): the DROP runs in "
@@ -109,15 +115,15 @@ def client_sees_text(trace: Trace) -> str:
         )
     if errors == (ECONNREFUSED,) and udp:
         return _(
-            "What the client sees: send() succeeds; the ICMP port unreachable the REJECT answers with makes the "
+            "What the client sees: send() succeeds; the {icmp} port unreachable the REJECT answers with makes the "
             "next receive on a connected socket fail with ECONNREFUSED (“Connection refused”); an unconnected "
             "socket is not told and waits."
-        )
+        ).format(icmp=icmp)
     if errors == (ECONNREFUSED,):
         return _(
             "What the client sees: connect() fails at once with ECONNREFUSED (“Connection refused”): the REJECT "
-            "answers with ICMP port unreachable."
-        )
+            "answers with {icmp} port unreachable."
+        ).format(icmp=icmp)
     if errors == (ETIMEDOUT,):
         return _("What the client sees: connect() hears nothing, tries again and times out (ETIMEDOUT).")
     return _(

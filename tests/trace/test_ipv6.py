@@ -17,6 +17,7 @@ from kproxy_tutor.errors import UsageError
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.iptables.render import save_line
 from kproxy_tutor.sandbox.manifests import load_texts
+from kproxy_tutor.sandbox.model import Pod
 from kproxy_tutor.sandbox.modes import MODES
 from kproxy_tutor.sandbox.packet import OutcomeKind, StepKind
 from kproxy_tutor.sandbox.trace.export import trace_data
@@ -143,8 +144,6 @@ def test_a_pod_without_an_ipv6_address_is_refused() -> None:
     cluster = _cluster(OLD_NODE)
     old = next((p for p in cluster.pods.values() if p.node_name == "old-4"), None)
     if old is None:  # the scheduler put no Pod there: place one
-        from kproxy_tutor.sandbox.model import Pod
-
         old = cluster.apply_pod(Pod("default", "old-client", node_name="old-4", pod_ip="10.244.2.50"))
     session = TraceSession.from_cluster(cluster, seed=1)
     with pytest.raises(UsageError) as caught:
@@ -201,3 +200,61 @@ def test_the_request_parser_reads_ipv6_as_curl_writes_it(address: str, port: int
 def test_the_request_parser_never_crashes_on_address_like_text(text: str) -> None:
     with contextlib.suppress(UsageError):  # any other exception fails the test
         resolve_destination(None, text, None)
+
+
+#: (IPv4 target, IPv6 target): the same Service port in each family.
+_TWINS = [
+    ("web:80", "web:80"),
+    ("lb:443", "lb:443"),
+    ("nobody:81", "nobody:81"),
+    ("worker-1:30080", "worker-1:30080"),
+    ("worker-2:30443", "worker-2:30443"),
+    ("203.0.113.10:80", "[2001:db8::10]:80"),
+    ("198.51.100.50:443", "[2001:db8:100::50]:443"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_both_families_tell_the_same_story_in_every_mode(mode: str) -> None:
+    """One proxier per family, written alike: outcome, masquerade and its reasons agree; only addresses differ."""
+    cluster = _cluster()
+    # A client no Service selects (a web Pod would sometimes reach itself: hairpin).
+    cluster.apply_pod(
+        Pod(
+            "default",
+            "client",
+            node_name="worker-1",
+            pod_ip="10.244.0.200",
+            pod_ips=("10.244.0.200", "fd00:10:244::c8"),
+        )
+    )
+    session = TraceSession.from_cluster(cluster, seed=9, mode=mode)
+    pod = "client"
+    sources = [(pod, pod), ("worker-1", "worker-1"), ("203.0.113.77", "2001:db8:ffff::77")]
+    for four_from, six_from in sources:
+        for four_to, six_to in _TWINS:
+            four = session.curl(four_from, four_to, family="IPv4")
+            six = session.curl(six_from, six_to, family="IPv6")
+            assert ":" not in four.packet.dst_ip and ":" in six.packet.dst_ip
+            story = [
+                (
+                    t.outcome.kind,
+                    t.outcome.masquerade,
+                    [s.reason for s in t.outcome.mark_setters],
+                    t.outcome.route,
+                )
+                for t in (four, six)
+            ]
+            assert story[0] == story[1], (mode, four_from, four_to, story)
+
+
+def test_ready_made_ipv6_rules_are_the_ones_traced() -> None:
+    """``family_rules`` (the lab's loaded IPv6 rules): a rule set without the Service's rules sends the packet on as addressed."""
+    from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
+
+    empty = parse_ruleset("*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n", "empty")
+    cluster = _cluster()
+    ready = TraceSession.from_cluster(cluster, seed=1, family_rules={"IPv6": {"worker-1": empty}})
+    compiled = TraceSession.from_cluster(cluster, seed=1)
+    assert ready.curl("worker-1", "web:80", family="IPv6").outcome.kind == OutcomeKind.NOT_SERVICE
+    assert compiled.curl("worker-1", "web:80", family="IPv6").outcome.kind == OutcomeKind.DELIVERED

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, UsageError
@@ -12,7 +12,7 @@ from kproxy_tutor.sandbox.families import family_of_address
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.packet import Trace, TraceStep
 from kproxy_tutor.sandbox.trace.load import LoadResult, run_load
-from kproxy_tutor.sandbox.trace.network import cluster_network, dump_network
+from kproxy_tutor.sandbox.trace.network import PodAddress, cluster_network, dump_network
 from kproxy_tutor.sandbox.trace.request import (
     Destination,
     check_protocol,
@@ -42,7 +42,7 @@ class TraceSession:
         dump_node: str | None = None,
         *,
         family_tracer: Callable[[str], Tracer] | None = None,
-        refresh: Callable[[str], None] | None = None,
+        refresh: Callable[[str, Tracer], None] | None = None,
     ) -> None:
         #: The tracer of the first IP family (IPv4 in a cluster, the dump's family for --rules).
         self.tracer = tracer
@@ -70,8 +70,10 @@ class TraceSession:
                 )
             tracer = self._tracers[family] = self._family_tracer(family)
             tracer.now = self.tracer.now
+            # One set of ephemeral ports for the clients of both families, as one kernel hands them out.
+            tracer.allocate_port = self.tracer.allocate_port  # type: ignore[method-assign]
         if self._refresh is not None:
-            self._refresh(family)
+            self._refresh(family, tracer)
         return tracer
 
     @property
@@ -88,25 +90,51 @@ class TraceSession:
         progress: Progress | None = None,
         mode: str = "iptables",
         walkers: WalkerFactory | None = None,
+        *,
+        family_rules: Mapping[str, Mapping[str, Ruleset]] | None = None,
     ) -> TraceSession:
         """Each node's rules come from its own Proxier in ``mode`` (compiled when a packet first reaches it) unless given.
 
         ``progress`` hears those compilations, as it would a sync's. ``rules`` (iptables mode)
         gives some nodes' rules ready-made; ``walkers`` (nftables and IPVS modes) every node's walker.
         Both are IPv4's: an IPv6 destination goes through IPv6 proxiers this session keeps (made at
-        the first IPv6 packet, synced before each connection, so cluster edits reach them).
+        the first IPv6 packet, synced before each connection, so cluster edits reach them), except
+        for the nodes ``family_rules`` (iptables mode; family → node → rules) gives ready-made.
         """
         from kproxy_tutor.sandbox.modes import mode_tracer
 
         live: dict[str, list[Callable[[], object]]] = {}
+        #: Watch events seen, and (per family) how many there were at its last refresh.
+        events = [0]
+        seen: dict[str, tuple[int, int]] = {}
+
+        def count(*_changes: object) -> None:
+            events[0] += 1
 
         def family_tracer(family: str) -> Tracer:
+            if not live:
+                cluster.watch(count, count)  # edits reach the proxiers made here at the next connection
             syncs = live.setdefault(family, [])
+            ready = (family_rules or {}).get(family)
+            if mode == "iptables" and ready:
+                given = {name: (lambda r=ruleset: r) for name, ruleset in ready.items()}
+                return Tracer(
+                    cluster_network(cluster, given, progress, family=family, keep=syncs.append), seed
+                )
             return mode_tracer(cluster, mode, seed, progress, family=family, keep=syncs.append)
 
-        def refresh(family: str) -> None:
-            for sync in live.get(family, ()):
+        def refresh(family: str, tracer: Tracer) -> None:
+            now = (events[0], len(cluster.pods))
+            if family not in live or seen.get(family) == now:
+                return
+            seen[family] = now
+            for sync in live[family]:
                 sync()
+            tracer.network.pods = {
+                pod.ip(family): PodAddress(pod.ip(family), f"{pod.namespace}/{pod.name}", pod.node_name)
+                for pod in cluster.pods.values()
+                if pod.ip(family)
+            }
 
         if mode != "iptables":
             first = mode_tracer(cluster, mode, seed, progress, walkers)
