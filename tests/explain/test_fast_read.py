@@ -99,3 +99,49 @@ def test_any_line_reads_the_same_fast_or_is_left_to_the_parser(
     fast = _fast("KUBE-X", args)
     if fast is not None:
         assert fast == _full("KUBE-X", args), args
+
+
+def _explanations() -> list[tuple[object, object]]:
+    from kproxy_tutor.explain import compare_with, explain_text
+    from kproxy_tutor.explain.samples import sample_names, sample_text
+    from tests.explain.helpers import real_or_rendered_iptables, real_or_rendered_nft, scenario
+
+    found = []
+    for name in sample_names():
+        found.append((explain_text(sample_text(name), name), None))
+    for name in ("db-service", "etp-local", "no-endpoints"):
+        cluster, node = scenario(name)
+        for dump in (real_or_rendered_iptables(name), real_or_rendered_nft(name)):
+            explanation = explain_text(dump, name)
+            found.append((explanation, compare_with(explanation, cluster, node)))
+    return found
+
+
+def test_the_json_text_is_the_standard_librarys() -> None:
+    import json
+
+    from kproxy_tutor.explain.export import to_data, to_json
+
+    for explanation, differences in _explanations():
+        data = to_data(explanation, differences)  # type: ignore[arg-type]
+        assert to_json(explanation, differences) == json.dumps(data, ensure_ascii=False, indent=2)  # type: ignore[arg-type]
+
+
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=4) | st.floats(allow_nan=False),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+        max_leaves=12,
+    )
+)
+@settings(max_examples=150, deadline=None)
+def test_any_value_encodes_as_the_standard_library_does(value: object) -> None:
+    import json
+
+    from kproxy_tutor.explain.export import _encode, _Unusual
+
+    try:
+        text = _encode(value, 0)
+    except _Unusual:
+        return
+    assert text == json.dumps(value, ensure_ascii=False, indent=2)
