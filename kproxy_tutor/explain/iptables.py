@@ -567,9 +567,10 @@ def _endpoint_list(chains: dict[str, Chain], chain: Chain, local: bool) -> list[
             continue
         probability = _probability(rule)
         sep = chains.get(target)
-        address = next(
-            (r.target.to_destination for r in sep.rules if isinstance(r.target, Dnat)) if sep else (), target
-        )
+        # An endpoint chain without a DNAT rule (or an empty one) is named by the chain itself.
+        address = target
+        if sep is not None:
+            address = next((r.target.to_destination for r in sep.rules if isinstance(r.target, Dnat)), target)
         picked.append((address, target, Fraction(1) if probability is None else probability))
         if probability is None:
             break

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kproxy_tutor.errors import TutorError
@@ -145,3 +145,64 @@ def test_any_value_encodes_as_the_standard_library_does(value: object) -> None:
     except _Unusual:
         return
     assert text == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _nft_full(text: str) -> object:
+    from kproxy_tutor.sandbox.nftables.parse_rule import _TOKEN, _Parser
+    from kproxy_tutor.sandbox.nftables.ruleset import NftRule
+
+    try:
+        statements = _Parser(_TOKEN.findall(text)).statements()
+    except (IndexError, ValueError):
+        return ValueError
+    return None if statements is None else NftRule(tuple(statements), None)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIO_PATHS))
+def test_every_scenario_nft_rule_reads_the_same_fast(name: str) -> None:
+    from kproxy_tutor.sandbox.nftables import render_listing
+    from kproxy_tutor.sandbox.nftables.parse_rule import fast_rule
+    from tests.explain.helpers import compiled_nft
+
+    for line in render_listing(compiled_nft(name)).splitlines():
+        rule = fast_rule(line.strip())
+        if rule is not None:
+            assert rule == _nft_full(line.strip()), line
+
+
+NFT_VALUES = st.sampled_from(
+    [
+        "tcp",
+        "@set",
+        "10.0.0.1:80",
+        "10.0.0.1:x",
+        ":80",
+        "!=",
+        "jump",
+        "10.0.0.010",
+        "10.0.0.0/8",
+        "10.0.0.1/8",
+    ]
+)
+NFT_SHAPES = st.sampled_from(
+    [
+        "meta l4proto {} dnat to {}",
+        "ip saddr {} jump {}",
+        "ip daddr {} ip saddr != {} jump {}",
+        "ip saddr {} {} {}",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@example(shape="meta l4proto {} dnat to {}", values=["@set", "10.0.0.1:80", "x"])
+@example(shape="meta l4proto {} dnat to {}", values=["!=", "fd00::1", "x"])
+@example(shape="ip daddr {} ip saddr != {} jump {}", values=["10.0.0.010", "10.0.0.1/8", "x"])
+@given(shape=NFT_SHAPES, values=st.lists(NFT_VALUES | st.just("fd00::1"), min_size=3, max_size=3))
+def test_any_nft_rule_reads_the_same_fast_or_is_left_to_the_parser(shape: str, values: list[str]) -> None:
+    from kproxy_tutor.sandbox.nftables.parse_rule import fast_rule
+
+    text = shape.format(*values)
+    rule = fast_rule(text)
+    if rule is not None:
+        assert rule == _nft_full(text), text

@@ -71,3 +71,21 @@ def test_mutated_dumps_never_crash(text: str) -> None:
     to_data(explanation)
     for width in (40, 80):
         assert all(len(line) <= width for line, _style in explanation_lines(explanation, width))
+
+
+def test_an_endpoint_chain_emptied_by_hand_is_named_by_its_chain() -> None:
+    dump = "\n".join(
+        [
+            "*nat",
+            ":KUBE-SERVICES - [0:0]",
+            ":KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]",
+            ":KUBE-SEP-BBBBBBBBBBBBBBBB - [0:0]",
+            '-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp '
+            "--dport 80 -j KUBE-SVC-AAAAAAAAAAAAAAAA",
+            "-A KUBE-SVC-AAAAAAAAAAAAAAAA -j KUBE-SEP-BBBBBBBBBBBBBBBB",
+            "COMMIT",
+            "",
+        ]
+    )
+    (view,) = explain_text(dump, "node").service_ports
+    assert [e.address for e in view.endpoints] == ["KUBE-SEP-BBBBBBBBBBBBBBBB"]
