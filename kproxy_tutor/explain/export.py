@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from kproxy_tutor.explain.model import LESSON_STEPS, Explanation, Finding, RuleNote, fraction_text
@@ -122,8 +123,6 @@ _INDENTS = ["\n" + "  " * level for level in range(64)]
 
 
 def _encode(value: object, level: int) -> str:
-    from json.encoder import encode_basestring
-
     kind = value.__class__
     if kind is str:
         return encode_basestring(value)

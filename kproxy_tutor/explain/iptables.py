@@ -13,8 +13,14 @@ from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 
-from kproxy_tutor.explain.model import Endpoint, Explanation, ForeignChain, RuleNote, ServicePortView
-from kproxy_tutor.sandbox.fastinit import fast_constructor
+from kproxy_tutor.explain.model import (
+    Endpoint,
+    Explanation,
+    ForeignChain,
+    RuleNote,
+    ServicePortView,
+    make_note,
+)
 from kproxy_tutor.sandbox.iptables.render import _spaced_args, ordered_chains, save_args
 from kproxy_tutor.sandbox.iptables.rules import (
     BUILTIN_CHAINS,
@@ -38,8 +44,6 @@ from kproxy_tutor.sandbox.iptables.rules import (
     Verdict,
 )
 from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
-
-_make_note = fast_constructor(RuleNote)
 
 #: iptables mode's own chains (pkg/proxy/iptables), per table.
 IPTABLES_CHAINS = {
@@ -359,7 +363,7 @@ class _Reader:
         lesson: str | None,
     ) -> None:
         kept = tuple([(k, v) for k, v in params.items() if v])
-        note = _make_note(table, rule.chain, text, code, kept, lesson)
+        note = make_note(table, rule.chain, text, code, kept, lesson)
         if code == "foreign":
             self.result.unknown.append(note)
         elif view is not None:
