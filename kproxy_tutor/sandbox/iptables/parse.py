@@ -20,6 +20,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     DeleteChain,
     Goto,
     InterfaceMatch,
+    Jump,
     Payload,
     PayloadTable,
     ProtocolMatch,
@@ -274,6 +275,10 @@ def _fast_rule(chain: str, args: str) -> Rule | None:
         if negate:
             return None
         if tok == "-j":
+            if i + 2 == n and value.startswith("KUBE-"):
+                # A jump to one of kube-proxy's chains (build_target's answer for such a name).
+                target = Jump(value)
+                break
             key = (value, tuple(tokens[i + 2 :]))
             target = _TARGETS.get(key)  # type: ignore[assignment]
             if target is None:
