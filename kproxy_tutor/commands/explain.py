@@ -98,9 +98,7 @@ def _explain(
     rules: str, files: list[str] | None, node: str | None, service: str | None, output: str | None
 ) -> bool:
     """Read, explain, compare and print; whether problems (or differences) were found."""
-    import json
-
-    import typer
+    import sys
 
     from kproxy_tutor import runtime
     from kproxy_tutor.errors import N_, UsageError
@@ -131,9 +129,13 @@ def _explain(
         if not explanation.service_ports and not differences:
             raise UsageError(N_("There is no Service {service} in these rules."), service=service)
     if output == "json":
-        from kproxy_tutor.explain.export import to_data
+        from kproxy_tutor.explain.export import to_json
 
-        typer.echo(json.dumps(to_data(explanation, differences), ensure_ascii=False, indent=2))
+        # What typer.echo would write (JSON holds no terminal escapes to strip), in pieces, so
+        # that a reader who stops early (| head) ends the work at once.
+        text = to_json(explanation, differences) + "\n"
+        for start in range(0, len(text), _CHUNK):
+            sys.stdout.write(text[start : start + _CHUNK])
     else:
         from kproxy_tutor.ui.console import make_console
         from kproxy_tutor.ui.explain_view import print_explanation
@@ -145,3 +147,5 @@ def _explain(
 
 #: Characters of dump from which the progress display shows at once (a 10,000-Service node has 15-25 MB).
 BIG_DUMP = 2_000_000
+#: Characters written at a time.
+_CHUNK = 1 << 20

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 
-from kproxy_tutor.explain.model import Endpoint, Explanation, ForeignChain, RuleNote, ServicePortView
+from kproxy_tutor.explain.model import (
+    Endpoint,
+    Explanation,
+    ForeignChain,
+    RuleNote,
+    ServicePortView,
+    make_note,
+)
 from kproxy_tutor.sandbox.iptables.render import _spaced_args, ordered_chains, save_args
 from kproxy_tutor.sandbox.iptables.rules import (
     BUILTIN_CHAINS,
@@ -186,6 +193,8 @@ class _Reader:
         self.current_iptables = False
         #: Rendered matches and targets by id (the ruleset keeps them alive while the reader runs).
         self.memo: dict[int, str] = {}
+        #: Each Service port's notes by (table, chain), by the port's id.
+        self.runs: dict[int, dict[tuple[str, str], list[RuleNote]]] = {}
 
     # Which chains are whose --------------------------------------------------------------
     def run(self) -> Explanation:
@@ -222,7 +231,13 @@ class _Reader:
         self._endpoints()
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
-            view.rules.sort(key=lambda note: _rule_order(note, order))
+            runs = self.runs.get(id(view))
+            if runs is None:
+                continue
+            # Each chain's notes arrived together: sorting the chains (stably, in the order they
+            # were read) gives what sorting every note by its chain's key gives.
+            keys = sorted(runs, key=lambda run: _run_order(run, order))
+            view.rules = [note for key in keys for note in runs[key]]
         self.result.service_ports = sorted(self.views.values(), key=lambda v: (v.name, v.protocol))
         return self.result
 
@@ -264,7 +279,10 @@ class _Reader:
             return
         names: dict[str, tuple[str, str]] = {}
         for chain in nat.chains.values():
+            own = chain.name.startswith(SERVICE_PREFIXES)
             for rule in chain.rules:
+                if not own and not (_target_chain(rule) or "").startswith(SERVICE_PREFIXES):
+                    continue  # names nothing (an endpoint chain's rules)
                 spn, _kind, _extra = comment_kind(rule.comment)
                 if spn is None:
                     continue
@@ -344,12 +362,21 @@ class _Reader:
         params: dict[str, str],
         lesson: str | None,
     ) -> None:
-        kept = tuple((k, v) for k, v in params.items() if v)
-        note = RuleNote(table, rule.chain, text, code, kept, lesson)
+        kept = tuple([(k, v) for k, v in params.items() if v])
+        note = make_note(table, rule.chain, text, code, kept, lesson)
         if code == "foreign":
             self.result.unknown.append(note)
         elif view is not None:
-            view.rules.append(note)
+            # Gathered by chain, in reading order (``run`` puts them in the lesson's order).
+            runs = self.runs.get(id(view))
+            if runs is None:
+                runs = self.runs[id(view)] = {}
+            key = (table, rule.chain)
+            found = runs.get(key)
+            if found is None:
+                runs[key] = [note]
+            else:
+                found.append(note)
         else:
             self.result.fixed.append(note)
 
@@ -567,9 +594,10 @@ def _endpoint_list(chains: dict[str, Chain], chain: Chain, local: bool) -> list[
             continue
         probability = _probability(rule)
         sep = chains.get(target)
-        address = next(
-            (r.target.to_destination for r in sep.rules if isinstance(r.target, Dnat)) if sep else (), target
-        )
+        # An endpoint chain without a DNAT rule (or an empty one) is named by the chain itself.
+        address = target
+        if sep is not None:
+            address = next((r.target.to_destination for r in sep.rules if isinstance(r.target, Dnat)), target)
         picked.append((address, target, Fraction(1) if probability is None else probability))
         if probability is None:
             break
@@ -580,9 +608,10 @@ def _endpoint_list(chains: dict[str, Chain], chain: Chain, local: bool) -> list[
 _GROUPS = ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-FW-", "KUBE-EXT-", "KUBE-SVC-", "KUBE-SVL-", "KUBE-SEP-")
 
 
-def _rule_order(note: RuleNote, chains: dict[str, int]) -> tuple[bool, int, int]:
-    """The lesson's order: KUBE-SERVICES, KUBE-NODEPORTS, FW, EXT, SVC, SVL, SEP (nat), then filter."""
-    return (note.table != "nat", _group(note.chain), chains.get(note.chain, 0))
+def _run_order(run: tuple[str, str], chains: dict[str, int]) -> tuple[bool, int, int]:
+    """The lesson's order of a (table, chain): KUBE-SERVICES, KUBE-NODEPORTS, FW, EXT, SVC, SVL, SEP (nat), then filter."""
+    table, chain = run
+    return (table != "nat", _group(chain), chains.get(chain, 0))
 
 
 def _group(chain: str) -> int:

@@ -12,7 +12,7 @@ import ipaddress
 from fractions import Fraction
 from functools import lru_cache
 
-from kproxy_tutor.explain.model import Endpoint, Explanation, RuleNote, ServicePortView
+from kproxy_tutor.explain.model import Endpoint, Explanation, RuleNote, ServicePortView, make_note
 from kproxy_tutor.sandbox.nftables.ruleset import NftChain, NftRule, NftTable
 from kproxy_tutor.sandbox.nftables.statements import (
     Address,
@@ -135,7 +135,7 @@ class _Reader:
                 self._version_seen("mark-for-masquerade", "newer")  # inlined since v1.36
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
-            view.rules.sort(key=lambda note: _order(note, order))
+            view.rules = _sorted_by_chain(view.rules, order)
         self.result.service_ports = sorted(self.views.values(), key=lambda v: (v.name, v.protocol))
         return self.result
 
@@ -274,7 +274,7 @@ class _Reader:
         prefix = split_name(chain.name)[0]  # type: ignore[index]
         for rule in chain.rules:
             code, params, lesson = _service_rule(view, prefix, chain.name, rule, table)
-            note = RuleNote(self.label, chain.name, rule, code, tuple(params.items()), lesson)
+            note = make_note(self.label, chain.name, rule, code, tuple(params.items()), lesson)
             if code == "foreign":
                 self.result.unknown.append(note)
             else:
@@ -312,8 +312,8 @@ class _Reader:
     def _add(
         self, view: ServicePortView, chain: str, text: str, code: str, params: dict[str, str], lesson: str
     ) -> None:
-        kept = tuple((k, v) for k, v in params.items() if v)
-        view.rules.append(RuleNote(self.label, chain, text, code, kept, lesson))
+        kept = tuple([(k, v) for k, v in params.items() if v])
+        view.rules.append(make_note(self.label, chain, text, code, kept, lesson))
 
     def _unknown(self, chain: str, text: str) -> None:
         self.result.unknown.append(RuleNote(self.label, chain, text, "foreign"))
@@ -428,9 +428,27 @@ def _numgen_endpoints(chain: NftChain, local: bool) -> list[Endpoint]:
 _GROUPS = ("map ", "firewall-", "external-", "service-", "local-", "endpoint-")
 
 
-def _order(note: RuleNote, chains: dict[str, int]) -> tuple[int, int]:
-    group = next((i for i, g in enumerate(_GROUPS) if note.chain.startswith(g)), len(_GROUPS))
-    return (group, chains.get(note.chain, -1))
+def _order(chain: str, chains: dict[str, int]) -> tuple[int, int]:
+    group = next((i for i, g in enumerate(_GROUPS) if chain.startswith(g)), len(_GROUPS))
+    return (group, chains.get(chain, -1))
+
+
+def _sorted_by_chain(notes: list[RuleNote], chains: dict[str, int]) -> list[RuleNote]:
+    """``sorted(notes, key=lambda n: _order(n.chain, chains))``, one key per run of notes of one chain.
+
+    A stable sort of the runs gives the same list: notes of equal keys keep their order either way.
+    """
+    runs: list[list[RuleNote]] = []
+    last = None
+    for note in notes:
+        chain = note.chain
+        if chain == last:
+            runs[-1].append(note)
+        else:
+            runs.append([note])
+            last = chain
+    runs.sort(key=lambda run: _order(run[0].chain, chains))
+    return [note for run in runs for note in run]
 
 
 def explain_tables(

@@ -81,3 +81,21 @@ def test_a_map_key_that_is_not_a_port_is_listed_as_not_kube_proxys() -> None:
     data = to_data(explain_text(text.replace(f"tcp . {port} :", "tcp . -j :", 1), "node"))
     unknown = data["not_kube_proxy"]["rules_in_kube_proxy_chains"]
     assert [rule["rule"].split(" :")[0] for rule in unknown] == ["tcp . -j"], unknown
+
+
+def test_an_endpoint_chain_emptied_by_hand_is_named_by_its_chain() -> None:
+    dump = "\n".join(
+        [
+            "*nat",
+            ":KUBE-SERVICES - [0:0]",
+            ":KUBE-SVC-AAAAAAAAAAAAAAAA - [0:0]",
+            ":KUBE-SEP-BBBBBBBBBBBBBBBB - [0:0]",
+            '-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp '
+            "--dport 80 -j KUBE-SVC-AAAAAAAAAAAAAAAA",
+            "-A KUBE-SVC-AAAAAAAAAAAAAAAA -j KUBE-SEP-BBBBBBBBBBBBBBBB",
+            "COMMIT",
+            "",
+        ]
+    )
+    (view,) = explain_text(dump, "node").service_ports
+    assert [e.address for e in view.endpoints] == ["KUBE-SEP-BBBBBBBBBBBBBBBB"]

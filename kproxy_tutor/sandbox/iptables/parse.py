@@ -20,6 +20,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     DeleteChain,
     Goto,
     InterfaceMatch,
+    Jump,
     Payload,
     PayloadTable,
     ProtocolMatch,
@@ -195,6 +196,136 @@ def parse_rule_args(chain: str, tokens: list[str], spelling: str | None = None) 
 _NO_OPTIONS: dict[str, int] = {}
 
 
+#: The options ``_fast_rule`` reads itself: generic ones, by the slot of ``make_rule`` they fill.
+_FAST_GENERIC = {"-s": 0, "-d": 1, "-i": 2, "-o": 3, "-p": 4}
+_PROTOCOLS: dict[tuple[str, bool], ProtocolMatch] = {}
+#: Targets by name and options: a plain dict (a big node has one jump per endpoint chain, more
+#: than the least-recently-used cache of ``_target`` keeps), emptied when it grows too big.
+_TARGETS: dict[tuple[str, tuple[str, ...]], Target] = {}
+_TARGET_LIMIT = 1 << 18
+_INTERFACES: dict[tuple[str, bool], InterfaceMatch] = {}
+
+
+def _plain_tokens(args: str) -> list[str] | None:
+    """``tokenize(args)`` when its quotes wrap whole tokens without escapes; None otherwise."""
+    if "\\" in args or "\t" in args:
+        return None
+    if '"' not in args:
+        return [token for token in args.split(" ") if token]
+    parts = args.split('"')
+    last = len(parts) - 1
+    if last % 2:
+        return None
+    tokens: list[str] = []
+    for k, part in enumerate(parts):
+        if k % 2:
+            tokens.append(part)
+            continue
+        if (k > 0 and part and part[0] != " ") or (k < last and part and part[-1] != " "):
+            return None
+        if 0 < k < last and not part:
+            return None  # two quoted strings glued together: one token for the tokenizer
+        tokens += [token for token in part.split(" ") if token]
+    return tokens
+
+
+def _fast_rule(chain: str, args: str) -> Rule | None:
+    """``parse_rule_args(chain, tokenize(args), args)`` for the shapes that fill a node's dump
+    (generic options, ``-m comment --comment C``, ``-m tcp [--dport N]``, ``-m statistic --mode
+    random --probability P``, then ``-j TARGET …``), built from the same cached parts; None for
+    anything else (any other option or module, a repeated option, ``-g``), which the full parser reads."""
+    tokens = _plain_tokens(args)
+    if tokens is None:
+        return None
+    generic: list[object] = [None, None, None, None, None]
+    keys: list[tuple[str, tuple[str, ...]]] = []
+    target: Target | None = None
+    negate = False
+    i, n = 0, len(tokens)
+    while i < n:
+        tok = tokens[i]
+        if tok == "!":
+            if negate:
+                return None
+            negate = True
+            i += 1
+            continue
+        if i + 1 >= n:
+            return None
+        value = tokens[i + 1]
+        slot = _FAST_GENERIC.get(tok)
+        if slot is not None:
+            if generic[slot] is not None:
+                return None
+            if slot < 2:
+                generic[slot] = _address(value, negate)
+            elif slot < 4:
+                found = _INTERFACES.get((value, negate))
+                if found is None:
+                    found = _INTERFACES[(value, negate)] = InterfaceMatch(value, negate)
+                generic[slot] = found
+            else:
+                found = _PROTOCOLS.get((value, negate))
+                if found is None:
+                    found = _PROTOCOLS[(value, negate)] = ProtocolMatch(value.lower(), negate)
+                generic[slot] = found
+            negate = False
+            i += 2
+            continue
+        if negate:
+            return None
+        if tok == "-j":
+            if i + 2 == n and value.startswith("KUBE-"):
+                # A jump to one of kube-proxy's chains (build_target's answer for such a name).
+                target = Jump(value)
+                break
+            key = (value, tuple(tokens[i + 2 :]))
+            target = _TARGETS.get(key)  # type: ignore[assignment]
+            if target is None:
+                target = _target(*key)
+                if len(_TARGETS) >= _TARGET_LIMIT:
+                    _TARGETS.clear()
+                _TARGETS[key] = target
+            break
+        if tok != "-m":
+            return None
+        after = tokens[i + 2] if i + 2 < n else ""
+        if value == "comment" and after == "--comment" and i + 3 < n:
+            keys.append(("comment", ("--comment", tokens[i + 3])))
+            i += 4
+        elif value == "tcp" or value == "udp" or value == "sctp":
+            if after == "--dport" and i + 3 < n:
+                keys.append((value, ("--dport", tokens[i + 3])))
+                i += 4
+            elif after == "-j" or after == "-m":
+                keys.append((value, ()))
+                i += 2
+            else:
+                return None
+        elif (
+            value == "statistic"
+            and after == "--mode"
+            and i + 5 < n
+            and tokens[i + 3] == "random"
+            and tokens[i + 4] == "--probability"
+        ):
+            keys.append(("statistic", ("--mode", "random", "--probability", tokens[i + 5])))
+            i += 6
+        else:
+            return None
+    if negate:
+        return None
+    matches: list[object] = []
+    for key in keys:
+        found = _MATCHES.get(key)
+        if found is None:
+            module, raw = key
+            options = [(False, raw[k], [raw[k + 1]]) for k in range(0, len(raw), 2)]
+            found = _match(module, options, list(raw))
+        matches.append(found)
+    return make_rule(chain, *generic, tuple(matches), target, args)
+
+
 def _arity(module: str, option: str) -> int | None:
     return MODULE_OPTIONS.get(module, {}).get(option)
 
@@ -226,7 +357,10 @@ def parse_payload(
             if table is not None and line.startswith("-A "):
                 # Nearly every line of a dump: a rule without counters.
                 chain, _, args = line[3:].partition(" ")
-                table.lines.append(parse_rule_args(chain, tokenize(args), spelling=args))
+                rule = _fast_rule(chain, args)
+                if rule is None:
+                    rule = parse_rule_args(chain, tokenize(args), spelling=args)
+                table.lines.append(rule)
                 continue
             if line.startswith("*"):
                 table = PayloadTable(line[1:])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from kproxy_tutor.errors import N_
-from kproxy_tutor.sandbox.nftables.parse_rule import NftParseError, _fail, parse_rule
+from kproxy_tutor.sandbox.nftables.parse_rule import NftParseError, _fail, fast_rule, parse_rule
 from kproxy_tutor.sandbox.nftables.ruleset import BaseChain, Element, NftChain, NftSet, NftTable
 
 _HEAD = re.compile(r"^(add|flush|delete) (table|chain|rule|set|map|element) (ip6?|inet) (\S+)\s*(.*)$")
@@ -141,13 +141,33 @@ def parse_listing(
     table = NftTable(comment=None)
     index = 0
     current: NftSet | NftChain | None = None
-    while index < len(lines):
-        number = index + 1
+    count = len(lines)
+    while index < count:
         line = lines[index].strip()
         index += 1
-        location = f"{source}:{number}"
         if not line:
             continue
+        if (
+            current.__class__ is NftChain
+            and line != "}"
+            and line[-1] != "{"
+            and not line.startswith(("type ", "comment ", "table "))
+        ):
+            # A rule: nearly every line of a big node's table (its location is made only if needed).
+            fast = fast_rule(line) if '"' not in line else None
+            if fast is not None:
+                current.rules.append(fast)  # type: ignore[union-attr]
+                continue
+            location = f"{source}:{index}"
+            if unreadable is None:
+                current.rules.append(parse_rule(line, location))  # type: ignore[union-attr]
+            else:
+                try:
+                    current.rules.append(parse_rule(line, location))  # type: ignore[union-attr]
+                except NftParseError:
+                    unreadable.append((location, line))
+            continue
+        location = f"{source}:{index}"
         if line.startswith("table "):
             _, table.family, table.name, _ = line.split()
             continue

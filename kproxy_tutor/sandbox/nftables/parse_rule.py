@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.ipaddr import canonical_ipv4
 from kproxy_tutor.sandbox.nftables.intervals import parse_interval
 from kproxy_tutor.sandbox.nftables.ruleset import NftRule
 from kproxy_tutor.sandbox.nftables.statements import (
@@ -46,7 +47,64 @@ def _fail(text: str, location: str | None = None) -> NftParseError:
     return NftParseError(N_("Cannot read this nftables rule: {rule}"), location=location, rule=text)
 
 
+#: The rules that fill a big node's table (each endpoint chain's two, each service chain's
+#: masquerade rule), read without the tokenizer: the same statements as ``_Parser`` builds.
+_FAST_SHAPES = re.compile(
+    r"(?:meta l4proto ([^\s{},\"]+) dnat to ([^\s{},\"]+))"
+    r"|(?:ip saddr ([^\s{},\"]+) jump ([^\s{},\"]+))"
+    r"|(?:ip daddr ([^\s{},\"]+) ip saddr != ([^\s{},\"]+) jump ([^\s{},\"]+))"
+)
+
+
+def fast_rule(text: str) -> NftRule | None:
+    """``parse_rule(text)`` for the shapes of ``_FAST_SHAPES`` written with single spaces; None for others."""
+    found = _FAST_SHAPES.fullmatch(text)
+    if found is None:
+        return None
+    groups = found.groups()
+    if "!=" in groups:
+        return None  # a negation where the shape has a value: the parser reads it
+    protocol, destination, source, chain, daddr, saddr, masquerade = groups
+    try:
+        if protocol is not None:
+            ip, _, port = destination.rpartition(":")
+            if not (port.isascii() and port.isdigit()):
+                return None
+            return NftRule(
+                (Match("meta l4proto", _value("meta l4proto", protocol), False), Dnat(ip, int(port))), None
+            )
+        if source is not None:
+            return NftRule(
+                (Match("ip saddr", _value("ip saddr", source), False), Verdict("jump", chain)), None
+            )
+        return NftRule(
+            (
+                Match("ip daddr", _value("ip daddr", daddr), False),
+                Match("ip saddr", _value("ip saddr", saddr), True),
+                Verdict("jump", masquerade),
+            ),
+            None,
+        )
+    except ValueError:
+        return None  # the full parser names the rule
+
+
+def _value(field: str, token: str) -> Value:
+    """What ``_Parser.value`` gives for one plain token."""
+    if token.startswith("@"):
+        return SetRef(token[1:])
+    if field in ("ip saddr", "ip daddr"):
+        if canonical_ipv4(token) == token:
+            return Address(token)  # a canonical host: its own text, no ipaddress object needed
+        return Address.of(to_network(token))
+    return Word(token)
+
+
 def parse_rule(text: str, location: str | None = None) -> NftRule:
+    if '"' not in text:
+        fast = fast_rule(text)
+        if fast is not None:
+            return fast
     comment = None
     found = _COMMENT.search(text)
     body = text
@@ -190,5 +248,5 @@ class _Parser:
         if field in ("ip saddr", "ip daddr"):
             # nft lists a one-element anonymous set without braces; kube-proxy only uses
             # bare CIDRs in the "unallocated ClusterIP" rule as such a set, a bare host otherwise.
-            return Address.of(to_network(token))
+            return _value(field, token)
         return Word(token)
