@@ -39,6 +39,9 @@ _NO_CONDITIONS = EndpointConditions()
 _conditions: dict[tuple[bool | None, bool | None, bool | None], EndpointConditions] = {}
 _endpoint_ports: dict[tuple[str | None, int | None, str], EndpointPort] = {}
 _make_endpoint = fast_constructor(Endpoint)
+# 22 fields: the frozen __init__ stores each through object.__setattr__.
+_make_service = fast_constructor(Service)
+_make_service_port = fast_constructor(ServicePort)
 
 
 def _s(data: dict[str, Any], key: str, default: str = "") -> str:
@@ -168,7 +171,7 @@ def fast_service(data: dict[str, Any]) -> Service:
         elif target is not None and target.__class__ is not int:
             raise Irregular
         ports.append(
-            ServicePort(
+            _make_service_port(
                 _i(port, "port"), _s(port, "name"), _s(port, "protocol", "TCP"), target, _i(port, "nodePort")
             )
         )
@@ -179,7 +182,7 @@ def fast_service(data: dict[str, Any]) -> Service:
         )
         for i in _dicts(_d(_d(data, "status"), "loadBalancer"), "ingress")
     )
-    return Service(
+    return _make_service(
         namespace=namespace,
         name=name,
         type=_s(spec, "type", "ClusterIP"),
