@@ -42,6 +42,7 @@ _make_endpoint = fast_constructor(Endpoint)
 # 22 fields: the frozen __init__ stores each through object.__setattr__.
 _make_service = fast_constructor(Service)
 _make_service_port = fast_constructor(ServicePort)
+_make_endpoint_slice = fast_constructor(EndpointSlice)
 
 
 def _s(data: dict[str, Any], key: str, default: str = "") -> str:
@@ -110,13 +111,6 @@ def _fast_meta(data: dict[str, Any], namespaced: bool) -> tuple[str, str, dict[s
     if not name:
         raise Irregular
     return (_s(meta, "namespace", "default") if namespaced else ""), name, _labels(meta, "labels")
-
-
-def _optional_bool_value(value: object) -> bool | None:
-    # Identity checks: 0 and 1 equal False and True but are not booleans.
-    if value is None or value is True or value is False:
-        return value  # type: ignore[return-value]
-    raise Irregular
 
 
 def fast_node(data: dict[str, Any]) -> Node:
@@ -224,11 +218,12 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         if found is None:
             conditions = _NO_CONDITIONS
         elif found.__class__ is dict:
-            key = (
-                _optional_bool_value(found.get("ready")),
-                _optional_bool_value(found.get("serving")),
-                _optional_bool_value(found.get("terminating")),
-            )
+            key = (found.get("ready"), found.get("serving"), found.get("terminating"))
+            # Identity checks: 0 and 1 equal False and True (and would find their cache
+            # entry) but are not booleans.
+            for value in key:
+                if value is not None and value is not True and value is not False:
+                    raise Irregular
             conditions = _conditions.get(key)  # type: ignore[assignment]
             if conditions is None:
                 conditions = _conditions[key] = EndpointConditions(*key)
@@ -273,7 +268,7 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         if endpoint_port is None:
             endpoint_port = _endpoint_ports[port_key] = EndpointPort(*port_key)
         ports.append(endpoint_port)
-    return EndpointSlice(
+    return _make_endpoint_slice(
         namespace,
         name,
         labels.get(SERVICE_NAME_LABEL, ""),
