@@ -81,7 +81,11 @@ class EndpointsChangeTracker:
     def _stage(self, key: Key, slice_name: str, slice_: EndpointSlice | None) -> None:
         pending = self._pending.setdefault(key, {})
         pending[slice_name] = slice_
-        applied = self._applied.get(key, {})
+        applied = self._applied.get(key)
+        if not applied and slice_ is not None:
+            # A new slice of a Service with none applied (the whole initial list): a change.
+            return
+        applied = applied or {}
         # A slice whose content ends where it started is not a change (upstream compares hashes).
         if all(applied.get(name) == value for name, value in pending.items()):
             del self._pending[key]

@@ -39,6 +39,10 @@ _NO_CONDITIONS = EndpointConditions()
 _conditions: dict[tuple[bool | None, bool | None, bool | None], EndpointConditions] = {}
 _endpoint_ports: dict[tuple[str | None, int | None, str], EndpointPort] = {}
 _make_endpoint = fast_constructor(Endpoint)
+# 22 fields: the frozen __init__ stores each through object.__setattr__.
+_make_service = fast_constructor(Service)
+_make_service_port = fast_constructor(ServicePort)
+_make_endpoint_slice = fast_constructor(EndpointSlice)
 
 
 def _s(data: dict[str, Any], key: str, default: str = "") -> str:
@@ -109,13 +113,6 @@ def _fast_meta(data: dict[str, Any], namespaced: bool) -> tuple[str, str, dict[s
     return (_s(meta, "namespace", "default") if namespaced else ""), name, _labels(meta, "labels")
 
 
-def _optional_bool_value(value: object) -> bool | None:
-    # Identity checks: 0 and 1 equal False and True but are not booleans.
-    if value is None or value is True or value is False:
-        return value  # type: ignore[return-value]
-    raise Irregular
-
-
 def fast_node(data: dict[str, Any]) -> Node:
     """``to_node`` for a plain dict; raises Irregular where ``to_node`` must decide."""
     _, name, labels = _fast_meta(data, namespaced=False)
@@ -168,7 +165,7 @@ def fast_service(data: dict[str, Any]) -> Service:
         elif target is not None and target.__class__ is not int:
             raise Irregular
         ports.append(
-            ServicePort(
+            _make_service_port(
                 _i(port, "port"), _s(port, "name"), _s(port, "protocol", "TCP"), target, _i(port, "nodePort")
             )
         )
@@ -179,7 +176,7 @@ def fast_service(data: dict[str, Any]) -> Service:
         )
         for i in _dicts(_d(_d(data, "status"), "loadBalancer"), "ingress")
     )
-    return Service(
+    return _make_service(
         namespace=namespace,
         name=name,
         type=_s(spec, "type", "ClusterIP"),
@@ -221,11 +218,12 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         if found is None:
             conditions = _NO_CONDITIONS
         elif found.__class__ is dict:
-            key = (
-                _optional_bool_value(found.get("ready")),
-                _optional_bool_value(found.get("serving")),
-                _optional_bool_value(found.get("terminating")),
-            )
+            key = (found.get("ready"), found.get("serving"), found.get("terminating"))
+            # Identity checks: 0 and 1 equal False and True (and would find their cache
+            # entry) but are not booleans.
+            for value in key:
+                if value is not None and value is not True and value is not False:
+                    raise Irregular
             conditions = _conditions.get(key)  # type: ignore[assignment]
             if conditions is None:
                 conditions = _conditions[key] = EndpointConditions(*key)
@@ -270,7 +268,7 @@ def fast_endpoint_slice(data: dict[str, Any]) -> EndpointSlice:
         if endpoint_port is None:
             endpoint_port = _endpoint_ports[port_key] = EndpointPort(*port_key)
         ports.append(endpoint_port)
-    return EndpointSlice(
+    return _make_endpoint_slice(
         namespace,
         name,
         labels.get(SERVICE_NAME_LABEL, ""),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from kproxy_tutor.sandbox.fastinit import fast_constructor
 from kproxy_tutor.sandbox.iptables.matches import CommentMatch
 from kproxy_tutor.sandbox.iptables.rules import (
     AddressMatch,
@@ -24,6 +25,12 @@ from kproxy_tutor.sandbox.iptables.rules import (
     make_rule,
     rule_from_line,
 )
+from kproxy_tutor.sandbox.iptables.targets import Dnat
+
+# Built once per rule a trace first visits: every endpoint's -s, comment and DNAT differ.
+_make_address = fast_constructor(AddressMatch)
+_make_comment = fast_constructor(CommentMatch)
+_make_dnat = fast_constructor(Dnat)
 
 _GENERIC = {"-s": 0, "-d": 1, "-i": 2, "-o": 3, "-p": 4}
 
@@ -52,11 +59,6 @@ def _jump(chain: str) -> Jump:
 @lru_cache(maxsize=256)
 def _protocol(name: str, negated: bool) -> ProtocolMatch:
     return ProtocolMatch(name, negated)
-
-
-@lru_cache(maxsize=65536)
-def _comment(text: str) -> CommentMatch:
-    return CommentMatch(text)
 
 
 def rule_from_lines(line: str, save: str) -> Rule:
@@ -92,7 +94,7 @@ def rule_from_lines(line: str, save: str) -> Rule:
             break
         value = tokens[i + 1]
         if slot < 2:
-            generic[slot] = AddressMatch(value, negated)
+            generic[slot] = _make_address(value, negated)
         elif slot < 4:
             generic[slot] = InterfaceMatch(value, negated)
         else:
@@ -110,7 +112,7 @@ def rule_from_lines(line: str, save: str) -> Rule:
             while end < n and tokens[end] != "-m" and tokens[end] != "-j" and tokens[end] != "-g":
                 end += 1
             if tokens[i + 1] == "comment" and end == i + 4 and tokens[i + 2] == "--comment":
-                matches.append(_comment(tokens[i + 3]))
+                matches.append(_make_comment(tokens[i + 3]))
             else:
                 matches.append(_module(tuple(tokens[i:end])))
             i = end
@@ -119,6 +121,15 @@ def rule_from_lines(line: str, save: str) -> Rule:
             if tok == "-j" and i + 2 == n and tokens[i + 1].startswith("KUBE-"):
                 # A jump to one of kube-proxy's chains (most rules): no parser needed.
                 target = _jump(tokens[i + 1])
+            elif (
+                tok == "-j"
+                and i + 4 == n
+                and tokens[i + 1] == "DNAT"
+                and tokens[i + 2] == "--to-destination"
+                and not tokens[i + 3].startswith("--")
+            ):
+                # Every endpoint chain's DNAT (a different address each): as the parser reads it.
+                target = _make_dnat(tokens[i + 3], ())
             else:
                 target = _target(tuple(tokens[i:]))
             break
