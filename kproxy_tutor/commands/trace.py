@@ -190,7 +190,11 @@ def register(app: typer.Typer) -> None:
         plain = runtime.current().plain
         console = make_console()
         if mode != "iptables" and output != "json":
-            typer.echo(_("Mode {mode}: each node's {mode} rules, node to node and back.").format(mode=mode))
+            from rich.text import Text
+
+            console.print(
+                Text(_("Mode {mode}: each node's {mode} rules, node to node and back.").format(mode=mode))
+            )
         if count > 1:
             import gc
 
