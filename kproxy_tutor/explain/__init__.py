@@ -91,10 +91,13 @@ def expected_explanation(
     mode: str,
     sections: tuple[str, ...] = (),
     progress: Progress | None = None,
+    same_as: Explanation | None = None,
 ) -> Explanation:
     """What kube-proxy v1.35 in ``mode`` would write on ``node`` for ``cluster``, explained the same way.
 
-    ``progress`` hears the compiler's ``sync`` phase.
+    ``progress`` hears the compiler's ``sync`` phase. With ``same_as`` (the node's explanation,
+    iptables mode), when the compiled rules are exactly the ones it explains, it is returned
+    as it is instead of explaining them again.
     """
     from kproxy_tutor.sandbox.gcpause import paused_gc
     from kproxy_tutor.sandbox.modes import compile_mode
@@ -108,6 +111,12 @@ def expected_explanation(
         expected = explain_text(text, "<expected>")
         return expected
     if mode == "iptables":
+        if same_as is not None and same_as.rules_digest is not None:
+            from kproxy_tutor.explain.iptables import ruleset_digest
+
+            if ruleset_digest(compiled.state) == same_as.rules_digest:  # type: ignore[arg-type]
+                # The very rules the node holds (a node in sync): their explanation is the node's.
+                return same_as
         return explain_structure(compiled.state, "iptables-save")
     if mode == "nftables":
         return explain_structure([compiled.state], "nft list")
@@ -122,7 +131,7 @@ def compare_with(
     sections: tuple[str, ...] = ()
     if explanation.format.startswith(("ipvsadm", "ipset")):
         mode, sections = "ipvs", tuple(explanation.format.split(" + "))
-    return compare(explanation, expected_explanation(cluster, node, mode, sections, progress))
+    return compare(explanation, expected_explanation(cluster, node, mode, sections, progress, explanation))
 
 
 def select_service(explanation: Explanation, service: str) -> Explanation:

@@ -193,6 +193,8 @@ class _Reader:
         self.current_iptables = False
         #: Rendered matches and targets by id (the ruleset keeps them alive while the reader runs).
         self.memo: dict[int, str] = {}
+        #: Each chain's rule texts once made, by the chain's id.
+        self.chain_texts: dict[int, list[str]] = {}
         #: Each Service port's notes by (table, chain), by the port's id.
         self.runs: dict[int, dict[tuple[str, str], list[RuleNote]]] = {}
 
@@ -229,6 +231,10 @@ class _Reader:
                 if done & PROGRESS_MASK == 0 and self.progress is not None:
                     self.progress("explain", done, total)
         self._endpoints()
+        known = self.chain_texts
+        self.result.rules_digest = _digest(
+            self.ruleset, lambda chain: known[id(chain)] if id(chain) in known else self._texts(chain)
+        )
         for view in self.views.values():
             order = {chain: i for i, chain in enumerate(view.chains)}
             runs = self.runs.get(id(view))
@@ -346,11 +352,9 @@ class _Reader:
     def _texts(self, chain: Chain) -> list[str]:
         """Each rule as ``iptables-save`` prints it (without ``-A CHAIN``): a compiled chain holds
         those lines already; a parsed one renders each match and target object once."""
-        if chain.has_lines:
-            cut = len(chain.name) + 4
-            return [line[cut:] for line in chain.save_lines()]
-        memo = self.memo
-        return [_spaced_args(rule, memo)[1:] for rule in chain.rules]
+        texts = _chain_texts(chain, self.memo)
+        self.chain_texts[id(chain)] = texts
+        return texts
 
     def _note(
         self,
@@ -667,6 +671,37 @@ _FILTER_FIXED: dict[str, Callable[[Rule], str | None]] = {
     "KUBE-FORWARD": _forward,
     "KUBE-FIREWALL": _firewall,
 }
+
+
+def _chain_texts(chain: Chain, memo: dict[int, str]) -> list[str]:
+    if chain.has_lines:
+        cut = len(chain.name) + 4
+        return [line[cut:] for line in chain.save_lines()]
+    return [_spaced_args(rule, memo)[1:] for rule in chain.rules]
+
+
+def _digest(ruleset: Ruleset, texts_of: Callable[[Chain], list[str]]) -> str:
+    """A fingerprint of everything the explanation of ``ruleset`` depends on: its tables, their
+    chains (names, built-in or not) and each chain's rules as iptables-save prints them."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for table_name in sorted(
+        ruleset.tables, key=lambda t: (TABLE_ORDER.index(t) if t in TABLE_ORDER else 99, t)
+    ):
+        table = ruleset.tables[table_name]
+        for chain_name in ordered_chains(table):
+            chain = table.chains[chain_name]
+            digest.update(f"\x00{table_name}\x00{chain_name}\x00{chain.builtin}\x00".encode())
+            digest.update("\n".join(texts_of(chain)).encode())
+    return digest.hexdigest()
+
+
+def ruleset_digest(ruleset: Ruleset) -> str:
+    """``explain_ruleset(ruleset).rules_digest`` without explaining: two rulesets with the same
+    digest have the same explanation."""
+    memo: dict[int, str] = {}
+    return _digest(ruleset, lambda chain: _chain_texts(chain, memo))
 
 
 def explain_ruleset(

@@ -165,6 +165,8 @@ class Explanation:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     #: Signs of another kube-proxy version: (what was seen, ``older``/``newer``).
     versions: list[tuple[str, str]] = field(default_factory=list)
+    #: iptables: a fingerprint of the rules explained (``iptables.ruleset_digest``); not shown.
+    rules_digest: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def endpoint_count(self) -> int:

@@ -639,8 +639,14 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             # What Writer.add does, inline for the lines that fit (a big node has a million).
             source = note.source
             text = (source if source.__class__ is str else note.text) or "-"
-            if len(text) <= rule_room and text.isprintable() and text[-1] != " ":
-                lines.append((rule_prefix + text, "rule"))
+            if text.isprintable() and text[-1] != " ":
+                if len(text) <= rule_room:
+                    lines.append((rule_prefix + text, "rule"))
+                elif rule_room >= 10 and "  " not in text and text[0] != " ":
+                    # Words between single spaces: wrap's own path, without its checks.
+                    lines.extend([(rule_prefix + line, "rule") for line in _wrap_words(text, rule_room, 2)])
+                else:
+                    add(text, indent + 2, "rule", 2)
             else:
                 add(text, indent + 2, "rule", 2)
             params = note.params
@@ -655,8 +661,13 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
                 template = _rule_template(code, values.get("where", ""), values.get("count", ""), language)
             if template is not None:
                 text = template.format_map(_Missing(params))
-                if len(text) <= text_room and text.isprintable() and text and text[-1] != " ":
-                    lines.append((text_prefix + text, ""))
+                if text and text.isprintable() and text[-1] != " ":
+                    if len(text) <= text_room:
+                        lines.append((text_prefix + text, ""))
+                    elif text_room >= 10 and "  " not in text and text[0] != " ":
+                        lines.extend([(text_prefix + line, "") for line in _wrap_words(text, text_room, 0)])
+                    else:
+                        add(text, indent + 4)
                 else:
                     add(text, indent + 4)
 

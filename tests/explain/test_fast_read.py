@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -206,3 +208,26 @@ def test_any_nft_rule_reads_the_same_fast_or_is_left_to_the_parser(shape: str, v
     rule = fast_rule(text)
     if rule is not None:
         assert rule == _nft_full(text), text
+
+
+@pytest.mark.parametrize("name", ["db-service", "etp-local", "no-endpoints", "session-affinity"])
+def test_a_node_in_sync_is_compared_by_its_digest_with_the_same_findings(name: str) -> None:
+    from kproxy_tutor.explain import compare_with, expected_explanation, explain_text
+    from kproxy_tutor.explain.checks import compare
+    from tests.explain.helpers import real_or_rendered_iptables, scenario
+
+    cluster, node = scenario(name)
+    explanation = explain_text(real_or_rendered_iptables(name), name)
+    assert expected_explanation(cluster, node, "iptables", same_as=explanation) is explanation
+    full = expected_explanation(cluster, node, "iptables")
+    # The same explanation (explain_text adds the findings the rules alone show; compare reads none).
+    assert replace(full, findings=[]) == replace(explanation, findings=[])
+    assert full.rules_digest == explanation.rules_digest
+    assert compare_with(explanation, cluster, node) == compare(explanation, full)
+    # One of kube-proxy's rules less: another digest, and the comparison explains the manifests' rules again.
+    lines = real_or_rendered_iptables(name).splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if line.startswith(("-A KUBE-", "[0:0] -A KUBE-")))
+    drifted = explain_text("".join(lines[:cut] + lines[cut + 1 :]), name)
+    assert drifted.rules_digest != explanation.rules_digest
+    assert expected_explanation(cluster, node, "iptables", same_as=drifted) is not drifted
+    assert compare_with(drifted, cluster, node) == compare(drifted, full)
