@@ -10,6 +10,7 @@ ip6tables' rule counters) account for every connection.
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections import Counter
 
 import pytest
@@ -56,6 +57,14 @@ spec:
   ipFamilies: [IPv4, IPv6]
   selector: {app: web}
   ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody, namespace: default}
+spec:
+  ipFamilyPolicy: RequireDualStack
+  selector: {app: nobody}
+  ports: [{port: 81}]
 """
 #: Two Pods with equal shares: 20 connections miss one of them with probability 2 * 2**-20.
 COUNT = 20
@@ -162,12 +171,28 @@ def test_real_ipv6_tcp_to_a_dual_stack_service(kernel: None, mode: str) -> None:
             if mode == "iptables" and report.counters is not None:
                 assert _dnat_total(report) == COUNT, report.counters
 
+        # No endpoints: the IPv6 REJECT (icmp6-port-unreachable) refuses at once, as over a real link.
+        nobody = lab.cluster.services[("default", "nobody")].cluster_ip_of(IPV6)
+        started = time.monotonic()
+        refused = curl(lab, f"[{nobody}]:81", 5, connect_timeout=2.0)
+        assert refused.result.keys == ["refused"] * 5 and time.monotonic() - started < 1.5
+
         # From a Pod: it connects from its own IPv6 address; the IPv4 ClusterIP still works beside it.
         pod = lab.plan.hosts[0]
         report = curl(lab, f"[{six}]:80", COUNT, from_=pod.name)
         assert report.source_ip == pod.ip6 and set(report.result.answered) == pods
         four = curl(lab, "web:http", COUNT)
         assert set(four.result.answered) == pods and Counter(four.conntrack) == four.result.answered
+
+        # kubectl scale: one partial sync of both proxiers; the new Pod gets its IPv6 address and answers.
+        grown = lab.scale("web", 3)
+        assert (
+            len(grown.added) == 1 and not grown.load.full and grown.load.updated_services == ("default/web",)
+        )
+        (new,) = (h for h in lab.plan.hosts if h.name == grown.added[0])
+        assert new.ip6 and lab.cluster.pods[tuple(new.name.split("/"))].ip(IPV6) == new.ip6
+        report = curl(lab, f"[{six}]:80", 2 * COUNT)
+        assert set(report.result.answered) == pods | {new.name}, report.result.answered
 
 
 @pytest.mark.kernel
