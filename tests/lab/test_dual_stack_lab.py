@@ -14,14 +14,16 @@ import time
 from collections import Counter
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from kproxy_tutor.errors import UsageError
 from kproxy_tutor.lab.measure import curl
-from kproxy_tutor.lab.plan import make_plan
+from kproxy_tutor.lab.plan import make_plan, used_addresses
 from kproxy_tutor.lab.session import Lab
 from kproxy_tutor.lab.system import in_netns
 from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.sandbox.manifests import load_texts
+from tests.sandbox.test_dual_stack import _clusters
 
 DUAL = """\
 apiVersion: kproxy-tutor/v1
@@ -205,3 +207,31 @@ def test_an_ipv6_target_in_an_ipv4_lab_is_refused(kernel: None) -> None:
         with pytest.raises(UsageError) as caught:
             curl(lab, "[fd00::1]:80")
         assert "no IPv6" in caught.value.message
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_clusters())
+def test_random_dual_stack_clusters_give_plans_the_kernel_takes(text: str) -> None:
+    """Every node of a random IPv4/IPv6/dual-stack cluster: a plan with one host per address, no clashes."""
+    cluster = load_texts([(text, "random.yaml")]).cluster
+    taken = used_addresses(cluster)
+    for node in cluster.nodes:
+        plan = make_plan(cluster, node, "kptlab-1-abcdef-")
+        assert plan.families == cluster.proxier_families(node)
+        assert bool(plan.node_ips6) == (IPV6 in plan.families)
+        assert len(set(plan.namespaces)) == len(plan.namespaces)
+        assert len({h.node_veth for h in plan.hosts}) == len(plan.hosts)
+        host_ips = [ip for h in plan.hosts for ip in h.ips]
+        assert len(set(host_ips)) == len(host_ips) and not set(host_ips) & set(plan.gateways())
+        assert plan.client_ip not in taken and plan.client_ip6 not in taken
+        if plan.client_ip6:
+            uplink = ipaddress.ip_network(f"{plan.node_ips6[0]}/64", strict=False)
+            assert ipaddress.ip_address(plan.client_ip6) in uplink
+        for host in plan.hosts:
+            for ip, gateway in host.addresses:
+                assert (":" in ip) == (":" in gateway)
+        # Every endpoint address of a family the lab loads has a namespace that answers for it.
+        for slice_ in cluster.endpoint_slices.values():
+            if slice_.address_type in plan.families:
+                for endpoint in slice_.endpoints:
+                    assert all(plan.host_by_ip(a) is not None for a in endpoint.addresses)
