@@ -197,16 +197,30 @@ def test_real_ipv6_tcp_to_a_dual_stack_service(kernel: None, mode: str) -> None:
         assert set(report.result.answered) == pods | {new.name}, report.result.answered
 
 
-@pytest.mark.kernel
-def test_an_ipv6_target_in_an_ipv4_lab_is_refused(kernel: None) -> None:
-    from .conftest import scenario_source
+#: The same cluster without IPv6: an IPv4 node, single-stack Services.
+ONLY4 = (
+    DUAL.replace("10.96.0.0/12,fd00:10:96::/112", "10.96.0.0/12")
+    .replace("10.244.0.0/16,fd00:10:244::/56", "10.244.0.0/16")
+    .replace(', {type: InternalIP, address: "fd00:192:168::2"}', "")
+    .replace("  ipFamilyPolicy: RequireDualStack\n  ipFamilies: [IPv4, IPv6]\n", "")
+    .replace("  ipFamilyPolicy: RequireDualStack\n", "")
+)
 
-    sources, node = scenario_source("db-service")
-    with Lab.up(sources, "db-service", "iptables", node) as lab:
+
+@pytest.mark.kernel
+def test_an_ipv4_lab_refuses_ipv6_targets_and_manifests(kernel: None) -> None:
+    with Lab.up([(ONLY4, "v4.yaml")], "v4", "iptables", "n1") as lab:
         assert lab.plan.families == (IPV4,) and not lab.plan.node_ips6
+        assert all(not h.ip6 for h in lab.plan.hosts)
         with pytest.raises(UsageError) as caught:
             curl(lab, "[fd00::1]:80")
         assert "no IPv6" in caught.value.message
+        # New manifests with IPv6 would need new addresses in every namespace: refused, nothing changed.
+        before = lab.plan
+        with pytest.raises(UsageError) as caught:
+            lab.replace_manifests([(DUAL, "dual.yaml")], "dual")
+        assert "IP families (IPv4 → IPv4, IPv6)" in str(caught.value) and lab.plan == before
+        assert set(curl(lab, "web:http", COUNT).result.answered) == {h.name for h in lab.plan.hosts}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
