@@ -54,7 +54,10 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--rules",
                 metavar="DUMP",
-                help=_("Trace through a real node's iptables-save output instead of compiled manifests."),
+                help=_(
+                    "Trace through a real node's iptables-save (or ip6tables-save) output instead of compiled "
+                    "manifests."
+                ),
             ),
         ] = None,
         node_ips: Annotated[
@@ -62,7 +65,10 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--node-ip",
                 metavar="IP",
-                help=_("With --rules: an address of that node (for -m addrtype LOCAL); repeat for more."),
+                help=_(
+                    "With --rules: an address of that node (for -m addrtype LOCAL); repeat for more. "
+                    "IPv6 addresses mean an ip6tables-save dump."
+                ),
             ),
         ] = None,
         protocol: Annotated[
@@ -101,6 +107,17 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 "--output", "-o", metavar="json", help=_("json: the outcome and every step, for scripts.")
+            ),
+        ] = None,
+        family: Annotated[
+            str | None,
+            typer.Option(
+                "--family",
+                metavar="ipv4|ipv6",
+                help=_(
+                    "With a Service or node name: its address of this IP family (default: a Service's "
+                    "primary family, spec.ipFamilies[0]). An address in --to picks its own family."
+                ),
             ),
         ] = None,
         mode: Annotated[
@@ -150,9 +167,9 @@ def register(app: typer.Typer) -> None:
         session, mode = _session(files, rules, node_ips or [], node, seed, mode, compiling)
         warn_if_deprecated(mode)
         if node is not None and session.cluster is not None:
-            from kproxy_tutor.sandbox.trace.request import target_node
+            from kproxy_tutor.sandbox.trace.request import split_host_port, target_node
 
-            owner = target_node(session.cluster, target.rpartition(":")[0] or target)
+            owner = target_node(session.cluster, split_host_port(target)[0])
             if owner is not None and owner != node:
                 raise UsageError(
                     N_(
@@ -166,7 +183,10 @@ def register(app: typer.Typer) -> None:
             from kproxy_tutor.shell.names import check_request
 
             check_request(session.cluster, source, target, UsageError)  # did-you-mean for both names
-        client, destination = session.resolve(source, target, protocol, node)
+        from kproxy_tutor.sandbox.trace.request import check_family_choice
+
+        client, destination = session.resolve(source, target, protocol, node, check_family_choice(family))
+        tracer = session.tracer_for(destination.family)
         plain = runtime.current().plain
         console = make_console()
         if mode != "iptables" and output != "json":
@@ -184,7 +204,7 @@ def register(app: typer.Typer) -> None:
 
             with compiling:  # one display: the node's compilation, then the connections
                 result = run_load(
-                    session.tracer,
+                    tracer,
                     client,
                     destination.ip,
                     destination.port,
@@ -197,7 +217,7 @@ def register(app: typer.Typer) -> None:
                 data = trace_data(first, client, destination, result, mode=mode, seed=seed)
                 typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
                 return
-            network = session.tracer.network
+            network = tracer.network
 
             def pod_of(ip: str) -> str | None:
                 pod = network.pod_at(ip)

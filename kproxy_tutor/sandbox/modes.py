@@ -123,7 +123,7 @@ def compile_mode(
             mode,
             proxier.node_name,
             texts,
-            NftEvaluator(table, node_view(cluster, proxier.node_name), seed),
+            NftEvaluator(table, node_view(cluster, proxier.node_name, family=family), seed),
             table,
             table.rule_count,
             table.element_count,
@@ -142,7 +142,7 @@ def compile_mode(
         mode,
         iptables.node_name,
         {"iptables-save": render_save(ruleset), "iptables-restore": render_restore(result.payload)},
-        IptablesEvaluator.for_cluster(cluster, iptables.node_name, ruleset, seed),
+        IptablesEvaluator.for_cluster(cluster, iptables.node_name, ruleset, seed, family=family),
         ruleset,
         rules,
         0,
@@ -182,7 +182,7 @@ def _compile_ipvs(
         "iptables-restore": state.iptables.restore,
         "sysctl": render_sysctls(state),
     }
-    view = node_view(cluster, ipvs.node.name)
+    view = node_view(cluster, ipvs.node.name, family=family)
     evaluator = IpvsEvaluator(state, view, seed=seed)
     return CompiledMode(
         "ipvs",
@@ -206,22 +206,28 @@ def mode_tracer(
     seed: int = 0,
     progress: Progress | None = None,
     walkers: WalkerFactory | None = None,
+    *,
+    family: str = IPV4,
+    keep: Callable[[Callable[[], object]], None] | None = None,
 ) -> Tracer:
-    """A tracer that carries packets node to node with every node's kernel in ``mode``.
+    """A tracer that carries packets node to node with every node's kernel in ``mode``, through
+    the rules of ``family``'s proxiers (kube-proxy runs one per IP family).
 
     Each node compiles its rules (its own Proxier in that mode) when a packet first reaches it,
     reporting to ``progress`` as a sync does; ``walkers`` gives the nodes' walkers instead (the
-    sandbox shell's, over the rules its kube-proxies keep).
+    sandbox shell's, over the rules its kube-proxies keep). ``keep`` is handed a function that
+    syncs a node's proxier made here again (and so brings its rules up to date with the cluster).
     """
     from kproxy_tutor.sandbox.trace.network import cluster_network
     from kproxy_tutor.sandbox.trace.tracer import Tracer
 
     check_mode(mode)
+    check_family(family)
     if mode == "iptables":
-        return Tracer(cluster_network(cluster, progress=progress), seed)
-    from kproxy_tutor.sandbox.trace.mode_kernel import ModeTracer
+        return Tracer(cluster_network(cluster, progress=progress, family=family, keep=keep), seed)
+    from kproxy_tutor.sandbox.trace.mode_kernel import LiveWalker, ModeTracer
 
-    network = cluster_network(cluster)
+    network = cluster_network(cluster, family=family)
     if walkers is not None:
         given = walkers
         return ModeTracer(network, lambda node, clock: given(node, network, clock), mode, seed)
@@ -229,16 +235,34 @@ def mode_tracer(
     def walker(node: str, clock: Callable[[], float]) -> Walker:
         from kproxy_tutor.sandbox.nftables.evaluate import node_view
 
-        view = node_view(cluster, node, network)
+        view = node_view(cluster, node, network, family=family)
         if mode == "nftables":
             from kproxy_tutor.sandbox.nftables import NftProxier
             from kproxy_tutor.sandbox.nftables.evaluate import NftEvaluator
 
-            return NftEvaluator(NftProxier(cluster, node).sync(progress).table, view, seed, clock)
+            nft = NftProxier(cluster, node, family=family)
+            if keep is None:
+                return NftEvaluator(nft.sync(progress).table, view, seed, clock)
+            live = LiveWalker(
+                lambda: nft.sync(progress).table,
+                lambda table: NftEvaluator(
+                    table, node_view(cluster, node, network, family=family), seed, clock
+                ),  # type: ignore[arg-type]
+            )
+            keep(live.refresh)
+            return live
         from kproxy_tutor.sandbox.ipvs import IpvsProxier
         from kproxy_tutor.sandbox.trace.ipvs_flow import IpvsEvaluator
 
-        return IpvsEvaluator(IpvsProxier(cluster, node).sync(progress), view, clock, seed)
+        ipvs = IpvsProxier(cluster, node, family=family)
+        if keep is None:
+            return IpvsEvaluator(ipvs.sync(progress), view, clock, seed)
+        live = LiveWalker(
+            lambda: ipvs.sync(progress),
+            lambda state: IpvsEvaluator(state, node_view(cluster, node, network, family=family), clock, seed),  # type: ignore[arg-type]
+        )
+        keep(live.refresh)
+        return live
 
     return ModeTracer(network, walker, mode, seed)
 

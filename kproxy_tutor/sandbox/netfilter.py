@@ -659,4 +659,6 @@ def next_hooks(route: str, local_out: bool, reroute: bool = False) -> list[str]:
 
 
 def _tuple_text(t: tuple[str, str, int, str, int]) -> str:
-    return f"{t[0]} {t[1]}:{t[2]} -> {t[3]}:{t[4]}"
+    from kproxy_tutor.sandbox.packet import host_port  # ``[ipv6]:port``
+
+    return f"{t[0]} {host_port(t[1], t[2])} -> {host_port(t[3], t[4])}"

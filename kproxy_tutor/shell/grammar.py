@@ -336,18 +336,22 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         ("curl",),
         N_("Send requests to a Service and show the way each one took through the rules."),
-        "curl SERVICE[:PORT]|IP:PORT [--from POD|node/NAME|external] [-n N] [--brief]",
+        "curl SERVICE[:PORT]|IP:PORT|[IPV6]:PORT [--from POD|node/NAME|external] [-4|-6] [-n N] [--brief]",
         (Arg("TARGET", TARGET),),
         (
             Flag(("--from",), "source", POD, metavar="POD"),
             Flag(("-n", "--count"), "count", POSITIVE, metavar="N"),
             Flag(("--brief",), "brief", switch=True),
+            Flag(("-4", "--ipv4"), "ipv4", switch=True),
+            Flag(("-6", "--ipv6"), "ipv6", switch=True),
         ),
         N_(
             "SERVICE may be a name (db-service, db-service.default, db-service.default.svc.cluster.local) "
             "or an address: a ClusterIP, or a node IP with a NodePort. --from is a Pod, node/NAME (a process "
             "on that node) or external (a client outside the cluster); without it the request comes from the "
-            "node you are looking at."
+            "node you are looking at. An IPv6 address goes in brackets, [fd00:10:96::a]:80, and its packets go "
+            "through the IPv6 proxier's rules. A Service name means the Service's primary IP family; -6 (or -4) "
+            "picks its ClusterIP of that family, as curl -6 asks DNS for the IPv6 address."
         ),
         ("curl db-service:5432 --from web", "curl 192.168.1.11:30080 --from external -n 4"),
     ),

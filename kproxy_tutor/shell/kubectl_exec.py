@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.shell.names import close_match, not_found
 from kproxy_tutor.shell.net_commands import send
 from kproxy_tutor.shell.output import Note, Output
@@ -32,6 +33,8 @@ class Request:
     #: The port the client uses when none is written (curl and wget: 80, or 443 for https).
     default_port: int
     protocol: str = "tcp"
+    #: ``-4``/``-6`` (curl, wget, nc): the IP family of the name's address to connect to (None: any).
+    family: str | None = None
 
 
 def parse_client(words: list[str]) -> Request:
@@ -48,6 +51,7 @@ def parse_client(words: list[str]) -> Request:
     positional: list[str] = []
     udp = False
     skip = False
+    family: str | None = None
     for arg in args:
         if skip:
             skip = False
@@ -56,6 +60,10 @@ def parse_client(words: list[str]) -> Request:
             option = arg.split("=", 1)[0]
             if program == "nc" and "u" in arg.lstrip("-") and not arg.startswith("--"):
                 udp = True
+            if arg in ("-4", "--ipv4", "--inet4-only") or (program == "nc" and _short_flag(arg, "4")):
+                family = IPV4
+            elif arg in ("-6", "--ipv6", "--inet6-only") or (program == "nc" and _short_flag(arg, "6")):
+                family = IPV6
             # An option with its value attached (-m5, -qO-, --max-time=5) takes nothing more.
             skip = option in values and "=" not in arg
             continue
@@ -63,7 +71,8 @@ def parse_client(words: list[str]) -> Request:
     if program == "nc":
         if len(positional) != 2 or not positional[1].isdigit():
             raise SandboxInputError(N_("nc needs a host and a port: nc [-zv] HOST PORT."))
-        return Request(positional[0], int(positional[1]), int(positional[1]), "udp" if udp else "tcp")
+        host = positional[0]
+        return Request(host, int(positional[1]), int(positional[1]), "udp" if udp else "tcp", family)
     if not positional:
         raise SandboxInputError(
             N_("{program} needs a URL, for example {program} http://web:80/."), program=program
@@ -74,10 +83,24 @@ def parse_client(words: list[str]) -> Request:
         scheme, rest = "http", url
     default = 443 if scheme.lower() == "https" else 80
     hostport = rest.split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    if hostport.startswith("["):
+        # An IPv6 literal, as URLs write it: http://[fd00:10:96::a]:80/
+        inside, _, after = hostport[1:].partition("]")
+        port = after[1:] if after.startswith(":") else ""
+        return Request(inside, int(port) if port.isdigit() else None, default, family=family)
     host, colon, port = hostport.rpartition(":")
-    if not colon or not port.isdigit():
-        return Request(hostport, None, default)
-    return Request(host, int(port), default)
+    if not colon or not port.isdigit() or ":" in host:
+        return Request(hostport, None, default, family=family)
+    return Request(host, int(port), default, family=family)
+
+
+def _short_flag(arg: str, letter: str) -> bool:
+    """``letter`` among grouped short options (``-6zv``)."""
+    return not arg.startswith("--") and letter in arg[1:]
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def _pod(session: Session, text: str, namespace: str) -> str:
@@ -123,7 +146,7 @@ def exec_command(session: Session, invocation: Invocation, document: str | None)
     assert isinstance(words, list)
     request = parse_client(words)
     target, notes = _service_port(session, request, namespace)
-    return notes + send(session, f"{namespace}/{name}", target)
+    return notes + send(session, f"{namespace}/{name}", target, family=request.family)
 
 
 def _service_port(session: Session, request: Request, namespace: str) -> tuple[str, list[Output]]:
@@ -134,12 +157,15 @@ def _service_port(session: Session, request: Request, namespace: str) -> tuple[s
     parts = request.host.split(".")
     service = session.cluster.services.get((parts[1] if len(parts) > 1 else namespace, parts[0]))
     if service is None or any(p.port == port for p in service.ports) or not service.cluster_ip:
-        return f"{request.host}:{port}", []
+        return _host_port(request.host, port), []
+    from kproxy_tutor.sandbox.trace.request import service_primary_family
+
+    address = service.cluster_ip_of(request.family or service_primary_family(service)) or service.cluster_ip
     params = {
         "port": port,
         "name": service.name,
         "ports": ", ".join(str(p.port) for p in service.ports),
-        "address": service.cluster_ip,
+        "address": _host_port(address, port).rpartition(":")[0],
     }
     if request.port is None:
         message = N_(
@@ -152,4 +178,4 @@ def _service_port(session: Session, request: Request, namespace: str) -> tuple[s
             "Service {name} has no port {port} (it has: {ports}): the request goes to {address}:{port}; "
             "below is what the rules do with it."
         )
-    return f"{service.cluster_ip}:{port}", [Note(message, params, tone="warning")]
+    return _host_port(address, port), [Note(message, params, tone="warning")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.sandbox.iptables import render_save
 from kproxy_tutor.sandbox.iptables.render import save_line
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
@@ -23,6 +24,8 @@ from kproxy_tutor.shell.session import Session
 
 #: Where ``curl --from external`` comes from: an address of TEST-NET-3 (RFC 5737), outside the cluster.
 EXTERNAL_CLIENT_IP = "203.0.113.10"
+#: The outside client's address for an IPv6 destination (documentation prefix 2001:db8::/32).
+EXTERNAL_CLIENT_IP6 = "2001:db8:ffff::10"
 EXTERNAL_WORDS = ("external", "outside", "internet")
 
 
@@ -107,8 +110,14 @@ def iptables(session: Session, invocation: Invocation, document: str | None) -> 
 def conntrack(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
     entries = []
     if session.has_traffic:
-        kernel = session.tracer().tracer.kernel(session.node)
-        entries = kernel.conntrack.entries()
+        # One conntrack table for both families (IPv4 entries first), as conntrack -L lists them.
+        tracers = session.tracer().tracers
+        entries = [
+            entry
+            for family in (IPV4, IPV6)
+            if family in tracers
+            for entry in tracers[family].kernel(session.node).conntrack.entries()
+        ]
     lines = []
     for entry in entries:
         protocol, src, sport, dst, dport = entry.original
@@ -151,11 +160,31 @@ def curl(session: Session, invocation: Invocation, document: str | None) -> list
     target = invocation.arg("TARGET")
     source = client_text(session, invocation.text("source") or session.node)
     count = invocation.number("count", 1) or 1
-    return send(session, source, target, count, invocation.switch("brief"))
+    family = ip_family_switch(invocation.switch("ipv4"), invocation.switch("ipv6"))
+    return send(session, source, target, count, invocation.switch("brief"), family=family)
 
 
-def send(session: Session, source: str, target: str, count: int = 1, brief: bool = False) -> list[Output]:
-    """``count`` new connections from ``source`` (a Pod, node or address) to ``target``, traced in the current mode."""
+def ip_family_switch(ipv4: bool, ipv6: bool) -> str | None:
+    """curl's -4/-6 as an IP family (None: neither; the name's primary family, an address's own)."""
+    if ipv4 and ipv6:
+        raise SandboxInputError(N_("-4 and -6 exclude each other: pick one IP family."))
+    return IPV4 if ipv4 else (IPV6 if ipv6 else None)
+
+
+def send(
+    session: Session,
+    source: str,
+    target: str,
+    count: int = 1,
+    brief: bool = False,
+    *,
+    family: str | None = None,
+) -> list[Output]:
+    """``count`` new connections from ``source`` (a Pod, node or address) to ``target``, traced in the current mode.
+
+    ``family`` (IPv4/IPv6) picks a Service name's ClusterIP of that family, as ``curl -4/-6`` does;
+    an address (``[fd00::a]:80``) is taken literally and picks its own family.
+    """
     from kproxy_tutor.errors import TutorError
     from kproxy_tutor.shell.names import check_request
 
@@ -163,19 +192,28 @@ def send(session: Session, source: str, target: str, count: int = 1, brief: bool
     tracer = session.tracer()
     traces: list[Trace] = []
     try:
-        client, destination = tracer.resolve(source, target, None, None)
+        if source == EXTERNAL_CLIENT_IP:
+            # "external" stands for a client of the destination's family (outside clients have no namespace).
+            from kproxy_tutor.sandbox.trace.request import resolve_destination
+
+            if resolve_destination(session.cluster, target, None, family=family).family == IPV6:
+                source = EXTERNAL_CLIENT_IP6
+        client, destination = tracer.resolve(source, target, None, None, family)
         for _ in range(count):
             traces.append(tracer.connect(client, destination))
     except TutorError as error:
         # The tracer's errors are about the request line; report them as sandbox input errors.
         raise SandboxInputError(error.message, **error.params) from None
+    # The shell's counters (iptables -L -v, ipvsadm's) are the IPv4 proxier's: an IPv6 connection
+    # went through the IPv6 proxier's rules, which the shell does not list.
+    counted = traces if destination.family == IPV4 else []
     if session.mode != "iptables":
         from kproxy_tutor.shell import mode_trace
 
-        for trace in traces:
+        for trace in counted:
             mode_trace.count(session, trace)
         return [TraceReport(target, tuple(traces), brief), *_leftover_warning(session, client, destination)]
-    for trace in traces:
+    for trace in counted:
         _count(session, trace)
     return [TraceReport(target, tuple(traces), brief)]
 

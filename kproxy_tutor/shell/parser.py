@@ -212,7 +212,9 @@ def parse(tokens: list[str]) -> Invocation:
     only_positional = False
     while queue:
         token = queue.pop(0)
-        if only_positional or token == "-" or not token.startswith("-") or _is_number(token):
+        # A negative number is a value, unless the command has it as an option (curl -4, -6).
+        numeric = _is_number(token) and command.flag(token) is None
+        if only_positional or token == "-" or not token.startswith("-") or numeric:
             positional.append(token)
             continue
         if token == "--":

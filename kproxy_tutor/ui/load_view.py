@@ -24,7 +24,7 @@ def _label(key: str, pod_of: Callable[[str], str | None]) -> str:
     }
     if key in names:
         return names[key]
-    pod = pod_of(key.rsplit(":", 1)[0])
+    pod = pod_of(key.rsplit(":", 1)[0].strip("[]"))  # ``ip:port`` or ``[ipv6]:port``
     return f"{key} ({pod})" if pod else key
 
 
@@ -81,17 +81,19 @@ def print_load(
             )
     else:
         table = Table(box=None, show_edge=False, pad_edge=False)
-        table.add_column(_("where"), overflow="fold")
+        # An endpoint (``[fd00:10:244::2]:8080``) is never split: the Pod's name wraps instead.
+        widest = max((len(label.split(" ", 1)[0]) for label, *_rest in rows), default=0)
+        table.add_column(_("where"), overflow="fold", min_width=min(widest, max(console.width - 16, 10)))
         table.add_column(_("connections"), justify="right")
         table.add_column(_("share"), justify="right")
         table.add_column(expected_header, justify="right")
-        table.add_column("")
+        table.add_column("", no_wrap=True, overflow="crop")
         for label, count, share, expected in rows:
             bar = Text(glyphs("█" * round(share * BAR_WIDTH)), style="green")
             if expected is not None:
                 bar.append(glyphs(" ▏") if abs(share - expected) < 0.05 else "", style="dim")
             table.add_row(
-                label,
+                Text(label),  # not markup: an IPv6 endpoint's brackets are not a style
                 format_number(count),
                 format_percent(share, 1, fixed=True),
                 format_percent(expected, 1, fixed=True) if expected is not None else "-",

@@ -23,7 +23,7 @@ from kproxy_tutor.sandbox.packet import (
     TraceStep,
 )
 from kproxy_tutor.ui.console import display, glyphs
-from kproxy_tutor.ui.trace_words import outcome_lines, source_text
+from kproxy_tutor.ui.trace_words import icmp_name, outcome_lines, source_text
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -436,22 +436,23 @@ def step_lines(step: TraceStep) -> list[Text]:
 def _verdict_text(step: TraceStep, d: dict[str, object]) -> str:
     reject = d["verdict"] == "REJECT"
     udp = step.packet is not None and step.packet.protocol == "udp"
+    icmp = icmp_name(step.packet.dst_ip if step.packet is not None else "")
     if udp and (step.hook or "").upper() == "OUTPUT":
         # Stopped in the sender's own kernel: sendmsg() gets netfilter's drop as EPERM.
         return (
             _(
                 "REJECT in the OUTPUT path: the datagram is dropped inside the sender's kernel, so send() fails "
-                "with EPERM; the ICMP port unreachable then fails the next receive with “connection refused”"
-            )
+                "with EPERM; the {icmp} port unreachable then fails the next receive with “connection refused”"
+            ).format(icmp=icmp)
             if reject
             else _("DROP in the OUTPUT path: send() fails with EPERM; nothing comes back")
         )
     if udp:
         return (
             _(
-                "REJECT: the node answers with ICMP port unreachable; the UDP client's next receive fails "
+                "REJECT: the node answers with {icmp} port unreachable; the UDP client's next receive fails "
                 "with “connection refused”"
-            )
+            ).format(icmp=icmp)
             if reject
             else _("DROP: the datagram is discarded; the client hears nothing")
         )

@@ -91,17 +91,23 @@ def _stopping_rule(trace: Trace) -> str | None:
     return None
 
 
+def icmp_name(address: str) -> str:
+    """The protocol a REJECT answers in: ICMPv6 for an IPv6 packet (ip6tables' icmp6-port-unreachable)."""
+    return "ICMPv6" if ":" in address else "ICMP"
+
+
 def client_sees_text(trace: Trace) -> str:
     """What the client's socket calls return (``socket_errors``), in words."""
     errors = socket_errors(trace)
     udp = trace.packet.protocol == "udp"
+    icmp = icmp_name(trace.packet.dst_ip)
     if errors == (EPERM, ECONNREFUSED):
         return _(
             "What the client sees: send() itself fails with EPERM (“Operation not permitted”): the REJECT runs "
-            "in the OUTPUT path, inside the sender's own kernel, so the datagram never leaves the node; the ICMP "
+            "in the OUTPUT path, inside the sender's own kernel, so the datagram never leaves the node; the {icmp} "
             "port unreachable it answers with then makes the next receive on the socket fail with ECONNREFUSED "
             "(“Connection refused”)."
-        )
+        ).format(icmp=icmp)
     if errors == (EPERM,):
         return _(
             "What the client sees: send() itself fails with EPERM (“Operation not permitted”): the DROP runs in "
@@ -109,15 +115,15 @@ def client_sees_text(trace: Trace) -> str:
         )
     if errors == (ECONNREFUSED,) and udp:
         return _(
-            "What the client sees: send() succeeds; the ICMP port unreachable the REJECT answers with makes the "
+            "What the client sees: send() succeeds; the {icmp} port unreachable the REJECT answers with makes the "
             "next receive on a connected socket fail with ECONNREFUSED (“Connection refused”); an unconnected "
             "socket is not told and waits."
-        )
+        ).format(icmp=icmp)
     if errors == (ECONNREFUSED,):
         return _(
             "What the client sees: connect() fails at once with ECONNREFUSED (“Connection refused”): the REJECT "
-            "answers with ICMP port unreachable."
-        )
+            "answers with {icmp} port unreachable."
+        ).format(icmp=icmp)
     if errors == (ETIMEDOUT,):
         return _("What the client sees: connect() hears nothing, tries again and times out (ETIMEDOUT).")
     return _(
@@ -128,6 +134,13 @@ def client_sees_text(trace: Trace) -> str:
 def _not_service_text(trace: Trace, where: str) -> str | None:
     """The result for a Service's own address that no rule translated, worded for that kind of address."""
     kind, service, ip = trace.address_kind, trace.address_owner, trace.packet.dst_ip
+    if ip == "::1":
+        return _(
+            "Result: ::1 is the node's IPv6 loopback address. kube-proxy's IPv6 rules leave it alone: localhost "
+            "NodePorts exist only for IPv4 (they need the route_localnet sysctl, which IPv6 does not have), so no "
+            "rule translated the packet and it went on as addressed, {where}: only a process listening on [::1] "
+            "there answers; with none, the connection is refused."
+        ).format(where=where)
     if kind == AddressKind.PROXY_LOAD_BALANCER_IP:
         return _(
             "Result: {ip} is a load-balancer IP of Service {service} with ipMode: Proxy. kube-proxy writes no "

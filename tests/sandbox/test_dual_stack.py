@@ -126,8 +126,9 @@ def test_dual_stack_trace_from_the_node(tmp_path: Any, mode: str) -> None:
     six = run_tutor(
         "--lang", "en", "trace", "-f", str(path), "--mode", mode, "--from", "n1", "--to", "web6:80"
     )
-    assert six.returncode == 2
-    assert "only an IPv6 ClusterIP" in six.stderr
+    # An IPv6-only Service goes through the IPv6 proxier's rules (it has no endpoints: rejected).
+    assert six.returncode == 0, six.stderr
+    assert "[fd00:10:96::30]:80" in six.stdout and "rejected" in six.stdout
     assert "Traceback" not in six.stderr
 
 
@@ -136,7 +137,8 @@ def test_ipv6_only_node_is_refused_by_trace_not_crashed(tmp_path: Any) -> None:
     path.write_text(DUAL.replace("  - {type: InternalIP, address: 192.168.0.2}\n", ""), encoding="utf-8")
     result = run_tutor("--lang", "en", "trace", "-f", str(path), "--from", "n1", "--to", "web:80")
     assert result.returncode == 2, result.stderr
-    assert "only IPv6 addresses" in result.stderr
+    # web's primary family is IPv4, and the node has no IPv4 address to send from.
+    assert "Node 'n1' has no IPv4 InternalIP" in result.stderr
 
 
 # Hypothesis: random dual-stack clusters -------------------------------------------------------------
@@ -241,21 +243,21 @@ def test_random_dual_stack_clusters_never_crash_rules_or_trace(text: str) -> Non
                     assert f"TCP  [{v6}]:80 rr" in six["ipvsadm -Ln"], (service.name, six)
     session = TraceSession.from_cluster(cluster)
     for node in cluster.nodes.values():
-        if not node.ipv4_ips:
-            continue
         for service in cluster.services.values():
-            if any(":" not in ip for ip in service.cluster_ips or (service.cluster_ip,)):
-                session.curl(node.name, f"{service.name}:80")
+            for family in ("IPv4", "IPv6"):
+                if node.ips(family) and service.cluster_ip_of(family):
+                    trace = session.curl(node.name, f"{service.name}:80", family=family)
+                    assert trace.packet.dst_ip == service.cluster_ip_of(family)
 
 
-def test_bracketed_ipv6_destination_is_refused_with_the_family_reason(tmp_path: Any) -> None:
+def test_bracketed_ipv6_destination_is_traced_through_the_ipv6_rules(tmp_path: Any) -> None:
     path = tmp_path / "cluster.yaml"
     path.write_text(DUAL, encoding="utf-8")
     result = run_tutor(
         "--lang", "en", "trace", "-f", str(path), "--from", "n1", "--to", "[fd00:10:96::20]:80"
     )
-    assert result.returncode == 2, result.stderr
-    assert "is an IPv6 address" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "delivered to [fd00:244::5]:8080" in result.stdout and "Traceback" not in result.stderr
 
 
 # Hypothesis: allocation through ipFamilyPolicy, every mode and family, the tracer's IPv6 answer ------------
@@ -348,7 +350,9 @@ def test_allocated_dual_stack_clusters_never_crash_and_every_ipv6_service_gets_r
     for node in cluster.nodes.values():
         for service in cluster.services.values():
             try:
-                session.curl(node.name, f"{service.name}:80")
+                trace = session.curl(node.name, f"{service.name}:80")
             except TutorError as error:
-                # The tracer follows IPv4 only and says so; nothing else may go wrong.
-                assert "IPv6" in str(error), str(error)
+                # Only a node without an address of the Service's primary family is refused.
+                assert "InternalIP" in str(error), str(error)
+            else:
+                assert trace.packet.dst_ip == service.cluster_ips[0]

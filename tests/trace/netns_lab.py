@@ -12,7 +12,7 @@ import select
 import subprocess
 import sys
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from netns import Namespace, network_namespace
@@ -97,9 +97,9 @@ def _link(node: Namespace, other: Namespace, node_side: str, ip: str) -> None:
         node.run(argv)
 
 
-def _start_server(pod: Namespace, name: str, port: int) -> subprocess.Popen[str]:
+def _start_server(pod: Namespace, name: str, port: int, server: str = SERVER) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        ["ip", "netns", "exec", pod.name, sys.executable, "-c", SERVER, name, str(port)],
+        ["ip", "netns", "exec", pod.name, sys.executable, "-c", server, name, str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -165,3 +165,72 @@ def _stop(lab: NodeLab) -> None:
         process.kill()
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=5)
+
+
+# IPv6 --------------------------------------------------------------------------------------
+#: The node side of every veth carries this link-local address (IPv6's "default via" the node).
+GATEWAY6 = "fe80::1"
+#: The router beyond the node's IPv6 uplink (it forwards nothing).
+OUTSIDE6 = "fd00:192:168::1"
+SERVER6 = SERVER.replace("socket.socket()", "socket.socket(socket.AF_INET6)").replace('"0.0.0.0"', '"::"')
+
+
+def _link6(node: Namespace, other: Namespace, node_side: str, ip: str) -> None:
+    """A veth between the node and a Pod (or the client); addresses without DAD, so they work at once."""
+    subprocess.run(
+        ["ip", "link", "add", node_side, "netns", node.name, "type", "veth", "peer", "name", "eth0",
+         "netns", other.name],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    for argv in (
+        ["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"],
+        ["ip", "link", "set", "lo", "up"],
+        ["ip", "link", "set", "eth0", "up"],
+        ["ip", "-6", "addr", "add", f"{ip}/128", "dev", "eth0", "nodad"],
+        ["ip", "-6", "route", "add", "default", "via", GATEWAY6, "dev", "eth0"],
+    ):
+        other.run(argv)
+    for argv in (
+        ["ip", "-6", "addr", "add", f"{GATEWAY6}/64", "dev", node_side, "nodad"],
+        ["ip", "link", "set", node_side, "up"],
+        ["ip", "-6", "route", "add", f"{ip}/128", "dev", node_side],
+    ):
+        node.run(argv)
+
+
+@contextlib.contextmanager
+def node_lab6(
+    load: Callable[[Namespace], None], node_ip: str, client_ip: str, pods: dict[str, tuple[str, int]]
+) -> Iterator[NodeLab]:
+    """The IPv6 twin of ``node_lab``: ``load`` puts the rules into the node namespace (ip6tables-restore or nft -f)."""
+    with contextlib.ExitStack() as stack:
+        node = stack.enter_context(network_namespace("kpt-node6"))
+        client = stack.enter_context(network_namespace("kpt-cli6"))
+        lab = NodeLab(node, client)
+        stack.callback(_stop, lab)
+        node.run(["ip", "link", "set", "lo", "up"])
+        node.run(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"])
+        node.run(["sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"])
+        node.run(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"])
+        outside = stack.enter_context(network_namespace("kpt-out6"))
+        subprocess.run(
+            ["ip", "link", "add", "uplink0", "netns", node.name, "type", "veth", "peer", "name", "eth0",
+             "netns", outside.name],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+        outside.run(["sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"])
+        outside.run(["ip", "link", "set", "eth0", "up"])
+        outside.run(["ip", "-6", "addr", "add", f"{OUTSIDE6}/64", "dev", "eth0", "nodad"])
+        node.run(["ip", "-6", "addr", "add", f"{node_ip}/64", "dev", "uplink0", "nodad"])
+        node.run(["ip", "link", "set", "uplink0", "up"])
+        node.run(["ip", "-6", "route", "add", "default", "via", OUTSIDE6, "dev", "uplink0"])
+        _link6(node, client, "vcli", client_ip)
+        for index, (name, (ip, port)) in enumerate(sorted(pods.items())):
+            pod = stack.enter_context(network_namespace("kpt-pod6"))
+            lab.pods[name] = pod
+            _link6(node, pod, f"vpod{index}", ip)
+            lab.servers.append(_start_server(pod, name, port, SERVER6))
+        load(node)
+        yield lab

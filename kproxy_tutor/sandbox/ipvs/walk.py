@@ -64,6 +64,11 @@ def _in_set(s: IpSet, kinds: list[str], p: FirstPacket) -> bool:
     return f"{key},{third}" in s.members
 
 
+def _named(sets: Mapping[str, IpSet], name: str) -> IpSet | None:
+    """The set the kernel knows as ``name``: the IPv6 proxier's sets are ``KUBE-6-…`` (``IpSet.name``)."""
+    return next((s for s in sets.values() if s.name == name), None)
+
+
 def _matches(rule: Rule, p: FirstPacket, sets: Mapping[str, IpSet]) -> bool:
     for part in rule.parts:
         if isinstance(part, AddressMatch):
@@ -87,7 +92,7 @@ def _matches(rule: Rule, p: FirstPacket, sets: Mapping[str, IpSet]) -> bool:
         elif isinstance(part, OpaqueMatch):
             if part.module != "set" or len(part.args) < 3:
                 return False  # physdev/ipvs matches: a Pod's bridged packet to a VIP does not match them
-            s = sets.get(part.args[1])
+            s = sets.get(part.args[1]) or _named(sets, part.args[1])
             if s is None or not _in_set(s, part.args[2].split(","), p):
                 return False
         elif not isinstance(part, (CommentMatch, Jump, Verdict, MarkTarget)) and part is not rule.target:

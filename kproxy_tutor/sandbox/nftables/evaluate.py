@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
 from kproxy_tutor.sandbox.netfilter import next_hooks
 from kproxy_tutor.sandbox.nftables.ruleset import NftChain, NftRule, NftTable
@@ -52,6 +53,8 @@ from kproxy_tutor.sandbox.trace.mode_kernel import NodePass
 from kproxy_tutor.sandbox.trace.network import Network, Route, cluster_network
 from kproxy_tutor.sandbox.trace.snat import masquerade, node_route, port_rng, standalone_network
 
+#: The address matches of the ``ip`` and ``ip6`` tables (one table per family, as kube-proxy writes them).
+_ADDRESS_FIELDS = frozenset(("ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"))
 _HOOKS = {SourceKind.NODE: ("output",), SourceKind.POD: ("prerouting",), SourceKind.EXTERNAL: ("prerouting",)}
 _MAX_DEPTH = 64
 
@@ -280,7 +283,7 @@ class NftEvaluator:
             )
         packet, route = walk.packet, walk.route
         assert route is not None
-        endpoint = f"{packet.dst_ip}:{packet.dst_port}"
+        endpoint = host_port(packet.dst_ip, packet.dst_port)
         owner = self.node.pods.get(packet.dst_ip)
         kind = OutcomeKind.DELIVERED if walk.dnat is not None else OutcomeKind.NOT_SERVICE
         walk.steps.append(
@@ -487,8 +490,8 @@ class NftEvaluator:
             return ip in self.node.local_ips
         field = statement.field
         value = statement.value
-        if field in ("ip saddr", "ip daddr"):
-            ip = packet.src_ip if field == "ip saddr" else packet.dst_ip
+        if field in _ADDRESS_FIELDS:
+            ip = packet.src_ip if field.endswith("saddr") else packet.dst_ip
             found = self._contains(value, ip)
         elif field == "iifname":
             name = value.text if isinstance(value, Word) else ""
@@ -531,6 +534,8 @@ class NftEvaluator:
         return {
             "ip daddr": packet.dst_ip,
             "ip saddr": packet.src_ip,
+            "ip6 daddr": packet.dst_ip,
+            "ip6 saddr": packet.src_ip,
             "meta l4proto": packet.protocol,
             "th dport": str(packet.dst_port),
         }[key]
@@ -574,10 +579,14 @@ def _reason(chain: str, rule: NftRule) -> str:
     return MasqueradeReason.OTHER
 
 
-def node_view(cluster: object, node_name: str, network: Network | None = None) -> NodeView:
-    """The NodeView of a sandbox cluster's node: its IPs (plus localhost) and where each Pod IP lives.
+def node_view(
+    cluster: object, node_name: str, network: Network | None = None, *, family: str | None = None
+) -> NodeView:
+    """The NodeView of a sandbox cluster's node in one IP family: its IPs of that family (plus
+    localhost, ``127.0.0.1`` or ``::1``) and where each Pod IP lives.
 
-    ``network`` is the cluster network to route in (default: a new one of ``cluster``).
+    ``network`` is the cluster network to route in (default: a new one of ``cluster`` in
+    ``family``); ``family`` defaults to the network's, else IPv4.
     """
     from kproxy_tutor.sandbox.cluster import Cluster
 
@@ -587,11 +596,17 @@ def node_view(cluster: object, node_name: str, network: Network | None = None) -
     interface = config.bridge_interface or (
         config.interface_name_prefix + "0" if config.interface_name_prefix else "cni0"
     )
-    pods = {p.pod_ip: (p.node_name, f"{p.namespace}/{p.name}") for p in cluster.pods.values() if p.pod_ip}
+    family = family or (network.family if network is not None else IPV4)
+    pods = {
+        ip: (p.node_name, f"{p.namespace}/{p.name}")
+        for p in cluster.pods.values()
+        for ip in (p.pod_ips or ((p.pod_ip,) if p.pod_ip else ()))
+    }
+    loopback = "::1" if family == IPV6 else "127.0.0.1"
     return NodeView(
         node_name,
-        frozenset((*node.ipv4_ips, "127.0.0.1")),
+        frozenset((*node.ips(family), loopback)),
         interface,
         pods,
-        network if network is not None else cluster_network(cluster),
+        network if network is not None else cluster_network(cluster, family=family),
     )

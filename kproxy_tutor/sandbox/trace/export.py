@@ -91,6 +91,7 @@ def trace_data(
             "dns_name": destination.dns_name,
             "kind": destination.kind,
             "owner": destination.owner,
+            "family": destination.family,
         }
     data.update(outcome_data(trace.outcome))
     if data["rule"] is None and trace.outcome.kind in (OutcomeKind.REJECTED, OutcomeKind.DROPPED):

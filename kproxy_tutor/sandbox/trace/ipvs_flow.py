@@ -78,7 +78,8 @@ class IpvsEvaluator:
         self.state = state
         self.node = node
         self.ruleset: Ruleset = state.iptables.ruleset
-        self.sets: Mapping[str, IpSet] = state.ipsets
+        #: By the name the rules use (``KUBE-6-…`` for the IPv6 proxier's sets).
+        self.sets: Mapping[str, IpSet] = {s.name: s for s in state.ipsets.values()}
         self.clock = clock
         self.network = node.routing()
         self.port_rng = port_rng(seed)
@@ -157,7 +158,7 @@ class IpvsEvaluator:
             (
                 v
                 for v in self.state.virtual_servers
-                if f"{v.address}:{v.port}" == step.detail.get("virtual_server")
+                if host_port(v.address, v.port) == step.detail.get("virtual_server")
             ),
             None,
         )
@@ -256,7 +257,7 @@ class IpvsEvaluator:
                     "to": walk.packet.destination,
                     "by": "ipvs",
                     "scheduler": vs.scheduler,
-                    "virtual_server": f"{vs.address}:{vs.port}",
+                    "virtual_server": host_port(vs.address, vs.port),
                     "service": vs.service,
                     "sticky": sticky,
                 },
@@ -325,7 +326,10 @@ class IpvsEvaluator:
             else None
         )
         for rule in chain.rules if chain is not None else ():
-            if isinstance(rule.target, Masquerade) and ("KUBE-LOOP-BACK" in save_line(rule)) == hairpin:
+            if (
+                isinstance(rule.target, Masquerade)
+                and ("KUBE-LOOP-BACK" in _logical(save_line(rule))) == hairpin
+            ):
                 return rule
         return None
 
@@ -464,7 +468,7 @@ def _reason(chain: str, rule: Rule) -> str:
     """Why IPVS mode's rule asked for masquerading: its chain and the set it matched tell."""
     if chain in ("KUBE-NODE-PORT", "KUBE-LOAD-BALANCER", "KUBE-EXTERNAL-IP"):
         return MasqueradeReason.EXTERNAL
-    text = " ".join(str(getattr(m, "args", "")) for m in rule.matches)
+    text = _logical(" ".join(str(getattr(m, "args", "")) for m in rule.matches))
     if "KUBE-EXTERNAL-IP" in text or "KUBE-LOAD-BALANCER" in text:
         return MasqueradeReason.EXTERNAL
     if "KUBE-CLUSTER-IP" in text and "src,dst" in text:
@@ -475,3 +479,8 @@ def _reason(chain: str, rule: Rule) -> str:
         )
         return MasqueradeReason.OFF_CLUSTER if negated else MasqueradeReason.MASQUERADE_ALL
     return MasqueradeReason.OTHER
+
+
+def _logical(text: str) -> str:
+    """Set names as both families' rules mean them: the IPv6 proxier's ``KUBE-6-CLUSTER-IP`` is ``KUBE-CLUSTER-IP``."""
+    return text.replace("KUBE-6-", "KUBE-")

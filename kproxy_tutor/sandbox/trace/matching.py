@@ -32,8 +32,11 @@ from kproxy_tutor.sandbox.iptables.rules import (
     StatisticMatch,
 )
 
-LOOPBACK_NET = int(ipaddress.IPv4Address("127.0.0.0"))
-LOOPBACK_MASK = 0xFF000000
+#: Set on every IPv6 address's number, so an IPv6 address never equals an IPv4 one and an IPv4
+#: prefix never matches an IPv6 address (nor the other way round): one integer space for both.
+IPV6_TAG = 1 << 128
+#: ``::1``, the only IPv6 loopback address (IPv6 has no 127.0.0.0/8).
+IPV6_LOOPBACK = IPV6_TAG | 1
 #: Chains shorter than this are scanned; an index would cost more than it saves.
 INDEX_THRESHOLD = 16
 #: How many timestamps xt_recent keeps per address (its ``ip_pkt_list_tot`` default).
@@ -48,6 +51,9 @@ class Unsupported(Exception):  # internal signal; the walker turns it into a San
 
 @lru_cache(maxsize=65536)
 def ip_int(text: str) -> int:
+    """The address as a number: IPv4 as is, IPv6 with ``IPV6_TAG`` set (ValueError when not an address)."""
+    if ":" in text:
+        return IPV6_TAG | int(ipaddress.IPv6Address(text))
     parts = text.split(".")
     if len(parts) == 4 and all(p.isdigit() and len(p) <= 3 and (p == "0" or p[0] != "0") for p in parts):
         a, b, c, d = map(int, parts)
@@ -78,7 +84,18 @@ class NodeMatchState:
     nth: dict[int, int] = field(default_factory=dict)
 
     def is_local(self, ip: int) -> bool:
-        return (ip & LOOPBACK_MASK) == LOOPBACK_NET or ip in self.local_ips
+        # is_local_number inlined: this runs for every addrtype match of every trace.
+        return ip in self.local_ips or (ip >> 24) == 127 or ip == IPV6_LOOPBACK
+
+
+def is_loopback_number(ip: int) -> bool:
+    """127.0.0.0/8 or ``::1`` (an ``ip_int`` number)."""
+    return (ip >> 24) == 127 or ip == IPV6_LOOPBACK
+
+
+def is_local_number(ip: int, local_ips: frozenset[int]) -> bool:
+    """What ``-m addrtype --dst-type LOCAL`` and routing call local: loopback or one of the node's addresses."""
+    return ip in local_ips or is_loopback_number(ip)
 
 
 @dataclass(slots=True)
@@ -107,10 +124,17 @@ def _net_mask(cidr: str) -> tuple[int, int]:
     if cidr.endswith("/32") and ":" not in cidr:
         # A host (every KUBE-SEP's -s, every ClusterIP's -d): its address is the network.
         return ip_int(cidr[:-3]), 0xFFFFFFFF
-    network = ipaddress.ip_network(cidr, strict=False)
-    if network.version != 4:
-        raise Unsupported("IPv6 address")
-    return int(network.network_address), int(network.netmask)
+    return network_mask(ipaddress.ip_network(cidr, strict=False))
+
+
+def network_mask(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[int, int]:
+    """(network, mask) as ``ip_int`` numbers: ``(ip_int(a) & mask) == network`` when ``a`` is inside.
+
+    An IPv6 network's pair carries ``IPV6_TAG``, so no IPv4 address is ever inside it.
+    """
+    if network.version == 4:
+        return int(network.network_address), int(network.netmask)
+    return IPV6_TAG | int(network.network_address), IPV6_TAG | int(network.netmask)
 
 
 def _source(match: AddressMatch, ctx: MatchContext) -> bool:
@@ -175,16 +199,28 @@ def _stamp(addresses: dict[int, list[float]], address: int, now: float) -> None:
     del stamps[:-RECENT_STAMPS]
 
 
+@lru_cache(maxsize=1024)
+def _recent_mask(text: str, ipv6: bool) -> int:
+    """``--mask`` as a number of the packet's family (ip6tables' default mask is all ones, as iptables')."""
+    try:
+        mask = ip_int(text)
+    except ValueError:
+        raise Unsupported(f"recent --mask {text}") from None
+    if (mask >= IPV6_TAG) == ipv6:
+        return mask
+    if text == "255.255.255.255" and ipv6:
+        return IPV6_TAG | ((1 << 128) - 1)  # the rule gave no --mask: all ones
+    raise Unsupported(f"recent --mask {text}")
+
+
 def _recent(match: RecentMatch, ctx: MatchContext) -> bool:
     if match.rttl:
         raise Unsupported("recent --rttl")
-    try:
-        mask = ip_int(match.mask)
-    except ValueError:
-        raise Unsupported(f"recent --mask {match.mask}") from None
+    address = ctx.src if match.side == "rsource" else ctx.dst
+    mask = _recent_mask(match.mask, address >= IPV6_TAG)
     # Follows the kernel's recent_mt(): the result starts as the inversion flag and flips on a hit.
     addresses = ctx.node.recent.addresses(match.name)
-    address = (ctx.src if match.side == "rsource" else ctx.dst) & mask
+    address &= mask
     now = ctx.node.now()
     stamps = addresses.get(address)
     command, seconds = match.command, match.seconds
@@ -302,9 +338,13 @@ def compile_rule(rule: Rule) -> CompiledRule:
 def _exact_destination(rule: Rule) -> int | None:
     dst = rule.destination
     # The canonical text is enough here; parsing 10,000 networks just to index them is not.
-    if dst is None or dst.negated or not dst.cidr.endswith("/32"):
+    if dst is None or dst.negated:
         return None
-    return ip_int(dst.cidr[:-3])
+    if dst.cidr.endswith("/32") and ":" not in dst.cidr:
+        return ip_int(dst.cidr[:-3])
+    if dst.cidr.endswith("/128") and ":" in dst.cidr:
+        return ip_int(dst.cidr[:-4])
+    return None
 
 
 def _exact_dport(rule: Rule) -> tuple[str, int] | None:
@@ -322,7 +362,7 @@ def _exact_dport(rule: Rule) -> tuple[str, int] | None:
 class ChainIndex:
     """Which rules of a chain can match a packet, in rule order.
 
-    A rule with an exact ``-d a.b.c.d/32`` can only match packets to that address, and a rule
+    A rule with an exact ``-d a.b.c.d/32`` (``-d addr/128`` in IPv6) can only match packets to that address, and a rule
     with ``-p P -m P --dport N`` only packets to that port: those rules are filed under their
     key, all others are always candidates. Rules skipped this way are still counted as
     examined, because the kernel tests them one by one.

@@ -28,6 +28,7 @@ from kproxy_tutor.sandbox.packet import (
     StepKind,
     Trace,
     TraceStep,
+    host_port,
 )
 from kproxy_tutor.sandbox.trace.network import LOOPBACK, UPLINK, Network, NodeNetwork, Route
 from kproxy_tutor.sandbox.trace.tracer import Client, Tracer
@@ -208,7 +209,7 @@ class ModeKernel:
             packet=packet,
             detail={
                 "state": state,
-                "entry": f"{o[0]} {o[1]}:{o[2]} -> {o[3]}:{o[4]}",
+                "entry": f"{o[0]} {host_port(o[1], o[2])} -> {host_port(o[3], o[4])}",
                 "nat": entry.dnat or entry.snat,
             },
         )
@@ -263,3 +264,37 @@ class ModeTracer(Tracer):
         """The chain (or virtual server) that chose the endpoint on the client's node, and its promised shares."""
         node = trace.source_node
         return self.kernel(node).walker.expected_shares(trace) if node is not None else None
+
+
+class LiveWalker:
+    """One node's walker over the rules its own proxier keeps: ``refresh`` syncs the proxier and makes
+    the walker again, keeping what the kernel keeps across a sync (``keep_state_of``)."""
+
+    def __init__(self, sync: Callable[[], object], make: Callable[[object], Walker]) -> None:
+        self._sync = sync
+        self._make = make
+        self._walker: Walker | None = None
+
+    @property
+    def current(self) -> Walker:
+        if self._walker is None:
+            self.refresh()
+        assert self._walker is not None
+        return self._walker
+
+    def refresh(self) -> None:
+        walker = self._make(self._sync())
+        before = self._walker
+        if before is not None and type(before) is type(walker):
+            walker.keep_state_of(before)  # type: ignore[attr-defined]
+        self._walker = walker
+
+    @property
+    def local_addresses(self) -> frozenset[str]:
+        return self.current.local_addresses
+
+    def pass_node(self, packet: Packet, source: str) -> NodePass:
+        return self.current.pass_node(packet, source)
+
+    def expected_shares(self, trace: Trace) -> tuple[str, dict[str, float]] | None:
+        return self.current.expected_shares(trace)

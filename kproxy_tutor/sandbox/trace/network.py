@@ -14,9 +14,12 @@ import ipaddress
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from kproxy_tutor.sandbox.families import IPV4, family_of_address
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.packet import RouteKind
-from kproxy_tutor.sandbox.trace.matching import ip_int
+from kproxy_tutor.sandbox.trace.matching import ip_int, is_local_number, network_mask
+
+PodNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 UPLINK = "eth0"
 BRIDGE = "cni0"
@@ -43,16 +46,21 @@ class PodAddress:
 
 @dataclass(slots=True)
 class NodeNetwork:
-    """One node: its addresses, where its Pods are, and (computed on first use) its netfilter rules."""
+    """One node: its addresses, where its Pods are, and (computed on first use) its netfilter rules.
+
+    All of one IP family (``family``): kube-proxy's proxier of that family wrote the rules, and
+    the addresses and Pod CIDR are the node's of that family.
+    """
 
     name: str
     addresses: tuple[str, ...]
     load_rules: Callable[[], Ruleset]
-    pod_cidr: ipaddress.IPv4Network | None = None
+    pod_cidr: PodNetwork | None = None
     #: The bridge Pods are attached to and its address; None when Pods hang off bare veths.
     bridge: str | None = BRIDGE
     #: With InterfaceNamePrefix detection the Pods' host-side veths start with this prefix.
     veth_prefix: str = "veth"
+    family: str = IPV4
     _rules: Ruleset | None = field(default=None, repr=False)
     local_ips: frozenset[int] = field(init=False, repr=False)
     #: The bridge's address: the first address of the Pod CIDR (None without a bridge).
@@ -82,15 +90,18 @@ class NodeNetwork:
         return f"{self.veth_prefix}{hashlib.sha256(pod_ip.encode()).hexdigest()[:8]}"
 
     def is_local(self, ip: str) -> bool:
-        value = ip_int(ip)
-        return (value >> 24) == 127 or value in self.local_ips
+        return is_local_number(ip_int(ip), self.local_ips)
 
 
 class Network:
     """Every node of the trace, the Pods by IP, and the routing between them."""
 
-    def __init__(self, nodes: Iterable[NodeNetwork], pods: Iterable[PodAddress] = ()) -> None:
+    def __init__(
+        self, nodes: Iterable[NodeNetwork], pods: Iterable[PodAddress] = (), *, family: str | None = None
+    ) -> None:
         self.nodes: dict[str, NodeNetwork] = {n.name: n for n in nodes}
+        #: The IP family of every address here (one network per family, as one proxier per family).
+        self.family = family or next((n.family for n in self.nodes.values()), IPV4)
         self.pods: dict[str, PodAddress] = {p.ip: p for p in pods}
         self._node_of_address = {a: n.name for n in self.nodes.values() for a in n.addresses}
 
@@ -126,19 +137,27 @@ class Network:
         return Route(RouteKind.OUTSIDE, UPLINK, node.uplink_address)
 
 
-def _within(address: int, network: ipaddress.IPv4Network | None) -> bool:
-    return network is not None and (address & int(network.netmask)) == int(network.network_address)
+def _within(address: int, network: PodNetwork | None) -> bool:
+    if network is None:
+        return False
+    net, mask = network_mask(network)
+    return (address & mask) == net
 
 
 def cluster_network(
     cluster: object,
     rules: Mapping[str, Callable[[], Ruleset]] | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    *,
+    family: str = IPV4,
+    keep: Callable[[Callable[[], object]], None] | None = None,
 ) -> Network:
-    """The network of a sandbox ``Cluster``; each node's rules come from its own Proxier unless given.
+    """The network of a sandbox ``Cluster`` in one IP family; each node's rules come from its own
+    Proxier of that family unless given.
 
     Compiling a node happens when a packet first reaches it, so a trace that stays on one
     node of a large cluster compiles one node (reporting to ``progress`` as a sync does).
+    ``keep`` is handed each compiled node's ``sync`` (its rules object stays the same across syncs).
     """
     from kproxy_tutor.sandbox.cluster import Cluster
 
@@ -156,25 +175,34 @@ def cluster_network(
         def load() -> Ruleset:
             from kproxy_tutor.sandbox.iptables.proxier import Proxier
 
-            proxier = Proxier(cluster, name)
+            proxier = Proxier(cluster, name, family=family)
             proxier.sync(progress)
+            if keep is not None:
+                keep(proxier.sync)
             return proxier.kernel.ruleset
 
         return given.get(name, load)
 
     nodes = []
     for node in cluster.nodes.values():
-        cidr = ipaddress.IPv4Network(node.ipv4_pod_cidr) if node.ipv4_pod_cidr else None
-        nodes.append(NodeNetwork(node.name, node.ipv4_ips, compiler(node.name), cidr, bridge, prefix))
+        text = node.pod_cidr(family)
+        cidr = ipaddress.ip_network(text, strict=False) if text else None
+        nodes.append(
+            NodeNetwork(node.name, node.ips(family), compiler(node.name), cidr, bridge, prefix, family)
+        )
     pods = [
-        PodAddress(pod.pod_ip, f"{pod.namespace}/{pod.name}", pod.node_name)
+        PodAddress(pod.ip(family), f"{pod.namespace}/{pod.name}", pod.node_name)
         for pod in cluster.pods.values()
-        if pod.pod_ip
+        if pod.ip(family)
     ]
-    return Network(nodes, pods)
+    return Network(nodes, pods, family=family)
 
 
 def dump_network(ruleset: Ruleset, node_ips: Iterable[str], node_name: str = "node") -> Network:
-    """A one-node network around a real node's ``iptables-save`` dump (Pods' places unknown)."""
+    """A one-node network around a real node's ``iptables-save`` (or ``ip6tables-save``) dump (Pods' places unknown).
+
+    The family is the node addresses' (an IPv6 address given means an ``ip6tables-save`` dump).
+    """
     addresses = tuple(node_ips)
-    return Network([NodeNetwork(node_name, addresses, lambda: ruleset, None, None)])
+    family = family_of_address(addresses[0]) if addresses else IPV4
+    return Network([NodeNetwork(node_name, addresses, lambda: ruleset, None, None, family=family)])

@@ -14,6 +14,7 @@ import random
 from collections.abc import Callable, Iterable
 
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.packet import Outcome, Packet, SourceKind, Trace
 from kproxy_tutor.sandbox.trace.network import Network, cluster_network
@@ -55,10 +56,12 @@ class IptablesEvaluator:
         self.tracer = _PacketTracer(network, seed)
 
     @classmethod
-    def for_cluster(cls, cluster: Cluster, node: str, ruleset: Ruleset, seed: int = 0) -> IptablesEvaluator:
-        """``ruleset`` is ``node``'s; the other nodes compile theirs when a packet first reaches them."""
+    def for_cluster(
+        cls, cluster: Cluster, node: str, ruleset: Ruleset, seed: int = 0, *, family: str = IPV4
+    ) -> IptablesEvaluator:
+        """``ruleset`` is ``node``'s (of ``family``'s proxier); the other nodes compile theirs when a packet first reaches them."""
         rules: dict[str, Callable[[], Ruleset]] = {node: lambda: ruleset}
-        return cls(cluster_network(cluster, rules), node, seed)
+        return cls(cluster_network(cluster, rules, family=family), node, seed)
 
     def client(self, packet: Packet, source: str) -> Client:
         """The client that sends ``packet`` from ``source`` (a SourceKind) to this node."""

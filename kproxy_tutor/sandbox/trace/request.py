@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from kproxy_tutor.errors import N_, UsageError
 from kproxy_tutor.sandbox.cluster import Cluster
-from kproxy_tutor.sandbox.families import has_ipv6
+from kproxy_tutor.sandbox.families import IPV4, IPV6, check_family, family_of_address
 from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
 from kproxy_tutor.sandbox.model import Node, Service
 from kproxy_tutor.sandbox.packet import PROTOCOLS, SourceKind, StepKind, TraceStep
@@ -34,6 +34,8 @@ class Destination:
     kind: str | None = None
     #: Whose it is: the Service (``namespace/name``), the node or the Pod (``namespace/name``).
     owner: str | None = None
+    #: The IP family of ``ip``: the proxier (and the rules) the packet goes through.
+    family: str = IPV4
 
 
 class AddressKind:
@@ -66,7 +68,7 @@ def classify_address(cluster: Cluster, ip: str) -> tuple[str, str | None]:
         if ip in node.internal_ips:
             return AddressKind.NODE_IP, node.name
     for pod in cluster.pods.values():
-        if pod.pod_ip == ip:
+        if ip in (pod.pod_ip, *pod.pod_ips):
             return AddressKind.POD_IP, f"{pod.namespace}/{pod.name}"
     return AddressKind.OTHER, None
 
@@ -80,13 +82,39 @@ def check_protocol(protocol: str | None) -> str | None:
     return value
 
 
-def _ipv4(text: str) -> str | None:
-    ip = parse_ip_sloppy(text)
-    if ip is None:
+FAMILY_CHOICES = {"ipv4": IPV4, "ipv6": IPV6}
+
+
+def check_family_choice(choice: str | None) -> str | None:
+    """``--family ipv4|ipv6`` (or ``IPv4``/``IPv6``) as a family; None stays None (the default one)."""
+    if choice is None:
         return None
-    if ip.version != 4:
-        raise UsageError(N_("{value} is an IPv6 address; the tracer follows IPv4 rules only."), value=text)
-    return str(ip)
+    family = FAMILY_CHOICES.get(choice.lower())
+    if family is None:
+        raise UsageError(N_("Unknown IP family {value!r}: use ipv4 or ipv6."), value=choice)
+    return family
+
+
+def _ip(text: str) -> str | None:
+    """``text`` as a canonical address (IPv6 compressed, as Kubernetes writes it), None when it is not one."""
+    ip = parse_ip_sloppy(text)
+    return None if ip is None else str(ip)
+
+
+def _family_word(family: str) -> str:
+    return "IPv6" if family == IPV6 else "IPv4"
+
+
+def _check_address_family(text: str, ip: str, family: str | None) -> str:
+    found = family_of_address(ip)
+    if family is not None and found != family:
+        raise UsageError(
+            N_("{value} is an {found} address, not {family}."),
+            value=text,
+            found=_family_word(found),
+            family=_family_word(family),
+        )
+    return found
 
 
 def _port(text: str, what: str) -> int:
@@ -100,42 +128,69 @@ def _port(text: str, what: str) -> int:
 
 
 # Destinations ------------------------------------------------------------------------------
+def split_host_port(text: str) -> tuple[str, str]:
+    """(host, port) of ``HOST:PORT``, ``[IPV6]:PORT``, ``[IPV6]``, a bare IPv6 address or ``HOST`` (port "" if none)."""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if sep and (not rest or rest.startswith(":")):
+            return host, rest[1:]
+        raise UsageError(N_("{value!r}: write an IPv6 address with a port as [ADDRESS]:PORT."), value=text)
+    if text.count(":") > 1:
+        # More than one colon and no brackets: an IPv6 address alone (as curl, it needs brackets for a port).
+        return text, ""
+    head, sep, tail = text.rpartition(":")
+    return (head, tail) if sep else (text, "")
+
+
 def resolve_destination(
     cluster: Cluster | None,
     text: str,
     protocol: str | None,
     client_namespace: str | None = None,
+    *,
+    family: str | None = None,
 ) -> Destination:
-    """``--to``: ``IP:PORT``, ``NODE:PORT`` or ``SERVICE[:PORT]`` (name, ``ns/name`` or ``name.ns[.svc…]``)."""
+    """``--to``: ``IP:PORT``, ``[IPV6]:PORT``, ``NODE:PORT`` or ``SERVICE[:PORT]`` (name, ``ns/name`` or ``name.ns[.svc…]``).
+
+    An address picks its own family; a Service name picks ``family`` if given, else the
+    Service's primary family (``spec.ipFamilies[0]``, as ``spec.clusterIP`` is); a node's name
+    ``family`` if given, else the family of its first InternalIP.
+    """
     protocol = check_protocol(protocol)
-    head, sep, tail = text.rpartition(":")
-    if not sep:
-        head, tail = text, ""
-    if head.startswith("[") and head.endswith("]"):
-        head = head[1:-1]  # [IPv6]:PORT, as curl and URLs write it
-    ip = _ipv4(head)
+    if family is not None:
+        check_family(family)
+    head, tail = split_host_port(text)
+    ip = _ip(head)
     if ip is not None:
         if not tail:
+            if ":" in ip:
+                raise UsageError(N_("{value} needs a port: write [ADDRESS]:PORT."), value=text)
             raise UsageError(N_("{value} needs a port: write IP:PORT."), value=text)
+        found = _check_address_family(head, ip, family)
         kind, owner = classify_address(cluster, ip) if cluster is not None else (None, None)
-        return Destination(ip, _port(tail, "--to"), protocol or "tcp", kind=kind, owner=owner)
+        return Destination(ip, _port(tail, "--to"), protocol or "tcp", kind=kind, owner=owner, family=found)
     if cluster is None:
         raise UsageError(N_("With --rules, --to must be IP:PORT (there are no Service names in a dump)."))
     if head in cluster.nodes and tail:
         node = cluster.nodes[head]
+        address = node_address(node, family)
         return Destination(
-            _node_ipv4(node),
+            address,
             _port(tail, "--to"),
             protocol or "tcp",
             kind=AddressKind.NODE_IP,
             owner=node.name,
+            family=family_of_address(address),
         )
     service, fqdn = _find_service(cluster, head, client_namespace)
-    ip = service_cluster_ip(service)
-    if ip is None and service.type != "ExternalName" and has_ipv6(service):
+    chosen_family = family or service_primary_family(service)
+    ip = service_cluster_ip(service, chosen_family)
+    if ip is None and service.type != "ExternalName" and service.families:
         raise UsageError(
-            N_("Service {name} has only an IPv6 ClusterIP; the tracer follows IPv4 rules only."),
+            N_("Service {name} has no {family} ClusterIP (its families: {families})."),
             name=f"{service.namespace}/{service.name}",
+            family=_family_word(chosen_family),
+            families=", ".join(service.families),
         )
     if ip is None:
         raise UsageError(
@@ -166,7 +221,18 @@ def resolve_destination(
         fqdn,
         AddressKind.CLUSTER_IP,
         f"{service.namespace}/{service.name}",
+        chosen_family,
     )
+
+
+def service_primary_family(service: Service) -> str:
+    """The Service's primary IP family: ``spec.ipFamilies[0]``, else that of ``spec.clusterIP``."""
+    if service.ip_families:
+        return service.ip_families[0]
+    for ip in (service.cluster_ip, *service.cluster_ips):
+        if ip not in ("", "None"):
+            return family_of_address(ip)
+    return IPV4
 
 
 def wrong_port_of(cluster: Cluster | None, destination: Destination) -> str | None:
@@ -175,7 +241,7 @@ def wrong_port_of(cluster: Cluster | None, destination: Destination) -> str | No
         return None
     owner = None
     for service in cluster.services.values():
-        if service_cluster_ip(service) != destination.ip:
+        if service_cluster_ip(service, destination.family) != destination.ip:
             continue
         if any(
             p.port == destination.port and p.protocol.lower() == destination.protocol for p in service.ports
@@ -235,27 +301,36 @@ def dns_step(client: Client, destination: Destination, dns_server: str) -> Trace
 
 # Clients -----------------------------------------------------------------------------------
 def resolve_client(
-    cluster: Cluster, text: str, entry_node: str | None = None, target: str | None = None
+    cluster: Cluster,
+    text: str,
+    entry_node: str | None = None,
+    target: str | None = None,
+    *,
+    family: str | None = None,
 ) -> Client:
     """``--from``: a Pod (``name`` or ``ns/name``; a Deployment name means its first Pod), a node, or an IP.
 
     ``target`` is the host part of ``--to`` (a node name, an IP or a Service name): an outside
     client sending to a node's address comes in on that node unless ``entry_node`` says otherwise.
+    ``family`` picks the Pod's podIP or the node's InternalIP of that family (None: the first one);
+    a source without an address of that family is refused.
     """
     if entry_node is not None and entry_node not in cluster.nodes:
         raise UsageError(N_("There is no node named {name!r}."), name=entry_node)
-    ip = _ipv4(text)
+    ip = _ip(text)
     if ip is not None:
+        _check_address_family(text, ip, family)
         for pod in cluster.pods.values():
-            if pod.pod_ip == ip:
+            if ip in (pod.pod_ip, *pod.pod_ips):
                 return _pod_client(pod.namespace, pod.name, ip, pod.node_name, entry_node)
         for node in cluster.nodes.values():
             if ip in node.internal_ips:
                 return _checked(Client(SourceKind.NODE, ip, node.name, node.name), entry_node)
         return Client(SourceKind.EXTERNAL, ip, entry_node or _entry_node(cluster, target), None)
-    if text in cluster.nodes and "/" not in text:
-        node = cluster.nodes[text]
-        return _checked(Client(SourceKind.NODE, _node_ipv4(node), node.name, node.name), entry_node)
+    name = text[len("node/") :] if text.startswith("node/") else text
+    if name in cluster.nodes and "/" not in name:
+        node = cluster.nodes[name]
+        return _checked(Client(SourceKind.NODE, node_address(node, family), node.name, node.name), entry_node)
     namespace, _, name = text.rpartition("/")
     pods = sorted(
         (p for p in cluster.pods.values() if p.name == name and namespace in ("", p.namespace)),
@@ -274,7 +349,51 @@ def resolve_client(
     pod = pods[0]
     if not pod.pod_ip:
         raise UsageError(N_("Pod {name} has no IP address yet."), name=f"{pod.namespace}/{pod.name}")
-    return _pod_client(pod.namespace, pod.name, pod.pod_ip, pod.node_name, entry_node)
+    ip = pod.pod_ip if family is None else pod.ip(family)
+    if not ip:
+        raise UsageError(
+            N_(
+                "Pod {name} has no {family} address (its podIPs: {ips}), so it cannot open an {family} connection."
+            ),
+            name=f"{pod.namespace}/{pod.name}",
+            family=_family_word(family or IPV4),
+            ips=", ".join(pod.pod_ips or (pod.pod_ip,)),
+        )
+    return _pod_client(pod.namespace, pod.name, ip, pod.node_name, entry_node)
+
+
+def client_in_family(cluster: Cluster | None, client: Client, family: str) -> Client:
+    """``client`` with its address of ``family`` (a Pod's podIP, a node's InternalIP of that family).
+
+    An outside client's address is what the learner typed: of another family, it is refused.
+    """
+    if family_of_address(client.ip) == family:
+        return client
+    if cluster is not None and client.kind == SourceKind.POD and client.name is not None:
+        namespace, _, name = client.name.partition("/")
+        pod = cluster.pods.get((namespace, name))
+        if pod is not None:
+            ip = pod.ip(family)
+            if not ip:
+                raise UsageError(
+                    N_(
+                        "Pod {name} has no {family} address (its podIPs: {ips}), so it cannot open an {family} connection."
+                    ),
+                    name=client.name,
+                    family=_family_word(family),
+                    ips=", ".join(pod.pod_ips or (pod.pod_ip,)),
+                )
+            return Client(client.kind, ip, client.node, client.name)
+    if cluster is not None and client.kind == SourceKind.NODE and client.node in cluster.nodes:
+        return Client(client.kind, node_address(cluster.nodes[client.node], family), client.node, client.name)
+    raise UsageError(
+        N_(
+            "{source} is an {found} address and the destination an {family} one: a connection stays in one IP family."
+        ),
+        source=client.ip,
+        found=_family_word(family_of_address(client.ip)),
+        family=_family_word(family),
+    )
 
 
 def _pod_client(namespace: str, name: str, ip: str, node: str, entry_node: str | None) -> Client:
@@ -325,32 +444,46 @@ def _entry_node(cluster: Cluster, target: str | None) -> str:
 
 def dump_client(node_name: str, node_ips: tuple[str, ...], text: str) -> Client:
     """``--from`` with ``--rules``: an IP; one of the node's own addresses means a process on the node."""
-    ip = _ipv4(text)
+    ip = _ip(text)
     if ip is None:
         raise UsageError(N_("With --rules, --from must be an IP address (got {value!r})."), value=text)
-    if ip in node_ips or ip.startswith("127."):
+    if ip in node_ips or ip.startswith("127.") or ip == "::1":
         return Client(SourceKind.NODE, ip, node_name, node_name)
     return Client(SourceKind.EXTERNAL, ip, node_name, None)
 
 
 def check_node_ips(values: list[str]) -> tuple[str, ...]:
-    """``--node-ip`` values (repeated or comma-separated) as canonical IPv4 addresses."""
+    """``--node-ip`` values (repeated or comma-separated) as canonical addresses (all of one family)."""
     out: list[str] = []
     for value in values:
         for item in filter(None, (v.strip() for v in value.split(","))):
-            ip = _ipv4(item)
+            ip = _ip(item)
             if ip is None:
                 raise UsageError(N_("--node-ip {value!r} is not an IP address."), value=item)
             out.append(ip)
+    if len({family_of_address(ip) for ip in out}) > 1:
+        raise UsageError(
+            N_(
+                "--node-ip: give the addresses of one IP family (an iptables-save dump holds one family's rules)."
+            )
+        )
     return tuple(out)
 
 
-def _node_ipv4(node: Node) -> str:
-    """The node's first IPv4 InternalIP: the address its IPv4 proxier and the tracer work with."""
-    if node.ipv4_ips:
-        return node.ipv4_ips[0]
+def node_address(node: Node, family: str | None = None) -> str:
+    """The node's first InternalIP of ``family`` (None: its first InternalIP): what that family's proxier works with."""
+    if family is None:
+        if node.internal_ips:
+            return node.internal_ips[0]
+        raise UsageError(N_("Node {name!r} has no IP address."), name=node.name)
+    found = node.ips(family)
+    if found:
+        return found[0]
     if node.internal_ips:
         raise UsageError(
-            N_("Node {name!r} has only IPv6 addresses; the tracer follows IPv4 rules only."), name=node.name
+            N_("Node {name!r} has no {family} InternalIP (its addresses: {ips})."),
+            name=node.name,
+            family=_family_word(family),
+            ips=", ".join(node.internal_ips),
         )
     raise UsageError(N_("Node {name!r} has no IP address."), name=node.name)

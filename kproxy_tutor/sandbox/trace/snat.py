@@ -103,8 +103,11 @@ def standalone_network(name: str, addresses: tuple[str, ...], pods: dict[str, tu
     from kproxy_tutor.sandbox.iptables.rules import Ruleset
     from kproxy_tutor.sandbox.trace.network import PodAddress
 
-    own = tuple(a for a in addresses if not a.startswith("127."))
+    own = tuple(a for a in addresses if not a.startswith("127.") and a != "::1")
+    from kproxy_tutor.sandbox.families import IPV4, family_of_address
+
+    family = family_of_address(own[0]) if own else IPV4
     return Network(
-        [NodeNetwork(name, own, Ruleset, None, None)],
+        [NodeNetwork(name, own, Ruleset, None, None, family=family)],
         [PodAddress(ip, pod, node) for ip, (node, pod) in pods.items()],
     )

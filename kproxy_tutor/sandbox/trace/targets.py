@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from kproxy_tutor.sandbox.iptables.rules import AddrTypeMatch, Rule
 from kproxy_tutor.sandbox.packet import MasqueradeReason
 from kproxy_tutor.sandbox.trace.matching import ip_int
@@ -27,14 +29,23 @@ def masquerade_reason(chain: str, rule: Rule) -> str:
 
 
 def nat_address(text: str, default_port: int) -> tuple[str | None, int]:
-    """``ip`` or ``ip:port`` of a DNAT/SNAT target; (None, 0) for ranges the tracer does not model."""
-    host, sep, port = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    if not sep:
-        host = text
-    if "-" in host or "-" in port or not host:
+    """``ip``, ``ip:port``, ``[ipv6]`` or ``[ipv6]:port`` of a DNAT/SNAT target, the address canonical
+    (compressed, as Kubernetes and iproute2 write IPv6); (None, 0) for ranges the tracer does not model."""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None, 0
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    else:
+        host, port = text, ""  # an IPv4 address alone, or a bare IPv6 address
+    if "-" in host or "-" in port or not host or (port and not port.isdigit()):
         return None, 0
     try:
         ip_int(host)
-        return host, int(port) if port else default_port
     except ValueError:
         return None, 0
+    if ":" in host:
+        host = str(ipaddress.IPv6Address(host))
+    return host, int(port) if port else default_port

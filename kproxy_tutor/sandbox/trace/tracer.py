@@ -112,6 +112,8 @@ class Tracer:
             return client.ip
         if dst_ip.startswith("127."):
             return "127.0.0.1"
+        if dst_ip == "::1":
+            return dst_ip
         node = self.network.node(client.node)
         route = self.network.route(node, dst_ip)
         if route.kind == RouteKind.LOCAL:
