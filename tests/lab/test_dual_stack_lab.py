@@ -23,6 +23,7 @@ from kproxy_tutor.lab.session import Lab
 from kproxy_tutor.lab.system import in_netns
 from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.sandbox.manifests import load_texts
+from tests.foundation.helpers import run_tutor
 from tests.sandbox.test_dual_stack import _clusters
 
 DUAL = """\
@@ -126,18 +127,9 @@ def test_an_ipv6_only_plan_keys_its_hosts_by_their_ipv6_address() -> None:
     assert host.tcp_ports == (8080,)
 
 
-def test_a_bracketed_target_must_be_ipv6() -> None:
-    from kproxy_tutor.lab.measure import _destination
-
-    class FakeLab:
-        cluster = _cluster()
-
-    with pytest.raises(UsageError) as caught:
-        _destination(FakeLab(), "[10.96.0.1]:80", None)  # type: ignore[arg-type]
-    assert "[ADDRESS]:PORT" in caught.value.message
-    ip = FakeLab.cluster.services[("default", "web")].cluster_ip_of(IPV6)
-    destination = _destination(FakeLab(), f"[{ip}]:80", None)  # type: ignore[arg-type]
-    assert (destination.ip, destination.port, destination.service) == (ip, 80, "default/web")
+def test_lab_curl_checks_the_family_before_attaching() -> None:
+    result = run_tutor("--lang", "en", "lab", "curl", "web", "--family", "ipv5")
+    assert result.returncode == 2 and "use ipv4 or ipv6" in result.stderr and "Traceback" not in result.stderr
 
 
 def _dnat_total(report) -> int:  # type: ignore[no-untyped-def]
@@ -164,25 +156,36 @@ def test_real_ipv6_tcp_to_a_dual_stack_service(kernel: None, mode: str) -> None:
             tables = in_netns(node, ["nft", "list", "tables"]).stdout
             assert "table ip kube-proxy" in tables and "table ip6 kube-proxy" in tables
 
-        for target in (f"[{six}]:80", f"[{lab.plan.node_ips6[0]}]:{node_port}"):
-            report = curl(lab, target, COUNT)
+        targets = [
+            (f"[{six}]:80", None),
+            ("web:http", IPV6),
+            (f"[{lab.plan.node_ips6[0]}]:{node_port}", None),
+        ]
+        for target, family in targets:
+            report = curl(lab, target, COUNT, family=family)
             answered = report.result.answered
             assert set(answered) == pods and sum(answered.values()) == COUNT, (target, report.result.keys)
-            assert report.source_ip == lab.plan.client_ip6
+            assert report.ip != service.cluster_ip_of(IPV4) and report.source_ip == lab.plan.client_ip6
             assert report.conntrack == answered, (target, report.conntrack)
-            if mode == "iptables" and report.counters is not None:
-                assert _dnat_total(report) == COUNT, report.counters
+            if mode == "iptables" and report.service is not None:  # a ClusterIP: its Service's counters
+                assert report.service == "default/web" and _dnat_total(report) == COUNT, report.counters
+            # The IPv6 tracer, over the IPv6 rules the lab loaded, expects the same Pods at equal shares.
+            prediction = report.prediction
+            assert prediction.problem is None, prediction.problem
+            assert set(prediction.counts) == pods and prediction.shares == dict.fromkeys(pods, 0.5)
 
         # No endpoints: the IPv6 REJECT (icmp6-port-unreachable) refuses at once, as over a real link.
         nobody = lab.cluster.services[("default", "nobody")].cluster_ip_of(IPV6)
         started = time.monotonic()
         refused = curl(lab, f"[{nobody}]:81", 5, connect_timeout=2.0)
         assert refused.result.keys == ["refused"] * 5 and time.monotonic() - started < 1.5
+        assert refused.prediction.counts == {"refused": 5}, refused.prediction
 
         # From a Pod: it connects from its own IPv6 address; the IPv4 ClusterIP still works beside it.
         pod = lab.plan.hosts[0]
         report = curl(lab, f"[{six}]:80", COUNT, from_=pod.name)
         assert report.source_ip == pod.ip6 and set(report.result.answered) == pods
+        assert report.prediction.problem is None and set(report.prediction.counts) <= pods
         four = curl(lab, "web:http", COUNT)
         assert set(four.result.answered) == pods and Counter(four.conntrack) == four.result.answered
 
