@@ -200,6 +200,20 @@ def test_real_ipv6_tcp_to_a_dual_stack_service(kernel: None, mode: str) -> None:
         assert set(report.result.answered) == pods | {new.name}, report.result.answered
 
 
+@pytest.mark.kernel
+@pytest.mark.parametrize("mode", ["iptables", "nftables"])
+def test_an_ipv6_only_lab_answers_from_the_first_connection(kernel: None, mode: str) -> None:
+    """Right after lab up: no connection waits for duplicate address detection on the new veths."""
+    with Lab.up([(ONLY6, "v6.yaml")], "v6", mode, "n1") as lab:
+        assert lab.plan.families == (IPV6,)
+        report = curl(lab, "web", COUNT)
+        assert report.result.keys == ["default/web"] * COUNT, report.result.keys
+        assert report.prediction.counts == {"default/web": COUNT}, report.prediction
+        with pytest.raises(UsageError) as caught:
+            curl(lab, "10.96.0.1:80")
+        assert "IPv6-only" in caught.value.message
+
+
 #: The same cluster without IPv6: an IPv4 node, single-stack Services.
 ONLY4 = (
     DUAL.replace("10.96.0.0/12,fd00:10:96::/112", "10.96.0.0/12")
