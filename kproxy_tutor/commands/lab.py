@@ -130,12 +130,25 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--from", metavar="POD", help=_("Connect from this Pod instead of the client.")),
         ] = None,
+        family: Annotated[
+            str | None,
+            typer.Option(
+                "--family",
+                metavar="ipv4|ipv6",
+                help=_(
+                    "With a Service or node name: its address of this IP family (default: a Service's "
+                    "primary family, spec.ipFamilies[0]). An address picks its own family."
+                ),
+            ),
+        ] = None,
     ) -> None:
         from kproxy_tutor.lab.measure import curl as run_curl
         from kproxy_tutor.lab.session import Lab
+        from kproxy_tutor.sandbox.trace.request import check_family_choice
         from kproxy_tutor.ui.lab_view import print_curl
 
-        print_curl(run_curl(Lab.attach(), target, count, from_))
+        chosen = check_family_choice(family)  # before the lab is attached: a typo costs no replay
+        print_curl(run_curl(Lab.attach(), target, count, from_, family=chosen))
 
     @group.command(
         "sync",

@@ -37,6 +37,12 @@ for i in range(count):
         out.append("skipped")
         continue
     s = socket.socket(socket.AF_INET6 if ":" in ip else socket.AF_INET, socket.SOCK_STREAM)
+    if ":" in ip:
+        # IPV6_RECVERR: an ICMPv6 error that arrives while connect() still holds the socket (veths
+        # deliver it at once, inside the same call) becomes a soft error, which IPv6 TCP reports only
+        # after the SYN is sent again 1 s later. With RECVERR the error also wakes the waiting
+        # connect(), which then reads it (SO_ERROR), as a client on a real link sees it at once.
+        s.setsockopt(socket.IPPROTO_IPV6, getattr(socket, "IPV6_RECVERR", 25), 1)
     s.settimeout(connect_timeout)
     try:
         s.connect((ip, port))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_, UsageError
 from kproxy_tutor.lab.client import CONNECT_TIMEOUT, CurlResult, check_count, connect_many
@@ -24,10 +23,6 @@ from kproxy_tutor.lab.plan import HostPlan
 from kproxy_tutor.lab.predict import Prediction, predict
 from kproxy_tutor.lab.session import Lab
 from kproxy_tutor.sandbox.families import IPV4, IPV6, family_of_address
-from kproxy_tutor.sandbox.ipaddr import parse_ip_sloppy
-
-if TYPE_CHECKING:
-    from kproxy_tutor.sandbox.trace.request import Destination
 
 
 @dataclass(slots=True)
@@ -60,29 +55,6 @@ def _source(lab: Lab, from_: str | None) -> HostPlan | None:
     return host
 
 
-def _destination(lab: Lab, target: str, client_namespace: str | None) -> Destination:
-    """``[IPv6]:PORT`` here (the lab connects to any address the kernel routes); the rest as ``trace --to`` reads it."""
-    from kproxy_tutor.sandbox.trace.request import Destination, classify_address, resolve_destination
-
-    head, sep, tail = target.rpartition(":")
-    if sep and head.startswith("[") and head.endswith("]"):
-        ip = parse_ip_sloppy(head[1:-1])
-        if ip is None or ip.version != 6:
-            raise UsageError(
-                N_("{value} is not an IPv6 address in brackets: write [ADDRESS]:PORT."), value=head
-            )
-        if not (tail.isascii() and tail.isdigit()) or not 0 < int(tail) < 65536:
-            raise UsageError(
-                N_("Invalid port {value!r} in {what}: it must be a number from 1 to 65535."),
-                value=tail,
-                what=target,
-            )
-        kind, owner = classify_address(lab.cluster, str(ip))
-        service = owner if kind == "cluster_ip" else None
-        return Destination(str(ip), int(tail), "tcp", service=service, kind=kind, owner=owner)
-    return resolve_destination(lab.cluster, target, "tcp", client_namespace)
-
-
 def curl(
     lab: Lab,
     target: str,
@@ -90,16 +62,26 @@ def curl(
     from_: str | None = None,
     seed: int = 0,
     connect_timeout: float = CONNECT_TIMEOUT,
+    family: str | None = None,
 ) -> CurlReport:
-    """``count`` new TCP connections to ``target`` (``SERVICE[:PORT]``, ``IP:PORT``, ``[IPv6]:PORT`` or ``NODE:PORT``)."""
+    """``count`` new TCP connections to ``target`` (``SERVICE[:PORT]``, ``IP:PORT``, ``[IPv6]:PORT`` or ``NODE:PORT``).
+
+    ``family`` (IPv4/IPv6) picks a Service's or node's address of that family, as ``trace --family``.
+    """
+    from kproxy_tutor.sandbox.trace.request import AddressKind, resolve_destination
+
     check_count(count)
     source = _source(lab, from_)
     client_namespace = source.name.split("/")[0] if source is not None and "/" in source.name else None
-    destination = _destination(lab, target, client_namespace)
+    destination = resolve_destination(lab.cluster, target, "tcp", client_namespace, family=family)
     family = family_of_address(destination.ip)
     _check_family(lab, family, destination.ip)
     six = family == IPV6
-    service_key = tuple(destination.service.split("/", 1)) if destination.service else None
+    # A ClusterIP given as an address belongs to its Service too: its rules' counters are shown.
+    service = destination.service or (
+        destination.owner if destination.kind == AddressKind.CLUSTER_IP else None
+    )
+    service_key = tuple(service.split("/", 1)) if service else None
     node_ns = lab.plan.node_namespace
     proxier = lab.loader.proxiers.get(family)
     port_names: list[tuple[str, str]] = []
@@ -130,13 +112,13 @@ def curl(
 
     ruleset = proxier.kernel.ruleset if lab.record.mode == "iptables" and proxier is not None else None
     prediction = predict(
-        lab.cluster, lab.plan, ruleset, source, destination.ip, destination.port, count, seed
+        lab.cluster, lab.plan, ruleset, source, destination.ip, destination.port, count, seed, family
     )
     return CurlReport(
         target,
         destination.ip,
         destination.port,
-        destination.service,
+        service,
         source.name if source else "client",
         source_ip,
         result,

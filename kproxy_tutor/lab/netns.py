@@ -51,6 +51,20 @@ def add_namespaces(names: Iterable[str]) -> None:
     _batch([f"netns add {name}" for name in names])
 
 
+#: Set in each of the lab's namespaces before its links exist, when the lab has IPv6: the kernel's
+#: own link-local address on a new veth would be "tentative" for a second or two (duplicate address
+#: detection), and until then the node cannot send a neighbour solicitation for a packet it forwards
+#: (the source must be a usable link-local address), so the first connections would wait for the
+#: SYN to be sent again. The addresses the lab adds itself carry ``nodad``.
+NO_DAD_SYSCTLS = ("net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0")
+
+
+def prepare_ipv6(names: Iterable[str]) -> None:
+    """No duplicate address detection in these (new, still empty) namespaces of the lab."""
+    for name in names:
+        in_netns(name, ["sysctl", "-q", "-w", *NO_DAD_SYSCTLS])
+
+
 def _prefix_len(ip: str) -> str:
     family = IPV6 if ":" in ip else IPV4
     return str(ipaddress.ip_network(f"{ip}/{UPLINK_PREFIX[family]}", strict=False).prefixlen)

@@ -2,7 +2,8 @@
 
 The evaluator traces ``count`` new connections through the rules the lab loaded (iptables
 mode) or through the iptables rules kube-proxy would write for the same cluster (nftables
-mode: the two modes pick endpoints the same way, with equal shares). Its outcome keys are
+mode: the two modes pick endpoints the same way, with equal shares), of the destination's IP
+family: an IPv6 destination goes through the IPv6 proxier's rules. Its outcome keys are
 turned into the lab's words: the name of the Pod that answers, ``refused`` or ``timeout``.
 """
 
@@ -14,7 +15,7 @@ from kproxy_tutor.errors import TutorError
 from kproxy_tutor.lab.client import REFUSED, TIMEOUT
 from kproxy_tutor.lab.plan import HostPlan, LabPlan
 from kproxy_tutor.sandbox.cluster import Cluster
-from kproxy_tutor.sandbox.families import IPV4, IPV6
+from kproxy_tutor.sandbox.families import IPV4, IPV6, family_of_address
 from kproxy_tutor.sandbox.ipaddr import join_host_port
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 
@@ -49,21 +50,26 @@ def predict(
     dst_port: int,
     count: int,
     seed: int = 0,
+    family: str = IPV4,
 ) -> Prediction:
-    """What the evaluator expects ``count`` connections from ``source`` (None: the client) to do."""
+    """What the evaluator expects ``count`` connections from ``source`` (None: the client) to do.
+
+    ``ruleset`` is what the lab loaded for the destination's ``family`` (iptables mode): the IPv4
+    tracer reads it as the node's rules, the IPv6 tracer as the node's IPv6 rules.
+    """
     from kproxy_tutor.sandbox.trace.session import TraceSession
 
-    rules = {plan.node_name: ruleset} if ruleset is not None else None
-    session = TraceSession.from_cluster(cluster, seed=seed, rules=rules)
+    given = {plan.node_name: ruleset} if ruleset is not None else None
+    if family == IPV6:
+        session = TraceSession.from_cluster(cluster, seed=seed, family_rules={IPV6: given} if given else None)
+    else:
+        session = TraceSession.from_cluster(cluster, seed=seed, rules=given)
+    to = join_host_port(dst_ip, dst_port)
     try:
-        six = ":" in dst_ip
-        to = join_host_port(dst_ip, dst_port)
         if source is None:
-            result = session.load(
-                plan.client_ip_of(IPV6 if six else IPV4), to, count, "tcp", node=plan.node_name
-            )
+            result = session.load(plan.client_ip_of(family), to, count, "tcp", node=plan.node_name)
         else:
-            ip = next((a for a in source.ips if (":" in a) == six), source.ip)
+            ip = next((a for a in source.ips if family_of_address(a) == family), source.ip)
             result = session.load(ip, to, count, "tcp")
     except TutorError as error:
         return Prediction(count, problem=error)

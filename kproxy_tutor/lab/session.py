@@ -153,6 +153,8 @@ class Lab:
         plan = self.plan
         self._record_namespaces(plan.namespaces)
         netns.add_namespaces(plan.namespaces)
+        if plan.node_ips6:
+            netns.prepare_ipv6(plan.namespaces)
         netns.build_node(plan)
         netns.add_hosts(plan, plan.hosts)
         self._start_servers(plan.hosts)
@@ -235,6 +237,8 @@ class Lab:
         self._remove_hosts(changed)
         self._record_namespaces([h.namespace for h in [*changed, *added]])
         netns.add_namespaces(h.namespace for h in [*changed, *added])
+        if new_plan.node_ips6:
+            netns.prepare_ipv6(h.namespace for h in [*changed, *added])
         netns.add_hosts(new_plan, [*changed, *added])
         self._start_servers([*changed, *added])
         self.plan = new_plan

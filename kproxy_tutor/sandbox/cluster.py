@@ -39,6 +39,7 @@ from kproxy_tutor.sandbox.validation import (
 Key = tuple[str, str]
 ServiceListener = Callable[[Service | None, Service | None], None]
 SliceListener = Callable[[EndpointSlice | None, EndpointSlice | None], None]
+ServiceCIDRListener = Callable[[ServiceCIDR | None, ServiceCIDR], None]
 CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane"
 #: The ServiceCIDR the API server creates from its --service-cluster-ip-range.
 DEFAULT_SERVICE_CIDR = "kubernetes"
@@ -77,6 +78,7 @@ class Cluster:
             DEFAULT_SERVICE_CIDR: ServiceCIDR(DEFAULT_SERVICE_CIDR, split_cidrs(self.network.service_cidr))
         }
         self._slice_listeners: list[SliceListener] = []
+        self._service_cidr_listeners: list[ServiceCIDRListener] = []
 
     # Watch ------------------------------------------------------------------------------
     def watch(self, on_service: ServiceListener, on_slice: SliceListener) -> None:
@@ -97,14 +99,24 @@ class Cluster:
             listener(old, new)
 
     # ServiceCIDRs -----------------------------------------------------------------------
+    def watch_service_cidrs(self, on_service_cidr: ServiceCIDRListener) -> None:
+        """Register a ServiceCIDR listener (kube-proxy's ServiceCIDR informer) and replay the current objects."""
+        self._service_cidr_listeners.append(on_service_cidr)
+        for service_cidr in self.service_cidr_objects.values():
+            on_service_cidr(None, service_cidr)
+
     def apply_service_cidr(self, service_cidr: ServiceCIDR, location: str | None = None) -> ServiceCIDR:
         """Add or replace a ServiceCIDR; ClusterIPs are then allocated from it too (the default one first)."""
         check_object_name("ServiceCIDR", service_cidr.name, location)
         service_cidr = dataclasses.replace(
             service_cidr, cidrs=check_service_cidr(service_cidr.cidrs, location)
         )
+        old = self.service_cidr_objects.get(service_cidr.name)
         self.service_cidr_objects[service_cidr.name] = service_cidr
         self.allocator.set_service_cidrs(self.service_cidrs())
+        if old != service_cidr:
+            for listener in self._service_cidr_listeners:
+                listener(old, service_cidr)
         return service_cidr
 
     def service_cidrs(self) -> tuple[str, ...]:

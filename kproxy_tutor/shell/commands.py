@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kproxy_tutor.errors import N_, SandboxInputError, file_error, write_problem
+from kproxy_tutor.sandbox.allocation import split_cidrs
+from kproxy_tutor.sandbox.cluster import DEFAULT_SERVICE_CIDR
 from kproxy_tutor.shell import (
     explain_command,
     kubectl_describe,
@@ -124,6 +126,12 @@ def state_yaml(session: Session) -> str:
     if states:
         header["podStates"] = states
     docs: list[dict] = [header]
+    # ServiceCIDRs first (ClusterIPs are allocated from them); the default one only when it changed.
+    docs += [
+        manifests_out.service_cidr_manifest(c)
+        for c in cluster.service_cidr_objects.values()
+        if c.name != DEFAULT_SERVICE_CIDR or c.cidrs != split_cidrs(cluster.network.service_cidr)
+    ]
     docs += [manifests_out.node_manifest(n) for n in cluster.nodes.values()]
     docs += [manifests_out.service_manifest(s) for s in cluster.services.values()]
     docs += [

@@ -21,9 +21,11 @@ from kproxy_tutor.sandbox.manifest_objects import Fields
 from kproxy_tutor.sandbox.manifests import SANDBOX_API
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-#: The order ``apply`` creates kinds in: Services before the Pods they select, as the loader does.
-APPLY_ORDER = ("Node", "Service", "EndpointSlice", "Deployment", "Pod")
+#: The order ``apply`` creates kinds in: ServiceCIDRs before the Services allocated from them,
+#: Services before the Pods they select, as the loader does.
+APPLY_ORDER = ("ServiceCIDR", "Node", "Service", "EndpointSlice", "Deployment", "Pod")
 HEADER_KINDS = ("Scenario", "SandboxState")
+CLUSTER_SCOPED = ("Node", "ServiceCIDR")
 
 
 @dataclass
@@ -137,6 +139,7 @@ def apply_objects(cluster: Cluster, docs: list[Document], source: str) -> list[t
                 kinds=", ".join(APPLY_ORDER),
             )
     appliers: dict[str, Callable[[Fields, str], Any]] = {
+        "ServiceCIDR": lambda f, loc: _apply_service_cidr(cluster, f, loc),
         "Node": lambda f, loc: cluster.add_node(convert.to_node(f), loc),
         "Service": lambda f, loc: cluster.apply_service(convert.to_service(f, loc), loc),
         "EndpointSlice": lambda f, loc: cluster.apply_endpoint_slice(convert.to_endpoint_slice(f, loc), loc),
@@ -167,9 +170,49 @@ def apply_objects(cluster: Cluster, docs: list[Document], source: str) -> list[t
             except (TypeError, ValueError, AttributeError, KeyError) as error:
                 raise manifests.shape_error(kind, error, document.location) from None
             meta = document.data.get("metadata") or {}
-            namespace = meta.get("namespace", "default") if kind != "Node" else ""
+            namespace = meta.get("namespace", "default") if kind not in CLUSTER_SCOPED else ""
             applied.append((kind, str(namespace), str(meta.get("name", ""))))
     return applied
+
+
+def _apply_service_cidr(cluster: Cluster, fields: Fields, location: str) -> None:
+    """A ServiceCIDR, refused as the API server refuses it: another API group, or changed ranges.
+
+    ``spec.cidrs`` is immutable, except that a single-stack ServiceCIDR may gain a range of the
+    other family (the single- to dual-stack upgrade of the default ServiceCIDR since v1.33).
+    """
+    from kproxy_tutor.sandbox.families import family_of_address
+    from kproxy_tutor.sandbox.validation import check_service_cidr
+
+    api = fields.data.get("apiVersion")
+    if api not in manifests.SERVICE_CIDR_APIS:
+        raise SandboxInputError(
+            N_("The sandbox has no ServiceCIDR in apiVersion {api}: write apiVersion: {wanted}."),
+            location=location,
+            api=str(api),
+            wanted=manifests.SERVICE_CIDR_APIS[0],
+        )
+    new = convert.to_service_cidr(fields)
+    cidrs = check_service_cidr(new.cidrs, location)
+    old = cluster.service_cidr_objects.get(new.name)
+    if old is not None and cidrs != old.cidrs:
+        upgrade = (
+            len(old.cidrs) == 1
+            and len(cidrs) == 2
+            and cidrs[0] == old.cidrs[0]
+            and family_of_address(cidrs[1]) != family_of_address(cidrs[0])
+        )
+        if not upgrade:
+            raise SandboxInputError(
+                N_(
+                    "ServiceCIDR {name}: spec.cidrs cannot be changed (it is immutable; a single-stack "
+                    "ServiceCIDR may only gain a second range of the other IP family). It holds {cidrs}."
+                ),
+                location=location,
+                name=new.name,
+                cidrs=", ".join(old.cidrs),
+            )
+    cluster.apply_service_cidr(new, location)
 
 
 def _derived(cluster: Cluster, data: dict[str, Any]) -> bool:

@@ -1,7 +1,7 @@
 """The watch events kube-proxy receives from the API server, recorded for the shell's ``watch`` view.
 
-kube-proxy watches Services and EndpointSlices only (not Pods or Deployments): a Pod change
-reaches it as an EndpointSlice change made by the EndpointSlice controller. The recorder is one
+kube-proxy watches Services, EndpointSlices and ServiceCIDRs (not Pods or Deployments): a Pod
+change reaches it as an EndpointSlice change made by the EndpointSlice controller. The recorder is one
 more listener on the cluster, next to the proxiers' change trackers.
 """
 
@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass
 
 from kproxy_tutor.sandbox.cluster import Cluster
-from kproxy_tutor.sandbox.model import EndpointSlice, Service
+from kproxy_tutor.sandbox.model import EndpointSlice, Service, ServiceCIDR
 
 ADDED = "ADDED"
 MODIFIED = "MODIFIED"
@@ -20,7 +20,7 @@ DELETED = "DELETED"
 
 @dataclass(frozen=True)
 class WatchEvent:
-    kind: str  # "Service" or "EndpointSlice"
+    kind: str  # "Service", "EndpointSlice" or "ServiceCIDR"
     type: str  # ADDED, MODIFIED or DELETED
     namespace: str
     name: str
@@ -70,6 +70,7 @@ class EventRecorder:
 
     def attach(self, cluster: Cluster) -> None:
         cluster.watch(self.on_service, self.on_slice)
+        cluster.watch_service_cidrs(self.on_service_cidr)
         # The informer's initial list is not news: it is what kube-proxy starts with.
         self.events.clear()
 
@@ -89,6 +90,11 @@ class EventRecorder:
         self.events.append(
             WatchEvent("EndpointSlice", _event_type(old, new), slice_.namespace, slice_.name, summary)
         )
+
+    def on_service_cidr(self, old: ServiceCIDR | None, new: ServiceCIDR) -> None:
+        """kube-proxy's ServiceCIDR informer (cluster-scoped objects: no namespace)."""
+        summary = "cidrs=" + ",".join(new.cidrs)
+        self.events.append(WatchEvent("ServiceCIDR", _event_type(old, new), "", new.name, summary))
 
     def take(self) -> list[WatchEvent]:
         events, self.events = self.events, []

@@ -173,8 +173,8 @@ COMMANDS: tuple[Command, ...] = (
             ALL_NAMESPACES,
         ),
         N_(
-            "TYPE is pods (po), services (svc), deployments (deploy), endpoints (ep), endpointslices, nodes (no) "
-            "or all; several types go in one comma list (svc,pods), and TYPE/NAME works too (svc/web). "
+            "TYPE is pods (po), services (svc), deployments (deploy), endpoints (ep), endpointslices, nodes (no), "
+            "servicecidrs or all; several types go in one comma list (svc,pods), and TYPE/NAME works too (svc/web). "
             "-o yaml and -o json print the objects as kubectl does, so the output can be given back to "
             "kubectl apply -f or to kproxy-tutor rules -f. The sandbox has no clock, so there is no AGE column."
         ),

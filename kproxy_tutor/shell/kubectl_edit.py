@@ -281,6 +281,7 @@ API_NAMES = {
     "Pod": "pod",
     "EndpointSlice": "endpointslice.discovery.k8s.io",
     "Node": "node",
+    "ServiceCIDR": "servicecidr.networking.k8s.io",
 }
 
 
@@ -305,14 +306,15 @@ def apply(session: Session, invocation: Invocation, document: str | None) -> lis
         "Pod": cluster.pods,
         "EndpointSlice": cluster.endpoint_slices,
     }
+    cluster_scoped = {"Node": cluster.nodes, "ServiceCIDR": cluster.service_cidr_objects}
     before = {kind: dict(store) for kind, store in stores.items()}
-    nodes_before = dict(cluster.nodes)
+    scoped_before = {kind: dict(store) for kind, store in cluster_scoped.items()}
     parsed = documents(text, source)  # read once; the trial on a copy and the real edit share it
     applied, report = session.edit(lambda c: apply_objects(c, parsed, source))
     lines = []
     for kind, namespace, name in applied:
-        if kind == "Node":
-            old, new = nodes_before.get(name), cluster.nodes.get(name)
+        if kind in cluster_scoped:
+            old, new = scoped_before[kind].get(name), cluster_scoped[kind].get(name)
         else:
             old, new = before[kind].get((namespace, name)), stores[kind].get((namespace, name))
         status = "created" if old is None else ("unchanged" if old == new else "configured")

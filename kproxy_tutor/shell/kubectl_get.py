@@ -38,6 +38,7 @@ KINDS: dict[str, Kind] = {
     "endpoints": Kind("endpoints", "Endpoints", "endpoints"),
     "endpointslices": Kind("endpointslices", "EndpointSlice", "endpointslice.discovery.k8s.io"),
     "nodes": Kind("nodes", "Node", "node", namespaced=False),
+    "servicecidrs": Kind("servicecidrs", "ServiceCIDR", "servicecidr.networking.k8s.io", namespaced=False),
 }
 #: Every word kubectl accepts for a resource type → its plural name.
 RESOURCE_WORDS: dict[str, str] = {
@@ -53,6 +54,7 @@ RESOURCE_WORDS: dict[str, str] = {
     "endpointslice": "endpointslices",
     "node": "nodes",
     "no": "nodes",
+    "servicecidr": "servicecidrs",
 }
 #: What ``kubectl get all`` lists that the sandbox has (kubectl also lists ReplicaSets, DaemonSets...).
 ALL = ("pods", "services", "deployments")
@@ -102,6 +104,8 @@ def objects_of(cluster: Cluster, resource: str) -> list[Any]:
             if resource == "endpointslices"
             else [s for s in cluster.services.values() if s.selector is not None or cluster.slices_of(*s.key)]
         )
+    elif resource == "servicecidrs":
+        return sorted(cluster.service_cidr_objects.values(), key=lambda o: o.name)
     else:
         return list(cluster.nodes.values())
     return sorted(values, key=lambda o: (o.namespace, o.name))
@@ -112,6 +116,8 @@ def labels_of(resource: str, obj: Any) -> Mapping[str, str]:
         return obj.template_labels
     if resource == "endpointslices":
         return manifests_out.endpoint_slice_manifest(obj)["metadata"]["labels"]
+    if resource == "servicecidrs":
+        return {}  # the sandbox keeps no labels on ServiceCIDRs
     return obj.labels
 
 
@@ -127,6 +133,8 @@ def manifest_of(session: Session, resource: str, obj: Any) -> dict[str, Any]:
         return manifests_out.endpoints_manifest(obj, session.cluster.slices_of(*obj.key))
     if resource == "endpointslices":
         return manifests_out.endpoint_slice_manifest(obj)
+    if resource == "servicecidrs":
+        return manifests_out.service_cidr_manifest(obj)
     return manifests_out.node_manifest(obj)
 
 
@@ -139,6 +147,7 @@ def _rows(session: Session, resource: str, objects: list[Any], wide: bool, all_n
         "endpoints": lambda: kubectl_view.endpoints_rows(cluster, objects, all_ns),
         "endpointslices": lambda: kubectl_view.slice_rows(objects, all_ns),
         "nodes": lambda: kubectl_view.node_rows(objects, wide),
+        "servicecidrs": lambda: kubectl_view.service_cidr_rows(objects),
     }
     return builders[resource]()
 

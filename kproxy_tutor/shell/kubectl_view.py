@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from kproxy_tutor.sandbox.cluster import CONTROL_PLANE_LABEL, Cluster
 from kproxy_tutor.sandbox.ipaddr import join_host_port
-from kproxy_tutor.sandbox.model import Deployment, EndpointSlice, Node, Pod, Service
+from kproxy_tutor.sandbox.model import Deployment, EndpointSlice, Node, Pod, Service, ServiceCIDR
 from kproxy_tutor.shell import manifests_out
 
 #: kubectl's tabwriter: minimum cell width 6, padding 3.
@@ -118,6 +118,13 @@ def node_rows(nodes: list[Node], wide: bool) -> list[list[str]]:
             internal = node.internal_ips[0] if node.internal_ips else "<none>"
             row += [internal, ",".join(node.pod_cidrs) or "<none>"]
         rows.append(row)
+    return rows
+
+
+def service_cidr_rows(service_cidrs: list[ServiceCIDR]) -> list[list[str]]:
+    """``kubectl get servicecidrs``: NAME and CIDRS (the ranges joined by commas), as kubectl prints them."""
+    rows = [["NAME", "CIDRS"]]
+    rows += [[c.name, ",".join(c.cidrs) or "<none>"] for c in service_cidrs]
     return rows
 
 

@@ -21,6 +21,7 @@ from kproxy_tutor.sandbox.model import (
     Node,
     Pod,
     Service,
+    ServiceCIDR,
 )
 
 
@@ -264,6 +265,15 @@ def endpoint_slice_manifest(slice_: EndpointSlice) -> dict[str, Any]:
         "addressType": slice_.address_type,
         "endpoints": endpoints,
         "ports": ports,
+    }
+
+
+def service_cidr_manifest(service_cidr: ServiceCIDR) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "ServiceCIDR",
+        "metadata": {"name": service_cidr.name},
+        "spec": {"cidrs": list(service_cidr.cidrs)},
     }
 
 

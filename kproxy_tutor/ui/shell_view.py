@@ -176,7 +176,9 @@ class ShellView:
         )
         for event in report.events:
             self.line(
-                f"  {event.type:<8} {event.kind} {event.namespace}/{event.name}  {event.summary}", hanging=9
+                f"  {event.type:<8} {event.kind} {event.namespace + '/' if event.namespace else ''}{event.name}  "
+                f"{event.summary}",
+                hanging=9,
             )
         if report.mode != "iptables":
             from kproxy_tutor.ui.shell_mode_view import show_mode_watch

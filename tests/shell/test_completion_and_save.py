@@ -34,7 +34,16 @@ def session() -> Session:
         (
             "kubectl get ",
             "",
-            ["all", "deployments", "endpoints", "endpointslices", "nodes", "pods", "services"],
+            [
+                "all",
+                "deployments",
+                "endpoints",
+                "endpointslices",
+                "nodes",
+                "pods",
+                "servicecidrs",
+                "services",
+            ],
         ),
         ("k get svc,po", "svc,po", ["svc,pods"]),
         ("kubectl get svc ", "", ["db-service"]),

@@ -21,7 +21,8 @@ from kproxy_tutor.sandbox.changes import (
 from kproxy_tutor.sandbox.cluster import Cluster
 from kproxy_tutor.sandbox.families import IPV4, of_family
 from kproxy_tutor.sandbox.gcpause import paused_gc
-from kproxy_tutor.sandbox.model import ProxyConfig
+from kproxy_tutor.sandbox.ipaddr import IPNetwork
+from kproxy_tutor.sandbox.model import ProxyConfig, ServiceCIDR
 from kproxy_tutor.sandbox.nftables.base import base_table
 from kproxy_tutor.sandbox.nftables.family import NFT_IPV4, NftFamily, nft_family
 from kproxy_tutor.sandbox.nftables.ruleset import NftTable
@@ -113,13 +114,15 @@ class NftProxier:
         self.cluster = cluster
         self.node_name = name
         self.family = nft_family(family)
+        self.ip_family = family
         self.mark = 1 << config.nftables_masquerade_bit
         # nftables mode reads nftables.syncPeriod / nftables.minSyncPeriod (v1alpha1 conversion).
         self.sync_period, self.min_sync_period = config.sync_periods("nftables")
         node_ips = node.ips(family)
         self.node_port_ips = node_port_ips(config.node_port_addresses, node_ips, family)
         # Every ServiceCIDR object's ranges of this proxier's family (OnServiceCIDRsChanged).
-        self.service_cidrs = tuple(to_network(c) for c in of_family(cluster.service_cidrs(), family))
+        self.service_cidrs: tuple[IPNetwork, ...] = ()
+        cluster.watch_service_cidrs(self.on_service_cidr)
         self.context = NftContext(
             node_name=name,
             node_labels=tuple(sorted(node.labels.items())),
@@ -139,6 +142,11 @@ class NftProxier:
         # The initial list hands over every Service and slice (as in the iptables proxier).
         with paused_gc():
             cluster.watch(self.service_changes.on_service, self.endpoints_changes.on_endpoint_slice)
+
+    def on_service_cidr(self, old: ServiceCIDR | None, new: ServiceCIDR) -> None:
+        """kube-proxy's OnServiceCIDRsChanged: the complete list of ranges, kept for the next sync's rule."""
+        cidrs = of_family(self.cluster.service_cidrs(), self.ip_family)
+        self.service_cidrs = tuple(to_network(c) for c in cidrs)
 
     def sync(self, progress: Progress | None = None) -> NftSyncResult:
         """Bring the table up to date; per-port objects of unchanged Services are reused (a partial sync).
