@@ -1,4 +1,4 @@
-"""Values the installed shell completion offers (typer ``autocompletion`` callbacks): modes, scenarios, lessons, exercises.
+"""Values the installed shell completion offers (typer ``autocompletion`` callbacks): modes, formats, IP families, scenarios, lessons, exercises.
 
 Each callback takes what has been typed of the value and returns the names that start with it.
 They read only the shipped files, so completion stays fast and works without a terminal.
@@ -22,6 +22,20 @@ def formats(incomplete: str = "") -> list[str]:
     from kproxy_tutor.sandbox.modes import FORMATS
 
     return _starting(list(dict.fromkeys(f for views in FORMATS.values() for f in views)), incomplete)
+
+
+def rules_families(incomplete: str = "") -> list[str]:
+    """``rules --family``: one proxier's rules or both."""
+    from kproxy_tutor.sandbox.modes import FAMILY_CHOICES
+
+    return _starting(list(FAMILY_CHOICES), incomplete)
+
+
+def trace_families(incomplete: str = "") -> list[str]:
+    """``trace --family``: which address of a Service or node to send to (one family at a time)."""
+    from kproxy_tutor.sandbox.trace.request import FAMILY_CHOICES
+
+    return _starting(list(FAMILY_CHOICES), incomplete)
 
 
 def scenarios(incomplete: str = "") -> list[str]:

@@ -88,6 +88,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--family",
                 metavar="ipv4|ipv6|both",
+                autocompletion=values.rules_families,
                 help=_(
                     "Which IP family's proxier to show (kube-proxy runs one per family). Default: both on a "
                     "dual-stack node, each under its own heading; else the node's one family."

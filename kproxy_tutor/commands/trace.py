@@ -114,6 +114,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--family",
                 metavar="ipv4|ipv6",
+                autocompletion=values.trace_families,
                 help=_(
                     "With a Service or node name: its address of this IP family (default: a Service's "
                     "primary family, spec.ipFamilies[0]). An address in --to picks its own family."

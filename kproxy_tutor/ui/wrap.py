@@ -11,8 +11,10 @@ address. Two kinds of line:
   row breaks before an argument (``-m …``, ``-j …``, ``--comment …``) where it can, else at a space;
   continuation lines start with :data:`CONTINUATION`, so a learner can tell one long rule from two.
 
-Only a single token wider than the whole line is cut (at a character boundary): nothing else could
-show it, and the terminal would cut it anyway.
+A token that fits the whole width but not after a continuation line's indent (a 39-character
+IPv6 mask at 40 columns) gets a line of its own with less indent (for tool output: a shorter mark,
+or none). Only a single token wider than the whole line is cut (at a character boundary): nothing
+else could show it, and the terminal would cut it anyway.
 """
 
 from __future__ import annotations
@@ -113,12 +115,17 @@ def _argument_starts(plain: str) -> set[int]:
     return {i - 2 if plain[i - 2 : i] == "! " and (i - 2) in words else i for i in starts if i not in kept}
 
 
-def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -> list[tuple[int, int]]:
+def _fill(
+    text: Text, first: int, rest: int, coarse: set[int], fine: set[int], full: int = 0
+) -> list[tuple[int, int]]:
     """Greedy line filling over ``text``: ``(start, end)`` of each line.
 
     Breaks at ``coarse`` points where the line fits; a piece wider than a line is broken at ``fine``
-    points, and a single word wider than a line at a character.
+    points. A single word wider than its line but at most ``full`` cells (the width without any
+    indent) is a line of its own, wider than ``first``/``rest`` (the caller gives it less indent);
+    only a word wider than ``full`` is cut at a character.
     """
+    full = max(full, first, rest)
     plain = text.plain
     cells = _cells(plain)
 
@@ -153,6 +160,11 @@ def _fill(text: Text, first: int, rest: int, coarse: set[int], fine: set[int]) -
             if ia != cut and width(cut, ib) > room:
                 lines.append((cut, ia))
                 cut, room = ia, rest
+            if width(cut, ib) > room and width(cut, ib) <= full:
+                # Whole on a line of its own, with less indent than the others.
+                lines.append((cut, ib))
+                cut, room = ib, rest
+                continue
             while width(cut, ib) > room:
                 end = cut + 1
                 while end < ib and cells[end + 1] - cells[cut] <= room:
@@ -206,9 +218,10 @@ def wrap_words(
         return [Text(" " * indent) + piece if indent else piece]
     words = _without_kept(_word_starts(text.plain), text.plain, keep, min(first, rest))
     out = []
-    for n, (a, b) in enumerate(_fill(text, first, rest, words, words)):
-        pad = indent if n == 0 else hang
+    for n, (a, b) in enumerate(_fill(text, first, rest, words, words, full=max(width, 1))):
         piece = _strip_end(text[a:b])
+        # A word too wide for the indent takes only what indent is left over.
+        pad = max(0, min(indent if n == 0 else hang, width - piece.cell_len))
         out.append(Text(" " * pad) + piece if pad else piece)
     return out or [Text(" " * indent)]
 
@@ -251,10 +264,24 @@ def wrap_rule(
     rest = max(width - head.cell_len - mark.cell_len, 1)
     plain = text.plain
     out: list[Text] = []
-    for n, (a, b) in enumerate(_fill(text, first, rest, _argument_starts(plain), _word_starts(plain))):
+    spans = _fill(text, first, rest, _argument_starts(plain), _word_starts(plain), full=first)
+    for n, (a, b) in enumerate(spans):
         piece = _strip_end(text[a:b])
-        out.append(head + piece if n == 0 else head + mark + piece)
+        out.append(head + piece if n == 0 else head + _mark_for(mark, first - piece.cell_len) + piece)
     return out or [head.copy()]
+
+
+def _mark_for(mark: Text, room: int) -> Text:
+    """The continuation mark in at most ``room`` cells: less indent first, then the bare arrow, then nothing."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    if mark.cell_len <= room:
+        return mark
+    arrow = mark.plain.lstrip(" ")
+    if cell_len(arrow) <= room:
+        return Text(" " * (room - cell_len(arrow)) + arrow, style=mark.style)
+    return Text("")
 
 
 def keeps_tokens(line: Text | str, pieces: list[Text]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kproxy_tutor.ui.wrap import ASCII_CONTINUATION, CONTINUATION, fits, wrap_rule, wrap_words
+from kproxy_tutor.ui.wrap import ASCII_CONTINUATION, CONTINUATION, fits, keeps_tokens, wrap_rule, wrap_words
 
 RULE = (
     '-A KUBE-SVC-PKJNZ2BPYAP7WCVG -m comment --comment "default/db-service:postgres -> 10.244.0.3:5432"'
@@ -90,3 +90,29 @@ def test_a_match_module_keeps_its_first_option_and_a_negation_its_argument() -> 
     ]
     lines = [t.plain for t in wrap_rule(rule, 40)]
     assert fits(lines, 40) and not any(line.rstrip().endswith("!") for line in lines)
+
+
+MASK = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"  # 39 characters: fits 40 columns, not after "  ↪ "
+AFFINITY = (
+    "-A KUBE-SEP-XYZ -m recent --name KUBE-SEP-XYZ --set --mask " + MASK + " --rsource -m tcp -p tcp"
+    " -j DNAT --to-destination [fd00::1]:80"
+)
+
+
+def test_a_token_too_wide_for_the_indent_gets_its_own_line_with_less_indent() -> None:
+    lines = [t.plain for t in wrap_rule(AFFINITY, 40)]
+    assert MASK in lines  # whole, on a line of its own, without the mark it has no room for
+    assert fits(lines, 40) and keeps_tokens(AFFINITY, wrap_rule(AFFINITY, 40))
+    after = lines[lines.index(MASK) + 1]
+    assert after.startswith("  ↪ --rsource")  # the lines after it are marked as usual
+    # Too wide for the mark's whole indent: the mark loses indent first, keeping the arrow.
+    shorter = [t.plain for t in wrap_rule(AFFINITY.replace(MASK, MASK[:37]), 40)]
+    assert " ↪ " + MASK[:37] in shorter
+    prose = [t.plain for t in wrap_words("the mask " + MASK + " is long", 40, indent=2, hanging=4)]
+    assert " " + MASK in prose and fits(prose, 40)
+
+
+def test_only_a_token_wider_than_the_whole_width_is_cut() -> None:
+    lines = [t.plain for t in wrap_rule(AFFINITY, 40, prefix="+ ")]  # 38 columns after the gutter
+    assert fits(lines, 40) and not any(MASK in x for x in lines)
+    assert MASK in "".join(_unmark(x[2:]).replace(" ", "") for x in lines)  # cut, nothing lost

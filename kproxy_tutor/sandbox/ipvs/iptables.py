@@ -212,4 +212,40 @@ def compile_iptables(
                     dataclasses.replace(r, target=reject) if isinstance(r.target, Reject) else r
                     for r in chain.rules
                 ]
+    out_filter = kernel.ruleset.tables["filter"].chains["KUBE-IPVS-OUT-FILTER"]
+    out_filter.rules[:] = [
+        dataclasses.replace(r, matches=tuple(saved_ipvs_match(m) for m in r.matches))
+        for r in out_filter.rules
+    ]
     return IpvsIptables(restore, kernel.ruleset)
+
+
+_PROTOCOL_NUMBERS = {"tcp": "6", "udp": "17", "sctp": "132"}
+#: libxt_ipvs's save order (ipvs_mt_dump), whatever order the rule gave its options in.
+_IPVS_SAVE_ORDER = ("--vproto", "--vaddr", "--vport")
+
+
+def saved_ipvs_match(match: object) -> object:
+    """An ``-m ipvs`` match as the kernel holds it and ``iptables-save`` prints it.
+
+    libxt_ipvs stores the protocol as a number and prints it so (``--vproto 6``), prints
+    ``--vproto``, ``--vaddr``, ``--vport`` in that order, and leaves a full mask out of
+    ``--vaddr`` (``xtables_ipmask_to_numeric``: "we don't want to see /32"). Any other shape
+    (another module, other options) is returned as it is.
+    """
+    if not isinstance(match, OpaqueMatch) or match.module != "ipvs":
+        return match
+    args = match.args
+    if len(args) % 2 or any(a not in _IPVS_SAVE_ORDER for a in args[::2]):
+        return match
+    options = dict(zip(args[::2], args[1::2], strict=True))
+    proto = options.get("--vproto")
+    if proto is not None:
+        options["--vproto"] = _PROTOCOL_NUMBERS.get(proto.lower(), proto)
+    vaddr = options.get("--vaddr")
+    if vaddr is not None and vaddr.endswith(("/32", "/128")):
+        address, _, length = vaddr.rpartition("/")
+        if (length == "32") == (":" not in address):
+            options["--vaddr"] = address
+    ordered = tuple(t for name in _IPVS_SAVE_ORDER if name in options for t in (name, options[name]))
+    return OpaqueMatch("ipvs", ordered)

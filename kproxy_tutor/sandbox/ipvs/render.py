@@ -111,17 +111,27 @@ def render_ipvsadm(state: IpvsState) -> str:
 
 
 def render_ip_addr(state: IpvsState, index: int = 5) -> str:
-    """``ip addr show kube-ipvs0``: a DOWN dummy interface holding every Service IP as a /32 (/128 for IPv6)."""
+    """``ip addr show kube-ipvs0``: a DOWN dummy interface holding every Service IP as a /32 (/128 for IPv6).
+
+    The addresses are bound in ``bound_addresses`` order the way upstream ``EnsureAddressBind``
+    does it (``AddrAdd`` of a bare /32 or /128, no flags, so IPv6 ones get no ``nodad``). The
+    kernel lists IPv4 addresses in the order they were added, then the IPv6 ones newest first
+    (each joins its list ahead of the addresses of the same scope); checked with ``ip addr`` on
+    a down interface in a network namespace.
+    """
     lines = [
         f"{index}: {DUMMY_DEVICE}: <BROADCAST,NOARP> mtu 1500 qdisc noop state DOWN group default ",
         "    link/ether 00:00:00:00:00:00 brd ff:ff:ff:ff:ff:ff",
     ]
-    for ip in state.bound_addresses:
-        if ":" in ip:
-            # No label for IPv6; kube-ipvs0 stays down, so duplicate address detection never runs.
-            lines.append(f"    inet6 {ip}/128 scope global tentative ")
-        else:
-            lines.append(f"    inet {ip}/32 scope global {DUMMY_DEVICE}")
+    ipv4 = [ip for ip in state.bound_addresses if ":" not in ip]
+    ipv6 = [ip for ip in state.bound_addresses if ":" in ip]
+    for ip in ipv4:
+        lines.append(f"    inet {ip}/32 scope global {DUMMY_DEVICE}")
+        lines.append("       valid_lft forever preferred_lft forever")
+    for ip in reversed(ipv6):
+        # No label for IPv6. Added without nodad on an interface that stays down, the address
+        # stays tentative: duplicate address detection never runs.
+        lines.append(f"    inet6 {ip}/128 scope global tentative ")
         lines.append("       valid_lft forever preferred_lft forever")
     return "\n".join(lines) + "\n"
 

@@ -39,19 +39,22 @@ BASE_CHAINS = (
     ("nat-output", "nat", "output", -100),
     ("nat-postrouting", "nat", "postrouting", 100),
 )
-#: (destination chain, base chain, only new connections), in upstream's order.
+#: (destination chain, base chain, only new connections), in the order of upstream's
+#: ``nftablesJumpChains``: setupNFTables creates each destination chain before its first jump,
+#: so this is also the order the kernel holds (and ``nft list`` prints) these chains. Each base
+#: chain's own rules keep the same order either way.
 JUMP_CHAINS = (
-    ("firewall-check", "filter-prerouting-pre-dnat", True),
-    ("firewall-check", "filter-output-pre-dnat", True),
     ("nodeport-endpoints-check", "filter-input", True),
     ("service-endpoints-check", "filter-input", True),
     ("service-endpoints-check", "filter-forward", True),
-    ("cluster-ips-check", "filter-forward", True),
     ("service-endpoints-check", "filter-output", True),
-    ("cluster-ips-check", "filter-output", True),
-    ("services", "nat-prerouting", False),
+    ("firewall-check", "filter-prerouting-pre-dnat", True),
+    ("firewall-check", "filter-output-pre-dnat", True),
     ("services", "nat-output", False),
+    ("services", "nat-prerouting", False),
     ("masquerading", "nat-postrouting", False),
+    ("cluster-ips-check", "filter-forward", True),
+    ("cluster-ips-check", "filter-output", True),
 )
 SETS = (
     ("cluster-ips", "ipv4_addr", "", "Active ClusterIPs"),

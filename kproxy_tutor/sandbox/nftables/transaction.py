@@ -1,23 +1,25 @@
 """The transactions kube-proxy sends to ``nft -f`` on a sync, in the order its ``syncProxyRules`` writes them.
 
-Upstream (v1.35 ``pkg/proxy/nftables/proxier.go``) builds one knftables transaction per sync:
+Upstream (v1.35 ``pkg/proxy/nftables/proxier.go``) builds one knftables transaction per sync
+(a knftables transaction writes its operations in the order they were added):
 
 * a **full sync** (here: kube-proxy's first sync after it starts, on a node without its table)
   runs ``setupNFTables``: ``add table``; once per process an ``add`` + ``delete`` of every base
   chain (so chains left by an older kube-proxy with other priorities are recreated); every base
-  chain added and flushed; each jump chain added and flushed before the rule that jumps to it;
-  the masquerade chains and their rules; the ``cluster-ips`` set with the ClusterIP checks; the
+  chain added and flushed; each jump chain added and flushed before the rule that jumps to it,
+  in ``nftablesJumpChains``' order (``base.JUMP_CHAINS``); the masquerade chains and their rules; the ``cluster-ips`` set with the ClusterIP checks; the
   ``nodeport-ips`` set (flushed and filled, or added and deleted when every local address
   accepts NodePorts); the no-endpoint maps, ``reject-chain`` and their check rules; the firewall
   map and rule; the dispatch maps and the ``services`` rules; then the six element containers
   are flushed (kube-proxy reads what the kernel holds, and starts over when it cannot).
 * then, for every service port: its endpoint chains and its ``service-``/``local-``/``external-``
   chains (``add chain`` + ``flush chain``); its elements (``cluster-ips`` first, then the
-  ClusterIP's and the externalIPs'), the ``firewall-`` chain with its rule, the LoadBalancer
+  ClusterIP's and the externalIPs'), the ``firewall-`` chain (added, flushed), the LoadBalancer
   IPs' and the NodePort's elements, each written only where the kernel does not hold it already
   (a changed value is deleted and added again); then, unless the port is unchanged in a partial
-  sync, its rules: internal masquerading, the external chain, its affinity sets, the endpoint
-  dispatch, the endpoint chains. An unchanged port in a partial sync gets no chain or rule.
+  sync, its rules: internal masquerading, the external chain, the firewall chain's source-range
+  rule, its affinity sets, the endpoint dispatch, the endpoint chains. An unchanged port in a
+  partial sync gets no chain or rule.
 * last, the service chains no Service uses any more are flushed (deleted by a separate
   transaction at the start of a later sync, at least 1 s after, because kernels before 6.2 still
   see a just-deleted map element pointing at them), stale affinity sets deleted, and elements
@@ -177,8 +179,11 @@ def _service_port(
             for chain in by_prefix[prefix]:
                 w.chain(chain, spec=False)
     ordered = sorted(objects.elements, key=lambda item: item[0] != "cluster-ips")
-    # The firewall chain is written after the ClusterIP's and externalIPs' elements, before the
-    # LoadBalancer IPs' (whose addresses are the firewall-ips keys).
+    # The firewall chain is added and flushed after the ClusterIP's and externalIPs' elements,
+    # before the LoadBalancer IPs' (whose addresses are the firewall-ips keys); its rule comes
+    # later, after the external chain's (upstream syncProxyRules: ensureChain(fwChain) before
+    # "Capture load-balancer ingress", the source-range drop rule under "if usesFWChain"
+    # after "Set up external traffic handling").
     vips = {e.key[0] for n, e in ordered if n == "firewall-ips"}
     split = next(
         (i for i, (n, e) in enumerate(ordered) if n != "cluster-ips" and e.key[0] in vips), len(ordered)
@@ -188,7 +193,6 @@ def _service_port(
     if write:
         for chain in firewall:
             w.chain(chain, spec=False)
-            w.rules(chain.name, chain.rules)
     for set_name, element in ordered[split:]:
         elements.ensure(w, table, set_name, element)
     if not write:
@@ -197,6 +201,8 @@ def _service_port(
     for chain in policy:
         w.rules(chain.name, [r for r in chain.rules if not _is_dispatch(r)])
     for chain in by_prefix[EXTERNAL_PREFIX]:
+        w.rules(chain.name, chain.rules)
+    for chain in firewall:
         w.rules(chain.name, chain.rules)
     # The affinity sets, before the dispatch rules that look them up.
     for nft_set in objects.sets:
