@@ -174,6 +174,12 @@ def _fill(
                 split = max((plain.rfind(sep, cut + 1, end) for sep in SEPARATORS), default=-1)
                 if split > cut and end < ib:
                     end = split + 1
+                    # Not inside a run of one separator (``tcp/_`` | ``_fd00…``): before the run.
+                    run = split
+                    while run - 1 > cut and plain[run - 1] == plain[split]:
+                        run -= 1
+                    if plain[end] == plain[split] and run > cut:
+                        end = run
                 lines.append((cut, end))
                 cut, room = end, rest
         start = cut

@@ -116,3 +116,10 @@ def test_only_a_token_wider_than_the_whole_width_is_cut() -> None:
     lines = [t.plain for t in wrap_rule(AFFINITY, 40, prefix="+ ")]  # 38 columns after the gutter
     assert fits(lines, 40) and not any(MASK in x for x in lines)
     assert MASK in "".join(_unmark(x[2:]).replace(" ", "") for x in lines)  # cut, nothing lost
+
+
+def test_a_cut_name_is_not_cut_inside_a_run_of_one_separator() -> None:
+    # nftables endpoint chains join the service part and the address with "__".
+    name = "endpoint-ECVELFNZ-default/lb/tcp/__fd00.10.244..2/8080"
+    lines = [t.plain for t in wrap_words(name, 40, indent=6, hanging=6)]
+    assert [x.strip() for x in lines] == ["endpoint-ECVELFNZ-default/lb/tcp/", "__fd00.10.244..2/8080"], lines
