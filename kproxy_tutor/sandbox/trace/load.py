@@ -102,14 +102,18 @@ def run_load(
     sticky = _was_sticky(first)
     # The first connection compiled the node's rules (hundreds of thousands of long-lived objects
     # at 10,000 Services): keep the collector from walking them again and again during the batch.
-    # A caller that froze objects itself keeps them frozen; otherwise they go back afterwards.
+    # (Again every few hundred connections: a connection that crossed to another node compiled that
+    # node's.) A caller that froze objects itself keeps them frozen; otherwise they go back afterwards.
     thawed = count > 1 and gc.get_freeze_count() == 0
     if count > 1:
         gc.freeze()
     try:
         for index in range(1, count):
-            if progress is not None and not index & PROGRESS_MASK:
-                progress("trace", index, count)
+            if not index & PROGRESS_MASK:
+                # Another node's rules may have been compiled for a connection that crossed to it.
+                gc.freeze()
+                if progress is not None:
+                    progress("trace", index, count)
             tracer.advance(interval)
             trace = tracer.connect(
                 client, dst_ip, dst_port, protocol, record=sticky > 0 or _has_affinity(first), reply=False

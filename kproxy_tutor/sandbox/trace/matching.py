@@ -31,6 +31,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     Rule,
     StatisticMatch,
 )
+from kproxy_tutor.sandbox.iptables.structure import rule_from_lines
 
 #: Set on every IPv6 address's number, so an IPv6 address never equals an IPv4 one and an IPv4
 #: prefix never matches an IPv6 address (nor the other way round): one integer space for both.
@@ -366,32 +367,79 @@ class ChainIndex:
     with ``-p P -m P --dport N`` only packets to that port: those rules are filed under their
     key, all others are always candidates. Rules skipped this way are still counted as
     examined, because the kernel tests them one by one.
+
+    A long chain that still holds its text lines (a compiled node's KUBE-SERVICES: one rule per
+    service port) is indexed from those lines, and a rule is built only when a packet reaches
+    it: tracing one Service through 10,000 builds a handful of rules, not 10,000.
     """
 
-    __slots__ = ("by_dport", "by_dst", "compiled", "rules", "size", "unkeyed")
+    __slots__ = ("_lines", "_saves", "by_dport", "by_dst", "compiled", "rules", "size", "unkeyed")
 
     def __init__(self, chain: Chain) -> None:
-        self.rules = chain.rules
-        self.size = len(chain.rules)
+        self.size = len(chain)
         self.compiled: list[CompiledRule | None] = [None] * self.size
         self.by_dst: dict[int, list[int]] = {}
         self.by_dport: dict[tuple[str, int], list[int]] = {}
         self.unkeyed: list[int] = []
+        #: The chain's rule objects, or None while they are built one by one from the lines.
+        self.rules: list[Rule] | None = None
+        self._lines: tuple[str, ...] = ()
+        self._saves: tuple[str, ...] = ()
         if self.size < INDEX_THRESHOLD:
+            self.rules = chain.rules
             self.unkeyed = list(range(self.size))
             return
+        if chain.has_lines:
+            self._lines, self._saves = chain.lines(), chain.save_lines()
+            self._index_lines(chain.name)
+            return
+        self.rules = chain.rules
         for position, rule in enumerate(self.rules):
-            dst = _exact_destination(rule)
-            if dst is not None:
-                self.by_dst.setdefault(dst, []).append(position)
-                continue
-            dport = _exact_dport(rule)
-            if dport is not None:
-                self.by_dport.setdefault(dport, []).append(position)
-            else:
-                self.unkeyed.append(position)
+            self._file(position, rule)
+
+    def _file(self, position: int, rule: Rule) -> None:
+        dst = _exact_destination(rule)
+        if dst is not None:
+            self.by_dst.setdefault(dst, []).append(position)
+            return
+        dport = _exact_dport(rule)
+        if dport is not None:
+            self.by_dport.setdefault(dport, []).append(position)
+        else:
+            self.unkeyed.append(position)
+
+    def _index_lines(self, chain: str) -> None:
+        # iptables-save's canonical order puts the generic matches first: ``[[!] -s S] -d D/32 …``
+        # is filed under D with no rule built. Any other line is built and filed as a rule.
+        start = len(chain) + 4  # "-A CHAIN "
+        by_dst = self.by_dst
+        for position, save in enumerate(self._saves):
+            head = save[start : start + 120].split(" ", 6)
+            i = 0
+            if head[0] == "-s":
+                i = 2
+            elif head[0] == "!" and head[1] == "-s":
+                i = 3
+            if len(head) > i + 1 and head[i] == "-d" and "\\" not in save and "\t" not in save:
+                cidr = head[i + 1]
+                address = None
+                if cidr.endswith("/32") and ":" not in cidr:
+                    address = cidr[:-3]
+                elif cidr.endswith("/128") and ":" in cidr:
+                    address = cidr[:-4]
+                if address is not None:
+                    try:
+                        number = ip_int(address)
+                    except ValueError:
+                        number = None
+                    if number is not None:
+                        by_dst.setdefault(number, []).append(position)
+                        continue
+            self._file(position, self.rule(position).rule)
 
     def is_current(self, chain: Chain) -> bool:
+        if self.rules is None:
+            return chain.has_lines and chain.save_lines() is self._saves
         return chain.rules is self.rules and len(chain.rules) == self.size
 
     def candidates(self, ctx: MatchContext) -> list[int]:
@@ -406,5 +454,9 @@ class ChainIndex:
     def rule(self, position: int) -> CompiledRule:
         compiled = self.compiled[position]
         if compiled is None:
-            compiled = self.compiled[position] = compile_rule(self.rules[position])
+            if self.rules is not None:
+                rule = self.rules[position]
+            else:
+                rule = rule_from_lines(self._lines[position], self._saves[position])
+            compiled = self.compiled[position] = compile_rule(rule)
         return compiled
