@@ -85,3 +85,22 @@ def test_endpointless_service_load_is_all_rejected() -> None:
     result = run_load(lab.session.tracer, client, destination.ip, destination.port, destination.protocol, 50)
     assert result.counts == {OutcomeKind.REJECTED: 50}
     assert result.expected == {}
+
+
+def test_a_source_port_that_comes_round_again_is_a_new_connection() -> None:
+    # 21,000 ephemeral ports: the 21,001st connection reuses the first one's port. It must go
+    # through the nat rules again (a new SYN starts a new conntrack entry), in every mode.
+    from kproxy_tutor.sandbox.packet import StepKind
+    from kproxy_tutor.sandbox.trace.session import TraceSession
+
+    for mode in ("iptables", "nftables", "ipvs"):
+        lab = make_lab("clusterip-multi", seed=3)
+        session = TraceSession.from_cluster(lab.cluster, seed=3, mode=mode)
+        first = session.curl("client", "web")
+        while session.tracer.allocate_port() != first.packet.src_port - 1 + 21_000:
+            pass
+        again = session.curl("client", "web")
+        assert again.packet.src_port == first.packet.src_port, mode
+        states = [s.detail.get("state") for s in again.steps if s.kind == StepKind.CONNTRACK]
+        assert states[0] == "new", (mode, states)
+        assert again.outcome.kind == OutcomeKind.DELIVERED, mode

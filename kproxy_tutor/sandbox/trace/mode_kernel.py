@@ -252,6 +252,9 @@ class ModeTracer(Tracer):
             )
         return kernel
 
+    def kernels(self) -> list[ModeKernel]:  # type: ignore[override]
+        return list(self._mode_kernels.values())
+
     def source_address(self, client: Client, dst_ip: str) -> str:
         """A node process connecting to an address the mode bound on the node (IPVS: a Service IP on
         kube-ipvs0) gets that address as its source: the kernel's local route to it carries ``src`` the

@@ -82,9 +82,25 @@ class Tracer:
         """Let time pass (affinity entries and their ``--seconds`` timeouts see it)."""
         self.now += seconds
 
+    def kernels(self) -> list[NodeKernel]:
+        """The kernels of the nodes a connection has reached so far."""
+        return list(self._kernels.values())
+
     def allocate_port(self) -> int:
+        """The next ephemeral source port; after the last one the range starts again.
+
+        A port comes round again only after every connection that used the range has ended (each of
+        the tracer's connections is one request), and a new SYN on an ended connection's conntrack
+        entry starts a new entry, so the ended connections' entries go: a new connection is never
+        taken for an old one (which would skip the nat rules and repeat an old endpoint choice).
+        """
         port = self._next_port
-        self._next_port = port + 1 if port < LAST_EPHEMERAL_PORT else FIRST_EPHEMERAL_PORT
+        if port < LAST_EPHEMERAL_PORT:
+            self._next_port = port + 1
+        else:
+            self._next_port = FIRST_EPHEMERAL_PORT
+            for kernel in self.kernels():
+                kernel.conntrack.flush()
         return port
 
     # Connections ---------------------------------------------------------------------------
