@@ -126,7 +126,8 @@ class IpvsBackend:
         return render_ip_addr(self.current)
 
     def ipset_names(self) -> list[str]:
-        return list(self.current.ipsets or {})
+        """The sets by the kernel's name (the IPv6 proxier's are KUBE-6-…)."""
+        return [s.name for s in (self.current.ipsets or {}).values()]
 
     def ipset_list(self, name: str | None = None) -> str:
         return _ipset_list([self.current], name)
