@@ -151,8 +151,9 @@ class IpvsBackend:
                 continue
             if step.packet is None:
                 continue
-            # "address:port" with the address unbracketed, so the last colon ends it in either family.
+            # "address:port", an IPv6 address in brackets: the last colon ends the address in either family.
             vip, _, vport = str(step.detail.get("virtual_server", "")).rpartition(":")
+            vip = vip.removeprefix("[").removesuffix("]")
             real = step.packet
             key = (real.protocol.upper(), vip, int(vport), real.dst_ip, real.dst_port)
             self.connections[key] = self.connections.get(key, 0) + 1

@@ -255,14 +255,14 @@ def send(
     except TutorError as error:
         # The tracer's errors are about the request line; report them as sandbox input errors.
         raise SandboxInputError(error.message, **error.params) from None
-    # The shell's counters (iptables -L -v, ipvsadm's) are the IPv4 proxier's: an IPv6 connection
-    # went through the IPv6 proxier's rules, which the shell does not list.
+    # iptables -L -v counts the IPv4 proxier's rules only; ipvsadm's ActiveConn counts both families'
+    # virtual servers (one IPVS table on the node).
     counted = traces if destination.family == IPV4 else []
     if session.mode != "iptables":
         from kproxy_tutor.shell import mode_trace
 
-        for trace in counted:
-            mode_trace.count(session, trace)
+        for trace in traces:
+            mode_trace.count(session, trace, destination.family)
         return [TraceReport(target, tuple(traces), brief), *_leftover_warning(session, client, destination)]
     for trace in counted:
         _count(session, trace)

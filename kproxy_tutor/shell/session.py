@@ -364,6 +364,8 @@ class Session:
             self.scenario,
             self.mode,
             tuple(_backend_text(b) for b in self.backends.values()),
+            tuple(render_save(p.kernel.ruleset) for p in self.proxiers6.values()),
+            tuple(_backend_text(b) for b in self.backends6.values()),
         )
 
     # Commands ----------------------------------------------------------------------------

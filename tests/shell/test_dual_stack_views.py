@@ -67,6 +67,11 @@ def test_ipvsadm_ipset_and_ip_addr_show_both_families(run_shell: Callable) -> No
     assert "family inet6" in one and "fd00:10:96::ecf2,tcp:80" in one
     assert "inet6 fd00:10:96::ecf2/128" in section(text, "ip addr show kube-ipvs0")
     assert "KUBE-6-CLUSTER-IP" in complete(session, "ipset list KUBE-6-C")[1]
+    # ActiveConn counts IPv6 connections too (web has ClientIP affinity: all three go to one Pod).
+    _code, text, _session = run_shell("curl -6 web:80 -n 3 --brief\nipvsadm -Ln\n", session=session)
+    listing = section(text, "ipvsadm -Ln")
+    server = listing[listing.index("TCP  [fd00:10:96::ecf2]:80") :].split("\nTCP")[0]
+    assert sorted(int(n) for n in re.findall(r"Masq +1 +(\d+)", server)) == [0, 3]
 
 
 @pytest.mark.parametrize("mode", ["iptables", "ipvs"])
