@@ -329,7 +329,11 @@ class Session:
             from kproxy_tutor.sandbox.trace.session import TraceSession
 
             rules = {name: proxier.kernel.ruleset for name, proxier in self.proxiers.items()}
-            self._tracer = TraceSession.from_cluster(self.cluster, seed=0, rules=rules)
+            # curl -6 walks the same IPv6 rules ip6tables-save shows (the session syncs them).
+            rules6 = {name: proxier.kernel.ruleset for name, proxier in self.proxiers6.items()}
+            self._tracer = TraceSession.from_cluster(
+                self.cluster, seed=0, rules=rules, family_rules={IPV6: rules6} if rules6 else None
+            )
         return self._tracer
 
     def _refresh_tracer_pods(self) -> None:
