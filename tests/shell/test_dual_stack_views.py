@@ -150,3 +150,31 @@ def test_watch_shows_each_proxiers_changes_under_its_family(
         f"mode {mode}\nwatch on\nkubectl scale deployment database --replicas 4\n", "db-service"
     )
     assert "proxier:" not in single
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_dual_stack_screens_fit_40_columns_without_splitting_words(
+    lang: str, language: Callable[[str], None]
+) -> None:
+    import io
+
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    from kproxy_tutor.ui.shell_repl import run_script
+    from kproxy_tutor.ui.shell_view import ShellView
+    from tests.shell.test_width import terminal, words
+
+    language(lang)
+    script = (
+        "mode ipvs\nwatch on\nkubectl scale deployment web --replicas 3\nipvsadm -Ln\nhelp ip6tables-save\n"
+    )
+    runs = []
+    for make in (lambda b: terminal(b, 40), lambda b: Console(file=b, width=1000, color_system=None)):
+        buffer = io.StringIO()
+        console = make(buffer)
+        run_script(_dual(), script.splitlines(), ShellView(console, console), keep_going=True)
+        runs.append(buffer.getvalue())
+    wrapped, plain = runs
+    assert "IPv6" in wrapped and not [line for line in wrapped.splitlines() if cell_len(line) > 40]
+    assert words(wrapped) == words(plain)
