@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
 from kproxy_tutor.sandbox.nftables import NftProxier, NftTable, render_listing
 from kproxy_tutor.sandbox.nftables.ruleset import Element
@@ -88,10 +89,11 @@ class NftBackend:
 
     mode = "nftables"
 
-    def __init__(self, cluster: Cluster, node: str) -> None:
+    def __init__(self, cluster: Cluster, node: str, family: str = IPV4) -> None:
         self.cluster = cluster
         self.node = node
-        self.proxier = NftProxier(cluster, node)
+        self.family = family
+        self.proxier = NftProxier(cluster, node, family=family)
         self.table: NftTable | None = None
         #: Grows whenever the rules or the Pods' places change: a walker made before is out of date.
         self.generation = 0

@@ -222,6 +222,8 @@ HANDLERS: dict[str, Handler] = {
     "kubectl describe endpointslice": kubectl_describe.describe,
     "pod": kubectl_edit.set_pod_state,
     "iptables-save": net_commands.iptables_save,
+    "ip6tables-save": net_commands.ip6tables_save,
+    "ip6tables": net_commands.ip6tables,
     "iptables": net_commands.iptables,
     "conntrack -L": net_commands.conntrack,
     "curl": net_commands.curl,

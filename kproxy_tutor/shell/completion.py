@@ -153,13 +153,17 @@ def _values(session: Session, kind: str, choices: tuple[str, ...], tokens: list[
             return []  # kube-proxy has no chains in iptables then
         backend = session.backend
         ruleset = backend.ruleset if isinstance(backend, IpvsBackend) else session.proxier.kernel.ruleset
+        if tokens and tokens[0] == "ip6tables":
+            ruleset = session.ip6tables_rules()
+            if ruleset is None:
+                return []
         existing = ruleset.tables.get(table)
         return sorted(existing.chains) if existing is not None else []
     if kind == grammar.IPSET:
         from kproxy_tutor.shell.ipvs_backend import IpvsBackend
 
-        backend = session.backend
-        return backend.ipset_names() if isinstance(backend, IpvsBackend) else []
+        backends = [session.backend, session.backend6]
+        return [name for b in backends if isinstance(b, IpvsBackend) for name in b.ipset_names()]
     if kind == grammar.SCENARIO:
         from kproxy_tutor.shell.scenarios import scenario_names
 

@@ -307,6 +307,39 @@ COMMANDS: tuple[Command, ...] = (
         ("iptables -t nat -L KUBE-SERVICES -n -v", "iptables -t nat -nvL KUBE-SVC-PKJNZ2BPYAP7WCVG"),
     ),
     Command(
+        ("ip6tables-save",),
+        N_("Print the node's IPv6 rules as ip6tables-save does (the IPv6 proxier of a dual-stack node)."),
+        "ip6tables-save [-t TABLE] [-c]",
+        (),
+        (
+            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
+            Flag(("-c", "--counters"), "counters", switch=True),
+        ),
+        N_(
+            "On a dual-stack node kube-proxy runs a second proxier for IPv6 with its own chains; a node with "
+            "no IPv6 address has no IPv6 proxier, and ip6tables-save prints nothing. The counters stay at "
+            "zero: the shell counts only the IPv4 rules."
+        ),
+        ("ip6tables-save -t nat",),
+    ),
+    Command(
+        ("ip6tables",),
+        N_("List a chain of the IPv6 rules, as ip6tables -L -n -v does (or -S for rule specs)."),
+        "ip6tables [-t TABLE] -L|-S [CHAIN] [-n] [-v] [-x] [--line-numbers]",
+        (Arg("CHAIN", CHAIN, optional=True),),
+        (
+            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
+            Flag(("-L", "--list"), "list", switch=True),
+            Flag(("-S", "--list-rules"), "list_rules", switch=True),
+            Flag(("-n", "--numeric"), "numeric", switch=True),
+            Flag(("-v", "--verbose"), "verbose", switch=True),
+            Flag(("-x", "--exact"), "exact", switch=True),
+            Flag(("--line-numbers",), "line_numbers", switch=True),
+        ),
+        "",
+        ("ip6tables -t nat -L KUBE-SERVICES -n",),
+    ),
+    Command(
         ("conntrack", "-L"),
         N_("List the node's connection-tracking entries (the connections curl opened)."),
         "conntrack -L",

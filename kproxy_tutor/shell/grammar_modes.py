@@ -33,14 +33,14 @@ MODE_COMMANDS: tuple[Command, ...] = (
     Command(
         ("nft", "list", "table"),
         N_("nftables mode: print kube-proxy's table as nft list table does."),
-        "nft list table ip kube-proxy",
-        (Arg("FAMILY", TEXT, choices=("ip",)), Arg("TABLE", TEXT, choices=("kube-proxy",))),
+        "nft list table ip|ip6 kube-proxy",
+        (Arg("FAMILY", TEXT, choices=("ip", "ip6")), Arg("TABLE", TEXT, choices=("kube-proxy",))),
         (),
         N_(
             "One table holds everything: a chain per Service port (service-HASH-NAMESPACE/NAME/PROTOCOL/PORT) "
             "and per endpoint, and maps that find them in one lookup instead of a list of rules."
         ),
-        ("nft list table ip kube-proxy",),
+        ("nft list table ip kube-proxy", "nft list table ip6 kube-proxy"),
     ),
     Command(
         ("nft", "list", "ruleset"),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.ipvs import IpvsProxier, IpvsState, VirtualServer, render_ip_addr, render_ipvsadm
 from kproxy_tutor.sandbox.ipvs.ipsets import render_ipset_list
 from kproxy_tutor.sandbox.packet import StepKind, Trace
@@ -27,11 +28,19 @@ ConnectionKey = tuple[str, str, int, str, int]
 
 def server_name(vs: VirtualServer) -> str:
     """How ``ipvsadm -Ln`` heads a virtual server."""
-    return f"{vs.protocol:<4} {vs.address}:{vs.port} {vs.scheduler}"  # ipvsadm prints the protocol %-4s
+    address = f"[{vs.address}]" if ":" in vs.address else vs.address
+    return f"{vs.protocol:<4} {address}:{vs.port} {vs.scheduler}"  # ipvsadm prints the protocol %-4s
 
 
 def _reals(vs: VirtualServer) -> list[str]:
-    return [f"-> {rs.address}:{rs.port}" for rs in vs.real_servers]
+    return [
+        f"-> [{rs.address}]:{rs.port}" if ":" in rs.address else f"-> {rs.address}:{rs.port}"
+        for rs in vs.real_servers
+    ]
+
+
+def _bound(ip: str) -> str:
+    return f"kube-ipvs0 {ip}/128" if ":" in ip else f"kube-ipvs0 {ip}/32"
 
 
 def ipvs_changes(old: IpvsState | None, new: IpvsState) -> list[ModeChange]:
@@ -53,15 +62,9 @@ def ipvs_changes(old: IpvsState | None, new: IpvsState) -> list[ModeChange]:
         ModeChange("removed", "virtual server", server_name(vs)) for k, vs in before.items() if k not in after
     ]
     old_ips = old.bound_addresses if old is not None else []
+    changes += [ModeChange("added", "address", _bound(ip)) for ip in new.bound_addresses if ip not in old_ips]
     changes += [
-        ModeChange("added", "address", f"kube-ipvs0 {ip}/32")
-        for ip in new.bound_addresses
-        if ip not in old_ips
-    ]
-    changes += [
-        ModeChange("removed", "address", f"kube-ipvs0 {ip}/32")
-        for ip in old_ips
-        if ip not in new.bound_addresses
+        ModeChange("removed", "address", _bound(ip)) for ip in old_ips if ip not in new.bound_addresses
     ]
     return changes
 
@@ -71,10 +74,11 @@ class IpvsBackend:
 
     mode = "ipvs"
 
-    def __init__(self, cluster: Cluster, node: str) -> None:
+    def __init__(self, cluster: Cluster, node: str, family: str = IPV4) -> None:
         self.cluster = cluster
         self.node = node
-        self.proxier = IpvsProxier(cluster, node)
+        self.family = family
+        self.proxier = IpvsProxier(cluster, node, family=family)
         self.state: IpvsState | None = None
         #: Connections curl opened through this node's virtual servers (what ActiveConn counts).
         self.connections: dict[ConnectionKey, int] = {}
@@ -122,13 +126,11 @@ class IpvsBackend:
         return render_ip_addr(self.current)
 
     def ipset_names(self) -> list[str]:
-        return list(self.current.ipsets or {})
+        """The sets by the kernel's name (the IPv6 proxier's are KUBE-6-…)."""
+        return [s.name for s in (self.current.ipsets or {}).values()]
 
     def ipset_list(self, name: str | None = None) -> str:
-        state = self.current
-        assert state.ipsets is not None and state.iptables is not None
-        sets = state.ipsets if name is None else {name: state.ipsets[name]}
-        return render_ipset_list(sets, state.iptables.references())
+        return _ipset_list([self.current], name)
 
     @property
     def ruleset(self) -> Any:
@@ -149,8 +151,9 @@ class IpvsBackend:
                 continue
             if step.packet is None:
                 continue
-            # "address:port" with the address unbracketed, so the last colon ends it in either family.
+            # "address:port", an IPv6 address in brackets: the last colon ends the address in either family.
             vip, _, vport = str(step.detail.get("virtual_server", "")).rpartition(":")
+            vip = vip.removeprefix("[").removesuffix("]")
             real = step.packet
             key = (real.protocol.upper(), vip, int(vport), real.dst_ip, real.dst_port)
             self.connections[key] = self.connections.get(key, 0) + 1
@@ -199,6 +202,50 @@ class LeftoverIpvs:
         return list(self.state.ipsets or {})
 
     def ipset_list(self, name: str | None = None) -> str:
-        assert self.state.ipsets is not None and self.state.iptables is not None
-        sets = self.state.ipsets if name is None else {name: self.state.ipsets[name]}
-        return render_ipset_list(sets, self.state.iptables.references())
+        return _ipset_list([self.state], name)
+
+
+def _ipset_list(states: list[IpvsState], name: str | None) -> str:
+    sets: dict[str, Any] = {}
+    references: dict[str, int] = {}
+    for state in states:
+        assert state.ipsets is not None and state.iptables is not None
+        sets.update({s.name: s for s in state.ipsets.values()})  # keyed by the kernel's name (KUBE-6-…)
+        references.update(state.iptables.references())
+    if name is not None:
+        sets = {name: sets[name]}
+    return render_ipset_list(sets, references)
+
+
+class NodeIpvs:
+    """One node's IPVS as its tools show it: one kernel table for the virtual servers of both IP families,
+    one kube-ipvs0 for their addresses, the ipsets of both (the IPv6 proxier's are KUBE-6-…).
+
+    ``backends`` holds the node's proxiers, IPv4's first (the order kube-proxy starts them in).
+    """
+
+    def __init__(self, backends: list[IpvsBackend]) -> None:
+        self.backends = backends
+
+    @property
+    def _states(self) -> list[IpvsState]:
+        return [backend.current for backend in self.backends]
+
+    def _merged(self) -> IpvsState:
+        states = self._states
+        return IpvsState(
+            [vs for state in states for vs in state.virtual_servers],
+            [ip for state in states for ip in state.bound_addresses],
+        )
+
+    def ipvsadm(self) -> str:
+        return render_ipvsadm(self._merged())
+
+    def ip_addr(self) -> str:
+        return render_ip_addr(self._merged())
+
+    def ipset_names(self) -> list[str]:
+        return [s.name for state in self._states for s in (state.ipsets or {}).values()]
+
+    def ipset_list(self, name: str | None = None) -> str:
+        return _ipset_list(self._states, name)

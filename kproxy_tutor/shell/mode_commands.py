@@ -6,7 +6,7 @@ from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.modes import MODE_INFO
 from kproxy_tutor.shell.backends import NftBackend
 from kproxy_tutor.shell.grammar_modes import MODE_OF_COMMAND
-from kproxy_tutor.shell.ipvs_backend import IpvsBackend, LeftoverIpvs
+from kproxy_tutor.shell.ipvs_backend import IpvsBackend, LeftoverIpvs, NodeIpvs
 from kproxy_tutor.shell.output import ModeList, Note, Output, SwitchReport, Verbatim
 from kproxy_tutor.shell.parser import Invocation
 from kproxy_tutor.shell.session import Session
@@ -71,6 +71,16 @@ def _switch_message(report: SwitchReport) -> str:
     return N_("kube-proxy restarted in {mode} mode on every node; it removed what {old} mode had written.")
 
 
+def _ipvs(session: Session, invocation: Invocation) -> NodeIpvs | LeftoverIpvs:
+    """The node's IPVS as ipvsadm, ip addr and ipset show it: both IP families' proxiers on a dual-stack node."""
+    backend = _backend(session, invocation)
+    if isinstance(backend, LeftoverIpvs):
+        return backend
+    assert isinstance(backend, IpvsBackend)
+    backend6 = session.backend6
+    return NodeIpvs([backend] + ([backend6] if isinstance(backend6, IpvsBackend) else []))
+
+
 def _backend(session: Session, invocation: Invocation) -> NftBackend | IpvsBackend | LeftoverIpvs:
     needed = MODE_OF_COMMAND[invocation.command.name]
     backend = session.backend
@@ -91,9 +101,25 @@ def _backend(session: Session, invocation: Invocation) -> NftBackend | IpvsBacke
 
 
 def nft_list(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    """One table, or (``nft list ruleset``) every table in creation order: the IPv4 proxier's, then the IPv6 one's."""
     backend = _backend(session, invocation)
     assert isinstance(backend, NftBackend)
-    return [Verbatim(backend.listing())]
+    backend6 = session.backend6
+    tables = [backend] + ([backend6] if isinstance(backend6, NftBackend) else [])
+    family = invocation.args.get("FAMILY")
+    if family == "ip6":
+        if len(tables) == 1:
+            raise SandboxInputError(
+                N_(
+                    "There is no table ip6 kube-proxy on {node}: the node has no IPv6 address, so kube-proxy "
+                    "runs no IPv6 proxier here. Its rules are in nft list table ip kube-proxy."
+                ),
+                node=session.node,
+            )
+        tables = tables[1:]
+    elif family == "ip":
+        tables = tables[:1]
+    return [Verbatim("".join(table.listing() for table in tables))]
 
 
 def _leftover_note(session: Session, backend: object) -> list[Output]:
@@ -112,20 +138,17 @@ def _leftover_note(session: Session, backend: object) -> list[Output]:
 
 
 def ipvsadm(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    backend = _backend(session, invocation)
-    assert isinstance(backend, IpvsBackend | LeftoverIpvs)
+    backend = _ipvs(session, invocation)
     return [Verbatim(backend.ipvsadm()), *_leftover_note(session, backend)]
 
 
 def ip_addr(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    backend = _backend(session, invocation)
-    assert isinstance(backend, IpvsBackend | LeftoverIpvs)
+    backend = _ipvs(session, invocation)
     return [Verbatim(backend.ip_addr()), *_leftover_note(session, backend)]
 
 
 def ipset_list(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    backend = _backend(session, invocation)
-    assert isinstance(backend, IpvsBackend | LeftoverIpvs)
+    backend = _ipvs(session, invocation)
     name = invocation.args.get("NAME")
     if isinstance(name, str) and name not in backend.ipset_names():
         raise SandboxInputError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from kproxy_tutor.sandbox.families import IPV4
 from kproxy_tutor.sandbox.packet import Packet, Trace
 from kproxy_tutor.sandbox.trace.mode_kernel import NodePass
 from kproxy_tutor.sandbox.trace.network import Network
@@ -63,7 +64,8 @@ def trace_session(session: Session) -> TraceSession:
     return TraceSession.from_cluster(session.cluster, seed=0, mode=session.mode, walkers=walkers)
 
 
-def count(session: Session, trace: Trace) -> None:
-    """Each node's backend counts what it did for the connection (IPVS: ActiveConn of the real server)."""
-    for backend in session.backends.values():
+def count(session: Session, trace: Trace, family: str = IPV4) -> None:
+    """Each node's backend of ``family`` counts what it did for the connection (IPVS: ActiveConn of the real server)."""
+    backends = session.backends if family == IPV4 else session.backends6
+    for backend in backends.values():
         backend.count(trace)

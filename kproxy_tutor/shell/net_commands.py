@@ -78,20 +78,71 @@ def iptables_save(session: Session, invocation: Invocation, document: str | None
     return [text, _leftovers_in_nftables_mode()] if leftovers else [text]
 
 
-def iptables(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
-    listing, specs = invocation.switch("list"), invocation.switch("list_rules")
-    if listing == specs:
-        raise SandboxInputError(
-            N_("Say what iptables should do: -L lists a chain, -S prints its rules as commands.")
+def ip6tables_save(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    """The IPv6 proxier's rules as ip6tables-save prints them (nothing on a node without one: no IPv6 rules)."""
+    if session.mode == "nftables" and session.dual_stack():
+        return _no_ip6tables_rules()
+    ruleset = session.ip6tables_rules()
+    if ruleset is None:
+        return [Verbatim("")]
+    table = invocation.text("table")
+    text = render_save(ruleset, [table] if table else None, counters=invocation.switch("counters"))
+    return [Verbatim(text)]
+
+
+def _no_ip6tables_rules() -> list[Output]:
+    return [
+        Note(
+            N_(
+                "kube-proxy runs in nftables mode: it has no KUBE-* rules in ip6tables (it deleted them when it "
+                "started). Its IPv6 rules are in nft list table ip6 kube-proxy."
+            )
         )
-    table = invocation.text("table", "filter")
-    chain = invocation.args.get("CHAIN")
-    chain = chain if isinstance(chain, str) else None
+    ]
+
+
+def iptables(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    _list_action(invocation)
     leftovers = _nftables_leftovers(session)
     if session.mode == "nftables" and not leftovers:
         return _no_iptables_rules()
     note: list[Output] = [_leftovers_in_nftables_mode()] if leftovers else []
     ruleset, counters = _ruleset_and_counters(session)
+    return _listing(invocation, ruleset, counters, note)
+
+
+def ip6tables(session: Session, invocation: Invocation, document: str | None) -> list[Output]:
+    """``ip6tables -L/-S`` over the IPv6 proxier's rules (its counters stay at zero: curl counts IPv4's)."""
+    _list_action(invocation)
+    if session.mode == "nftables" and session.dual_stack():
+        return _no_ip6tables_rules()
+    ruleset = session.ip6tables_rules()
+    if ruleset is None:
+        # No IPv6 proxier: ip6tables lists the table's built-in chains, empty.
+        ruleset = Ruleset()
+        ruleset.table(invocation.text("table", "filter"))
+    return _listing(invocation, ruleset, Counters(), [])
+
+
+def _list_action(invocation: Invocation) -> None:
+    if invocation.switch("list") != invocation.switch("list_rules"):
+        return
+    if invocation.command.name == "iptables":
+        raise SandboxInputError(
+            N_("Say what iptables should do: -L lists a chain, -S prints its rules as commands.")
+        )
+    raise SandboxInputError(
+        N_("Say what ip6tables should do: -L lists a chain, -S prints its rules as commands.")
+    )
+
+
+def _listing(
+    invocation: Invocation, ruleset: Ruleset, counters: Counters, note: list[Output]
+) -> list[Output]:
+    specs = invocation.switch("list_rules")
+    table = invocation.text("table", "filter")
+    chain = invocation.args.get("CHAIN")
+    chain = chain if isinstance(chain, str) else None
     if specs:
         return [Verbatim(list_specs(ruleset, table, chain, counters, invocation.switch("verbose"))), *note]
     text = list_rules(
@@ -204,14 +255,14 @@ def send(
     except TutorError as error:
         # The tracer's errors are about the request line; report them as sandbox input errors.
         raise SandboxInputError(error.message, **error.params) from None
-    # The shell's counters (iptables -L -v, ipvsadm's) are the IPv4 proxier's: an IPv6 connection
-    # went through the IPv6 proxier's rules, which the shell does not list.
+    # iptables -L -v counts the IPv4 proxier's rules only; ipvsadm's ActiveConn counts both families'
+    # virtual servers (one IPVS table on the node).
     counted = traces if destination.family == IPV4 else []
     if session.mode != "iptables":
         from kproxy_tutor.shell import mode_trace
 
-        for trace in counted:
-            mode_trace.count(session, trace)
+        for trace in traces:
+            mode_trace.count(session, trace, destination.family)
         return [TraceReport(target, tuple(traces), brief), *_leftover_warning(session, client, destination)]
     for trace in counted:
         _count(session, trace)

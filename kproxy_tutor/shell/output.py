@@ -67,6 +67,8 @@ class WatchReport:
     #: The proxy mode that synced; outside iptables mode the changes are in ``changes``, not ``diff``.
     mode: str = "iptables"
     changes: tuple[ModeChange, ...] = ()
+    #: The IPv6 proxier's sync on a dual-stack node (no events of its own: it heard the same ones).
+    ipv6: WatchReport | None = None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from kproxy_tutor.errors import N_, SandboxInputError
 from kproxy_tutor.sandbox.cluster import Cluster
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.sandbox.iptables import Proxier, render_save
 from kproxy_tutor.sandbox.iptables.diff import RuleDiff
 from kproxy_tutor.sandbox.iptables.rules import Ruleset
@@ -101,10 +102,14 @@ class Session:
         self.recorder = EventRecorder()
         self.recorder.attach(cluster)
         self.proxiers: dict[str, Proxier] = {}
+        #: The IPv6 proxiers (iptables mode) of the nodes with an IPv6 InternalIP: what ip6tables-save shows.
+        self.proxiers6: dict[str, Proxier] = {}
         self.counters: dict[str, Counters] = {}
         #: The other modes' kube-proxies by mode and node, made when first needed: a proxier
         #: watches the cluster for good, so one per node and mode is kept, never a new one per switch.
         self.mode_backends: dict[str, dict[str, Backend]] = {}
+        #: The same for the IPv6 proxiers of the nodes with an IPv6 InternalIP.
+        self.mode_backends6: dict[str, dict[str, Backend]] = {}
         #: Per node, what earlier proxy modes left in the kernel (fresh nodes: nothing).
         self.residue: dict[str, Residue] = {}
         self._start_proxiers()
@@ -123,20 +128,31 @@ class Session:
                 self.counters[name] = Counters()
                 proxier.sync()
                 self._tracer = None  # the tracer's network must learn the new node
+            if name not in self.proxiers6 and self.dual_stack(name):
+                self.proxiers6[name] = Proxier(self.cluster, name, family=IPV6)
+                self.proxiers6[name].sync()
+
+    def dual_stack(self, node: str | None = None) -> bool:
+        """Whether kube-proxy on ``node`` runs an IPv6 proxier beside the IPv4 one (the node has an IPv6 InternalIP)."""
+        return bool(self.cluster.nodes[node or self.node].ips(IPV6))
 
     def _start_backends(self) -> None:
         if self.mode == "iptables":
             return
         backends = self.mode_backends.setdefault(self.mode, {})
+        backends6 = self.mode_backends6.setdefault(self.mode, {})
         for name in self.cluster.nodes:
             if name not in backends:
-                backend: Backend = (
-                    NftBackend(self.cluster, name)
-                    if self.mode == "nftables"
-                    else IpvsBackend(self.cluster, name)
-                )
-                backends[name] = backend
-                backend.sync()
+                backends[name] = self._new_backend(name)
+                backends[name].sync()
+            if name not in backends6 and self.dual_stack(name):
+                backends6[name] = self._new_backend(name, IPV6)
+                backends6[name].sync()
+
+    def _new_backend(self, name: str, family: str = IPV4) -> Backend:
+        if self.mode == "nftables":
+            return NftBackend(self.cluster, name, family)
+        return IpvsBackend(self.cluster, name, family)
 
     @property
     def backends(self) -> dict[str, Backend]:
@@ -144,8 +160,17 @@ class Session:
         return self.mode_backends.get(self.mode, {})
 
     @property
+    def backends6(self) -> dict[str, Backend]:
+        """The current mode's IPv6 kube-proxy per dual-stack node (empty in iptables mode)."""
+        return self.mode_backends6.get(self.mode, {})
+
+    @property
     def backend(self) -> Backend | None:
         return self.backends.get(self.node)
+
+    @property
+    def backend6(self) -> Backend | None:
+        return self.backends6.get(self.node)
 
     # Cluster edits -----------------------------------------------------------------------
     def edit(self, change: Callable[[Cluster], T]) -> tuple[T, WatchReport]:
@@ -162,7 +187,7 @@ class Session:
         self._start_backends()
         if self._tracer is not None:
             self._refresh_tracer_pods()
-        for backend in self.backends.values():
+        for backend in (*self.backends.values(), *self.backends6.values()):
             backend.stale()
         if not events:
             return WatchReport(self.node, (), RuleDiff(), synced=False, mode=self.mode)
@@ -174,6 +199,11 @@ class Session:
             self.counters[name].after_sync(result.payload)
             if name == self.node:
                 report = WatchReport(name, events, result.diff, synced=True, full=result.full)
+        for name, proxier in self.proxiers6.items():
+            result = proxier.sync()
+            if name == self.node:
+                ipv6 = WatchReport(name, (), result.diff, synced=True, full=result.full)
+                report = replace(report, ipv6=ipv6)
         return report
 
     def _sync_backends(self, events: tuple[Any, ...]) -> WatchReport:
@@ -182,6 +212,11 @@ class Session:
             changes, full = backend.sync()
             if name == self.node:
                 report = WatchReport(name, events, RuleDiff(), True, full, self.mode, tuple(changes))
+        for name, backend in self.backends6.items():
+            changes, full = backend.sync()
+            if name == self.node:
+                ipv6 = WatchReport(name, (), RuleDiff(), True, full, self.mode, tuple(changes))
+                report = replace(report, ipv6=ipv6)
         return report
 
     # Proxy mode --------------------------------------------------------------------------
@@ -205,9 +240,11 @@ class Session:
             for name, proxier in self.proxiers.items():
                 proxier.sync()  # catch up with what happened while another mode ran
                 self.counters[name] = Counters()  # the chains are new: their counters start at zero
+            for proxier in self.proxiers6.values():
+                proxier.sync()
         else:
             self._start_backends()
-            for backend in self.backends.values():
+            for backend in (*self.backends.values(), *self.backends6.values()):
                 backend.restart()
                 backend.sync()
         self._tracer = None  # conntrack and affinity of the old rules are gone with them
@@ -243,6 +280,15 @@ class Session:
         if residue is None or residue.iptables is None:
             return live
         return kernel_view(residue.iptables, live, self.mode)
+
+    def ip6tables_rules(self, node: str | None = None) -> Ruleset | None:
+        """What ``ip6tables-save`` shows on ``node``: the IPv6 proxier's rules (None: the node has none)."""
+        name = node or self.node
+        if self.mode == "iptables":
+            proxier = self.proxiers6.get(name)
+            return proxier.kernel.ruleset if proxier is not None else None
+        backend = self.backends6.get(name)
+        return backend.ruleset if isinstance(backend, IpvsBackend) else None
 
     def _snapshot_rules(self, node: str) -> Ruleset | None:
         residue = self.residue.get(node)
@@ -283,7 +329,11 @@ class Session:
             from kproxy_tutor.sandbox.trace.session import TraceSession
 
             rules = {name: proxier.kernel.ruleset for name, proxier in self.proxiers.items()}
-            self._tracer = TraceSession.from_cluster(self.cluster, seed=0, rules=rules)
+            # curl -6 walks the same IPv6 rules ip6tables-save shows (the session syncs them).
+            rules6 = {name: proxier.kernel.ruleset for name, proxier in self.proxiers6.items()}
+            self._tracer = TraceSession.from_cluster(
+                self.cluster, seed=0, rules=rules, family_rules={IPV6: rules6} if rules6 else None
+            )
         return self._tracer
 
     def _refresh_tracer_pods(self) -> None:
@@ -318,6 +368,8 @@ class Session:
             self.scenario,
             self.mode,
             tuple(_backend_text(b) for b in self.backends.values()),
+            tuple(render_save(p.kernel.ruleset) for p in self.proxiers6.values()),
+            tuple(_backend_text(b) for b in self.backends6.values()),
         )
 
     # Commands ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.i18n import _, current_language, format_number, ngettext, pick
+from kproxy_tutor.sandbox.families import IPV4, IPV6
 from kproxy_tutor.sandbox.iptables.render import restore_line
 from kproxy_tutor.sandbox.packet import Direction, OutcomeKind, StepKind, Trace
 from kproxy_tutor.shell import grammar
@@ -180,6 +181,16 @@ class ShellView:
                 f"{event.summary}",
                 hanging=9,
             )
+        if report.ipv6 is None:
+            self._sync(report)
+            return
+        # A dual-stack node: each family's proxier synced; each part says whose it is.
+        for family, part in ((IPV4, report), (IPV6, report.ipv6)):
+            self.line(_("{family} proxier:").format(family=family), "bold")
+            self._sync(part)
+
+    def _sync(self, report: WatchReport) -> None:
+        """What one proxier's sync changed (the events are already shown)."""
         if report.mode != "iptables":
             from kproxy_tutor.ui.shell_mode_view import show_mode_watch
 
