@@ -49,6 +49,19 @@ SELECTOR = Flag(("-l", "--selector"), "selector", LABEL, metavar="SELECTOR")
 ALL_NAMESPACES = Flag(("-A", "--all-namespaces"), "all_namespaces", switch=True)
 
 #: Resource words kubectl accepts for the same thing, where a command word names a kind.
+# iptables-save and ip6tables-save, iptables and ip6tables: the same options for either family.
+TABLE = Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE")
+SAVE_FLAGS = (TABLE, Flag(("-c", "--counters"), "counters", switch=True))
+LIST_FLAGS = (
+    TABLE,
+    Flag(("-L", "--list"), "list", switch=True),
+    Flag(("-S", "--list-rules"), "list_rules", switch=True),
+    Flag(("-n", "--numeric"), "numeric", switch=True),
+    Flag(("-v", "--verbose"), "verbose", switch=True),
+    Flag(("-x", "--exact"), "exact", switch=True),
+    Flag(("--line-numbers",), "line_numbers", switch=True),
+)
+
 WORD_ALIASES = {
     "deploy": "deployment",
     "deployments": "deployment",
@@ -279,10 +292,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("Print the node's rules as iptables-save does."),
         "iptables-save [-t TABLE] [-c]",
         (),
-        (
-            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
-            Flag(("-c", "--counters"), "counters", switch=True),
-        ),
+        SAVE_FLAGS,
         N_("Counters (-c) come from the requests you sent with curl on this node."),
         ("iptables-save -t nat",),
     ),
@@ -291,15 +301,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("List a chain with packet counters, as iptables -L -n -v does (or -S for rule specs)."),
         "iptables [-t TABLE] -L|-S [CHAIN] [-n] [-v] [-x] [--line-numbers]",
         (Arg("CHAIN", CHAIN, optional=True),),
-        (
-            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
-            Flag(("-L", "--list"), "list", switch=True),
-            Flag(("-S", "--list-rules"), "list_rules", switch=True),
-            Flag(("-n", "--numeric"), "numeric", switch=True),
-            Flag(("-v", "--verbose"), "verbose", switch=True),
-            Flag(("-x", "--exact"), "exact", switch=True),
-            Flag(("--line-numbers",), "line_numbers", switch=True),
-        ),
+        LIST_FLAGS,
         N_(
             "The pkts and bytes columns count the first packet of every connection curl opened through this "
             "node. When kube-proxy rewrites a chain, its counters start again from zero, as on a real node."
@@ -311,10 +313,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("Print the node's IPv6 rules as ip6tables-save does (the IPv6 proxier of a dual-stack node)."),
         "ip6tables-save [-t TABLE] [-c]",
         (),
-        (
-            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
-            Flag(("-c", "--counters"), "counters", switch=True),
-        ),
+        SAVE_FLAGS,
         N_(
             "On a dual-stack node kube-proxy runs a second proxier for IPv6 with its own chains; a node with "
             "no IPv6 address has no IPv6 proxier, and ip6tables-save prints nothing. The counters stay at "
@@ -327,15 +326,7 @@ COMMANDS: tuple[Command, ...] = (
         N_("List a chain of the IPv6 rules, as ip6tables -L -n -v does (or -S for rule specs)."),
         "ip6tables [-t TABLE] -L|-S [CHAIN] [-n] [-v] [-x] [--line-numbers]",
         (Arg("CHAIN", CHAIN, optional=True),),
-        (
-            Flag(("-t", "--table"), "table", TEXT, choices=("filter", "nat", "mangle"), metavar="TABLE"),
-            Flag(("-L", "--list"), "list", switch=True),
-            Flag(("-S", "--list-rules"), "list_rules", switch=True),
-            Flag(("-n", "--numeric"), "numeric", switch=True),
-            Flag(("-v", "--verbose"), "verbose", switch=True),
-            Flag(("-x", "--exact"), "exact", switch=True),
-            Flag(("--line-numbers",), "line_numbers", switch=True),
-        ),
+        LIST_FLAGS,
         "",
         ("ip6tables -t nat -L KUBE-SERVICES -n",),
     ),
