@@ -305,16 +305,20 @@ FAMILY_CHOICES: dict[str, tuple[str, ...]] = {"ipv4": (IPV4,), "ipv6": (IPV6,), 
 
 
 def check_family_choice(choice: str | None) -> str | None:
-    if choice is not None and choice not in FAMILY_CHOICES:
+    """``--family`` as ``ipv4``, ``ipv6`` or ``both`` (any case: ``IPv6`` is Kubernetes' spelling)."""
+    if choice is None:
+        return None
+    if choice.lower() not in FAMILY_CHOICES:
         raise SandboxInputError(N_("Unknown IP family {value!r}: use ipv4, ipv6 or both."), value=choice)
-    return choice
+    return choice.lower()
 
 
 def shown_families(cluster: Cluster, node: str | None, mode: str, choice: str | None) -> tuple[str, ...]:
     """The proxiers whose rules ``rules`` shows (in any mode): ``choice``, else every family with
     something to show on the node (both on a dual-stack node)."""
-    if check_family_choice(choice) is not None:
-        return FAMILY_CHOICES[choice]  # type: ignore[index]
+    checked = check_family_choice(choice)
+    if checked is not None:
+        return FAMILY_CHOICES[checked]
     name = node or cluster.config.hostname_override or next(iter(cluster.nodes), "")
     if not name:
         return (IPV4,)

@@ -94,6 +94,11 @@ def test_rules_shows_both_families_under_headings_on_a_dual_stack_node() -> None
     assert only6.returncode == 0, only6.stderr
     # One family: no heading, exactly the IPv6 section of the dual view.
     assert only6.stdout == six and "fd00:10:96::" in six
+    # Kubernetes spells the family "IPv6": the option takes it in any case.
+    spelled = run_tutor(
+        "--lang", "en", "rules", "-f", str(DUAL), "--node", NODE, "--family", "IPv6", "--table", "nat"
+    )
+    assert spelled.returncode == 0 and spelled.stdout == six, spelled.stderr
 
 
 def test_rules_family_option_is_checked_before_loading() -> None:
