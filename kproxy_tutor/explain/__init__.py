@@ -29,7 +29,7 @@ def explain_structure(state: object, fmt: str, progress: Progress | None = None)
 def explain_text(text: str, source: str = "<rules>", progress: Progress | None = None) -> Explanation:
     """Detect the format, parse once, explain, and add the findings the dump alone shows.
 
-    ``progress`` hears ``("read-rules", characters done, characters)`` around the parse, then
+    ``progress`` hears ``("read-rules", characters done, characters)`` while it parses, then
     ``("explain", chains done, chains)`` (for a progress display).
     """
     from kproxy_tutor.explain.read import read_dump
@@ -39,7 +39,7 @@ def explain_text(text: str, source: str = "<rules>", progress: Progress | None =
     # A big node's dump becomes a few hundred thousand long-lived objects without cycles.
     with paused_gc():
         say("read-rules", 0, len(text))
-        dump = read_dump(text, source)
+        dump = read_dump(text, source, say)
         say("read-rules", len(text), len(text))
         if dump.format.startswith(("ipvsadm", "ipset")):
             explanation = _explain_ipvs(dump)

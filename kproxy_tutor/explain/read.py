@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
+from kproxy_tutor.sandbox.work import Progress
 
 _NFT_TABLE = re.compile(r"^table (ip|ip6|inet|arp|bridge|netdev) (\S+) \{\s*$")
 _IPTABLES_TABLE = re.compile(r"^\*(nat|filter|mangle|raw|security)\s*$", re.M)
@@ -95,8 +96,11 @@ def split_nft_tables(text: str) -> list[NftBlock]:
     return blocks
 
 
-def read_dump(text: str, source: str) -> ReadDump:
-    """Parse ``text`` once, with the parser of the format it is in; rules they cannot read are listed, not fatal."""
+def read_dump(text: str, source: str, progress: Progress | None = None) -> ReadDump:
+    """Parse ``text`` once, with the parser of the format it is in; rules they cannot read are listed, not fatal.
+
+    ``progress`` hears ``("read-rules", characters read, characters)``.
+    """
     fmt = detect_format(text)
     if fmt is None:
         raise SandboxInputError(
@@ -108,7 +112,7 @@ def read_dump(text: str, source: str) -> ReadDump:
         )
     result = ReadDump(fmt)
     try:
-        _parse(text, source, result)
+        _parse(text, source, result, progress)
     except (IndexError, KeyError, ValueError, AttributeError):
         # A shape the parsers do not expect must not end in a traceback (seen with hand-edited
         # dumps, e.g. a bare ":" line): refuse the dump as unreadable instead.
@@ -120,7 +124,7 @@ def read_dump(text: str, source: str) -> ReadDump:
     return result
 
 
-def _parse(text: str, source: str, result: ReadDump) -> None:
+def _parse(text: str, source: str, result: ReadDump, progress: Progress | None) -> None:
     if result.format.startswith(("ipvsadm", "ipset")):
         from kproxy_tutor.explain.ipvs import parse_ipset_list, parse_ipvsadm, split_sections
         from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
@@ -131,17 +135,37 @@ def _parse(text: str, source: str, result: ReadDump) -> None:
         if "ipset" in sections:
             result.ipsets = parse_ipset_list(sections["ipset"])
         if "iptables-save" in sections:
-            result.ruleset = parse_ruleset(sections["iptables-save"], source, result.unreadable)
+            part = sections["iptables-save"]
+            result.ruleset = parse_ruleset(
+                part, source, result.unreadable, _part(progress, len(text) - len(part), len(part), len(text))
+            )
         return
     if result.format == "iptables-save":
         from kproxy_tutor.sandbox.iptables.ruleset import parse_ruleset
 
-        result.ruleset = parse_ruleset(text, source, result.unreadable)
+        result.ruleset = parse_ruleset(
+            text, source, result.unreadable, _part(progress, 0, len(text), len(text))
+        )
         return
     from kproxy_tutor.sandbox.nftables.parse import parse_listing
 
+    done = 0
     for block in split_nft_tables(text):
         if block.name == "kube-proxy" and block.family in ("ip", "ip6"):
-            result.tables.append(parse_listing(block.text, source, result.unreadable))
+            reading = _part(progress, done, len(block.text), len(text))
+            result.tables.append(parse_listing(block.text, source, result.unreadable, reading))
         else:
             result.other_tables.append(block)
+        done += len(block.text)
+
+
+def _part(progress: Progress | None, start: int, size: int, whole: int) -> Progress | None:
+    """A reader's ``(done, total)`` of one part of the text as characters of the whole text."""
+    if progress is None:
+        return None
+    say = progress
+
+    def part(phase: str, done: int, total: int) -> None:
+        say(phase, start + size * done // max(total, 1), whole)
+
+    return part

@@ -1,7 +1,8 @@
 """How long sandbox work (loads, syncs, batches of traces) reports progress: a callback, never a display.
 
 ``progress(phase, done, total)`` with a phase code: "parse" (characters of a source read),
-"load" (objects converted), "sync" (service ports compiled), "trace" (connections traced).
+"load" (objects converted), "sync" (service ports compiled), "trace" (connections traced),
+"read-rules" (a node's dump read), "explain" (its chains explained), "render" (lines written).
 The command layer passes a callback that draws (``ui.work_progress``); the sandbox only calls it.
 """
 
@@ -12,3 +13,5 @@ from collections.abc import Callable
 Progress = Callable[[str, int, int], None]
 #: Loops call ``progress`` when ``index & PROGRESS_MASK == 0``: every 512 items, cheap to test.
 PROGRESS_MASK = 511
+#: Readers of big dumps call ``progress`` every 8,192 lines (a 10,000-Service node has about 200,000).
+READ_MASK = 8191

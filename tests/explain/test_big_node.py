@@ -47,3 +47,24 @@ def test_the_reading_explaining_and_rendering_report_progress() -> None:
     assert "explain" in phases  # every 512 chains: 520 ports have 1,040 chains and more
     assert ("render", 512, 520) in heard
     assert all(done <= total for _phase, done, total in heard)
+
+
+def test_reading_a_big_dump_reports_progress_while_it_reads() -> None:
+    """The bar moves while the dump is read (a 10,000-Service node takes seconds), in both formats."""
+    from kproxy_tutor.sandbox.modes import compile_mode
+    from kproxy_tutor.sandbox.scaling import build_cluster
+
+    cluster = build_cluster(1300, 1)
+    for mode, view in (("iptables", "iptables-save"), ("nftables", "nft list")):
+        dump = compile_mode(cluster, None, mode).texts[view]
+        heard: list[tuple[int, int]] = []
+
+        def hear(phase: str, done: int, total: int, heard: list[tuple[int, int]] = heard) -> None:
+            if phase == "read-rules":
+                heard.append((done, total))
+
+        explain_text(dump, "node", hear)
+        between = [done for done, total in heard if 0 < done < total]
+        assert between, (mode, heard)  # not only "nothing read" and "all read"
+        assert all(total == len(dump) for _done, total in heard)
+        assert [done for done, _total in heard] == sorted(done for done, _total in heard)

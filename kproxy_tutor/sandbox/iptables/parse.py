@@ -28,6 +28,7 @@ from kproxy_tutor.sandbox.iptables.rules import (
     Target,
     make_rule,
 )
+from kproxy_tutor.sandbox.work import READ_MASK, Progress
 
 _SOURCE = frozenset(("-s", "--source", "--src"))
 _DEST = frozenset(("-d", "--destination", "--dst"))
@@ -341,15 +342,23 @@ def _owner(
 
 
 def parse_payload(
-    text: str, source: str = "<rules>", unreadable: list[tuple[str, str]] | None = None
+    text: str,
+    source: str = "<rules>",
+    unreadable: list[tuple[str, str]] | None = None,
+    progress: Progress | None = None,
 ) -> Payload:
     """Read iptables-restore (or iptables-save) text as tables of declared chains and ``-A``/``-X`` lines.
 
     With ``unreadable``, a rule line that cannot be read is put there (location, text) and skipped.
+    ``progress`` hears ``("read-rules", lines read, lines)`` every few thousand lines.
     """
     payload = Payload()
     table: PayloadTable | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    count = len(lines)
+    for number, raw in enumerate(lines, start=1):
+        if not number & READ_MASK and progress is not None:
+            progress("read-rules", number, count)
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

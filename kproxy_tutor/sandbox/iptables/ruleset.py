@@ -6,22 +6,32 @@ from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.iptables.kernel import KernelState, RestoreError
 from kproxy_tutor.sandbox.iptables.parse import declared_policies, parse_payload
 from kproxy_tutor.sandbox.iptables.rules import BUILTIN_CHAINS, Goto, Jump, Ruleset, Table
+from kproxy_tutor.sandbox.work import Progress
 
 
 def parse_ruleset(
-    text: str, source: str = "<rules>", unreadable: list[tuple[str, str]] | None = None
+    text: str,
+    source: str = "<rules>",
+    unreadable: list[tuple[str, str]] | None = None,
+    progress: Progress | None = None,
 ) -> Ruleset:
     """What a node holds after loading ``text`` into empty tables (iptables-save output or a restore payload).
 
     With ``unreadable``, rule lines that cannot be read are listed there instead of failing.
+    ``progress`` hears ``("read-rules", done, total)``: reading the lines is about two thirds of
+    the work, loading them into tables and checking them the rest (shares measured on a
+    10,000-Service node).
     """
-    payload = parse_payload(text, source, unreadable)
+    reading = None if progress is None else _reading(progress)
+    payload = parse_payload(text, source, unreadable, reading)
     kernel = KernelState()
     for table in payload.tables:
         # Chains may be referenced before their own declaration line in foreign dumps; create all first.
         for name in table.declared:
             kernel.ensure_chain(table.name, name)
     kernel.apply(payload)
+    if progress is not None:
+        progress("read-rules", _LOADED, _WHOLE)
     for (table_name, chain_name), (policy, counters) in declared_policies(text).items():
         table = kernel.ruleset.tables.get(table_name)
         chain = table.chains.get(chain_name) if table is not None else None
@@ -30,7 +40,22 @@ def parse_ruleset(
             chain.counters = counters
     for table in kernel.ruleset.tables.values():
         _refuse_loops(table, source)
+    if progress is not None:
+        progress("read-rules", _WHOLE, _WHOLE)
     return kernel.ruleset
+
+
+#: ``parse_ruleset``'s progress, in parts of the whole: lines read, then loaded into tables.
+_WHOLE, _READING, _LOADED = 100, 65, 80
+
+
+def _reading(progress: Progress) -> Progress:
+    """The parser's ``(lines read, lines)`` as the first part of the whole."""
+
+    def say(phase: str, done: int, total: int) -> None:
+        progress(phase, done * _READING // max(total, 1), _WHOLE)
+
+    return say
 
 
 def _refuse_loops(table: Table, source: str) -> None:

@@ -11,6 +11,7 @@ import re
 from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.nftables.parse_rule import NftParseError, _fail, fast_rule, parse_rule
 from kproxy_tutor.sandbox.nftables.ruleset import BaseChain, Element, NftChain, NftSet, NftTable
+from kproxy_tutor.sandbox.work import READ_MASK, Progress
 
 _HEAD = re.compile(r"^(add|flush|delete) (table|chain|rule|set|map|element) (ip6?|inet) (\S+)\s*(.*)$")
 _CHAIN_SPEC = re.compile(
@@ -134,9 +135,15 @@ _BASE = re.compile(r"^type (\S+) hook (\S+) priority ([^;]+); policy (\S+);$")
 
 
 def parse_listing(
-    text: str, source: str = "<nft list>", unreadable: list[tuple[str, str]] | None = None
+    text: str,
+    source: str = "<nft list>",
+    unreadable: list[tuple[str, str]] | None = None,
+    progress: Progress | None = None,
 ) -> NftTable:
-    """``nft list table`` output as a table; with ``unreadable``, rules it cannot read go there (location, text)."""
+    """``nft list table`` output as a table; with ``unreadable``, rules it cannot read go there (location, text).
+
+    ``progress`` hears ``("read-rules", lines read, lines)`` every few thousand lines.
+    """
     lines = text.splitlines()
     table = NftTable(comment=None)
     index = 0
@@ -145,6 +152,8 @@ def parse_listing(
     while index < count:
         line = lines[index].strip()
         index += 1
+        if not index & READ_MASK and progress is not None:
+            progress("read-rules", index, count)
         if not line:
             continue
         if (
