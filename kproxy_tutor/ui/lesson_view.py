@@ -292,7 +292,9 @@ class LessonView:
 
         parts = self.prose(body)
         if footer:
-            parts += ["", Text(self.glyphs(footer), style="dim", overflow="fold")]
+            from kproxy_tutor.ui.wrap import Wrapped
+
+            parts += ["", Wrapped(self.glyphs(footer), style="dim")]
         if self.display.plain:
             # Linear text for screen readers: a label line, then the text.
             return Group(Text(title + ":", style="bold"), *parts)

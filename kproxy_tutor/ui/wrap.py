@@ -20,13 +20,15 @@ else could show it, and the terminal would cut it anyway.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from kproxy_tutor.ui.console import glyphs
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions
+    from rich.measure import Measurement
+    from rich.segment import Segment
     from rich.text import Text
 
 #: Starts each continuation line of a wrapped tool-output line (ASCII terminals get ``>``).
@@ -308,3 +310,27 @@ def fits(lines: list[Text] | list[str], width: int) -> bool:
     from rich.cells import cell_len
 
     return all(cell_len(line if isinstance(line, str) else line.plain) <= width for line in lines)
+
+
+class Wrapped:
+    """Prose that :func:`wrap_words` fits to whatever width it is rendered at (inside a panel, say).
+
+    Rich folds a word wider than the line at any character; this cuts it after a separator
+    (``…/kubernetes/`` | ``blob/v1.35.0/…``), so a long URL breaks where it still reads as one.
+    """
+
+    def __init__(self, text: Text | str, style: str = "") -> None:
+        self.text = _as_text(text, style)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[Segment]:
+        from rich.segment import Segment
+
+        for line in wrap_words(self.text, max(options.max_width, 1)):
+            yield from line.render(console)
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        from rich.measure import Measurement
+
+        widest = max((len(word) for word in self.text.plain.split()), default=1)
+        return Measurement(min(widest, options.max_width), min(self.text.cell_len, options.max_width))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -123,3 +125,23 @@ def test_a_cut_name_is_not_cut_inside_a_run_of_one_separator() -> None:
     name = "endpoint-ECVELFNZ-default/lb/tcp/__fd00.10.244..2/8080"
     lines = [t.plain for t in wrap_words(name, 40, indent=6, hanging=6)]
     assert [x.strip() for x in lines] == ["endpoint-ECVELFNZ-default/lb/tcp/", "__fd00.10.244..2/8080"], lines
+
+
+def test_a_panel_footer_cuts_a_long_url_after_a_slash_at_the_panel_width() -> None:
+    """A lesson's sources box at 40 columns: the URL breaks where it still reads as a path."""
+    from rich import box
+    from rich.console import Console
+    from rich.panel import Panel
+
+    from kproxy_tutor.ui.wrap import Wrapped
+
+    url = "https://github.com/kubernetes/kubernetes/blob/v1.35.0/pkg/proxy/iptables/proxier.go"
+    console = Console(width=40, record=True, color_system=None, file=io.StringIO())
+    console.print(Panel(Wrapped("Source: proxier.go:\n" + url), box=box.ASCII, padding=(0, 1)))
+    inside = [line[2:-2].rstrip() for line in console.export_text().splitlines()[1:-1]]
+    assert inside == [
+        "Source: proxier.go:",
+        "https://github.com/kubernetes/",
+        "kubernetes/blob/v1.35.0/pkg/proxy/",
+        "iptables/proxier.go",
+    ]
