@@ -173,8 +173,11 @@ def help_command(session: Session, invocation: Invocation, document: str | None)
     assert isinstance(words, list)
     if not words:
         return [HelpReport(None)]
-    from kproxy_tutor.shell.parser import find_command
+    from kproxy_tutor.shell.parser import commands_under, find_command
 
+    under = commands_under(words)
+    if len(under) > 1:  # help kubectl, help kubectl delete, help nft
+        return [HelpReport(None, tuple(command.name for command in under))]
     return [HelpReport(find_command(words).name)]
 
 

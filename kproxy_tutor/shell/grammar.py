@@ -447,6 +447,30 @@ COMMANDS: tuple[Command, ...] = (
     Command(("exit",), N_("Leave the sandbox (Ctrl-D does the same)."), "exit"),
 )
 
+#: ``help`` without a command: the commands by what they are for. Each entry is the first word or
+#: words of one or more commands; every command falls under exactly one entry (a test checks).
+HELP_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (N_("Cluster objects, as with kubectl:"), ("kubectl", "pod")),
+    (
+        N_("kube-proxy and the node's rules:"),
+        (
+            "iptables-save",
+            "iptables",
+            "ip6tables-save",
+            "ip6tables",
+            "conntrack -L",
+            "mode",
+            "nft list",
+            "ipvsadm",
+            "ip addr show",
+            "ipset list",
+            "explain",
+        ),
+    ),
+    (N_("Requests through the rules:"), ("curl", "watch")),
+    (N_("The sandbox:"), ("node", "scenario", "save", "load", "reset", "history", "clear", "help", "exit")),
+)
+
 #: Words that mean the same command (or its first word: ``k`` is kubectl, as in most shells' aliases).
 COMMAND_ALIASES = {"quit": ("exit",), "?": ("help",), "k": ("kubectl",)}
 

@@ -98,9 +98,11 @@ class TraceReport:
 
 @dataclass(frozen=True)
 class HelpReport:
-    """``help`` (command None) or ``help COMMAND``."""
+    """``help`` (command None, no commands: the overview), ``help COMMAND``, or the commands that
+    begin with the words given (``help kubectl``: their usage and summary)."""
 
     command: str | None = None
+    commands: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

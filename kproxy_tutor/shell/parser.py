@@ -102,6 +102,12 @@ def find_command(tokens: list[str]) -> Command:
     raise _unknown_command(tokens)
 
 
+def commands_under(tokens: list[str]) -> list[Command]:
+    """The commands whose words begin with ``tokens`` (aliases applied): ``kubectl delete`` has three."""
+    words = tuple(_normalized(expand_alias(tokens)))
+    return [command for command in grammar.COMMANDS if command.words[: len(words)] == words]
+
+
 def _unknown_command(tokens: list[str]) -> ShellUsageError:
     # Find how many leading words are right, then what could follow them.
     for depth in range(3, 0, -1):

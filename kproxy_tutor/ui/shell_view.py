@@ -136,7 +136,7 @@ class ShellView:
             elif isinstance(output, TraceReport):
                 self.traces(output)
             elif isinstance(output, HelpReport):
-                self.help(output.command)
+                self.help(output.command, output.commands)
             elif isinstance(output, ScenarioList):
                 self.scenarios(output)
             elif isinstance(output, ClearScreen):
@@ -271,17 +271,32 @@ class ShellView:
             )
 
     # Help ---------------------------------------------------------------------------------
-    def help(self, name: str | None) -> None:
+    def help(self, name: str | None, names: tuple[str, ...] = ()) -> None:
+        if names:
+            # The commands that begin with the words asked about, each with its usage.
+            commands = [grammar.command_named(n) for n in names]
+            for number, command in enumerate(commands):
+                self.prose(f"  {command.usage}", "cyan")
+                # Commands that share a summary (kubectl delete pod|service|deployment) say it once.
+                if number + 1 == len(commands) or commands[number + 1].summary != command.summary:
+                    self.prose(f"      {_(command.summary)}")
+            self.prose(_("help COMMAND explains one, with examples."))
+            return
         if name is None:
+            # An overview that fits one screen: the commands by what they are for.
+            self.prose(_("Commands, by what they are for:"), "bold")
+            for title, entries in grammar.HELP_GROUPS:
+                self.prose(_(title))
+                # Fitted to a terminal, no-break spaces keep "conntrack -L" whole and never start a
+                # line with "·"; a pipe gets plain spaces.
+                glue = "\u00a0" if self._fits(None) is not None else " "
+                self.prose("  " + f"{glue}· ".join(_overview_entries(entries, glue)), "cyan")
             self.prose(
                 _(
-                    "Commands (help COMMAND explains one; Tab completes; Ctrl-C clears the line, Ctrl-D leaves):"
-                ),
-                "bold",
+                    "help COMMAND explains one (help kubectl lists the kubectl commands). Tab completes; "
+                    "Ctrl-C clears the line, Ctrl-D leaves."
+                )
             )
-            for command in grammar.COMMANDS:
-                self.prose(f"  {command.usage}", "cyan")
-                self.prose(f"      {_(command.summary)}")
             return
         command = grammar.command_named(name)
         self.prose(_("Usage: {usage}").format(usage=command.usage), "bold")
@@ -301,6 +316,18 @@ class ShellView:
     def scenario_intro(self, title: dict[str, str], description: dict[str, str]) -> None:
         self.prose(pick(title), "bold")
         self.prose(pick(description))
+
+
+def _overview_entries(entries: tuple[str, ...], glue: str) -> list[str]:
+    """``kubectl`` stands for its commands' second words (``kubectl create, run, expose…``)."""
+    out: list[str] = []
+    for entry in entries:
+        if entry == "kubectl":
+            seconds = [c.words[1] for c in grammar.COMMANDS if c.words[0] == "kubectl"]
+            out.append("kubectl " + ", ".join(dict.fromkeys(seconds)))
+        else:
+            out.append(entry.replace(" ", glue))
+    return out
 
 
 def note_text(note: Note) -> str:
