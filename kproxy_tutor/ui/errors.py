@@ -147,12 +147,10 @@ def usage_message(exc: Any) -> str:
     if isinstance(exc, ce.BadParameter):
         param = exc.param
         name = (param.opts[0] if param is not None and param.opts else getattr(param, "name", "")) or "?"
-        match = re.search(r"'([^']*)' is not a valid (integer|float)", exc.message)
-        if match:
-            return _("Invalid value for {name}: {value!r} is not a number.").format(name=name, value=match[1])
-        validation = _validation_message(exc, name)
-        if validation is not None:
-            return validation
+        from kproxy_tutor.ui.typer_params import bad_number_class
+
+        if isinstance(exc, bad_number_class()):
+            return _number_message(exc, name)
         match = re.search(r"'([^']*)' is not one of (.*)\.", exc.message)
         if match:
             return _("Invalid value for {name}: {value!r}; choose one of {choices}.").format(
@@ -185,33 +183,15 @@ def usage_message(exc: Any) -> str:
     return exc.message
 
 
-def _validation_message(exc: Any, name: str) -> str | None:
-    """Our wording of typer's number checks (it validates through pydantic, in English)."""
-    errors = getattr(exc.__cause__, "errors", None)
-    if not callable(errors):
-        return None
-    try:
-        first = errors()[0]
-    except (IndexError, TypeError, ValueError):
-        return None
-    kind = str(first.get("type", ""))
-    limits = first.get("ctx") or {}
-    value = first.get("input")
-    if kind in ("int_parsing", "int_from_float", "int_type"):
-        return _("Invalid value for {name}: {value!r} is not a whole number.").format(
-            name=name, value=str(value)
-        )
-    if kind in ("float_parsing", "float_type"):
-        return _("Invalid value for {name}: {value!r} is not a number.").format(name=name, value=str(value))
-    if kind == "greater_than_equal" and "ge" in limits:
-        return _("Invalid value for {name}: {value!r}; it must be {limit} or more.").format(
-            name=name, value=str(value), limit=limits["ge"]
-        )
-    if kind == "less_than_equal" and "le" in limits:
-        return _("Invalid value for {name}: {value!r}; it must be {limit} or less.").format(
-            name=name, value=str(value), limit=limits["le"]
-        )
-    return None
+def _number_message(exc: Any, name: str) -> str:
+    """Our wording of a bad whole number (``ui/typer_params.py`` says what was wrong as data)."""
+    if exc.problem == "min":
+        template = _("Invalid value for {name}: {value!r}; it must be {limit} or more.")
+    elif exc.problem == "max":
+        template = _("Invalid value for {name}: {value!r}; it must be {limit} or less.")
+    else:
+        template = _("Invalid value for {name}: {value!r} is not a whole number.")
+    return template.format(name=name, value=exc.value, limit=exc.limit)
 
 
 def report_usage(exc: Any, command: Any) -> int:
