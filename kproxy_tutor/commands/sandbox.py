@@ -117,5 +117,5 @@ def run_sandbox(
         return run_script(session, text.splitlines(), view, keep_going)
     view = ShellView(console)
     if chosen is not None:
-        view.scenario_intro(chosen.title, chosen.description)
+        view.scenario_intro(chosen.title, chosen.description, chosen.try_commands)
     return run_interactive(session, view)

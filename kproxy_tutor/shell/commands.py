@@ -25,6 +25,7 @@ from kproxy_tutor.shell.output import (
     HelpReport,
     Note,
     Output,
+    ScenarioIntro,
     ScenarioList,
     Verbatim,
 )
@@ -90,7 +91,8 @@ def scenario(session: Session, invocation: Invocation, document: str | None) -> 
     return [
         Note(
             N_("Scenario {name} loaded; you are on node {node}."), {"name": chosen.name, "node": session.node}
-        )
+        ),
+        ScenarioIntro(chosen.title, chosen.description, chosen.try_commands),
     ]
 
 

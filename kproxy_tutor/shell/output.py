@@ -112,6 +112,15 @@ class ScenarioList:
 
 
 @dataclass(frozen=True)
+class ScenarioIntro:
+    """What a scenario sets up ({ru, en} title and description) and the commands to try first."""
+
+    title: dict[str, str]
+    description: dict[str, str]
+    commands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ModeList:
     """``mode`` without an argument: the current mode and one line about each."""
 
@@ -143,6 +152,7 @@ Output = (
     | TraceReport
     | HelpReport
     | ScenarioList
+    | ScenarioIntro
     | ModeList
     | ExitRequest
     | ClearScreen

@@ -18,6 +18,8 @@ class Scenario:
     description: dict[str, str]
     #: The node whose rules the shell shows first.
     node: str
+    #: Shell commands to try first, in order (the intro lists them, a test runs them).
+    try_commands: tuple[str, ...]
     #: The manifests with the header blanked out (line numbers kept for error messages).
     manifests: str
     source: str
@@ -29,6 +31,14 @@ def _bilingual(value: object, field: str, source: str) -> dict[str, str]:
     ):
         raise SandboxInputError(N_("{path} needs non-empty ru and en texts."), location=source, path=field)
     return {"ru": value["ru"], "en": value["en"]}
+
+
+def _commands(value: object, source: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise SandboxInputError(N_("{path} must be a list of shell commands."), location=source, path="try")
+    return tuple(item.strip() for item in value)
 
 
 def read_scenario(path: Path) -> Scenario:
@@ -44,6 +54,7 @@ def read_scenario(path: Path) -> Scenario:
         title=_bilingual(header.get("title"), "title", source),
         description=_bilingual(header.get("description"), "description", source),
         node=node if isinstance(node, str) else "",
+        try_commands=_commands(header.get("try"), source),
         manifests=manifests,
         source=source,
     )

@@ -27,6 +27,7 @@ from kproxy_tutor.shell.output import (
     ModeList,
     Note,
     Output,
+    ScenarioIntro,
     ScenarioList,
     SwitchReport,
     TraceReport,
@@ -139,6 +140,8 @@ class ShellView:
                 self.help(output.command, output.commands)
             elif isinstance(output, ScenarioList):
                 self.scenarios(output)
+            elif isinstance(output, ScenarioIntro):
+                self.scenario_intro(output.title, output.description, output.commands)
             elif isinstance(output, ClearScreen):
                 if self.console.is_terminal:
                     self.console.clear()
@@ -313,9 +316,16 @@ class ShellView:
         for name, title, _description in listing.scenarios:
             self.prose(f"  {name.ljust(width)}  {pick(title, current_language())}", hanging=width + 2)
 
-    def scenario_intro(self, title: dict[str, str], description: dict[str, str]) -> None:
+    def scenario_intro(
+        self, title: dict[str, str], description: dict[str, str], commands: tuple[str, ...] = ()
+    ) -> None:
         self.prose(pick(title), "bold")
         self.prose(pick(description))
+        if commands:
+            # One command per line, as the learner types it.
+            self.prose(_("Try:"))
+            for command in commands:
+                self.prose(f"  {command}", "cyan", hanging=4)
 
 
 def _overview_entries(entries: tuple[str, ...], glue: str) -> list[str]:

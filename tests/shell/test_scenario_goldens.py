@@ -115,3 +115,28 @@ def test_scenario_session(name: str, run_shell: Callable, golden: Callable[[str,
     golden(name, text)
     # Only the sessions that type mistakes on purpose may fail.
     assert code == (4 if name in ("db-service.ru", "no-endpoints") else 0)
+
+
+@pytest.mark.parametrize("name", scenario_names())
+def test_the_commands_a_scenario_suggests_run_in_it(
+    name: str, run_shell: Callable[..., tuple[int, str, object]]
+) -> None:
+    """The intro's "Try:" list: each command works in its scenario, in order (a typo fails here)."""
+    from kproxy_tutor.shell.scenarios import find_scenario
+
+    commands = find_scenario(name).try_commands
+    assert commands, f"{name} suggests nothing to try"
+    for lang in ("en", "ru"):
+        code, out, _session = run_shell("\n".join(commands), scenario=name, lang=lang)
+        assert code == 0, out
+
+
+def test_loading_a_scenario_in_the_shell_says_what_it_is_and_what_to_try(
+    run_shell: Callable[..., tuple[int, str, object]],
+) -> None:
+    code, out, _session = run_shell("scenario etp-local", lang="ru")
+    assert code == 0
+    assert (
+        "externalTrafficPolicy: Local" in out
+        and "Попробуйте:\n  curl 192.168.1.11:30090 --from external" in out
+    )
