@@ -109,14 +109,16 @@ def slice_rows(slices: list[EndpointSlice], with_namespace: bool) -> list[list[s
 
 
 def node_rows(nodes: list[Node], wide: bool) -> list[list[str]]:
-    rows = [["NAME", "STATUS", "ROLES"] + (["INTERNAL-IP", "POD-CIDR"] if wide else [])]
+    # Real kubectl's columns, less those the sandbox has nothing true for (AGE, VERSION, EXTERNAL-IP,
+    # OS-IMAGE…). A node's Pod CIDRs are in kubectl describe node, as in a real cluster.
+    rows = [["NAME", "STATUS", "ROLES"] + (["INTERNAL-IP"] if wide else [])]
     for node in nodes:
         roles = "control-plane" if CONTROL_PLANE_LABEL in node.labels else "<none>"
         row = [node.name, "Ready", roles]
         if wide:
             # kubectl's INTERNAL-IP is the node's first InternalIP (the primary family's on a dual-stack node).
             internal = node.internal_ips[0] if node.internal_ips else "<none>"
-            row += [internal, ",".join(node.pod_cidrs) or "<none>"]
+            row.append(internal)
         rows.append(row)
     return rows
 
@@ -220,7 +222,11 @@ def describe_service(service: Service, slices: list[EndpointSlice]) -> str:
         if port.node_port:
             lines.append(("NodePort:", f"{name}  {port.node_port}/{port.protocol}"))
         endpoints = sorted(endpoints_by_port.get(port.name, []))
-        lines.append(("Endpoints:", ",".join(endpoints) if endpoints else "<none>"))
+        # describe.go's formatEndpointSlices: the first three, then "+ N more...".
+        shown = ",".join(endpoints[:MAX_ENDPOINTS]) if endpoints else "<none>"
+        if len(endpoints) > MAX_ENDPOINTS:
+            shown += f" + {len(endpoints) - MAX_ENDPOINTS} more..."
+        lines.append(("Endpoints:", shown))
     lines.append(("Session Affinity:", service.session_affinity))
     if service.type in ("NodePort", "LoadBalancer"):
         lines.append(("External Traffic Policy:", service.external_traffic_policy))

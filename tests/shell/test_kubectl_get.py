@@ -86,3 +86,16 @@ def test_endpoints_warning_goes_to_stderr_so_json_stays_json(language: Callable)
     run_script(Session(find_scenario("db-service")), ["kubectl get ep -o json"], view)
     assert "deprecated" in err.getvalue()
     assert json.loads(printed(out.getvalue()))["items"][0]["kind"] == "Endpoints"
+
+
+def test_describe_service_shows_three_endpoints_then_how_many_more(
+    run_shell: Callable[..., tuple[int, str, Session]],
+) -> None:
+    """As kubectl's formatEndpointSlices: the first three IP:PORT, then "+ N more..."."""
+    code, out, _session = run_shell(
+        "kubectl scale deployment database --replicas 5\nkubectl describe service db-service",
+        scenario="db-service",
+    )
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("Endpoints:"))
+    assert line.split(None, 1)[1] == "10.244.0.3:5432,10.244.0.4:5432,10.244.0.5:5432 + 2 more..."
