@@ -190,12 +190,13 @@ def _invoke(args: list[str]) -> int:
 
     from kproxy_tutor.cli import build_app
     from kproxy_tutor.ui import errors as error_ui
-    from kproxy_tutor.ui import typer_params
+    from kproxy_tutor.ui import typer_params, usage_errors
     from kproxy_tutor.ui.console import display
     from kproxy_tutor.ui.typer_i18n import localize_params, localize_typer
 
     localize_typer()
     typer_params.install()
+    usage_errors.install()
     # Rich help tables cut long words with an ellipsis below about 60 columns; there, and in
     # plain mode, typer's linear help is used instead: it wraps and never truncates.
     rich_help = display().boxes and shutil.get_terminal_size().columns >= RICH_HELP_MIN_WIDTH

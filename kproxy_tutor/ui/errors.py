@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -131,6 +130,8 @@ def usage_message(exc: Any) -> str:
     """Our translation of a click usage error (typer's own messages are English only)."""
     from typer._click import exceptions as ce
 
+    from kproxy_tutor.ui.usage_errors import error_classes
+
     if isinstance(exc, ce.NoSuchOption):
         text = _("No such option: {option}.").format(option=exc.option_name)
         if exc.possibilities:
@@ -151,36 +152,42 @@ def usage_message(exc: Any) -> str:
 
         if isinstance(exc, bad_number_class()):
             return _number_message(exc, name)
-        match = re.search(r"'([^']*)' is not one of (.*)\.", exc.message)
-        if match:
-            return _("Invalid value for {name}: {value!r}; choose one of {choices}.").format(
-                name=name, value=match[1], choices=match[2].replace("'", "")
-            )
         return _("Invalid value for {name}: {detail}").format(name=name, detail=exc.message)
     if isinstance(exc, ce.BadOptionUsage):
-        match = re.match(r"Option '([^']+)' requires an argument", exc.message)
-        if match:
-            return _("Option {option} needs a value.").format(option=match[1])
-        match = re.match(r"Option '([^']+)' does not take a value", exc.message)
-        if match:
-            return _("Option {option} does not take a value.").format(option=match[1])
-    # typer words this one itself (through our catalog), so match its translated template.
-    pattern = re.escape(_("No such command {name!r}.")).replace(re.escape("{name!r}"), "'([^']*)'")
-    match = re.match(pattern, exc.message)
-    if match:
-        text = _("Unknown command {name!r}.").format(name=match[1])
+        # click says "requires an argument" of an option that takes a value and "does not take a
+        # value" of a flag given one: the option itself tells which.
+        option = _option(exc.ctx, exc.option_name)
+        if option is not None and (getattr(option, "is_flag", False) or getattr(option, "count", False)):
+            return _("Option {option} does not take a value.").format(option=exc.option_name)
+        return _("Option {option} needs a value.").format(option=exc.option_name)
+    no_such_command, extra_arguments, missing_command = error_classes()
+    if isinstance(exc, no_such_command):
+        text = _("Unknown command {name!r}.").format(name=exc.name)
         from kproxy_tutor.suggest import close_match
 
-        close = close_match(match[1], _command_names(exc.ctx))
+        close = close_match(exc.name, _command_names(exc.ctx))
         if close:
             text += " " + _("Did you mean {suggestion!r}?").format(suggestion=close)
         return text
-    match = re.match(r"Got unexpected extra argument(?:s|\(s\))? \((.*)\)", exc.message)
-    if match:
-        return _("Unexpected extra argument: {args}.").format(args=match[1])
-    if exc.message.startswith("Missing command"):
+    if isinstance(exc, extra_arguments):
+        return _("Unexpected extra argument: {args}.").format(args=" ".join(_shown(a) for a in exc.args_left))
+    if isinstance(exc, missing_command):
         return _("Missing command.")
     return exc.message
+
+
+def _option(ctx: Any, name: str) -> Any:
+    """The option of ``ctx``'s command spelled ``name`` (``--plain``), or None."""
+    command = getattr(ctx, "command", None)
+    for param in getattr(command, "params", ()):
+        if name in getattr(param, "opts", ()) or name in getattr(param, "secondary_opts", ()):
+            return param
+    return None
+
+
+def _shown(arg: str) -> str:
+    """An argument as a terminal can show it: control characters escaped, as click does."""
+    return arg if arg.isprintable() else arg.encode("unicode_escape").decode("ascii")
 
 
 def _number_message(exc: Any, name: str) -> str:

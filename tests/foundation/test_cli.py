@@ -80,6 +80,36 @@ def test_unknown_option_in_english() -> None:
     assert "No such option: --bogus" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "english", "russian"),
+    [
+        (("learn", "1", "2", "3"), "Unexpected extra argument: 2 3.", "learn --help"),
+        (("rules", "-f"), "Option -f needs a value.", "rules --help"),
+        (("--plain=3", "learn"), "Option --plain does not take a value.", "kproxy-tutor --help"),
+        (("lab", "upp"), "Unknown command 'upp'. Did you mean 'up'?", "lab --help"),
+        (
+            ("scale-lab", "--endpoints", "99"),
+            "Invalid value for --endpoints: '99'; it must be 50 or less.",
+            "scale-lab --help",
+        ),
+    ],
+)
+def test_usage_errors_are_worded_from_their_facts_and_point_at_the_command(
+    args: tuple[str, ...], english: str, russian: str
+) -> None:
+    """Each usage error says what was wrong in the learner's language and names the --help to read."""
+    result = run_tutor("--lang", "en", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert english in result.stderr and f"See: kproxy-tutor {russian.removeprefix('kproxy-tutor ')}" in (
+        result.stderr
+    )
+    result = run_tutor("--lang", "ru", *args)
+    assert result.returncode == 2 and "Ошибка: " in result.stderr
+    assert "Справка: kproxy-tutor " + russian.removeprefix("kproxy-tutor ") in result.stderr
+    # Nothing of typer's English sentence is left in the Russian one.
+    assert english.split(":")[0].split(".")[0] not in result.stderr
+
+
 def test_version_and_python_m() -> None:
     result = run_tutor("--version")
     assert result.returncode == 0

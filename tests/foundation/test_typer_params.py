@@ -44,3 +44,23 @@ def test_which_annotations_are_converted_here_and_which_are_left_to_typer() -> N
     assert found(Path, exists=True) is None  # typer checks the file: its way
     assert found(float) is None
     assert found(int, min=1, clamp=True) is None
+
+
+def test_every_option_and_argument_of_the_tutor_is_converted_here() -> None:
+    """So no command imports pydantic, and every bad value gets our wording (not typer's English)."""
+    import typer.main
+
+    from kproxy_tutor.cli import build_app
+
+    left: list[str] = []
+
+    def walk(command: object, path: str) -> None:
+        for param in getattr(command, "params", []):
+            descriptor = getattr(param, "type_descriptor", None)
+            if descriptor is not None and plain_for(descriptor) is None:
+                left.append(f"{path} {param.name}: {descriptor.annotation!r}")
+        for name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(typer.main.get_command(build_app(rich_help=False)), "kproxy-tutor")
+    assert left == []
