@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kproxy_tutor.explain.model import LESSON_STEPS, Explanation, Finding, RuleNote, ServicePortView
 from kproxy_tutor.i18n import _, current_language, ngettext
 from kproxy_tutor.sandbox.work import PROGRESS_MASK, Progress
+from kproxy_tutor.ui.wrap import wrap_rule_plain
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -639,16 +640,12 @@ def _rules(out: Writer, notes: list[RuleNote], pointers: LessonPointers, indent:
             # What Writer.add does, inline for the lines that fit (a big node has a million).
             source = note.source
             text = (source if source.__class__ is str else note.text) or "-"
-            if text.isprintable() and text[-1] != " ":
-                if len(text) <= rule_room:
-                    lines.append((rule_prefix + text, "rule"))
-                elif rule_room >= 10 and "  " not in text and text[0] != " ":
-                    # Words between single spaces: wrap's own path, without its checks.
-                    lines.extend([(rule_prefix + line, "rule") for line in _wrap_words(text, rule_room, 2)])
-                else:
-                    add(text, indent + 2, "rule", 2)
+            if len(text) <= rule_room and text.isprintable() and text[-1] != " ":
+                lines.append((rule_prefix + text, "rule"))
             else:
-                add(text, indent + 2, "rule", 2)
+                # As the shell and trace show rules: broken before an argument, each continuation
+                # line marked, so it cannot be taken for the explanation under it.
+                lines.extend([(rule_prefix + line, "rule") for line in wrap_rule_plain(text, rule_room)])
             params = note.params
             code = note.code
             if code in _PLAIN_CODES:

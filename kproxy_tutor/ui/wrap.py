@@ -19,7 +19,9 @@ else could show it, and the terminal would cut it anyway.
 
 from __future__ import annotations
 
+import bisect
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
@@ -334,3 +336,102 @@ class Wrapped:
 
         widest = max((len(word) for word in self.text.plain.split()), default=1)
         return Measurement(min(widest, options.max_width), min(self.text.cell_len, options.max_width))
+
+
+def wrap_rule_plain(text: str, width: int, indent: int = RULE_INDENT) -> list[str]:
+    """:func:`wrap_rule` for a plain ASCII string, as strings: the same lines, found with string
+    searches and arithmetic (a big node's explanation wraps about 170,000 rules).
+
+    Anything but printable ASCII words between single spaces, and a word wider than the whole
+    width, go through :func:`wrap_rule` itself.
+    """
+    if len(text) <= width and text.isascii():
+        return [text.rstrip()]
+    if not (text.isascii() and text.isprintable()) or "  " in text or text[0] == " ":
+        return [piece.plain for piece in wrap_rule(text, width, indent=indent)]
+    text = text.rstrip(" ")
+    spans = _rule_spans(text, max(width, 1), max(width - indent - len(continuation_mark()), 1))
+    if spans is None:
+        return [piece.plain for piece in wrap_rule(text, width, indent=indent)]
+    mark = " " * indent + continuation_mark()
+    arrow = mark.lstrip(" ")
+    first = max(width, 1)
+    out = [text[spans[0][0] : spans[0][1]]]
+    for a, b in spans[1:]:
+        piece = text[a:b]
+        room = first - len(piece)
+        if len(mark) <= room:
+            out.append(mark + piece)
+        elif len(arrow) <= room:
+            out.append(" " * (room - len(arrow)) + arrow + piece)
+        else:
+            out.append(piece)
+    return out
+
+
+def _rule_spans(text: str, first: int, rest: int) -> list[tuple[int, int]] | None:
+    """:func:`_fill`'s lines for single-spaced printable ASCII (no space at either end), or None
+    where a word wider than ``first`` would have to be cut. A span a..b ends before the space:
+    its width is b - a. The arguments that fit a line are found with one bisection."""
+    size = len(text)
+    bounds = _fast_argument_starts(text)
+    last = len(bounds)
+    bounds.append(size)
+    lines: list[tuple[int, int]] = []
+    # The line holds start..a-1; the next argument is a..bounds[k] (bounds[k - 1] == a).
+    start, room, a, k = 0, first, 0, 0
+    while size - start > room:
+        j = bisect.bisect_right(bounds, start + room + 1, k, last) - 1
+        if j >= k:  # the arguments up to bounds[j] fit; the one there does not
+            a, k = bounds[j], j + 1
+        # The argument a..bounds[k] does not fit on this line.
+        end = bounds[k] - 1 if k < last else size
+        if a != start and end - a <= rest:
+            lines.append((start, a - 1))
+            start, room = a, rest
+            continue
+        # Wider than any line: its words fill this line and the next ones.
+        cut, word, b = start, a, bounds[k]
+        while word < b:
+            space = text.find(" ", word, b)
+            stop = space if space >= 0 else end  # the word is word..stop
+            if word != cut and stop - cut > room:
+                lines.append((cut, word - 1))
+                cut, room = word, rest
+            if stop - cut > room:
+                if stop - cut > first:
+                    return None  # cut inside the word: wrap_rule's own way
+                lines.append((cut, stop))
+                cut, room = stop + 1, rest
+            word = stop + 1
+        start, a, k = cut, b, k + 1
+    lines.append((start, size))
+    return [(x, y) for x, y in lines if x < y] or [(0, 0)]
+
+
+#: Where an argument may start in a rule: after a space, a "-" not followed by a digit.
+_ARGUMENT = re.compile(r"(?<= )-(?![0-9])")
+
+
+def _fast_argument_starts(plain: str) -> list[int]:
+    """:func:`_argument_starts` for printable ASCII, sorted, with searches instead of a loop per character."""
+    starts = [m.start() for m in _ARGUMENT.finditer(plain)]
+    at = plain.find('"')
+    while at >= 0 and starts:
+        end = plain.find('"', at + 1)
+        closing = end if end >= 0 else len(plain)
+        starts = [s for s in starts if not at < s < closing]
+        at = plain.find('"', end + 1) if end >= 0 else -1
+    if "-m " in plain:
+        # A match module's first option stays with it: "-m comment --comment …".
+        kept = [
+            b
+            for a, b in itertools.pairwise(starts)
+            if plain.startswith("-m ", a) and plain.startswith("--", b) and plain.count(" ", a, b) == 2
+        ]
+        if kept:
+            starts = [s for s in starts if s not in kept]
+    if "! -" in plain:
+        # A negation goes with the argument it negates: "! -s 10.244.0.0/16".
+        starts = [s - 2 if s >= 3 and plain[s - 3 : s] == " ! " else s for s in starts]
+    return starts

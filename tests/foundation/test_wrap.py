@@ -145,3 +145,48 @@ def test_a_panel_footer_cuts_a_long_url_after_a_slash_at_the_panel_width() -> No
         "kubernetes/blob/v1.35.0/pkg/proxy/",
         "iptables/proxier.go",
     ]
+
+
+rule_words = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "-m",
+                "comment",
+                "--comment",
+                '"default/db-service',
+                'IP"',
+                "-j",
+                "KUBE-SEP-K2CEEONT2Q3EUX5L",
+                "!",
+                "-s",
+                "10.244.0.0/16",
+                "--dport",
+                "5432",
+                "-5",
+                '"a -b"',
+                "--probability",
+                "0.33333333349",
+                "-m",
+                "statistic",
+                "--mode",
+                "random",
+                '"',
+                "x",
+            ]
+        ),
+        st.text(alphabet='abcdefghijklmnop-_./:0123456789!"', min_size=1, max_size=40),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@given(rule_words, st.integers(min_value=8, max_value=120), st.sampled_from([" ", "  "]))
+def test_the_fast_rule_wrapper_gives_the_lines_wrap_rule_gives(
+    tokens: list[str], width: int, gap: str
+) -> None:
+    from kproxy_tutor.ui.wrap import wrap_rule_plain
+
+    text = gap.join(tokens)
+    assert wrap_rule_plain(text, width) == [piece.plain for piece in wrap_rule(text, width)]
