@@ -59,6 +59,15 @@ def lessons(incomplete: str = "") -> list[str]:
     return _starting(sorted(set(names)), incomplete)
 
 
+def steps(incomplete: str = "") -> list[str]:
+    """Step ids for ``learn LESSON --step``: every lesson's (click has not parsed LESSON yet while
+    ``--step`` waits for its value); a step number works too."""
+    from kproxy_tutor.content.loader import load_course
+
+    course = load_course()
+    return _starting(sorted({step.id for lesson in course.lessons for step in lesson.steps}), incomplete)
+
+
 def exercises(incomplete: str = "") -> list[str]:
     from kproxy_tutor.content.loader import load_course
 

@@ -96,7 +96,9 @@ def run_exercise_command(exercise_id: str | None) -> int:
     if interactive and beside_shell():
         from kproxy_tutor.ui.exercise_pane import run_exercise_pane
 
-        command = f"kproxy-tutor learn {lesson.number}"
+        # The step the exercise belongs to: the lesson opens there.
+        step = next((n for n, s in enumerate(lesson.steps, 1) if match in s.blocks), None)
+        command = f"kproxy-tutor learn {lesson.number}" + (f" --step {step}" if step else "")
         # No-break spaces keep the command on one line of the task pane (shown as plain spaces).
         after = _("Back to the lesson: {command}").format(command=command.replace(" ", "\u00a0"))
         solved = run_exercise_pane(match, after, from_lesson=False)

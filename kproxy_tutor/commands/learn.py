@@ -33,8 +33,21 @@ def register(app: typer.Typer) -> None:
                 autocompletion=values.lessons,
             ),
         ] = None,
+        step: Annotated[
+            str | None,
+            typer.Option(
+                "--step",
+                metavar=_("STEP"),
+                help=_(
+                    "Open this step of the lesson: its number or id (kproxy-tutor learn 3 --step 8). "
+                    "Without a terminal only that step is printed."
+                ),
+                show_default=False,
+                autocompletion=values.steps,
+            ),
+        ] = None,
     ) -> None:
-        open_lesson(lesson)
+        open_lesson(lesson, step)
 
     @app.command("lessons", help=_("List the lessons with your progress and best quiz scores."))
     def lessons() -> None:
@@ -53,7 +66,7 @@ def is_interactive(plain: bool) -> bool:
     return not (plain and not sys.stdin.isatty())
 
 
-def open_lesson(key: str | None) -> None:
+def open_lesson(key: str | None, step: str | None = None) -> None:
     from kproxy_tutor import lesson_progress, runtime
     from kproxy_tutor.content.loader import load_course
     from kproxy_tutor.lesson_nav import Place
@@ -65,12 +78,17 @@ def open_lesson(key: str | None) -> None:
     else:
         number = course.find(key)
         place = Place(number, lesson_progress.saved_step(course, number))
+    if step is not None:
+        place = Place(place.lesson, course.find_step(place.lesson, step))
     plain = runtime.current().plain
     console = make_console()
     if not is_interactive(plain):
-        from kproxy_tutor.ui.lesson_session import print_whole_lesson
+        from kproxy_tutor.ui.lesson_session import print_lesson_step, print_whole_lesson
 
-        print_whole_lesson(course, place.lesson, console)
+        if step is not None:
+            print_lesson_step(course, place, console)
+        else:
+            print_whole_lesson(course, place.lesson, console)
         return
     from kproxy_tutor.ui.prompts import make_prompter
 

@@ -217,6 +217,42 @@ class Course:
             )
         raise UsageError(N_("There is no lesson {key!r}. Lessons: {lessons}."), key=key, lessons=valid)
 
+    def find_step(self, number: int, key: str) -> int:
+        """Resolve ``--step`` (``8`` or a step id such as ``conntrack``) in lesson ``number`` to a 0-based index."""
+        lesson = self.lesson(number)
+        key = key.strip()
+        count = len(lesson.steps)
+        if key.isascii() and key.isdigit() and len(key) <= 6:
+            if 1 <= int(key) <= count:
+                return int(key) - 1
+            raise UsageError(
+                N_("Lesson {number} has steps 1 to {count}: there is no step {key}."),
+                number=number,
+                count=count,
+                key=key,
+            )
+        index = lesson.step_index(key)
+        if index is not None:
+            return index
+        from kproxy_tutor.suggest import close_match
+
+        ids = [step.id for step in lesson.steps]
+        suggestion = close_match(key, ids)
+        if suggestion is not None:
+            raise UsageError(
+                N_("Lesson {number} has no step {key!r}. Did you mean {suggestion!r}?"),
+                number=number,
+                key=key,
+                suggestion=suggestion,
+            )
+        raise UsageError(
+            N_("Lesson {number} has no step {key!r}. Its steps: 1 to {count}, or {ids}."),
+            number=number,
+            key=key,
+            count=count,
+            ids=", ".join(ids),
+        )
+
 
 _COURSES: dict[Path, Course] = {}
 

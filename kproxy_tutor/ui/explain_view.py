@@ -313,7 +313,7 @@ class LessonPointers:
             return None
         for index, step in enumerate(steps, 1):
             if step.id == step_id:
-                return _("kproxy-tutor learn {lesson}, step {step}: {title}").format(
+                return _("kproxy-tutor learn {lesson} --step {step}: {title}").format(
                     lesson=number_, step=index, title=pick(step.title)
                 )
         return None

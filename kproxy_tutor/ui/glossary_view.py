@@ -23,7 +23,7 @@ def _sort_key(term: Term, lang: str) -> str:
 
 
 def where_taught(course: Course, place: Place) -> tuple[str, str] | None:
-    """("lesson 3, step 9 of 15 «title»", "kproxy-tutor learn 3") for a step, or None if it is gone."""
+    """("lesson 3, step 9 of 15 «title»", "kproxy-tutor learn 3 --step 9") for a step, or None if it is gone."""
     number = course.number_of(place.lesson)
     if number is None:
         return None
@@ -38,7 +38,7 @@ def where_taught(course: Course, place: Place) -> tuple[str, str] | None:
         n=len(lesson.steps),
         step=pick(lesson.steps[index].title),
     )
-    return where, f"kproxy-tutor learn {number}"
+    return where, f"kproxy-tutor learn {number} --step {index + 1}"
 
 
 def _line(console: Console, text: str, *, indent: int = 0, style: str = "") -> None:
@@ -189,8 +189,9 @@ def print_hits(
         # The command comes first, so a narrow terminal never breaks it across lines.
         _line(
             console,
-            _("{command}, step {k}: {step}").format(
-                command=f"kproxy-tutor learn {lesson.number}", k=hit.step_index + 1, step=pick(step.title)
+            _("{command}: {step}").format(
+                command=f"kproxy-tutor learn {lesson.number} --step {hit.step_index + 1}",
+                step=pick(step.title),
             ),
         )
         if hit.snippet:

@@ -242,6 +242,12 @@ def other_language() -> str:
     return next(lang for lang in i18n.SUPPORTED if lang != current)
 
 
+def print_lesson_step(course: Course, place: Place, console: Console, display: Display | None = None) -> None:
+    """One step (``learn N --step K`` without a terminal), as the reader shows it."""
+    view = LessonView(console, display, resolve_see=see_resolver(course))
+    view.print_step(course.lesson(place.lesson), place.step)
+
+
 def print_whole_lesson(course: Course, number: int, console: Console, display: Display | None = None) -> None:
     """The lesson from start to end, without menus (no terminal: a pipe, a file, a script)."""
     view = LessonView(console, display, resolve_see=see_resolver(course))

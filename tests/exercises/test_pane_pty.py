@@ -111,7 +111,10 @@ def test_the_exercise_command_puts_the_task_beside_the_shell(learner_home: Path)
         screen.type("check")
         screen.keys("Enter")
         screen.wait_for(
-            "Check passed", "Solved. Back to the lesson:", "kproxy-tutor learn 2", "Press Enter to leave."
+            "Check passed",
+            "Solved. Back to the lesson:",
+            "kproxy-tutor learn 2 --step 5",
+            "Press Enter to leave.",
         )
         screen.keys("Enter")
         assert screen.exit_status() == 0

@@ -63,8 +63,8 @@ def test_a_rejected_variant_points_at_the_term(learner_home: Path) -> None:
 
 def test_search_in_both_languages(learner_home: Path) -> None:
     out, code = run(learner_home, "search", "канареечн")
-    assert code == 0 and "kproxy-tutor learn 3, шаг 1: Мониторинг" in out
+    assert code == 0 and "kproxy-tutor learn 3 --step 1: Мониторинг" in out
     out, code = run(learner_home, "--lang", "en", "search", "canary", "chain")
-    assert code == 0 and "kproxy-tutor learn 3, step 1: Watching" in out and "canary" in out
+    assert code == 0 and "kproxy-tutor learn 3 --step 1: Watching" in out and "canary" in out
     out, code = run(learner_home, "--lang", "en", "search", "zzzqqq")
     assert code == 1 and "No step of the lessons contains: zzzqqq" in out

@@ -176,3 +176,15 @@ def test_a_dumb_terminal_keeps_the_linear_view(screens: list[Screen], learner_ho
     screens.append(screen)
     rows = screen.wait_for("Что дальше")
     assert not any("Урок 2 из 7" in row for row in rows)  # the reader's footer is not there
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_learn_with_a_step_opens_that_step(screens: list[Screen], learner_home: Path, lang: str) -> None:
+    """The command explain, search and the glossary print (kproxy-tutor learn 3 --step 8) lands there."""
+    step = load_course().lesson(3).steps[7]
+    screen = open_screen(screens, learner_home, ["--lang", lang, "learn", "3", "--step", "8"], (80, 24))
+    screen.wait_for(
+        COUNTER[lang].format(k=8, n=len(load_course().lesson(3).steps)), title_start(step.title[lang])
+    )
+    screen.keys("q")
+    assert screen.exit_status() == 0

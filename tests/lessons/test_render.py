@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import subprocess
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -184,3 +185,17 @@ def test_whole_lesson_opens_with_its_title_then_its_summary(
     lines = [line for line in render(2, lang, 80, True, record(80)).splitlines() if line.strip()]
     assert lines[0] == ("Урок" if lang == "ru" else "Lesson") + f" 2. {lesson.title[lang]}"
     assert lines[1].split()[0] == lesson.summary[lang].split()[0]
+
+
+def test_learn_step_without_a_terminal_prints_only_that_step(
+    tutor: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    run = tutor
+    by_number = run("--lang", "en", "learn", "3", "--step", "8")
+    by_id = run("--lang", "en", "learn", "how-it-works", "--step", "conntrack")
+    assert by_number.returncode == 0 and by_number.stdout == by_id.stdout
+    assert "Step 8 of 16" in by_number.stdout and "Step 9 of 16" not in by_number.stdout
+    wrong = run("--lang", "ru", "learn", "3", "--step", "conntrak")
+    assert wrong.returncode == 2 and "Может быть, вы имели в виду 'conntrack'?" in wrong.stderr
+    past = run("--lang", "en", "learn", "3", "--step", "17")
+    assert past.returncode == 2 and "Lesson 3 has steps 1 to 16: there is no step 17." in past.stderr
