@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
@@ -405,6 +405,15 @@ class Writer:
     def __init__(self, width: int) -> None:
         self.width = max(width, 20)
         self.lines: list[tuple[str, str]] = []
+        #: The last line handed out by :meth:`take` ("" before any: no blank line starts the text).
+        self._last = ""
+
+    def take(self) -> list[tuple[str, str]]:
+        """The lines written so far, handed out once (a big node's are written in pieces)."""
+        lines, self.lines = self.lines, []
+        if lines:
+            self._last = lines[-1][0]
+        return lines
 
     def add(self, text: str, indent: int = 0, style: str = "", hang: int = 0) -> None:
         fits = len(text) <= self.width - indent and text and not text[-1].isspace()
@@ -419,7 +428,7 @@ class Writer:
             lines.append((prefix + line, style))
 
     def blank(self) -> None:
-        if self.lines and self.lines[-1][0]:
+        if self.lines[-1][0] if self.lines else self._last:
             self.lines.append(("", ""))
 
 
@@ -436,6 +445,21 @@ def explanation_lines(
 
     ``progress`` hears ``("render", Service ports done, Service ports)`` now and then.
     """
+    chunks = explanation_chunks(explanation, width, differences, pointers, show_rules, next_hint, progress)
+    return [line for chunk in chunks for line in chunk]
+
+
+def explanation_chunks(
+    explanation: Explanation,
+    width: int,
+    differences: list[Finding] | None = None,
+    pointers: LessonPointers | None = None,
+    show_rules: bool = True,
+    next_hint: bool = True,
+    progress: Progress | None = None,
+) -> Iterator[list[tuple[str, str]]]:
+    """:func:`explanation_lines` in pieces of a few hundred Service ports, so that a big node's
+    explanation is written while it is put in words (and never held whole)."""
     pointers = pointers or LessonPointers()
     out = Writer(width)
     _summary(out, explanation)
@@ -443,8 +467,10 @@ def explanation_lines(
     for done, view in enumerate(explanation.service_ports, 1):
         out.blank()
         _service_port(out, view, pointers, show_rules)
-        if done & PROGRESS_MASK == 0 and progress is not None:
-            progress("render", done, total)
+        if done & PROGRESS_MASK == 0:
+            if progress is not None:
+                progress("render", done, total)
+            yield out.take()
     if show_rules and explanation.fixed:
         out.blank()
         out.add(_("kube-proxy's own rules (for every Service)"), style="bold")
@@ -474,7 +500,7 @@ def explanation_lines(
                 "Next: compare with your cluster: kproxy-tutor explain --rules DUMP -f cluster.yaml --node NAME"
             )
         )
-    return out.lines
+    yield out.take()
 
 
 def _summary(out: Writer, e: Explanation) -> None:
@@ -743,50 +769,61 @@ def print_explanation(
     plain: bool,
     progress: WorkProgress | None = None,
 ) -> None:
-    """Write the explanation in one go: a big node's is close to a million lines, too many to print
-    one by one through rich; each style is rendered once, as rich would render it.
+    """Write the explanation a few hundred Service ports at a time: a big node's is close to a
+    million lines, too many to print one by one through rich; each style is rendered once, as
+    rich would render it.
 
-    ``progress`` (a display) hears the rendering and is closed before anything is written.
+    ``progress`` (a display on stderr) hears the putting in words to the end when the text goes to a
+    file or a pipe; when the text goes to the terminal the display is on, it is closed before the
+    first piece is written.
     """
     from kproxy_tutor.ui.console import _TrimmedLines, glyphs
 
     width = console.width
     styled = not plain and console.is_terminal and console.color_system is not None
-    lines = explanation_lines(explanation, width, differences, progress=progress)
-    if styled:
-        codes: dict[str, tuple[str, str]] = {}
-        parts: list[str] = []
-        for text, style in lines:
-            name = STYLES.get(style, "")
-            if name:
-                if name not in codes:
-                    codes[name] = _style_codes(console, name)
-                before, after = codes[name]
-                parts.append(before + _CONTROL.sub("", text) + after)
-            else:
-                parts.append(text)
-        parts.append("")
-        output = glyphs("\n".join(parts))
-    else:
-        parts = [text for text, _style in lines]
+    codes: dict[str, tuple[str, str]] = {}
+    file = console.file
+    trimmed = isinstance(file, _TrimmedLines)
+    if trimmed:
+        file = file._stream()  # the process's stdout (or stderr), as the console would write
+    display: list[WorkProgress] = [progress] if progress is not None else []
+
+    def hear(phase: str, done: int, total: int) -> None:
+        if display:
+            display[0](phase, done, total)
+
+    for lines in explanation_chunks(explanation, width, differences, progress=hear):
+        if styled:
+            parts: list[str] = []
+            for text, style in lines:
+                name = STYLES.get(style, "")
+                if name:
+                    if name not in codes:
+                        codes[name] = _style_codes(console, name)
+                    before, after = codes[name]
+                    parts.append(before + _CONTROL.sub("", text) + after)
+                else:
+                    parts.append(text)
+        else:
+            parts = [text for text, _style in lines]
+        if not parts:
+            continue
         parts.append("")
         output = glyphs("\n".join(parts))
         # A plain search per character first: control characters come only from hand-edited dumps.
-        if any(c in output for c in _CONTROL_CHARACTERS):
+        if not styled and any(c in output for c in _CONTROL_CHARACTERS):
             output = _CONTROL.sub("", output)
-    del lines, parts
-    if progress is not None:
-        progress.close()  # the display lives on stderr, which may be the same terminal
-    file = console.file
-    if isinstance(file, _TrimmedLines):
-        # Outside a terminal the console cuts trailing blanks line by line; the explanation's
-        # lines have none (but for a hand-edited dump's), so they are cut here only if present.
-        if " \n" in output:
+        if trimmed and " \n" in output:
+            # Outside a terminal the console cuts trailing blanks line by line; the explanation's
+            # lines have none (but for a hand-edited dump's), so they are cut here only if present.
             output = "\n".join(line.rstrip(" ") for line in output.split("\n"))
-        file = file._stream()  # the process's stdout (or stderr), as the console would write
-    # In pieces, so that a reader who stops early (| head) ends the work at once.
-    for start in range(0, len(output), _CHUNK):
-        file.write(output[start : start + _CHUNK])
+        if display and console.is_terminal:
+            display.pop().close()
+        # In pieces, so that a reader who stops early (| head) ends the work at once.
+        for start in range(0, len(output), _CHUNK):
+            file.write(output[start : start + _CHUNK])
+    if display:
+        display.pop().close()
     file.flush()
 
 

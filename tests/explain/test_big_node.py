@@ -68,3 +68,38 @@ def test_reading_a_big_dump_reports_progress_while_it_reads() -> None:
         assert between, (mode, heard)  # not only "nothing read" and "all read"
         assert all(total == len(dump) for _done, total in heard)
         assert [done for done, _total in heard] == sorted(done for done, _total in heard)
+
+
+def test_a_big_explanation_is_written_while_it_is_put_in_words() -> None:
+    """The first lines reach the reader (| less, | head) long before the last Service is worded,
+    and the pieces add up to exactly the whole text."""
+    import io
+
+    from rich.console import Console
+
+    from kproxy_tutor.sandbox.modes import compile_mode
+    from kproxy_tutor.sandbox.scaling import build_cluster
+    from kproxy_tutor.ui.explain_view import print_explanation
+
+    dump = compile_mode(build_cluster(1300, 1), None, "iptables").texts["iptables-save"]
+    explanation = explain_text(dump, "node")
+    events: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            events.append("write")
+            return super().write(text)
+
+    class Display:
+        def __call__(self, phase: str, done: int, total: int) -> None:
+            events.append(phase)
+
+        def close(self) -> None:
+            events.append("close")
+
+    out = Recording()
+    console = Console(file=out, width=80, color_system=None, force_terminal=False)
+    print_explanation(console, explanation, None, plain=False, progress=Display())  # type: ignore[arg-type]
+    assert events.index("write") < len(events) - 1 - events[::-1].index("render")  # written before the last
+    assert events[-1] == "close"  # a file: the display stays to the end
+    assert out.getvalue() == "\n".join(text for text, _style in explanation_lines(explanation, 80)) + "\n"
