@@ -129,13 +129,19 @@ def _explain(
         if not explanation.service_ports and not differences:
             raise UsageError(N_("There is no Service {service} in these rules."), service=service)
     if output == "json":
-        from kproxy_tutor.explain.export import to_json
+        from kproxy_tutor.explain.export import json_pieces
 
-        # What typer.echo would write (JSON holds no terminal escapes to strip), in pieces, so
-        # that a reader who stops early (| head) ends the work at once.
-        text = to_json(explanation, differences) + "\n"
-        for start in range(0, len(text), _CHUNK):
-            sys.stdout.write(text[start : start + _CHUNK])
+        # What typer.echo would write (JSON holds no terminal escapes to strip), in pieces as they
+        # are encoded, so that a reader who stops early (| head) ends the work at once.
+        batch: list[str] = []
+        size = 0
+        for piece in json_pieces(explanation, differences):
+            batch.append(piece)
+            size += len(piece)
+            if size >= _CHUNK:
+                sys.stdout.write("".join(batch))
+                batch, size = [], 0
+        sys.stdout.write("".join(batch))
     else:
         from kproxy_tutor.ui.console import make_console
         from kproxy_tutor.ui.explain_view import print_explanation

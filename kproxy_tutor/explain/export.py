@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from kproxy_tutor.explain.model import LESSON_STEPS, Explanation, Finding, RuleNote, fraction_text
+from kproxy_tutor.explain.model import (
+    LESSON_STEPS,
+    Explanation,
+    Finding,
+    RuleNote,
+    ServicePortView,
+    fraction_text,
+)
 
 SCHEMA_VERSION = 1
 
@@ -37,8 +45,44 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def to_data(explanation: Explanation, differences: list[Finding] | None = None) -> dict[str, Any]:
-    """Everything ``explain`` shows, as JSON-ready values; ``differences`` only with ``-f``."""
+def _port(v: ServicePortView) -> dict[str, Any]:
+    return {
+        "name": v.name,
+        "protocol": v.protocol,
+        "port": v.port,
+        "cluster_ips": v.cluster_ips,
+        "node_ports": v.node_ports,
+        "external_ips": v.external_ips,
+        "load_balancer_ips": v.load_balancer_ips,
+        "load_balancer_source_ranges": v.source_ranges,
+        "health_check_node_port": v.health_check_node_port,
+        "internal_traffic_policy": v.internal_policy,
+        "external_traffic_policy": v.external_policy,
+        "session_affinity_seconds": v.affinity_seconds,
+        "no_endpoints": v.no_endpoints,
+        "no_local_endpoints": v.no_local_endpoints,
+        "endpoints": [
+            {
+                "address": e.address,
+                "chain": e.chain,
+                "local": e.local,
+                "probability": fraction_text(e.probability),
+                "share": fraction_text(e.share),
+            }
+            for e in (*v.endpoints, *v.local_endpoints)
+        ],
+        "chains": v.chains,
+        "rules": [_rule(n) for n in v.rules],
+    }
+
+
+def to_data(
+    explanation: Explanation, differences: list[Finding] | None = None, ports: bool = True
+) -> dict[str, Any]:
+    """Everything ``explain`` shows, as JSON-ready values; ``differences`` only with ``-f``.
+
+    ``ports=False`` leaves a marker where the Service ports go (:func:`json_pieces` writes them).
+    """
     return {
         "schema": SCHEMA_VERSION,
         "format": explanation.format,
@@ -49,37 +93,7 @@ def to_data(explanation: Explanation, differences: list[Finding] | None = None) 
             "endpoints": explanation.endpoint_count,
             "rules_per_table": dict(explanation.tables),
         },
-        "service_ports": [
-            {
-                "name": v.name,
-                "protocol": v.protocol,
-                "port": v.port,
-                "cluster_ips": v.cluster_ips,
-                "node_ports": v.node_ports,
-                "external_ips": v.external_ips,
-                "load_balancer_ips": v.load_balancer_ips,
-                "load_balancer_source_ranges": v.source_ranges,
-                "health_check_node_port": v.health_check_node_port,
-                "internal_traffic_policy": v.internal_policy,
-                "external_traffic_policy": v.external_policy,
-                "session_affinity_seconds": v.affinity_seconds,
-                "no_endpoints": v.no_endpoints,
-                "no_local_endpoints": v.no_local_endpoints,
-                "endpoints": [
-                    {
-                        "address": e.address,
-                        "chain": e.chain,
-                        "local": e.local,
-                        "probability": fraction_text(e.probability),
-                        "share": fraction_text(e.share),
-                    }
-                    for e in (*v.endpoints, *v.local_endpoints)
-                ],
-                "chains": v.chains,
-                "rules": [_rule(n) for n in v.rules],
-            }
-            for v in explanation.service_ports
-        ],
+        "service_ports": [_port(v) for v in explanation.service_ports] if ports else _PORTS_HERE,
         "kube_proxy_rules": [_rule(n) for n in explanation.fixed],
         "not_kube_proxy": {
             "chains": [
@@ -113,6 +127,40 @@ def to_json(explanation: Explanation, differences: list[Finding] | None = None) 
         return _encode(data, 0)
     except _Unusual:
         return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def json_pieces(explanation: Explanation, differences: list[Finding] | None = None) -> Iterator[str]:
+    """:func:`to_json`'s text (and a final newline) in pieces, each Service port encoded when its
+    turn comes: a big node's explanation is written while it is encoded, never held whole."""
+    import json
+
+    ports = explanation.service_ports
+    data = to_data(explanation, differences, ports=False)
+    try:
+        whole = _encode(data, 0)
+    except _Unusual:
+        whole = json.dumps(data, ensure_ascii=False, indent=2)
+    head, _marker, tail = whole.partition(encode_basestring(_PORTS_HERE))
+    yield head
+    if not ports:
+        yield "[]"
+    else:
+        yield "["
+        inner = _INDENTS[2]
+        for number, view in enumerate(ports):
+            item = _port(view)
+            try:
+                text = _encode(item, 2)
+            except _Unusual:
+                # The standard library's text for this element as it sits two levels deep.
+                text = json.dumps(item, ensure_ascii=False, indent=2).replace("\n", inner)
+            yield ("," if number else "") + inner + text
+        yield _INDENTS[1] + "]"
+    yield tail + "\n"
+
+
+#: Where the Service ports go in the encoded document (no explanation holds this string).
+_PORTS_HERE = "\x00service ports\x00"
 
 
 class _Unusual(Exception):

@@ -129,6 +129,25 @@ def test_the_json_text_is_the_standard_librarys() -> None:
         assert to_json(explanation, differences) == json.dumps(data, ensure_ascii=False, indent=2)  # type: ignore[arg-type]
 
 
+def test_the_json_written_in_pieces_is_the_same_text() -> None:
+    """explain -o json writes each Service port as it is encoded: the pieces add up to to_json's
+    text, also when a value needs the standard library (a float) or there is no Service at all."""
+    import dataclasses
+
+    from kproxy_tutor.explain.export import json_pieces, to_json
+
+    cases = _explanations()
+    explanation, differences = cases[-1]
+    view = explanation.service_ports[0]  # type: ignore[attr-defined]
+    odd = dataclasses.replace(view, rules=[dataclasses.replace(view.rules[0], params=(("share", 0.5),))])
+    cases.append((dataclasses.replace(explanation, service_ports=[odd, view]), differences))  # type: ignore[type-var]
+    cases.append((dataclasses.replace(explanation, service_ports=[]), None))  # type: ignore[type-var]
+    for explanation, differences in cases:
+        pieces = list(json_pieces(explanation, differences))  # type: ignore[arg-type]
+        assert len(pieces) > 2
+        assert "".join(pieces) == to_json(explanation, differences) + "\n"  # type: ignore[arg-type]
+
+
 @given(
     value=st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=4) | st.floats(allow_nan=False),
