@@ -1,7 +1,7 @@
 """Converting command-line values for typer without pydantic, with errors that carry their facts.
 
 typer 0.29 converts every value that is not a boolean flag through a pydantic ``TypeAdapter``:
-importing pydantic costs about 100 ms, a third of the start-up of a command, for values that are
+importing pydantic costs about 100 ms, a quarter of the start-up of a command, for values that are
 only strings, whole numbers, lists of strings and one path. Its errors are English sentences,
 which the error screen would have to take apart to translate.
 
