@@ -268,9 +268,11 @@ class QuizView:
         choice = question.choice(choice_id)
         if choice is None:
             return
-        self.say(f"{label} {pick(choice.text)}", indent=2)
+        # The choice's own lines hang under its text, the reason under them one step further, so
+        # without colour a wrapped choice is not taken for the start of its reason.
+        self.say(f"{label} {pick(choice.text)}", indent=2, hanging=2)
         if choice.why:
-            self.say(pick(choice.why), style="dim", indent=4)
+            self.say(pick(choice.why), style="dim", indent=6)
 
     def single_feedback(self, question: SingleChoice, answer: Answer) -> None:
         picked = answer.response if isinstance(answer.response, str) else None

@@ -76,6 +76,31 @@ def test_multiple_feedback_explains_every_choice_in_the_order_shown(lang: Callab
     assert "why c en" in lines and "explain en" in lines
 
 
+def test_a_wrapped_choice_hangs_under_its_text_and_its_reason_one_step_further(
+    lang: Callable[[str], None],
+) -> None:
+    """Without colour, the second line of a long choice must not look like the start of its reason."""
+    lang("en")
+    long = MultipleChoice(
+        "long",
+        "l",
+        bi("prompt"),
+        bi("explain"),
+        options=(QuizChoice("a", bi("a choice long enough to wrap " * 3), bi("the reason for it " * 3)),),
+        answer=frozenset({"a"}),
+    )
+    console = Console(file=io.StringIO(), width=50, color_system=None, record=True)
+    view = QuizView(PlainPrompter(stdin=io.StringIO(""), stdout=io.StringIO()), console=console)
+    response = frozenset({"a"})
+    view.feedback(Answer(AskedQuestion(long, 1, 1, ("a",)), response, grade(long, response)))
+    lines = console.export_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  ✓ marked, and right:"))
+    reason = next(i for i, line in enumerate(lines) if line.lstrip().startswith("the reason"))
+    assert start + 1 < reason
+    assert all(line.startswith("    ") and not line.startswith("     ") for line in lines[start + 1 : reason])
+    assert lines[reason].startswith("      the reason")
+
+
 @pytest.mark.parametrize(("plain", "expected"), [(True, "`code`"), (False, "code")])
 def test_code_spans(plain: bool, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from kproxy_tutor.ui.console import Display
