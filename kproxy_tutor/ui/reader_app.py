@@ -296,6 +296,11 @@ class ReaderSession(LessonSession):
         self.resume_exercise()
         while True:
             outcome = self.read()
+            if outcome in (Action.QUIT, FINISHED):
+                # The last words go on the normal screen: the toolkit has left the alternate one,
+                # and saying so again costs nothing (a loaded machine once showed a blank screen).
+                sys.stdout.write(screen.RESTORE)
+                sys.stdout.flush()
             if outcome == Action.QUIT:
                 self.say(_("Your place is saved. To continue: kproxy-tutor learn"))
                 return
