@@ -114,24 +114,18 @@ def to_data(
 
 
 def to_json(explanation: Explanation, differences: list[Finding] | None = None) -> str:
-    """``json.dumps(to_data(…), ensure_ascii=False, indent=2)``, written faster.
-
-    With ``indent`` the standard library encodes in Python, one generator step per value; a big
-    node's explanation has millions. This writes the same text for the values ``to_data`` holds
-    (dicts with string keys, lists, strings, integers, booleans, None), one call per container.
-    """
-    import json
-
-    data = to_data(explanation, differences)
-    try:
-        return _encode(data, 0)
-    except _Unusual:
-        return json.dumps(data, ensure_ascii=False, indent=2)
+    """``json.dumps(to_data(…), ensure_ascii=False, indent=2)``, written faster: :func:`json_pieces` joined."""
+    return "".join(json_pieces(explanation, differences)).removesuffix("\n")
 
 
 def json_pieces(explanation: Explanation, differences: list[Finding] | None = None) -> Iterator[str]:
-    """:func:`to_json`'s text (and a final newline) in pieces, each Service port encoded when its
-    turn comes: a big node's explanation is written while it is encoded, never held whole."""
+    """The JSON text (and a final newline) in pieces, each Service port encoded when its turn
+    comes: a big node's explanation is written while it is encoded, never held whole.
+
+    With ``indent`` the standard library encodes in Python, one generator step per value; a big
+    node's explanation has millions. ``_encode`` writes the same text for the values ``to_data``
+    holds (dicts with string keys, lists, strings, integers, booleans, None), one call per
+    container, and leaves anything else to the standard library."""
     import json
 
     ports = explanation.service_ports

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from kproxy_tutor.errors import N_, SandboxInputError
-from kproxy_tutor.sandbox.work import Progress
+from kproxy_tutor.sandbox.work import Progress, share
 
 _NFT_TABLE = re.compile(r"^table (ip|ip6|inet|arp|bridge|netdev) (\S+) \{\s*$")
 _IPTABLES_TABLE = re.compile(r"^\*(nat|filter|mangle|raw|security)\s*$", re.M)
@@ -161,11 +161,4 @@ def _parse(text: str, source: str, result: ReadDump, progress: Progress | None) 
 
 def _part(progress: Progress | None, start: int, size: int, whole: int) -> Progress | None:
     """A reader's ``(done, total)`` of one part of the text as characters of the whole text."""
-    if progress is None:
-        return None
-    say = progress
-
-    def part(phase: str, done: int, total: int) -> None:
-        say(phase, start + size * done // max(total, 1), whole)
-
-    return part
+    return None if progress is None else share(progress, start, size, whole)

@@ -15,3 +15,13 @@ Progress = Callable[[str, int, int], None]
 PROGRESS_MASK = 511
 #: Readers of big dumps call ``progress`` every 8,192 lines (a 10,000-Service node has about 200,000).
 READ_MASK = 8191
+
+
+def share(progress: Progress, start: int, size: int, whole: int) -> Progress:
+    """``progress`` for one part of a job: its ``(done, total)`` become ``start`` plus that share of
+    ``size``, out of ``whole`` (one bar for a job done in parts)."""
+
+    def part(phase: str, done: int, total: int) -> None:
+        progress(phase, start + size * done // max(total, 1), whole)
+
+    return part

@@ -786,11 +786,10 @@ def print_explanation(
     trimmed = isinstance(file, _TrimmedLines)
     if trimmed:
         file = file._stream()  # the process's stdout (or stderr), as the console would write
-    display: list[WorkProgress] = [progress] if progress is not None else []
 
     def hear(phase: str, done: int, total: int) -> None:
-        if display:
-            display[0](phase, done, total)
+        if progress is not None:  # None once it is closed
+            progress(phase, done, total)
 
     for lines in explanation_chunks(explanation, width, differences, progress=hear):
         if styled:
@@ -817,13 +816,14 @@ def print_explanation(
             # Outside a terminal the console cuts trailing blanks line by line; the explanation's
             # lines have none (but for a hand-edited dump's), so they are cut here only if present.
             output = "\n".join(line.rstrip(" ") for line in output.split("\n"))
-        if display and console.is_terminal:
-            display.pop().close()
+        if progress is not None and console.is_terminal:
+            progress.close()
+            progress = None
         # In pieces, so that a reader who stops early (| head) ends the work at once.
         for start in range(0, len(output), _CHUNK):
             file.write(output[start : start + _CHUNK])
-    if display:
-        display.pop().close()
+    if progress is not None:
+        progress.close()
     file.flush()
 
 

@@ -242,9 +242,9 @@ def other_language() -> str:
     return next(lang for lang in i18n.SUPPORTED if lang != current)
 
 
-def print_lesson_step(course: Course, place: Place, console: Console, display: Display | None = None) -> None:
+def print_lesson_step(course: Course, place: Place, console: Console) -> None:
     """One step (``learn N --step K`` without a terminal), as the reader shows it."""
-    view = LessonView(console, display, resolve_see=see_resolver(course))
+    view = LessonView(console, resolve_see=see_resolver(course))
     view.print_step(course.lesson(place.lesson), place.step)
 
 

@@ -283,15 +283,24 @@ def wrap_rule(
 
 def _mark_for(mark: Text, room: int) -> Text:
     """The continuation mark in at most ``room`` cells: less indent first, then the bare arrow, then nothing."""
-    from rich.cells import cell_len
     from rich.text import Text
 
     if mark.cell_len <= room:
         return mark
-    arrow = mark.plain.lstrip(" ")
+    shown = _mark_in(mark.plain, room)
+    return Text(shown, style=mark.style) if shown else Text("")
+
+
+def _mark_in(mark: str, room: int) -> str:
+    """:func:`_mark_for` for a plain string."""
+    from rich.cells import cell_len
+
+    if cell_len(mark) <= room:
+        return mark
+    arrow = mark.lstrip(" ")
     if cell_len(arrow) <= room:
-        return Text(" " * (room - cell_len(arrow)) + arrow, style=mark.style)
-    return Text("")
+        return " " * (room - cell_len(arrow)) + arrow
+    return ""
 
 
 def keeps_tokens(line: Text | str, pieces: list[Text]) -> bool:
@@ -345,27 +354,22 @@ def wrap_rule_plain(text: str, width: int, indent: int = RULE_INDENT) -> list[st
     Anything but printable ASCII words between single spaces, and a word wider than the whole
     width, go through :func:`wrap_rule` itself.
     """
-    if len(text) <= width and text.isascii():
+    plain = text.isascii() and text.isprintable()
+    if plain and len(text) <= width:
         return [text.rstrip()]
-    if not (text.isascii() and text.isprintable()) or "  " in text or text[0] == " ":
+    if not plain or "  " in text or text[0] == " ":
         return [piece.plain for piece in wrap_rule(text, width, indent=indent)]
     text = text.rstrip(" ")
-    spans = _rule_spans(text, max(width, 1), max(width - indent - len(continuation_mark()), 1))
+    mark = " " * indent + continuation_mark()
+    first = max(width, 1)
+    spans = _rule_spans(text, first, max(width - len(mark), 1))
     if spans is None:
         return [piece.plain for piece in wrap_rule(text, width, indent=indent)]
-    mark = " " * indent + continuation_mark()
-    arrow = mark.lstrip(" ")
-    first = max(width, 1)
     out = [text[spans[0][0] : spans[0][1]]]
     for a, b in spans[1:]:
         piece = text[a:b]
-        room = first - len(piece)
-        if len(mark) <= room:
-            out.append(mark + piece)
-        elif len(arrow) <= room:
-            out.append(" " * (room - len(arrow)) + arrow + piece)
-        else:
-            out.append(piece)
+        room = first - len(piece)  # the mark's characters are one cell each
+        out.append((mark if len(mark) <= room else _mark_in(mark, room)) + piece)
     return out
 
 

@@ -130,11 +130,12 @@ def test_the_json_text_is_the_standard_librarys() -> None:
 
 
 def test_the_json_written_in_pieces_is_the_same_text() -> None:
-    """explain -o json writes each Service port as it is encoded: the pieces add up to to_json's
-    text, also when a value needs the standard library (a float) or there is no Service at all."""
+    """explain -o json writes each Service port as it is encoded: the pieces add up to the standard
+    library's text, also when a value needs it (a float) or there is no Service at all."""
     import dataclasses
+    import json
 
-    from kproxy_tutor.explain.export import json_pieces, to_json
+    from kproxy_tutor.explain.export import json_pieces, to_data
 
     cases = _explanations()
     explanation, differences = cases[-1]
@@ -145,7 +146,8 @@ def test_the_json_written_in_pieces_is_the_same_text() -> None:
     for explanation, differences in cases:
         pieces = list(json_pieces(explanation, differences))  # type: ignore[arg-type]
         assert len(pieces) > 2
-        assert "".join(pieces) == to_json(explanation, differences) + "\n"  # type: ignore[arg-type]
+        data = to_data(explanation, differences)  # type: ignore[arg-type]
+        assert "".join(pieces) == json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 @given(

@@ -175,7 +175,7 @@ rule_words = st.lists(
                 "x",
             ]
         ),
-        st.text(alphabet='abcdefghijklmnop-_./:0123456789!"', min_size=1, max_size=40),
+        st.text(alphabet='abcdefghijklmnop-_./:0123456789!"\tё', min_size=1, max_size=40),
     ),
     min_size=1,
     max_size=25,

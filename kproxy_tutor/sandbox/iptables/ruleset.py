@@ -6,7 +6,7 @@ from kproxy_tutor.errors import N_
 from kproxy_tutor.sandbox.iptables.kernel import KernelState, RestoreError
 from kproxy_tutor.sandbox.iptables.parse import declared_policies, parse_payload
 from kproxy_tutor.sandbox.iptables.rules import BUILTIN_CHAINS, Goto, Jump, Ruleset, Table
-from kproxy_tutor.sandbox.work import Progress
+from kproxy_tutor.sandbox.work import Progress, share
 
 
 def parse_ruleset(
@@ -22,7 +22,7 @@ def parse_ruleset(
     the work, loading them into tables and checking them the rest (shares measured on a
     10,000-Service node).
     """
-    reading = None if progress is None else _reading(progress)
+    reading = None if progress is None else share(progress, 0, _READING, _WHOLE)
     payload = parse_payload(text, source, unreadable, reading)
     kernel = KernelState()
     for table in payload.tables:
@@ -47,15 +47,6 @@ def parse_ruleset(
 
 #: ``parse_ruleset``'s progress, in parts of the whole: lines read, then loaded into tables.
 _WHOLE, _READING, _LOADED = 100, 65, 80
-
-
-def _reading(progress: Progress) -> Progress:
-    """The parser's ``(lines read, lines)`` as the first part of the whole."""
-
-    def say(phase: str, done: int, total: int) -> None:
-        progress(phase, done * _READING // max(total, 1), _WHOLE)
-
-    return say
 
 
 def _refuse_loops(table: Table, source: str) -> None:
